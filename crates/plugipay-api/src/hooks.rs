@@ -1,0 +1,118 @@
+//! What runs around every generated operation: sign the built request, stamp
+//! the User-Agent, send it, and record the response's status and headers.
+
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use progenitor_client::{ClientHooks, Error, OperationInfo};
+use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::StatusCode;
+
+use crate::auth::Credentials;
+use crate::Client;
+
+/// The state the generated [`Client`] carries for its hooks: the credentials
+/// every request is signed with and, for one call, a [`ResponseRecorder`].
+#[derive(Clone, Debug)]
+pub struct Context {
+    credentials: Credentials,
+    recorder: Option<ResponseRecorder>,
+}
+
+impl Context {
+    /// A context that signs with `credentials`.
+    pub fn new(credentials: Credentials) -> Self {
+        Self {
+            credentials,
+            recorder: None,
+        }
+    }
+
+    /// The credentials requests are signed with.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+}
+
+/// The status line and headers of a response, as received.
+#[derive(Clone, Debug)]
+pub struct ResponseHead {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+}
+
+/// Remembers the head of the last response received through a client made by
+/// [`Client::recording`].
+///
+/// progenitor's `Error::InvalidResponsePayload` carries the body but not the
+/// status; a recorder keeps the status (and headers such as `Retry-After`) of a
+/// response whose body could not be decoded.
+#[derive(Clone, Debug, Default)]
+pub struct ResponseRecorder(Arc<Mutex<Option<ResponseHead>>>);
+
+impl ResponseRecorder {
+    /// The head of the last response recorded, if any.
+    pub fn last(&self) -> Option<ResponseHead> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn record(&self, head: ResponseHead) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(head);
+    }
+}
+
+impl Client {
+    /// A client that shares this one's connection pool and credentials and
+    /// records every response head in `recorder`. Cheap: use one per call.
+    pub fn recording(&self, recorder: &ResponseRecorder) -> Client {
+        Client {
+            baseurl: self.baseurl.clone(),
+            client: self.client.clone(),
+            inner: Context {
+                credentials: self.inner.credentials.clone(),
+                recorder: Some(recorder.clone()),
+            },
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl ClientHooks<Context> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), Error<E>> {
+        request
+            .headers_mut()
+            .insert(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT));
+        // Signed here, once per send: a retry builds and signs a new request.
+        self.inner
+            .credentials
+            .authorize(request, unix_now())
+            .map_err(Error::Custom)
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let result = self.client.execute(request).await;
+        if let (Some(recorder), Ok(response)) = (&self.inner.recorder, &result) {
+            recorder.record(ResponseHead {
+                status: response.status(),
+                headers: response.headers().clone(),
+            });
+        }
+        result
+    }
+}

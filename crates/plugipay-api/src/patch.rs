@@ -1,0 +1,150 @@
+//! The PATCH body of `update_customer`, where every field is absent, `null`
+//! or a value.
+//!
+//! typify turns an optional nullable field into an `Option` that skips `None`,
+//! so it could never send `null`. The generator is told (in `xtask`) to use
+//! [`UpdateCustomerRequest`] from this module instead; it reuses the generated
+//! field types, so the spec's limits still apply.
+//!
+//! ```
+//! use plugipay_api::patch::{Patch, UpdateCustomerRequest};
+//!
+//! let body = UpdateCustomerRequest {
+//!     name: Patch::Set("Alice T. Wijaya".try_into().unwrap()),
+//!     phone: Patch::Null,
+//!     ..Default::default()
+//! };
+//! assert_eq!(
+//!     serde_json::to_string(&body).unwrap(),
+//!     r#"{"name":"Alice T. Wijaya","phone":null}"#
+//! );
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::types;
+
+/// One field of a patch: left alone, cleared, or set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Patch<T> {
+    /// Not sent: the server leaves the field as it is.
+    #[default]
+    Absent,
+    /// Sent as `null`: the server clears the field.
+    Null,
+    /// Sent as a value: the server sets the field.
+    Set(T),
+}
+
+impl<T> Patch<T> {
+    /// Whether the field is left out of the body.
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Patch::Absent)
+    }
+
+    /// The value, if set.
+    pub fn as_set(&self) -> Option<&T> {
+        match self {
+            Patch::Set(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Converts the value, keeping absent and null as they are.
+    pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Patch<U>, E> {
+        Ok(match self {
+            Patch::Absent => Patch::Absent,
+            Patch::Null => Patch::Null,
+            Patch::Set(value) => Patch::Set(f(value)?),
+        })
+    }
+}
+
+impl<T> From<Option<T>> for Patch<T> {
+    /// `Some(v)` sets, `None` clears.
+    fn from(value: Option<T>) -> Self {
+        value.map_or(Patch::Null, Patch::Set)
+    }
+}
+
+impl<T: Serialize> Serialize for Patch<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            // Only reached without `skip_serializing_if`; null is the safe reading.
+            Patch::Absent | Patch::Null => serializer.serialize_none(),
+            Patch::Set(value) => serializer.serialize_some(value),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
+    /// A present key is `null` or a value; an absent key comes from
+    /// `#[serde(default)]` as [`Patch::Absent`].
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<T>::deserialize(deserializer).map(Patch::from)
+    }
+}
+
+/// Metadata changes: a key mapped to `Some` is set, to `None` removed.
+pub type MetadataPatch = BTreeMap<String, Option<types::MetadataValue>>;
+
+/// The body of `PATCH /api/v1/customers/{id}` (`UpdateCustomerRequest` in the
+/// spec). Unknown fields are refused when deserialising, as the spec says.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateCustomerRequest {
+    /// The email address.
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub email: Patch<types::Email>,
+    /// The display name.
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub name: Patch<types::CustomerName>,
+    /// The phone number.
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub phone: Patch<types::Phone>,
+    /// Your own id for the customer; unique within the workspace.
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub external_id: Patch<types::ExternalId>,
+    /// The tax registration number.
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub tax_id: Patch<types::TaxId>,
+    /// The default payment token.
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub default_payment_token_id: Patch<types::PaymentTokenId>,
+    /// Metadata keys to set or remove; `Null` removes every key.
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    pub metadata: Patch<MetadataPatch>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_null_and_set_round_trip() {
+        let body: UpdateCustomerRequest =
+            serde_json::from_str(r#"{"phone":null,"taxId":"01.234","metadata":{"a":"1","b":null}}"#)
+                .unwrap();
+        assert_eq!(body.email, Patch::Absent);
+        assert_eq!(body.phone, Patch::Null);
+        assert_eq!(body.tax_id.as_set().map(|t| t.as_str()), Some("01.234"));
+        let meta = body.metadata.as_set().unwrap();
+        assert_eq!(meta["a"].as_deref().map(String::as_str), Some("1"));
+        assert_eq!(meta["b"], None);
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"phone":null,"taxId":"01.234","metadata":{"a":"1","b":null}}"#
+        );
+        assert_eq!(serde_json::to_string(&UpdateCustomerRequest::default()).unwrap(), "{}");
+    }
+
+    #[test]
+    fn spec_limits_and_unknown_fields_are_enforced_when_reading() {
+        assert!(serde_json::from_str::<UpdateCustomerRequest>(r#"{"nickname":"x"}"#).is_err());
+        assert!(serde_json::from_str::<UpdateCustomerRequest>(r#"{"email":"no-at-sign"}"#).is_err());
+        let long = format!(r#"{{"phone":"{}"}}"#, "1".repeat(33));
+        assert!(serde_json::from_str::<UpdateCustomerRequest>(&long).is_err());
+    }
+}
