@@ -2,7 +2,7 @@
 //! the User-Agent, send it, and record the response's status and headers.
 
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use progenitor_client::{ClientHooks, Error, OperationInfo};
 use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
@@ -12,11 +12,13 @@ use crate::auth::Credentials;
 use crate::Client;
 
 /// The state the generated [`Client`] carries for its hooks: the credentials
-/// every request is signed with and, for one call, a [`ResponseRecorder`].
+/// every request is signed with and, for one call, a [`ResponseRecorder`] and
+/// a timeout.
 #[derive(Clone, Debug)]
 pub struct Context {
     credentials: Credentials,
     recorder: Option<ResponseRecorder>,
+    timeout: Option<Duration>,
 }
 
 impl Context {
@@ -25,6 +27,7 @@ impl Context {
         Self {
             credentials,
             recorder: None,
+            timeout: None,
         }
     }
 
@@ -67,14 +70,18 @@ impl Client {
     /// A client that shares this one's connection pool and credentials and
     /// records every response head in `recorder`. Cheap: use one per call.
     pub fn recording(&self, recorder: &ResponseRecorder) -> Client {
-        Client {
-            baseurl: self.baseurl.clone(),
-            client: self.client.clone(),
-            inner: Context {
-                credentials: self.inner.credentials.clone(),
-                recorder: Some(recorder.clone()),
-            },
-        }
+        let mut client = self.clone();
+        client.inner.recorder = Some(recorder.clone());
+        client
+    }
+
+    /// A client that shares this one's connection pool and credentials and
+    /// gives each request `timeout` (from connecting to the end of the
+    /// response body) instead of the `reqwest::Client`'s own.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        let mut client = self.clone();
+        client.inner.timeout = Some(timeout);
+        client
     }
 }
 
@@ -103,9 +110,12 @@ impl ClientHooks<Context> for Client {
 
     async fn exec(
         &self,
-        request: reqwest::Request,
+        mut request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
+        if let Some(timeout) = self.inner.timeout {
+            *request.timeout_mut() = Some(timeout);
+        }
         let result = self.client.execute(request).await;
         if let (Some(recorder), Ok(response)) = (&self.inner.recorder, &result) {
             recorder.record(ResponseHead {

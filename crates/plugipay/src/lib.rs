@@ -1,1 +1,45 @@
+//! The Plugipay customers SDK for Rust: typed, signed, and safe under retries.
+//!
+//! ```no_run
+//! use plugipay::{Client, CustomerUpdate, ListParams, NewCustomer};
+//!
+//! # async fn demo() -> Result<(), plugipay::Error> {
+//! // PLUGIPAY_KEY_ID + PLUGIPAY_SECRET (or PLUGIPAY_API_KEY), PLUGIPAY_BASE_URL, …
+//! let client = Client::from_env()?;
+//! let customers = client.customers();
+//!
+//! let alice = customers
+//!     .create(NewCustomer::new().email("alice@example.com").external_id("user_19823"))
+//!     .await?;
+//! let alice = customers.update(&alice.id, CustomerUpdate::new().clear_phone()).await?;
+//! let page = customers.list(ListParams::new().email("alice@example.com")).await?;
+//! assert!(page.items.iter().any(|c| c.id == alice.id));
+//! # Ok(()) }
+//! ```
+//!
+//! - Every write carries an `Idempotency-Key` (`idem_<uuid>`, or your own via
+//!   [`Request::idempotency_key`]), so sending it again cannot duplicate a customer.
+//! - Arguments are checked against the spec's limits before anything is sent
+//!   ([`Error::InvalidArgument`]).
+//! - Every failure is an [`Error`]; API errors carry an [`ErrorCode`], the HTTP
+//!   status and the request id. A response that is not the API's JSON is an
+//!   [`Error::Decode`] that keeps its status and the start of its body.
+//! - [`Client::api`] is the generated low-level client, signed the same way.
+#![warn(missing_docs)]
 
+mod client;
+mod customer;
+mod customers;
+mod decode;
+mod error;
+mod request;
+
+pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, env};
+pub use customer::{Customer, CustomerUpdate, ListParams, NewCustomer, Order, Page};
+pub use customers::{CreateCustomer, Customers, GetCustomer, ListCustomers, UpdateCustomer};
+pub use error::{ApiError, DecodeError, Error, ErrorCode};
+pub use plugipay_api::patch::Patch;
+pub use request::{IDEMPOTENCY_KEY_MAX_CHARS, Request, ResponseFuture, Write, new_idempotency_key};
+
+/// The generated low-level client crate, re-exported for [`Client::api`].
+pub use plugipay_api as api;

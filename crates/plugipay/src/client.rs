@@ -1,0 +1,382 @@
+//! The [`Client`]: credentials, base URL and connection pool, built once and
+//! shared by every call.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use plugipay_api::auth::Credentials;
+
+use crate::customers::Customers;
+use crate::error::Error;
+
+/// The environment variables [`Client::from_env`] reads.
+pub mod env {
+    /// HMAC key id (`ak_live_…` / `ak_test_…`); goes with [`SECRET`].
+    pub const KEY_ID: &str = "PLUGIPAY_KEY_ID";
+    /// HMAC secret; goes with [`KEY_ID`].
+    pub const SECRET: &str = "PLUGIPAY_SECRET";
+    /// Dashboard API key (`pk_live_…` / `pk_test_…`), instead of an HMAC pair.
+    pub const API_KEY: &str = "PLUGIPAY_API_KEY";
+    /// Base URL; `https://plugipay.com` when unset.
+    pub const BASE_URL: &str = "PLUGIPAY_BASE_URL";
+    /// Workspace (`accountId`) a platform key acts for; optional.
+    pub const ON_BEHALF_OF: &str = "PLUGIPAY_ON_BEHALF_OF";
+}
+
+/// The default timeout of a call, from connecting to the end of the response.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A Plugipay API client. Cheap to clone: clones share one connection pool.
+///
+/// ```
+/// use plugipay::Client;
+///
+/// let client = Client::builder()
+///     .key_id("ak_test_sandbox")
+///     .secret("sk_test_sandbox")
+///     .base_url("http://127.0.0.1:8080")
+///     .build()?;
+/// assert!(!format!("{client:?}").contains("sk_test_sandbox"));
+/// # Ok::<(), plugipay::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+    on_behalf_of: Option<Arc<str>>,
+}
+
+struct Shared {
+    api: plugipay_api::Client,
+    base_url: String,
+    credentials: Credentials,
+}
+
+impl Client {
+    /// A builder for a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment: `PLUGIPAY_KEY_ID` and
+    /// `PLUGIPAY_SECRET`, or `PLUGIPAY_API_KEY`; optionally
+    /// `PLUGIPAY_BASE_URL` and `PLUGIPAY_ON_BEHALF_OF`. Empty variables count
+    /// as unset. Fails with [`Error::Config`] naming the variables when no
+    /// credentials (or two kinds of them) are set.
+    pub fn from_env() -> Result<Client, Error> {
+        ClientBuilder::from_lookup(|name| std::env::var(name).ok())?.build()
+    }
+
+    /// The customers of the workspace.
+    pub fn customers(&self) -> Customers<'_> {
+        Customers::new(self)
+    }
+
+    /// A client that acts for the merchant workspace `account_id` (sent as
+    /// `X-Plugipay-On-Behalf-Of`), sharing this client's connection pool.
+    pub fn for_merchant(&self, account_id: impl Into<String>) -> Result<Client, Error> {
+        let account_id = account_id.into();
+        check_on_behalf_of(&account_id)?;
+        Ok(Client {
+            shared: Arc::clone(&self.shared),
+            on_behalf_of: Some(account_id.into()),
+        })
+    }
+
+    /// The workspace this client acts for, if it acts for one.
+    pub fn on_behalf_of(&self) -> Option<&str> {
+        self.on_behalf_of.as_deref()
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    /// The generated low-level client, signed the same way: the escape hatch
+    /// for anything this crate does not wrap. It does not add idempotency
+    /// keys or on-behalf-of headers by itself.
+    pub fn api(&self) -> &plugipay_api::Client {
+        &self.shared.api
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.shared.base_url)
+            .field("credentials", &self.shared.credentials)
+            .field("on_behalf_of", &self.on_behalf_of)
+            .finish()
+    }
+}
+
+/// Checks a workspace id bound for the `X-Plugipay-On-Behalf-Of` header.
+pub(crate) fn check_on_behalf_of(account_id: &str) -> Result<(), Error> {
+    if account_id.is_empty() || !account_id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::InvalidArgument {
+            field: "on_behalf_of".into(),
+            reason: "must be a non-empty workspace id of printable ASCII".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Builds a [`Client`]. Give either [`key_id`](Self::key_id) and
+/// [`secret`](Self::secret), or [`api_key`](Self::api_key).
+#[derive(Default, Clone)]
+pub struct ClientBuilder {
+    key_id: Option<String>,
+    secret: Option<String>,
+    api_key: Option<String>,
+    base_url: Option<String>,
+    on_behalf_of: Option<String>,
+    timeout: Option<Duration>,
+}
+
+impl ClientBuilder {
+    /// The HMAC key id (`ak_live_…` / `ak_test_…`).
+    pub fn key_id(mut self, key_id: impl Into<String>) -> Self {
+        self.key_id = Some(key_id.into());
+        self
+    }
+
+    /// The HMAC secret.
+    pub fn secret(mut self, secret: impl Into<String>) -> Self {
+        self.secret = Some(secret.into());
+        self
+    }
+
+    /// A dashboard API key (`pk_live_…` / `pk_test_…`), instead of an HMAC pair.
+    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
+        self.api_key = Some(api_key.into());
+        self
+    }
+
+    /// The base URL (default `https://plugipay.com`); trailing slashes are dropped.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Acts for the merchant workspace `account_id` on every call.
+    pub fn on_behalf_of(mut self, account_id: impl Into<String>) -> Self {
+        self.on_behalf_of = Some(account_id.into());
+        self
+    }
+
+    /// The timeout of each call (default [`DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// A builder filled from environment variables, read through `lookup`.
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let builder = match ((var(env::KEY_ID), var(env::SECRET)), var(env::API_KEY)) {
+            ((Some(key_id), Some(secret)), None) => ClientBuilder::default().key_id(key_id).secret(secret),
+            ((None, None), Some(api_key)) => ClientBuilder::default().api_key(api_key),
+            ((None, None), None) => {
+                return Err(Error::Config(format!(
+                    "no Plugipay credentials: set {} and {}, or {}",
+                    env::KEY_ID,
+                    env::SECRET,
+                    env::API_KEY
+                )));
+            }
+            (_, Some(_)) => {
+                return Err(Error::Config(format!(
+                    "both an HMAC pair ({}, {}) and {} are set; set one kind of credentials",
+                    env::KEY_ID,
+                    env::SECRET,
+                    env::API_KEY
+                )));
+            }
+            ((Some(_), None), None) => {
+                return Err(Error::Config(format!("{} is set but {} is not", env::KEY_ID, env::SECRET)));
+            }
+            ((None, Some(_)), None) => {
+                return Err(Error::Config(format!("{} is set but {} is not", env::SECRET, env::KEY_ID)));
+            }
+        };
+        let mut builder = builder;
+        if let Some(url) = var(env::BASE_URL) {
+            builder = builder.base_url(url);
+        }
+        if let Some(account) = var(env::ON_BEHALF_OF) {
+            builder = builder.on_behalf_of(account);
+        }
+        Ok(builder)
+    }
+
+    /// Checks the settings and builds the client (no network traffic).
+    pub fn build(self) -> Result<Client, Error> {
+        let config = |e: plugipay_api::auth::CredentialsError| Error::Config(e.to_string());
+        let credentials = match (self.key_id, self.secret, self.api_key) {
+            (Some(key_id), Some(secret), None) => Credentials::hmac(key_id, secret).map_err(config)?,
+            (None, None, Some(api_key)) => Credentials::bearer(api_key).map_err(config)?,
+            (None, None, None) => {
+                return Err(Error::Config(
+                    "no credentials: give key_id and secret, or api_key".into(),
+                ));
+            }
+            (_, _, Some(_)) => {
+                return Err(Error::Config(
+                    "give either key_id and secret, or api_key, not both".into(),
+                ));
+            }
+            (Some(_), None, None) => return Err(Error::Config("key_id given without secret".into())),
+            (None, Some(_), None) => return Err(Error::Config("secret given without key_id".into())),
+        };
+        let base_url = normalize_base_url(
+            self.base_url
+                .as_deref()
+                .unwrap_or(plugipay_api::DEFAULT_BASE_URL),
+        )?;
+        if let Some(account) = &self.on_behalf_of {
+            check_on_behalf_of(account)?;
+        }
+        let http = plugipay_api::http_client_builder()
+            .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let api = plugipay_api::client_with_http(&base_url, credentials.clone(), http);
+        Ok(Client {
+            shared: Arc::new(Shared {
+                api,
+                base_url,
+                credentials,
+            }),
+            on_behalf_of: self.on_behalf_of.map(Into::into),
+        })
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |set: bool| if set { Some("[redacted]") } else { None };
+        f.debug_struct("ClientBuilder")
+            .field("key_id", &self.key_id)
+            .field("secret", &redacted(self.secret.is_some()))
+            .field("api_key", &redacted(self.api_key.is_some()))
+            .field("base_url", &self.base_url)
+            .field("on_behalf_of", &self.on_behalf_of)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// An http(s) URL with a host and no query or fragment, without trailing slashes.
+fn normalize_base_url(raw: &str) -> Result<String, Error> {
+    let invalid = |reason: String| Error::InvalidArgument {
+        field: "base_url".into(),
+        reason,
+    };
+    let url = reqwest::Url::parse(raw).map_err(|e| invalid(format!("{raw:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(format!("{raw:?} is not an http(s) URL with a host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(format!("{raw:?} must not have a query or fragment")));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(vars: &[(&str, &str)]) -> Result<ClientBuilder, Error> {
+        let vars: Vec<(String, String)> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        ClientBuilder::from_lookup(move |name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    fn config_message(result: Result<ClientBuilder, Error>) -> String {
+        match result {
+            Err(Error::Config(message)) => message,
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn env_hmac_pair_and_optional_settings() {
+        let client = lookup(&[
+            (env::KEY_ID, "ak_test_1"),
+            (env::SECRET, "sk_test_1"),
+            (env::BASE_URL, "http://127.0.0.1:9/"),
+            (env::ON_BEHALF_OF, "acct_9"),
+        ])
+        .unwrap()
+        .build()
+        .unwrap();
+        assert_eq!(client.base_url(), "http://127.0.0.1:9");
+        assert_eq!(client.on_behalf_of(), Some("acct_9"));
+        assert_eq!(client.shared.credentials.key_id(), Some("ak_test_1"));
+    }
+
+    #[test]
+    fn env_bearer_and_default_base_url() {
+        let client = lookup(&[(env::API_KEY, "pk_test_1"), (env::KEY_ID, "")])
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(client.base_url(), "https://plugipay.com");
+        assert_eq!(client.shared.credentials.key_id(), None);
+    }
+
+    #[test]
+    fn env_errors_name_the_variables() {
+        let none = config_message(lookup(&[]));
+        for var in [env::KEY_ID, env::SECRET, env::API_KEY] {
+            assert!(none.contains(var), "{none}");
+        }
+        assert!(config_message(lookup(&[(env::KEY_ID, "ak")])).contains(env::SECRET));
+        assert!(config_message(lookup(&[(env::SECRET, "sk")])).contains(env::KEY_ID));
+        let both = config_message(lookup(&[
+            (env::KEY_ID, "ak"),
+            (env::SECRET, "sk"),
+            (env::API_KEY, "pk"),
+        ]));
+        assert!(both.contains("both"), "{both}");
+    }
+
+    #[test]
+    fn builder_rejects_bad_settings() {
+        let base = || Client::builder().key_id("ak").secret("sk");
+        for url in ["ftp://x", "not a url", "http://h/?q=1", "http://h/#f"] {
+            let err = base().base_url(url).build().unwrap_err();
+            assert!(matches!(err, Error::InvalidArgument { ref field, .. } if field == "base_url"));
+        }
+        assert!(matches!(Client::builder().build(), Err(Error::Config(_))));
+        assert!(matches!(
+            base().api_key("pk").build(),
+            Err(Error::Config(_))
+        ));
+        assert!(base().on_behalf_of("").build().is_err());
+        let client = base().build().unwrap();
+        assert!(client.for_merchant("acct\n1").is_err());
+    }
+
+    #[test]
+    fn for_merchant_shares_the_pool() {
+        let client = Client::builder().key_id("ak").secret("sk").build().unwrap();
+        let merchant = client.for_merchant("acct_1").unwrap();
+        assert!(Arc::ptr_eq(&client.shared, &merchant.shared));
+        assert_eq!(merchant.on_behalf_of(), Some("acct_1"));
+        assert_eq!(client.on_behalf_of(), None);
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let builder = Client::builder().key_id("ak_x").secret("sk_hidden");
+        let client = builder.clone().build().unwrap();
+        let bearer = Client::builder().api_key("pk_hidden");
+        let shown = format!("{builder:?} {client:?} {bearer:?} {:?}", bearer.clone().build().unwrap());
+        assert!(shown.contains("ak_x"));
+        assert!(!shown.contains("hidden"), "{shown}");
+    }
+}

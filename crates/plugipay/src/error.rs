@@ -1,0 +1,327 @@
+//! The one error type of the SDK, with the API's error codes as an enum.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+/// Everything a call can fail with.
+///
+/// ```
+/// use plugipay::{Error, ErrorCode};
+///
+/// fn describe(err: &Error) -> &'static str {
+///     match err.code() {
+///         Some(ErrorCode::NotFound) => "no such customer",
+///         Some(ErrorCode::Conflict) => "externalId already taken",
+///         _ if err.is_retryable() => "try again later",
+///         _ => "failed",
+///     }
+/// }
+/// # let _ = describe;
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server refused the call: an HTTP status of 400 or more, or an
+    /// envelope whose `error` is set.
+    #[error(transparent)]
+    Api(Box<ApiError>),
+
+    /// An argument broke a rule of the spec; nothing was sent.
+    #[error("invalid argument `{field}`: {reason}")]
+    InvalidArgument {
+        /// The argument, as the API names it (`email`, `metadata`, `limit`, `id`).
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The client cannot be built or cannot sign: missing or unusable
+    /// credentials, a bad base URL.
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// The request or its response did not make it across the network
+    /// (connection refused or reset, the body cut off, …).
+    #[error("transport error: {0}")]
+    Transport(#[source] reqwest::Error),
+
+    /// No complete response arrived within the call's timeout.
+    #[error("timed out waiting for Plugipay")]
+    Timeout,
+
+    /// A response arrived but is not what the API promises (not JSON, cut
+    /// off, of the wrong shape).
+    #[error(transparent)]
+    Decode(Box<DecodeError>),
+}
+
+impl Error {
+    /// Whether trying the same call again (with the same idempotency key) may
+    /// succeed: network failures, timeouts, 429 and 500/502/503/504.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport(e) => {
+                e.is_connect() || e.is_request() || e.is_body() || e.is_timeout()
+            }
+            Error::Timeout => true,
+            Error::Api(e) => retryable_status(e.status),
+            Error::Decode(e) => retryable_status(e.status),
+            Error::InvalidArgument { .. } | Error::Config(_) => false,
+        }
+    }
+
+    /// The HTTP status of the response behind this error, if one arrived.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Api(e) => Some(e.status),
+            Error::Decode(e) => Some(e.status),
+            Error::Transport(e) => e.status(),
+            _ => None,
+        }
+    }
+
+    /// The API's error code, for [`Error::Api`].
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            Error::Api(e) => Some(&e.code),
+            _ => None,
+        }
+    }
+
+    /// The server's request id, when the response carried one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.request_id.as_deref(),
+            Error::Decode(e) => e.request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The [`ApiError`], for [`Error::Api`].
+    pub fn as_api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn invalid(invalid: plugipay_api::validate::Invalid) -> Self {
+        Error::InvalidArgument {
+            field: invalid.field,
+            reason: invalid.reason,
+        }
+    }
+
+    pub(crate) fn transport(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Error::Timeout
+        } else {
+            Error::Transport(e)
+        }
+    }
+}
+
+fn retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
+}
+
+/// An error the server reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status (the status of a 2xx response whose envelope carried an error).
+    pub status: StatusCode,
+    /// The machine-readable code.
+    pub code: ErrorCode,
+    /// The server's explanation.
+    pub message: String,
+    /// The offending field, on validation errors, when the server names it.
+    pub field: Option<String>,
+    /// A page that explains the error, when the server links one.
+    pub doc_url: Option<String>,
+    /// `meta.requestId` (or the `X-Request-Id` header): quote it to support.
+    pub request_id: Option<String>,
+    /// How long the server asked us to wait (`Retry-After`), on 429 and 503.
+    pub retry_after: Option<Duration>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Plugipay API error {} ({}): {}",
+            self.code,
+            self.status.as_u16(),
+            self.message
+        )?;
+        if let Some(field) = &self.field {
+            write!(f, " [field {field}]")?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// A response that could not be read as the API's JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DecodeError {
+    /// The HTTP status of the response.
+    pub status: StatusCode,
+    /// What did not fit.
+    pub reason: String,
+    /// The start of the body (at most 200 characters, control characters escaped).
+    pub excerpt: String,
+    /// The `X-Request-Id` header, when present.
+    pub request_id: Option<String>,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unreadable {} response from Plugipay: {}; body starts {:?}",
+            self.status.as_u16(),
+            self.reason,
+            self.excerpt
+        )?;
+        if let Some(id) = &self.request_id {
+            write!(f, " [request {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// An error code of the API. Codes this version does not know arrive as
+/// [`ErrorCode::Other`] with the code as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// 400: a malformed or unknown field, a limit out of range.
+    ValidationError,
+    /// 401: the key is missing or unknown.
+    Unauthorized,
+    /// 401: the signature does not match the request.
+    SignatureInvalid,
+    /// 401: the signing time is more than 300 s from the server's clock
+    /// (sent as `timestamp_skew` or `invalid_timestamp`).
+    TimestampSkew,
+    /// 403: the key lacks the operation's scope or may not act for that workspace.
+    Forbidden,
+    /// 404: no such customer in this workspace.
+    NotFound,
+    /// 409: another customer of the workspace has this `externalId`.
+    Conflict,
+    /// 422: the Idempotency-Key was used before for a different request.
+    IdempotencyKeyReused,
+    /// 429: too many requests.
+    RateLimited,
+    /// 5xx: the server failed.
+    InternalError,
+    /// A code this version of the SDK does not know.
+    Other(String),
+}
+
+impl ErrorCode {
+    /// The code as the API spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::ValidationError => "validation_error",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::SignatureInvalid => "signature_invalid",
+            ErrorCode::TimestampSkew => "timestamp_skew",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::Other(code) => code,
+        }
+    }
+}
+
+impl From<&str> for ErrorCode {
+    fn from(code: &str) -> Self {
+        match code {
+            "validation_error" => ErrorCode::ValidationError,
+            "unauthorized" => ErrorCode::Unauthorized,
+            "signature_invalid" => ErrorCode::SignatureInvalid,
+            "timestamp_skew" | "invalid_timestamp" => ErrorCode::TimestampSkew,
+            "forbidden" => ErrorCode::Forbidden,
+            "not_found" => ErrorCode::NotFound,
+            "conflict" => ErrorCode::Conflict,
+            "idempotency_key_reused" => ErrorCode::IdempotencyKeyReused,
+            "rate_limited" => ErrorCode::RateLimited,
+            "internal_error" => ErrorCode::InternalError,
+            other => ErrorCode::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for code in [
+            "validation_error",
+            "unauthorized",
+            "signature_invalid",
+            "timestamp_skew",
+            "forbidden",
+            "not_found",
+            "conflict",
+            "idempotency_key_reused",
+            "rate_limited",
+            "internal_error",
+            "brand_new_code",
+        ] {
+            assert_eq!(ErrorCode::from(code).as_str(), code);
+        }
+        assert_eq!(ErrorCode::from("invalid_timestamp"), ErrorCode::TimestampSkew);
+        assert_eq!(
+            ErrorCode::from("brand_new_code"),
+            ErrorCode::Other("brand_new_code".into())
+        );
+    }
+
+    fn api(status: u16) -> Error {
+        Error::Api(Box::new(ApiError {
+            status: StatusCode::from_u16(status).unwrap(),
+            code: ErrorCode::InternalError,
+            message: String::new(),
+            field: None,
+            doc_url: None,
+            request_id: None,
+            retry_after: None,
+        }))
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for status in [429, 500, 502, 503, 504] {
+            assert!(api(status).is_retryable(), "{status}");
+        }
+        for status in [400, 401, 403, 404, 409, 422, 501] {
+            assert!(!api(status).is_retryable(), "{status}");
+        }
+        assert!(Error::Timeout.is_retryable());
+        assert!(!Error::Config("x".into()).is_retryable());
+    }
+}

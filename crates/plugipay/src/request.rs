@@ -1,0 +1,171 @@
+//! A call ready to be sent: per-call options (on-behalf-of, timeout,
+//! idempotency key) and the run of one call through the generated client.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use plugipay_api::ResponseRecorder;
+
+use crate::client::{Client, check_on_behalf_of};
+use crate::decode::{self, Envelope, Outcome};
+use crate::error::Error;
+
+/// The future a [`Request`] turns into when awaited.
+pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
+
+/// The longest idempotency key the API accepts.
+pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
+
+/// One call, with its options. Nothing is sent until it is awaited (or
+/// [`send`](Request::send) is awaited); the future owns what it needs, so it
+/// can be spawned.
+///
+/// ```no_run
+/// # async fn demo(client: plugipay::Client) -> Result<(), plugipay::Error> {
+/// use std::time::Duration;
+///
+/// let customer = client
+///     .customers()
+///     .get("cus_01HXAB7K3M9N2P5QRS8TVWXY3Z")
+///     .timeout(Duration::from_secs(5))
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a request does nothing until it is awaited"]
+#[derive(Debug, Clone)]
+pub struct Request<Op> {
+    pub(crate) client: Client,
+    pub(crate) op: Op,
+    on_behalf_of: Option<String>,
+    timeout: Option<Duration>,
+    idempotency_key: Option<String>,
+}
+
+/// A write: its requests carry an Idempotency-Key.
+pub trait Write: private::Sealed {}
+
+pub(crate) mod private {
+    pub trait Sealed {}
+}
+
+impl<Op> Request<Op> {
+    pub(crate) fn new(client: &Client, op: Op) -> Self {
+        Self {
+            client: client.clone(),
+            op,
+            on_behalf_of: None,
+            timeout: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// Acts for the merchant workspace `account_id` on this call only
+    /// (overrides [`Client::for_merchant`]).
+    pub fn on_behalf_of(mut self, account_id: impl Into<String>) -> Self {
+        self.on_behalf_of = Some(account_id.into());
+        self
+    }
+
+    /// The timeout of this call, instead of the client's.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The workspace header value of this call, checked.
+    pub(crate) fn resolved_on_behalf_of(&self) -> Result<Option<String>, Error> {
+        match &self.on_behalf_of {
+            Some(account) => {
+                check_on_behalf_of(account)?;
+                Ok(Some(account.clone()))
+            }
+            None => Ok(self.client.on_behalf_of().map(str::to_owned)),
+        }
+    }
+
+    /// Runs one generated operation, built by `op` from a client that records
+    /// the response head and applies this call's timeout, and decodes what
+    /// comes back.
+    pub(crate) async fn run<T, Fut>(&self, op: impl FnOnce(plugipay_api::Client) -> Fut) -> Result<T, Error>
+    where
+        T: Envelope,
+        Fut: Future<Output = Outcome<T>>,
+    {
+        let recorder = ResponseRecorder::default();
+        let mut api = self.client.api().recording(&recorder);
+        if let Some(timeout) = self.timeout {
+            api = api.with_timeout(timeout);
+        }
+        let outcome = op(api).await;
+        decode::envelope(outcome, recorder.last()).await
+    }
+}
+
+impl<Op: Write> Request<Op> {
+    /// Uses `key` as the Idempotency-Key of this write instead of a fresh
+    /// `idem_<uuid>`. Sending the same write again with the same key (after a
+    /// crash, from another process) cannot create a second customer.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// The key of this write: the caller's, checked, or a fresh one.
+    pub(crate) fn resolved_idempotency_key(&self) -> Result<String, Error> {
+        let Some(key) = &self.idempotency_key else {
+            return Ok(new_idempotency_key());
+        };
+        let chars = key.chars().count();
+        if chars == 0 || chars > IDEMPOTENCY_KEY_MAX_CHARS || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::InvalidArgument {
+                field: "idempotency_key".into(),
+                reason: format!(
+                    "must be 1 to {IDEMPOTENCY_KEY_MAX_CHARS} printable ASCII characters without spaces"
+                ),
+            });
+        }
+        Ok(key.clone())
+    }
+}
+
+/// A fresh key for one logical write: `idem_` and a random UUID.
+pub fn new_idempotency_key() -> String {
+    format!("idem_{}", uuid::Uuid::new_v4())
+}
+
+/// `impl IntoFuture for Request<$op>` through its `send` method.
+macro_rules! into_future {
+    ($op:ty => $output:ty) => {
+        impl std::future::IntoFuture for $crate::request::Request<$op> {
+            type Output = Result<$output, $crate::Error>;
+            type IntoFuture = $crate::request::ResponseFuture<$output>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                Box::pin(self.send())
+            }
+        }
+    };
+}
+pub(crate) use into_future;
+
+/// Marks an operation as a write.
+macro_rules! write_op {
+    ($op:ty) => {
+        impl $crate::request::private::Sealed for $op {}
+        impl $crate::request::Write for $op {}
+    };
+}
+pub(crate) use write_op;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_keys_are_unique_and_prefixed() {
+        let (a, b) = (new_idempotency_key(), new_idempotency_key());
+        assert!(a.starts_with("idem_") && a.len() == 41, "{a}");
+        assert_ne!(a, b);
+    }
+}
