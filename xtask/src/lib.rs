@@ -102,8 +102,11 @@ pub fn generate(spec_text: &str, display_name: &str) -> Result<String, CodegenEr
 
     // 3. The document's structure, with the path of the first key that does not fit.
     let spec: OpenAPI = serde_path_to_error::deserialize(&doc).map_err(|e| {
-        let at = e.path().to_string();
-        err(Some(at), format!("not an OpenAPI 3.0 document here: {}", e.inner()))
+        // openapiv3 flattens extension maps into most structs, which stops
+        // the path at the first of them: look for the deepest part that fails.
+        let (at, problem) = locate::deepest_failure(&doc)
+            .unwrap_or_else(|| (e.path().to_string(), e.inner().to_string()));
+        err(Some(at), format!("not an OpenAPI 3.0 document here: {problem}"))
     })?;
     check_operation_ids(&spec).map_err(|(at, msg)| err(Some(at), msg))?;
 
@@ -114,6 +117,125 @@ pub fn generate(spec_text: &str, display_name: &str) -> Result<String, CodegenEr
     let file: syn::File = syn::parse2(quote! { #client #limits })
         .map_err(|e| err(None, format!("generated tokens do not parse: {e}")))?;
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
+}
+
+/// Finding where in a document a structural mistake is.
+mod locate {
+    use openapiv3::{
+        Info, Operation, Parameter, PathItem, RequestBody, Response, Schema, SecurityScheme,
+    };
+    use serde::de::DeserializeOwned;
+    use serde_json::Value;
+
+    use super::Located;
+
+    const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+    fn entries<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = (&'a String, &'a Value)> {
+        value.get(key).and_then(Value::as_object).into_iter().flatten()
+    }
+
+    fn join(path: &[&str]) -> String {
+        path.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(".")
+    }
+
+    /// Whether `value` reads as a `T`; if not, where (below `path`) and why.
+    fn check<T: DeserializeOwned>(value: &Value, path: &[&str]) -> Option<Located> {
+        let e = serde_path_to_error::deserialize::<_, T>(value).err()?;
+        let inner = e.path().to_string();
+        let mut at = path.to_vec();
+        if inner != "." {
+            at.push(&inner);
+        }
+        Some((join(&at), e.inner().to_string()))
+    }
+
+    /// Like [`check`] for a place that may hold a `$ref` instead (refs were
+    /// checked before): `ReferenceOr` is untagged, which would hide the path.
+    fn check_item<T: DeserializeOwned>(value: &Value, path: &[&str]) -> Option<Located> {
+        if value.get("$ref").is_some() {
+            return None;
+        }
+        check::<T>(value, path)
+    }
+
+    fn schema(value: &Value, path: &[&str]) -> Option<Located> {
+        let child = |key: &str, v: &Value| schema(v, &[path, &[key]].concat());
+        entries(value, "properties")
+            .find_map(|(name, v)| schema(v, &[path, &["properties", name]].concat()))
+            .or_else(|| {
+                ["items", "additionalProperties", "not"]
+                    .iter()
+                    .filter_map(|k| value.get(*k).filter(|v| v.is_object()).map(|v| (*k, v)))
+                    .find_map(|(k, v)| child(k, v))
+            })
+            .or_else(|| {
+                ["allOf", "oneOf", "anyOf"].iter().find_map(|k| {
+                    let items = value.get(*k)?.as_array()?;
+                    items.iter().enumerate().find_map(|(i, v)| {
+                        schema(v, &[path, &[k, i.to_string().as_str()]].concat())
+                    })
+                })
+            })
+            .or_else(|| check_item::<Schema>(value, path))
+    }
+
+    fn content(value: &Value, path: &[&str]) -> Option<Located> {
+        entries(value, "content").find_map(|(media, v)| {
+            v.get("schema")
+                .and_then(|s| schema(s, &[path, &["content", media, "schema"]].concat()))
+        })
+    }
+
+    fn operation(value: &Value, path: &[&str]) -> Option<Located> {
+        entries(value, "responses")
+            .find_map(|(code, v)| {
+                let at = [path, &["responses", code]].concat();
+                content(v, &at).or_else(|| check_item::<Response>(v, &at))
+            })
+            .or_else(|| parameters(value, path))
+            .or_else(|| {
+                let body = value.get("requestBody")?;
+                let at = [path, &["requestBody"]].concat();
+                content(body, &at).or_else(|| check_item::<RequestBody>(body, &at))
+            })
+            .or_else(|| check::<Operation>(value, path))
+    }
+
+    fn parameters(value: &Value, path: &[&str]) -> Option<Located> {
+        let items = value.get("parameters")?.as_array()?;
+        items.iter().enumerate().find_map(|(i, v)| {
+            check_item::<Parameter>(v, &[path, &["parameters", i.to_string().as_str()]].concat())
+        })
+    }
+
+    /// The deepest known part of the document that does not read as its
+    /// OpenAPI type, with the path to it and the reason.
+    pub(super) fn deepest_failure(doc: &Value) -> Option<Located> {
+        let info = doc.get("info").and_then(|v| check::<Info>(v, &["info"]));
+        let paths = entries(doc, "paths").find_map(|(p, item)| {
+            METHODS
+                .iter()
+                .filter_map(|m| item.get(*m).map(|op| (*m, op)))
+                .find_map(|(m, op)| operation(op, &["paths", p, m]))
+                .or_else(|| parameters(item, &["paths", p]))
+                .or_else(|| check::<PathItem>(item, &["paths", p]))
+        });
+        let components = doc.get("components");
+        let part = |name: &'static str| components.into_iter().flat_map(move |c| entries(c, name));
+        let schemas = part("schemas")
+            .find_map(|(n, v)| schema(v, &["components", "schemas", n]));
+        let responses = part("responses").find_map(|(n, v)| {
+            let at = ["components", "responses", n];
+            content(v, &at).or_else(|| check_item::<Response>(v, &at))
+        });
+        let params = part("parameters")
+            .find_map(|(n, v)| check_item::<Parameter>(v, &["components", "parameters", n]));
+        let security = part("securitySchemes").find_map(|(n, v)| {
+            check_item::<SecurityScheme>(v, &["components", "securitySchemes", n])
+        });
+        info.or(paths).or(schemas).or(responses).or(params).or(security)
+    }
 }
 
 /// The progenitor settings of the plugipay-api crate.

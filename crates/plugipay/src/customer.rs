@@ -186,6 +186,10 @@ impl NewCustomer {
                 .collect::<Result<BTreeMap<_, _>, Invalid>>()?;
             Some(types::Metadata(entries))
         };
+        #[allow(
+            clippy::needless_update,
+            reason = "a field added to the spec is reported by the spec_pins tests, not by a compile error"
+        )]
         Ok(types::CreateCustomerRequest {
             email: optional("email", self.email)?,
             name: optional("name", self.name)?,
@@ -197,6 +201,7 @@ impl NewCustomer {
                 self.default_payment_token_id,
             )?,
             metadata,
+            ..Default::default()
         })
     }
 }
@@ -522,5 +527,91 @@ mod tests {
         );
         assert!(CustomerUpdate::new().is_empty());
         assert!(!CustomerUpdate::new().clear_metadata().is_empty());
+    }
+
+    /// The hand-written types must carry every field the spec gives their
+    /// wire counterparts. When one of these fails after a spec change, add the
+    /// field it names to the type it names (in this file).
+    mod spec_pins {
+        use std::collections::BTreeSet;
+
+        use super::*;
+
+        fn spec_properties(schema: &str) -> BTreeSet<String> {
+            let spec: serde_yaml::Value =
+                serde_yaml::from_str(include_str!("../../../openapi/customers.yaml")).unwrap();
+            spec["components"]["schemas"][schema]["properties"]
+                .as_mapping()
+                .unwrap_or_else(|| panic!("no properties for {schema} in the spec"))
+                .keys()
+                .map(|k| k.as_str().unwrap().to_owned())
+                .collect()
+        }
+
+        fn keys(value: serde_json::Value) -> BTreeSet<String> {
+            value.as_object().unwrap().keys().cloned().collect()
+        }
+
+        fn assert_same(rust_type: &str, schema: &str, ours: BTreeSet<String>) {
+            let spec = spec_properties(schema);
+            let missing: Vec<_> = spec.difference(&ours).collect();
+            let extra: Vec<_> = ours.difference(&spec).collect();
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "{rust_type} is out of step with the spec's {schema}: \
+                 add {missing:?} to it, remove {extra:?} (crates/plugipay/src/customer.rs)"
+            );
+        }
+
+        #[test]
+        fn ergonomic_customer_has_every_spec_field() {
+            // Every spec property, filled in; what survives a round trip
+            // through `Customer` is what it carries.
+            let mut full = serde_json::Map::new();
+            for key in spec_properties("Customer") {
+                let value = match key.as_str() {
+                    "metadata" => serde_json::json!({"k": "v"}),
+                    "createdAt" | "updatedAt" => serde_json::json!("2026-11-25T00:00:00Z"),
+                    _ => serde_json::json!("x"),
+                };
+                full.insert(key, value);
+            }
+            let generated: types::Customer =
+                serde_json::from_value(serde_json::Value::Object(full)).unwrap();
+            let ours = Customer::from(generated);
+            assert_same("plugipay::Customer", "Customer", keys(serde_json::to_value(ours).unwrap()));
+        }
+
+        #[test]
+        fn new_customer_sets_every_create_field() {
+            let request = NewCustomer::new()
+                .email("a@b.c")
+                .name("n")
+                .phone("1")
+                .external_id("e")
+                .tax_id("t")
+                .default_payment_token_id("p")
+                .metadata("k", "v")
+                .into_request()
+                .unwrap();
+            let sent = keys(serde_json::to_value(request).unwrap());
+            assert_same("plugipay::NewCustomer", "CreateCustomerRequest", sent);
+        }
+
+        #[test]
+        fn customer_update_can_touch_every_update_field() {
+            let request = CustomerUpdate::new()
+                .clear_email()
+                .clear_name()
+                .clear_phone()
+                .clear_external_id()
+                .clear_tax_id()
+                .clear_default_payment_token_id()
+                .clear_metadata()
+                .into_request()
+                .unwrap();
+            let sent = keys(serde_json::to_value(request).unwrap());
+            assert_same("plugipay::CustomerUpdate (and plugipay_api::patch::UpdateCustomerRequest)", "UpdateCustomerRequest", sent);
+        }
     }
 }

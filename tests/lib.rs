@@ -1,0 +1,2 @@
+//! Cross-crate tests of plugipay-rs live in this package's test targets
+//! (`codegen.rs`, …); the library itself is empty.
