@@ -105,7 +105,10 @@ fn broken_structure_names_the_path() {
         err.starts_with("fixture.yaml: at paths./things.get.responses.200.description: "),
         "{err}"
     );
-    let err = error_of(&MINIMAL.replace("id: { type: string }", "id: { type: string, maxLength: many }"));
+    let err = error_of(&MINIMAL.replace(
+        "id: { type: string }",
+        "id: { type: string, maxLength: many }",
+    ));
     assert!(
         err.starts_with("fixture.yaml: at components.schemas.Thing.properties.id: ")
             && err.contains(r#"string "many", expected usize"#),
@@ -116,13 +119,19 @@ fn broken_structure_names_the_path() {
 #[test]
 fn broken_operation_ids_are_named() {
     let err = error_of(&MINIMAL.replace("      operationId: list_things\n", ""));
-    assert_eq!(err, "fixture.yaml: at paths./things.get: operation has no operationId");
+    assert_eq!(
+        err,
+        "fixture.yaml: at paths./things.get: operation has no operationId"
+    );
     let twice = MINIMAL.replace(
         "paths:\n",
         "paths:\n  /other:\n    get:\n      operationId: list_things\n      responses: { \"204\": { description: none } }\n",
     );
     let err = error_of(&twice);
-    assert!(err.contains("operationId 'list_things' is used twice"), "{err}");
+    assert!(
+        err.contains("operationId 'list_things' is used twice"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -133,7 +142,10 @@ fn broken_shapes_progenitor_cannot_handle_are_errors_not_panics() {
         "        \"201\":\n          description: created\n          content:\n            text/plain:\n              schema: { type: string }\ncomponents:",
     );
     let err = error_of(&two_successes);
-    assert!(err.starts_with("fixture.yaml: progenitor cannot generate a client"), "{err}");
+    assert!(
+        err.starts_with("fixture.yaml: progenitor cannot generate a client"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -106,7 +106,10 @@ pub fn generate(spec_text: &str, display_name: &str) -> Result<String, CodegenEr
         // the path at the first of them: look for the deepest part that fails.
         let (at, problem) = locate::deepest_failure(&doc)
             .unwrap_or_else(|| (e.path().to_string(), e.inner().to_string()));
-        err(Some(at), format!("not an OpenAPI 3.0 document here: {problem}"))
+        err(
+            Some(at),
+            format!("not an OpenAPI 3.0 document here: {problem}"),
+        )
     })?;
     check_operation_ids(&spec).map_err(|(at, msg)| err(Some(at), msg))?;
 
@@ -129,14 +132,24 @@ mod locate {
 
     use super::Located;
 
-    const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
 
     fn entries<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = (&'a String, &'a Value)> {
-        value.get(key).and_then(Value::as_object).into_iter().flatten()
+        value
+            .get(key)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
     }
 
     fn join(path: &[&str]) -> String {
-        path.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(".")
+        path.iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(".")
     }
 
     /// Whether `value` reads as a `T`; if not, where (below `path`) and why.
@@ -223,8 +236,7 @@ mod locate {
         });
         let components = doc.get("components");
         let part = |name: &'static str| components.into_iter().flat_map(move |c| entries(c, name));
-        let schemas = part("schemas")
-            .find_map(|(n, v)| schema(v, &["components", "schemas", n]));
+        let schemas = part("schemas").find_map(|(n, v)| schema(v, &["components", "schemas", n]));
         let responses = part("responses").find_map(|(n, v)| {
             let at = ["components", "responses", n];
             content(v, &at).or_else(|| check_item::<Response>(v, &at))
@@ -234,7 +246,11 @@ mod locate {
         let security = part("securitySchemes").find_map(|(n, v)| {
             check_item::<SecurityScheme>(v, &["components", "securitySchemes", n])
         });
-        info.or(paths).or(schemas).or(responses).or(params).or(security)
+        info.or(paths)
+            .or(schemas)
+            .or(responses)
+            .or(params)
+            .or(security)
     }
 }
 
@@ -363,7 +379,11 @@ fn screaming(name: &str) -> String {
         if c.is_ascii_uppercase() && i > 0 && !out.ends_with('_') {
             out.push('_');
         }
-        out.push(if c == '-' { '_' } else { c.to_ascii_uppercase() });
+        out.push(if c == '-' {
+            '_'
+        } else {
+            c.to_ascii_uppercase()
+        });
     }
     out
 }
@@ -472,7 +492,10 @@ fn limits_module(spec: &OpenAPI) -> Result<TokenStream, Located> {
                 })?;
                 consts.insert(
                     format!("{base}_DEFAULT"),
-                    (default, format!("`{op_id}` query `{pname}`: {default} when absent.")),
+                    (
+                        default,
+                        format!("`{op_id}` query `{pname}`: {default} when absent."),
+                    ),
                 );
             }
         }
@@ -495,7 +518,10 @@ pub fn unified_diff(name: &str, committed: &str, fresh: &str) -> String {
     similar::TextDiff::from_lines(committed, fresh)
         .unified_diff()
         .context_radius(3)
-        .header(&format!("{name} (committed)"), &format!("{name} (from the spec)"))
+        .header(
+            &format!("{name} (committed)"),
+            &format!("{name} (from the spec)"),
+        )
         .to_string()
 }
 

@@ -42,10 +42,17 @@ fn generate(check: bool) -> ExitCode {
     let committed = std::fs::read_to_string(&out).unwrap_or_default();
     if check {
         if committed == fresh {
-            println!("{} is up to date with {}", xtask::OUTPUT_PATH, xtask::SPEC_PATH);
+            println!(
+                "{} is up to date with {}",
+                xtask::OUTPUT_PATH,
+                xtask::SPEC_PATH
+            );
             return ExitCode::SUCCESS;
         }
-        print!("{}", xtask::unified_diff(xtask::OUTPUT_PATH, &committed, &fresh));
+        print!(
+            "{}",
+            xtask::unified_diff(xtask::OUTPUT_PATH, &committed, &fresh)
+        );
         eprintln!(
             "error: {} is stale or was edited by hand; run `cargo xtask generate`",
             xtask::OUTPUT_PATH

@@ -263,7 +263,9 @@ mod tests {
         let creds = Credentials::hmac("ak_1", "sk_1").unwrap();
         let mut req = reqwest::Request::new(
             reqwest::Method::POST,
-            "http://127.0.0.1:1/api/v1/customers?b=2&a=1".parse().unwrap(),
+            "http://127.0.0.1:1/api/v1/customers?b=2&a=1"
+                .parse()
+                .unwrap(),
         );
         *req.body_mut() = Some(reqwest::Body::from("{\"name\":\"A\"}"));
         req.headers_mut()

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use crate::Client;
 use crate::auth::Credentials;
 use crate::hooks::Context;
-use crate::Client;
 
 /// The `User-Agent` every request carries: `plugipay-rs/<version>`.
 pub const USER_AGENT: &str = concat!("plugipay-rs/", env!("CARGO_PKG_VERSION"));
@@ -45,5 +45,9 @@ pub fn client(base_url: &str, credentials: Credentials) -> reqwest::Result<Clien
 /// A generated client over an existing `reqwest::Client`. Build it from
 /// [`http_client_builder`] so that redirects stay off.
 pub fn client_with_http(base_url: &str, credentials: Credentials, http: reqwest::Client) -> Client {
-    Client::new_with_client(base_url.trim_end_matches('/'), http, Context::new(credentials))
+    Client::new_with_client(
+        base_url.trim_end_matches('/'),
+        http,
+        Context::new(credentials),
+    )
 }

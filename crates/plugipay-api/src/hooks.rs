@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use progenitor_client::{ClientHooks, Error, OperationInfo};
-use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
 use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
 
-use crate::auth::Credentials;
 use crate::Client;
+use crate::auth::Credentials;
 
 /// The state the generated [`Client`] carries for its hooks: the credentials
 /// every request is signed with and, for one call, a [`ResponseRecorder`] and

@@ -124,9 +124,10 @@ mod tests {
 
     #[test]
     fn absent_null_and_set_round_trip() {
-        let body: UpdateCustomerRequest =
-            serde_json::from_str(r#"{"phone":null,"taxId":"01.234","metadata":{"a":"1","b":null}}"#)
-                .unwrap();
+        let body: UpdateCustomerRequest = serde_json::from_str(
+            r#"{"phone":null,"taxId":"01.234","metadata":{"a":"1","b":null}}"#,
+        )
+        .unwrap();
         assert_eq!(body.email, Patch::Absent);
         assert_eq!(body.phone, Patch::Null);
         assert_eq!(body.tax_id.as_set().map(|t| t.as_str()), Some("01.234"));
@@ -137,13 +138,18 @@ mod tests {
             serde_json::to_string(&body).unwrap(),
             r#"{"phone":null,"taxId":"01.234","metadata":{"a":"1","b":null}}"#
         );
-        assert_eq!(serde_json::to_string(&UpdateCustomerRequest::default()).unwrap(), "{}");
+        assert_eq!(
+            serde_json::to_string(&UpdateCustomerRequest::default()).unwrap(),
+            "{}"
+        );
     }
 
     #[test]
     fn spec_limits_and_unknown_fields_are_enforced_when_reading() {
         assert!(serde_json::from_str::<UpdateCustomerRequest>(r#"{"nickname":"x"}"#).is_err());
-        assert!(serde_json::from_str::<UpdateCustomerRequest>(r#"{"email":"no-at-sign"}"#).is_err());
+        assert!(
+            serde_json::from_str::<UpdateCustomerRequest>(r#"{"email":"no-at-sign"}"#).is_err()
+        );
         let long = format!(r#"{{"phone":"{}"}}"#, "1".repeat(33));
         assert!(serde_json::from_str::<UpdateCustomerRequest>(&long).is_err());
     }

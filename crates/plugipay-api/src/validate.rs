@@ -86,7 +86,10 @@ pub fn metadata_len(keys: usize) -> Result<(), Invalid> {
     if keys > limits::METADATA_MAX_KEYS {
         return Err(Invalid::new(
             "metadata",
-            format!("{keys} keys; at most {} are allowed", limits::METADATA_MAX_KEYS),
+            format!(
+                "{keys} keys; at most {} are allowed",
+                limits::METADATA_MAX_KEYS
+            ),
         ));
     }
     Ok(())

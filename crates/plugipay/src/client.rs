@@ -175,7 +175,9 @@ impl ClientBuilder {
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
         let builder = match ((var(env::KEY_ID), var(env::SECRET)), var(env::API_KEY)) {
-            ((Some(key_id), Some(secret)), None) => ClientBuilder::default().key_id(key_id).secret(secret),
+            ((Some(key_id), Some(secret)), None) => {
+                ClientBuilder::default().key_id(key_id).secret(secret)
+            }
             ((None, None), Some(api_key)) => ClientBuilder::default().api_key(api_key),
             ((None, None), None) => {
                 return Err(Error::Config(format!(
@@ -194,10 +196,18 @@ impl ClientBuilder {
                 )));
             }
             ((Some(_), None), None) => {
-                return Err(Error::Config(format!("{} is set but {} is not", env::KEY_ID, env::SECRET)));
+                return Err(Error::Config(format!(
+                    "{} is set but {} is not",
+                    env::KEY_ID,
+                    env::SECRET
+                )));
             }
             ((None, Some(_)), None) => {
-                return Err(Error::Config(format!("{} is set but {} is not", env::SECRET, env::KEY_ID)));
+                return Err(Error::Config(format!(
+                    "{} is set but {} is not",
+                    env::SECRET,
+                    env::KEY_ID
+                )));
             }
         };
         let mut builder = builder;
@@ -214,7 +224,9 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let config = |e: plugipay_api::auth::CredentialsError| Error::Config(e.to_string());
         let credentials = match (self.key_id, self.secret, self.api_key) {
-            (Some(key_id), Some(secret), None) => Credentials::hmac(key_id, secret).map_err(config)?,
+            (Some(key_id), Some(secret), None) => {
+                Credentials::hmac(key_id, secret).map_err(config)?
+            }
             (None, None, Some(api_key)) => Credentials::bearer(api_key).map_err(config)?,
             (None, None, None) => {
                 return Err(Error::Config(
@@ -226,8 +238,12 @@ impl ClientBuilder {
                     "give either key_id and secret, or api_key, not both".into(),
                 ));
             }
-            (Some(_), None, None) => return Err(Error::Config("key_id given without secret".into())),
-            (None, Some(_), None) => return Err(Error::Config("secret given without key_id".into())),
+            (Some(_), None, None) => {
+                return Err(Error::Config("key_id given without secret".into()));
+            }
+            (None, Some(_), None) => {
+                return Err(Error::Config("secret given without key_id".into()));
+            }
         };
         let base_url = normalize_base_url(
             self.base_url
@@ -273,12 +289,17 @@ fn normalize_base_url(raw: &str) -> Result<String, Error> {
         field: "base_url".into(),
         reason,
     };
-    let url = reqwest::Url::parse(raw).map_err(|e| invalid(format!("{raw:?} is not a URL: {e}")))?;
+    let url =
+        reqwest::Url::parse(raw).map_err(|e| invalid(format!("{raw:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(invalid(format!("{raw:?} is not an http(s) URL with a host")));
+        return Err(invalid(format!(
+            "{raw:?} is not an http(s) URL with a host"
+        )));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(format!("{raw:?} must not have a query or fragment")));
+        return Err(invalid(format!(
+            "{raw:?} must not have a query or fragment"
+        )));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
@@ -288,8 +309,10 @@ mod tests {
     use super::*;
 
     fn lookup(vars: &[(&str, &str)]) -> Result<ClientBuilder, Error> {
-        let vars: Vec<(String, String)> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         ClientBuilder::from_lookup(move |name| {
             vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
         })
@@ -375,7 +398,10 @@ mod tests {
         let builder = Client::builder().key_id("ak_x").secret("sk_hidden");
         let client = builder.clone().build().unwrap();
         let bearer = Client::builder().api_key("pk_hidden");
-        let shown = format!("{builder:?} {client:?} {bearer:?} {:?}", bearer.clone().build().unwrap());
+        let shown = format!(
+            "{builder:?} {client:?} {bearer:?} {:?}",
+            bearer.clone().build().unwrap()
+        );
         assert!(shown.contains("ak_x"));
         assert!(!shown.contains("hidden"), "{shown}");
     }

@@ -488,27 +488,41 @@ mod tests {
 
     #[test]
     fn new_customer_limits_name_the_field() {
-        let err = NewCustomer::new().email("not-an-email").into_request().unwrap_err();
+        let err = NewCustomer::new()
+            .email("not-an-email")
+            .into_request()
+            .unwrap_err();
         assert_eq!(err.field, "email");
         let err = NewCustomer::new()
             .phone("1".repeat(plugipay_api::limits::PHONE_MAX_CHARS + 1))
             .into_request()
             .unwrap_err();
         assert_eq!(err.field, "phone");
-        let err = NewCustomer::new().external_id("").into_request().unwrap_err();
+        let err = NewCustomer::new()
+            .external_id("")
+            .into_request()
+            .unwrap_err();
         assert_eq!(err.field, "externalId");
     }
 
     #[test]
     fn metadata_limits() {
         let too_long = "v".repeat(plugipay_api::limits::METADATA_VALUE_MAX_CHARS + 1);
-        let err = NewCustomer::new().metadata("k", too_long).into_request().unwrap_err();
+        let err = NewCustomer::new()
+            .metadata("k", too_long)
+            .into_request()
+            .unwrap_err();
         assert_eq!(err.field, "metadata");
         assert!(err.reason.contains("`k`"), "{err}");
         let many = (0..=plugipay_api::limits::METADATA_MAX_KEYS)
-            .fold(CustomerUpdate::new(), |u, i| u.set_metadata(format!("k{i}"), "v"));
+            .fold(CustomerUpdate::new(), |u, i| {
+                u.set_metadata(format!("k{i}"), "v")
+            });
         assert_eq!(many.into_request().unwrap_err().field, "metadata");
-        let err = CustomerUpdate::new().remove_metadata("").into_request().unwrap_err();
+        let err = CustomerUpdate::new()
+            .remove_metadata("")
+            .into_request()
+            .unwrap_err();
         assert_eq!(err.field, "metadata");
     }
 
@@ -579,7 +593,11 @@ mod tests {
             let generated: types::Customer =
                 serde_json::from_value(serde_json::Value::Object(full)).unwrap();
             let ours = Customer::from(generated);
-            assert_same("plugipay::Customer", "Customer", keys(serde_json::to_value(ours).unwrap()));
+            assert_same(
+                "plugipay::Customer",
+                "Customer",
+                keys(serde_json::to_value(ours).unwrap()),
+            );
         }
 
         #[test]
@@ -611,7 +629,11 @@ mod tests {
                 .into_request()
                 .unwrap();
             let sent = keys(serde_json::to_value(request).unwrap());
-            assert_same("plugipay::CustomerUpdate (and plugipay_api::patch::UpdateCustomerRequest)", "UpdateCustomerRequest", sent);
+            assert_same(
+                "plugipay::CustomerUpdate (and plugipay_api::patch::UpdateCustomerRequest)",
+                "UpdateCustomerRequest",
+                sent,
+            );
         }
     }
 }

@@ -88,7 +88,12 @@ fn checked_id(id: &str) -> Result<(), Error> {
 impl Request<CreateCustomer> {
     /// Sends the call; the same as awaiting the request.
     pub async fn send(self) -> Result<Customer, Error> {
-        let body = self.op.customer.clone().into_request().map_err(Error::invalid)?;
+        let body = self
+            .op
+            .customer
+            .clone()
+            .into_request()
+            .map_err(Error::invalid)?;
         let key = self.resolved_idempotency_key()?;
         let on_behalf_of = self.resolved_on_behalf_of()?;
         let envelope = self
@@ -176,7 +181,12 @@ impl Request<UpdateCustomer> {
     pub async fn send(self) -> Result<Customer, Error> {
         checked_id(&self.op.id)?;
         let id = self.op.id.clone();
-        let body = self.op.update.clone().into_request().map_err(Error::invalid)?;
+        let body = self
+            .op
+            .update
+            .clone()
+            .into_request()
+            .map_err(Error::invalid)?;
         let key = self.resolved_idempotency_key()?;
         let on_behalf_of = self.resolved_on_behalf_of()?;
         let envelope = self

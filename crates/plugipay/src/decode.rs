@@ -59,7 +59,12 @@ pub(crate) async fn envelope<T: Envelope>(
             let (status, headers) = (value.status(), value.headers().clone());
             let envelope = value.into_inner();
             let request_id = envelope.meta.map(|m| m.request_id);
-            Err(api_error(status, &headers, LenientError::from(envelope.error), request_id))
+            Err(api_error(
+                status,
+                &headers,
+                LenientError::from(envelope.error),
+                request_id,
+            ))
         }
         Err(E::UnexpectedResponse(response)) => {
             let (status, headers) = (response.status(), response.headers().clone());
@@ -102,7 +107,11 @@ fn checked<T: Envelope>(envelope: T, status: StatusCode, headers: &HeaderMap) ->
 
 /// Reads a body the generated client could not: a success envelope on 2xx,
 /// otherwise an error envelope; anything else is a [`DecodeError`].
-fn from_body<T: Envelope>(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<T, Error> {
+fn from_body<T: Envelope>(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, Error> {
     let success_error = if status.is_success() {
         match serde_json::from_slice::<T>(body) {
             Ok(envelope) => return checked(envelope, status, headers),
@@ -260,7 +269,8 @@ mod tests {
     #[test]
     fn an_error_inside_a_200_is_an_api_error() {
         let body = br#"{"data":null,"error":{"code":"conflict","message":"taken"},"meta":{"requestId":"req_1"}}"#;
-        let err = from_body::<CustomerEnvelope>(StatusCode::OK, &HeaderMap::new(), body).unwrap_err();
+        let err =
+            from_body::<CustomerEnvelope>(StatusCode::OK, &HeaderMap::new(), body).unwrap_err();
         assert_eq!(err.code(), Some(&ErrorCode::Conflict));
         assert_eq!(err.status(), Some(StatusCode::OK));
         assert_eq!(err.request_id(), Some("req_1"));
@@ -268,8 +278,8 @@ mod tests {
 
     #[test]
     fn an_empty_success_is_a_decode_error_with_its_status() {
-        let err =
-            from_body::<CustomerEnvelope>(StatusCode::NO_CONTENT, &HeaderMap::new(), b"").unwrap_err();
+        let err = from_body::<CustomerEnvelope>(StatusCode::NO_CONTENT, &HeaderMap::new(), b"")
+            .unwrap_err();
         assert!(matches!(err, Error::Decode(_)), "{err:?}");
         assert_eq!(err.status(), Some(StatusCode::NO_CONTENT));
     }

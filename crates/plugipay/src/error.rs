@@ -294,7 +294,10 @@ mod tests {
         ] {
             assert_eq!(ErrorCode::from(code).as_str(), code);
         }
-        assert_eq!(ErrorCode::from("invalid_timestamp"), ErrorCode::TimestampSkew);
+        assert_eq!(
+            ErrorCode::from("invalid_timestamp"),
+            ErrorCode::TimestampSkew
+        );
         assert_eq!(
             ErrorCode::from("brand_new_code"),
             ErrorCode::Other("brand_new_code".into())

@@ -87,7 +87,10 @@ impl<Op> Request<Op> {
     /// Runs one generated operation, built by `op` from a client that records
     /// the response head and applies this call's timeout, and decodes what
     /// comes back.
-    pub(crate) async fn run<T, Fut>(&self, op: impl FnOnce(plugipay_api::Client) -> Fut) -> Result<T, Error>
+    pub(crate) async fn run<T, Fut>(
+        &self,
+        op: impl FnOnce(plugipay_api::Client) -> Fut,
+    ) -> Result<T, Error>
     where
         T: Envelope,
         Fut: Future<Output = Outcome<T>>,
@@ -117,7 +120,10 @@ impl<Op: Write> Request<Op> {
             return Ok(new_idempotency_key());
         };
         let chars = key.chars().count();
-        if chars == 0 || chars > IDEMPOTENCY_KEY_MAX_CHARS || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        if chars == 0
+            || chars > IDEMPOTENCY_KEY_MAX_CHARS
+            || !key.bytes().all(|b| b.is_ascii_graphic())
+        {
             return Err(Error::InvalidArgument {
                 field: "idempotency_key".into(),
                 reason: format!(

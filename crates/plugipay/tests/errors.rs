@@ -39,7 +39,11 @@ async fn every_error_code_maps_to_its_variant() {
         (403, "forbidden", ErrorCode::Forbidden),
         (404, "not_found", ErrorCode::NotFound),
         (409, "conflict", ErrorCode::Conflict),
-        (422, "idempotency_key_reused", ErrorCode::IdempotencyKeyReused),
+        (
+            422,
+            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
+        ),
         (429, "rate_limited", ErrorCode::RateLimited),
         (500, "internal_error", ErrorCode::InternalError),
         (503, "internal_error", ErrorCode::InternalError),
@@ -53,9 +57,16 @@ async fn every_error_code_maps_to_its_variant() {
         assert_eq!(api.status.as_u16(), status, "{code}");
         assert_eq!(api.message, "it went wrong");
         assert_eq!(err.request_id(), Some("req_err_1"));
-        assert_eq!(err.is_retryable(), matches!(status, 429 | 500 | 503), "{code}");
+        assert_eq!(
+            err.is_retryable(),
+            matches!(status, 429 | 500 | 503),
+            "{code}"
+        );
         let shown = err.to_string();
-        assert!(shown.contains(code) || code == "invalid_timestamp", "{shown}");
+        assert!(
+            shown.contains(code) || code == "invalid_timestamp",
+            "{shown}"
+        );
         assert!(shown.contains("req_err_1"), "{shown}");
     }
 }
@@ -69,17 +80,30 @@ async fn validation_errors_keep_the_field_and_rate_limits_the_wait() {
     let err = get_with_response(400, &body.to_string(), &[]).await;
     let api = err.as_api().unwrap();
     assert_eq!(api.field.as_deref(), Some("email"));
-    assert!(api.doc_url.as_deref().unwrap().ends_with("#validation_error"));
+    assert!(
+        api.doc_url
+            .as_deref()
+            .unwrap()
+            .ends_with("#validation_error")
+    );
 
     let body = error_envelope("rate_limited", "slow down").to_string();
     let err = get_with_response(429, &body, &[("Retry-After", "3")]).await;
-    assert_eq!(err.as_api().unwrap().retry_after, Some(Duration::from_secs(3)));
+    assert_eq!(
+        err.as_api().unwrap().retry_after,
+        Some(Duration::from_secs(3))
+    );
     assert!(err.is_retryable());
 }
 
 #[tokio::test]
 async fn a_non_json_500_is_a_decode_error_with_its_status() {
-    let err = get_with_response(500, "Internal Server Error", &[("X-Request-Id", "req_proxy")]).await;
+    let err = get_with_response(
+        500,
+        "Internal Server Error",
+        &[("X-Request-Id", "req_proxy")],
+    )
+    .await;
     let Error::Decode(decode) = &err else {
         panic!("expected a decode error, got {err:?}")
     };
@@ -97,7 +121,11 @@ async fn an_html_502_is_a_decode_error_with_its_status() {
         panic!("expected a decode error, got {err:?}")
     };
     assert_eq!(decode.status.as_u16(), 502);
-    assert!(decode.excerpt.starts_with("<html>\\n<head><title>502"), "{}", decode.excerpt);
+    assert!(
+        decode.excerpt.starts_with("<html>\\n<head><title>502"),
+        "{}",
+        decode.excerpt
+    );
     assert!(err.is_retryable());
     assert!(err.to_string().contains("502"), "{err}");
 }
@@ -123,7 +151,12 @@ async fn undecodable_declared_statuses_keep_their_status() {
     // An empty 200, and data: null on success.
     let err = get_with_response(200, "", &[]).await;
     assert!(matches!(err, Error::Decode(_)), "{err:?}");
-    let err = get_with_response(200, r#"{"data":null,"error":null,"meta":{"requestId":"r"}}"#, &[]).await;
+    let err = get_with_response(
+        200,
+        r#"{"data":null,"error":null,"meta":{"requestId":"r"}}"#,
+        &[],
+    )
+    .await;
     assert!(matches!(err, Error::Decode(_)), "{err:?}");
 }
 
@@ -141,7 +174,8 @@ async fn redirects_are_not_followed() {
     let elsewhere = server
         .mock_async(|when, then| {
             when.path("/elsewhere");
-            then.status(200).json_body(envelope(customer_json(CUSTOMER_ID)));
+            then.status(200)
+                .json_body(envelope(customer_json(CUSTOMER_ID)));
         })
         .await;
     server
@@ -150,7 +184,11 @@ async fn redirects_are_not_followed() {
             then.status(302).header("Location", "/elsewhere");
         })
         .await;
-    let err = hmac_client(&server).customers().get(CUSTOMER_ID).await.unwrap_err();
+    let err = hmac_client(&server)
+        .customers()
+        .get(CUSTOMER_ID)
+        .await
+        .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(302));
     elsewhere.assert_calls_async(0).await;
 }
@@ -179,7 +217,11 @@ async fn a_slow_response_times_out() {
 #[tokio::test]
 async fn a_refused_connection_is_a_retryable_transport_error() {
     // Bind a loopback port, then free it: nothing listens there any more.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let client = plugipay::Client::builder()
         .key_id(KEY_ID)
         .secret(SECRET)

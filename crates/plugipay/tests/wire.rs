@@ -15,7 +15,8 @@ async fn create_sends_a_signed_idempotent_post() {
     server
         .mock_async(|when, then| {
             seen.on(when.method(POST).path("/api/v1/customers"));
-            then.status(201).json_body(envelope(customer_json(CUSTOMER_ID)));
+            then.status(201)
+                .json_body(envelope(customer_json(CUSTOMER_ID)));
         })
         .await;
 
@@ -38,7 +39,10 @@ async fn create_sends_a_signed_idempotent_post() {
         json!({"email": "alice@example.com", "name": "Alice Tan",
                "externalId": "user_19823", "metadata": {"plan": "pro"}})
     );
-    assert_eq!(header(&req, "content-type").as_deref(), Some("application/json"));
+    assert_eq!(
+        header(&req, "content-type").as_deref(),
+        Some("application/json")
+    );
     assert_eq!(header(&req, "accept").as_deref(), Some("application/json"));
     assert_eq!(
         header(&req, "user-agent"),
@@ -52,7 +56,10 @@ async fn create_sends_a_signed_idempotent_post() {
     assert_eq!(customer.external_id.as_deref(), Some("user_19823"));
     assert_eq!(customer.phone, None);
     assert_eq!(customer.metadata["plan"], "pro");
-    assert_eq!(customer.created_at.to_rfc3339(), "2026-11-25T01:02:03+00:00");
+    assert_eq!(
+        customer.created_at.to_rfc3339(),
+        "2026-11-25T01:02:03+00:00"
+    );
 }
 
 #[tokio::test]
@@ -63,7 +70,8 @@ async fn every_write_gets_its_own_key_unless_one_is_given() {
         .mock_async(|when, then| {
             seen.on(when.method(POST).path("/api/v1/customers"));
             // Any 2xx is success, not only the 201 the spec declares.
-            then.status(200).json_body(envelope(customer_json(CUSTOMER_ID)));
+            then.status(200)
+                .json_body(envelope(customer_json(CUSTOMER_ID)));
         })
         .await;
     let client = hmac_client(&server);
@@ -79,11 +87,20 @@ async fn every_write_gets_its_own_key_unless_one_is_given() {
 
     let reqs = seen.all();
     assert_eq!(reqs.len(), 3);
-    let (a, b) = (assert_fresh_idempotency_key(&reqs[0]), assert_fresh_idempotency_key(&reqs[1]));
+    let (a, b) = (
+        assert_fresh_idempotency_key(&reqs[0]),
+        assert_fresh_idempotency_key(&reqs[1]),
+    );
     assert_ne!(a, b);
     assert_eq!(reqs[0].body_ref(), b"{}");
-    assert_eq!(header(&reqs[2], "idempotency-key").as_deref(), Some("crm-import-row-17"));
-    assert_eq!(header(&reqs[2], "x-plugipay-on-behalf-of").as_deref(), Some("acct_merchant"));
+    assert_eq!(
+        header(&reqs[2], "idempotency-key").as_deref(),
+        Some("crm-import-row-17")
+    );
+    assert_eq!(
+        header(&reqs[2], "x-plugipay-on-behalf-of").as_deref(),
+        Some("acct_merchant")
+    );
     reqs.iter().for_each(assert_signed);
 }
 
@@ -94,7 +111,8 @@ async fn get_sends_a_signed_get_without_key_or_body() {
     server
         .mock_async(|when, then| {
             seen.on(when.method(GET));
-            then.status(200).json_body(envelope(customer_json(CUSTOMER_ID)));
+            then.status(200)
+                .json_body(envelope(customer_json(CUSTOMER_ID)));
         })
         .await;
 
@@ -106,7 +124,10 @@ async fn get_sends_a_signed_get_without_key_or_body() {
     assert_eq!(header(&req, "idempotency-key"), None);
     assert_eq!(header(&req, "content-type"), None);
     assert!(req.body_ref().is_empty());
-    assert_eq!(header(&req, "x-plugipay-on-behalf-of").as_deref(), Some("acct_m1"));
+    assert_eq!(
+        header(&req, "x-plugipay-on-behalf-of").as_deref(),
+        Some("acct_m1")
+    );
     assert_signed(&req);
     assert_eq!(customer.account_id, "acct_wire");
 }
@@ -118,11 +139,16 @@ async fn ids_are_escaped_as_one_path_segment() {
     server
         .mock_async(|when, then| {
             seen.on(when.method(GET));
-            then.status(200).json_body(envelope(customer_json(CUSTOMER_ID)));
+            then.status(200)
+                .json_body(envelope(customer_json(CUSTOMER_ID)));
         })
         .await;
 
-    hmac_client(&server).customers().get("a/b?c%d e").await.unwrap();
+    hmac_client(&server)
+        .customers()
+        .get("a/b?c%d e")
+        .await
+        .unwrap();
 
     let req = seen.one();
     assert_eq!(target(&req), "/api/v1/customers/a%2Fb%3Fc%25d%20e");
@@ -186,7 +212,11 @@ async fn list_without_params_sends_no_query_and_reads_the_last_page() {
             }));
         })
         .await;
-    let page = hmac_client(&server).customers().list(ListParams::new()).await.unwrap();
+    let page = hmac_client(&server)
+        .customers()
+        .list(ListParams::new())
+        .await
+        .unwrap();
     assert_eq!(target(&seen.one()), "/api/v1/customers");
     assert!(page.items.is_empty() && !page.has_more && page.cursor.is_none());
 }
@@ -197,8 +227,11 @@ async fn update_sends_null_to_clear_and_leaves_absent_fields_out() {
     let seen = Captured::default();
     server
         .mock_async(|when, then| {
-            seen.on(when.method("PATCH").path(format!("/api/v1/customers/{CUSTOMER_ID}")));
-            then.status(200).json_body(envelope(customer_json(CUSTOMER_ID)));
+            seen.on(when
+                .method("PATCH")
+                .path(format!("/api/v1/customers/{CUSTOMER_ID}")));
+            then.status(200)
+                .json_body(envelope(customer_json(CUSTOMER_ID)));
         })
         .await;
 
@@ -221,7 +254,10 @@ async fn update_sends_null_to_clear_and_leaves_absent_fields_out() {
         std::str::from_utf8(req.body_ref()).unwrap(),
         r#"{"phone":null,"taxId":"01.234.567.8-901.000","defaultPaymentTokenId":"ptok_1","metadata":{"archived":"true","trial":null}}"#
     );
-    assert_eq!(header(&req, "content-type").as_deref(), Some("application/json"));
+    assert_eq!(
+        header(&req, "content-type").as_deref(),
+        Some("application/json")
+    );
     assert_fresh_idempotency_key(&req);
     assert_signed(&req);
 }
@@ -233,12 +269,20 @@ async fn bearer_mode_sends_the_key_and_no_signature() {
     server
         .mock_async(|when, then| {
             seen.on(when.method(GET));
-            then.status(200).json_body(envelope(customer_json(CUSTOMER_ID)));
+            then.status(200)
+                .json_body(envelope(customer_json(CUSTOMER_ID)));
         })
         .await;
-    bearer_client(&server).customers().get(CUSTOMER_ID).await.unwrap();
+    bearer_client(&server)
+        .customers()
+        .get(CUSTOMER_ID)
+        .await
+        .unwrap();
     let req = seen.one();
-    assert_eq!(header(&req, "authorization"), Some(format!("Bearer {API_KEY}")));
+    assert_eq!(
+        header(&req, "authorization"),
+        Some(format!("Bearer {API_KEY}"))
+    );
     assert_eq!(header(&req, "x-plugipay-timestamp"), None);
 }
 
@@ -249,16 +293,27 @@ async fn the_generated_client_is_signed_the_same_way() {
     server
         .mock_async(|when, then| {
             seen.on(when.method(GET));
-            then.status(200).json_body(envelope(customer_json(CUSTOMER_ID)));
+            then.status(200)
+                .json_body(envelope(customer_json(CUSTOMER_ID)));
         })
         .await;
     let client = hmac_client(&server);
-    let raw = client.api().get_customer().id(CUSTOMER_ID).send().await.unwrap();
+    let raw = client
+        .api()
+        .get_customer()
+        .id(CUSTOMER_ID)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(raw.status(), 200);
     assert_eq!(raw.into_inner().data.id, CUSTOMER_ID);
     let req = seen.one();
     assert_signed(&req);
-    assert!(header(&req, "user-agent").unwrap().starts_with("plugipay-rs/"));
+    assert!(
+        header(&req, "user-agent")
+            .unwrap()
+            .starts_with("plugipay-rs/")
+    );
 }
 
 #[tokio::test]
@@ -290,19 +345,41 @@ async fn invalid_arguments_are_refused_before_the_network() {
     assert_eq!(field_of(customers.get("..").await.map(|_| ())), "id");
     assert_eq!(field_of(customers.get("a\nb").await.map(|_| ())), "id");
     assert_eq!(
-        field_of(customers.create(NewCustomer::new().email("nope")).await.map(|_| ())),
+        field_of(
+            customers
+                .create(NewCustomer::new().email("nope"))
+                .await
+                .map(|_| ())
+        ),
         "email"
     );
     assert_eq!(
-        field_of(customers.update(CUSTOMER_ID, CustomerUpdate::new().name("")).await.map(|_| ())),
+        field_of(
+            customers
+                .update(CUSTOMER_ID, CustomerUpdate::new().name(""))
+                .await
+                .map(|_| ())
+        ),
         "name"
     );
     assert_eq!(
-        field_of(customers.create(NewCustomer::new()).idempotency_key("has space").await.map(|_| ())),
+        field_of(
+            customers
+                .create(NewCustomer::new())
+                .idempotency_key("has space")
+                .await
+                .map(|_| ())
+        ),
         "idempotency_key"
     );
     assert_eq!(
-        field_of(customers.get(CUSTOMER_ID).on_behalf_of("").await.map(|_| ())),
+        field_of(
+            customers
+                .get(CUSTOMER_ID)
+                .on_behalf_of("")
+                .await
+                .map(|_| ())
+        ),
         "on_behalf_of"
     );
     any.assert_calls_async(0).await;

@@ -85,7 +85,10 @@ pub fn assert_signed(req: &HttpMockRequest) {
     let timestamp = header(req, "x-plugipay-timestamp").expect("timestamp header");
     let ts: i64 = timestamp.parse().expect("timestamp in seconds");
     let now = chrono::Utc::now().timestamp();
-    assert!((now - ts).abs() <= 300, "timestamp {ts} is not current ({now})");
+    assert!(
+        (now - ts).abs() <= 300,
+        "timestamp {ts} is not current ({now})"
+    );
     let mut to_sign = format!(
         "{}\n{}\n{}\n{}",
         req.method_str(),
@@ -111,7 +114,10 @@ pub fn assert_fresh_idempotency_key(req: &HttpMockRequest) -> String {
     let key = header(req, "idempotency-key").expect("Idempotency-Key on a write");
     let uuid = key.strip_prefix("idem_").expect("idem_ prefix");
     assert_eq!(uuid.len(), 36, "{key}");
-    assert!(uuid.chars().all(|c| c.is_ascii_hexdigit() || c == '-'), "{key}");
+    assert!(
+        uuid.chars().all(|c| c.is_ascii_hexdigit() || c == '-'),
+        "{key}"
+    );
     key
 }
 
