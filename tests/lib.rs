@@ -1,2 +1,4 @@
 //! Cross-crate tests of plugipay-rs live in this package's test targets
-//! (`codegen.rs`, …); the library itself is empty.
+//! (`codegen.rs`, …). The library only carries the README, so that its Rust
+//! examples compile as doc tests.
+#![doc = include_str!("../README.md")]
