@@ -1,0 +1,226 @@
+//! What a sandbox serves: its address, its keys (each bound to a workspace and
+//! scopes), the customers it starts with, and the faults it injects.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The default HMAC key id, always present.
+pub const TEST_KEY_ID: &str = "ak_test_sandbox";
+/// The secret of [`TEST_KEY_ID`].
+pub const TEST_SECRET: &str = "sk_test_sandbox";
+/// The default Bearer key, always present.
+pub const TEST_API_KEY: &str = "pk_test_sandbox";
+/// The workspace the default keys belong to.
+pub const TEST_ACCOUNT_ID: &str = "acct_sandbox";
+/// A default platform key id: it may act for any workspace with
+/// `X-Plugipay-On-Behalf-Of`.
+pub const PLATFORM_KEY_ID: &str = "ak_test_platform";
+/// The secret of [`PLATFORM_KEY_ID`].
+pub const PLATFORM_SECRET: &str = "sk_test_platform";
+/// The workspace of the platform key itself.
+pub const PLATFORM_ACCOUNT_ID: &str = "acct_platform";
+
+/// A permission a key may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// `plugipay:customer:create`
+    Create,
+    /// `plugipay:customer:read`
+    Read,
+    /// `plugipay:customer:update`
+    Update,
+}
+
+impl Scope {
+    /// Every customer scope.
+    pub const ALL: [Scope; 3] = [Scope::Create, Scope::Read, Scope::Update];
+
+    /// The scope's name as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Create => "plugipay:customer:create",
+            Scope::Read => "plugipay:customer:read",
+            Scope::Update => "plugipay:customer:update",
+        }
+    }
+}
+
+/// How a key authenticates.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// An HMAC pair: the key id and the secret it signs with.
+    Hmac {
+        /// The key id (`ak_…`).
+        key_id: String,
+        /// The signing secret.
+        secret: String,
+    },
+    /// A Bearer API key (`pk_…`).
+    Bearer(String),
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Secret::Hmac { key_id, .. } => {
+                write!(f, "Hmac {{ key_id: {key_id:?}, secret: [redacted] }}")
+            }
+            Secret::Bearer(_) => f.write_str("Bearer([redacted])"),
+        }
+    }
+}
+
+/// A key the sandbox accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Its credentials.
+    pub secret: Secret,
+    /// The workspace (`accountId`) it acts on.
+    pub account_id: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// Whether it may act for other workspaces with `X-Plugipay-On-Behalf-Of`.
+    pub platform: bool,
+}
+
+impl ApiKey {
+    /// An HMAC key with every scope, not a platform key.
+    pub fn hmac(key_id: &str, secret: &str, account_id: &str) -> Self {
+        Self {
+            secret: Secret::Hmac {
+                key_id: key_id.into(),
+                secret: secret.into(),
+            },
+            account_id: account_id.into(),
+            scopes: Scope::ALL.to_vec(),
+            platform: false,
+        }
+    }
+
+    /// A Bearer key with every scope, not a platform key.
+    pub fn bearer(api_key: &str, account_id: &str) -> Self {
+        Self {
+            secret: Secret::Bearer(api_key.into()),
+            account_id: account_id.into(),
+            scopes: Scope::ALL.to_vec(),
+            platform: false,
+        }
+    }
+
+    /// The same key with only `scopes`.
+    pub fn with_scopes(mut self, scopes: &[Scope]) -> Self {
+        self.scopes = scopes.to_vec();
+        self
+    }
+
+    /// The same key, allowed to act for other workspaces.
+    pub fn as_platform(mut self) -> Self {
+        self.platform = true;
+        self
+    }
+
+    /// The keys every sandbox has: [`TEST_KEY_ID`] / [`TEST_SECRET`] and
+    /// [`TEST_API_KEY`] on [`TEST_ACCOUNT_ID`], and the platform key
+    /// [`PLATFORM_KEY_ID`] / [`PLATFORM_SECRET`].
+    pub fn defaults() -> Vec<ApiKey> {
+        vec![
+            ApiKey::hmac(TEST_KEY_ID, TEST_SECRET, TEST_ACCOUNT_ID),
+            ApiKey::bearer(TEST_API_KEY, TEST_ACCOUNT_ID),
+            ApiKey::hmac(PLATFORM_KEY_ID, PLATFORM_SECRET, PLATFORM_ACCOUNT_ID).as_platform(),
+        ]
+    }
+}
+
+/// Faults to inject, all off by default. Rates are probabilities from 0 to 1,
+/// drawn per request.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Answer 500 or 503 (half each) before doing anything.
+    pub error_rate: f64,
+    /// Answer 429 with `Retry-After` before doing anything.
+    pub rate_limit_rate: f64,
+    /// The `Retry-After` of injected 429s and 503s, in seconds.
+    pub retry_after_secs: u64,
+    /// Apply a write, then close the connection without a response: the
+    /// fault behind duplicate customers when a client retries without
+    /// idempotency.
+    pub drop_after_commit_rate: f64,
+    /// Wait this long before answering every request.
+    pub latency: Duration,
+}
+
+impl Faults {
+    /// Whether any fault is switched on.
+    pub fn any(&self) -> bool {
+        self.error_rate > 0.0
+            || self.rate_limit_rate > 0.0
+            || self.drop_after_commit_rate > 0.0
+            || !self.latency.is_zero()
+    }
+}
+
+/// How to start a sandbox.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// Where to listen; port 0 picks a free port. Default `127.0.0.1:0`.
+    pub addr: SocketAddr,
+    /// Keys beyond the [defaults](ApiKey::defaults), which are always present.
+    pub extra_keys: Vec<ApiKey>,
+    /// Customers to create in [`TEST_ACCOUNT_ID`] at start.
+    pub seed_customers: usize,
+    /// Faults to inject from the start (change them later with
+    /// [`Sandbox::set_faults`](crate::Sandbox::set_faults)).
+    pub faults: Faults,
+    /// Seed of the fault dice, for reproducible runs; random when `None`.
+    pub fault_seed: Option<u64>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            extra_keys: Vec::new(),
+            seed_customers: 0,
+            faults: Faults::default(),
+            fault_seed: None,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// The defaults: loopback, a free port, the default keys, no customers, no faults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Listens on `addr`.
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Accepts `key` as well.
+    pub fn key(mut self, key: ApiKey) -> Self {
+        self.extra_keys.push(key);
+        self
+    }
+
+    /// Starts with `n` generated customers in [`TEST_ACCOUNT_ID`].
+    pub fn seed_customers(mut self, n: usize) -> Self {
+        self.seed_customers = n;
+        self
+    }
+
+    /// Injects `faults`.
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Seeds the fault dice.
+    pub fn fault_seed(mut self, seed: u64) -> Self {
+        self.fault_seed = Some(seed);
+        self
+    }
+}

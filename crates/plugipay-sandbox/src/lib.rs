@@ -1,0 +1,141 @@
+//! A local Plugipay customers server that speaks the live wire protocol:
+//! signed requests (HMAC-SHA256 or Bearer), the `{data, error, meta}`
+//! envelope, cursor pagination, idempotency keys, PATCH semantics and the
+//! spec's validation, in memory, with faults to inject on demand.
+//!
+//! Start one inside your own tests (it shuts down when dropped):
+//!
+//! ```
+//! use plugipay_sandbox::{Sandbox, SandboxConfig, TEST_KEY_ID, TEST_SECRET};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(3)).await?;
+//! let client = plugipay::Client::builder()
+//!     .key_id(TEST_KEY_ID)
+//!     .secret(TEST_SECRET)
+//!     .base_url(sandbox.base_url())
+//!     .build()?;
+//! let page = client.customers().list(plugipay::ListParams::new()).await?;
+//! assert_eq!(page.items.len(), 3);
+//! # Ok(()) }
+//! ```
+//!
+//! Default credentials, always present: HMAC key id [`TEST_KEY_ID`]
+//! (`ak_test_sandbox`) with secret [`TEST_SECRET`] (`sk_test_sandbox`), and
+//! Bearer key [`TEST_API_KEY`] (`pk_test_sandbox`), all on workspace
+//! [`TEST_ACCOUNT_ID`]; and a platform key [`PLATFORM_KEY_ID`] /
+//! [`PLATFORM_SECRET`] that may act for any workspace.
+#![warn(missing_docs)]
+
+mod args;
+mod auth;
+mod config;
+mod cursor;
+mod failure;
+mod faults;
+mod ids;
+mod rng;
+mod server;
+mod store;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+
+pub use args::SandboxArgs;
+pub use config::{
+    ApiKey, Faults, PLATFORM_ACCOUNT_ID, PLATFORM_KEY_ID, PLATFORM_SECRET, SandboxConfig, Scope,
+    Secret, TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
+};
+pub use store::{Customer, IDEMPOTENCY_TTL};
+
+use crate::auth::Keys;
+use crate::cursor::CursorCodec;
+use crate::faults::FaultDice;
+use crate::rng::SplitMix64;
+use crate::server::App;
+use crate::store::Store;
+
+/// A running sandbox. Dropping it stops the server and closes its connections.
+pub struct Sandbox {
+    addr: SocketAddr,
+    base_url: String,
+    app: Arc<App>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Binds the address, seeds the customers and starts serving. The
+    /// sandbox accepts connections as soon as this returns.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        let listener = TcpListener::bind(config.addr).await?;
+        let addr = listener.local_addr()?;
+        let mut store = Store::new(SplitMix64::random_seed());
+        store.seed(TEST_ACCOUNT_ID, config.seed_customers);
+        let seed = config.fault_seed.unwrap_or_else(SplitMix64::random_seed);
+        let app = Arc::new(App {
+            keys: Keys::new(ApiKey::defaults().into_iter().chain(config.extra_keys)),
+            store: Mutex::new(store),
+            cursors: CursorCodec::new(),
+            dice: FaultDice::new(config.faults, seed),
+        });
+        let task = tokio::spawn(server::serve(listener, Arc::clone(&app)));
+        Ok(Sandbox {
+            base_url: format!("http://{addr}"),
+            addr,
+            app,
+            task,
+        })
+    }
+
+    /// The address it listens on (with the real port).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://HOST:PORT`, to pass as a client's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> Faults {
+        self.app.dice.faults()
+    }
+
+    /// Replaces the faults in force, from the next request on.
+    pub fn set_faults(&self, faults: Faults) {
+        self.app.dice.set(faults);
+    }
+
+    /// Every customer of a workspace, oldest first.
+    pub fn customers(&self, account_id: &str) -> Vec<Customer> {
+        self.app.store().all(account_id)
+    }
+
+    /// How many customers a workspace has.
+    pub fn customer_count(&self, account_id: &str) -> usize {
+        self.app.store().count(account_id)
+    }
+
+    /// Serves until the task running it is cancelled (for the binaries).
+    pub async fn serve_forever(&self) {
+        std::future::pending::<()>().await;
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}

@@ -1,0 +1,434 @@
+//! The in-memory customer book of every workspace: customers ordered by id
+//! (ids are monotonic ULIDs, so id order is creation order), indexes by
+//! `externalId` and email, and the recorded results of idempotent writes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use plugipay_api::patch::{Patch, UpdateCustomerRequest};
+use plugipay_api::types::CreateCustomerRequest;
+use plugipay_api::validate;
+use serde::Serialize;
+
+use crate::failure::Failure;
+use crate::ids::IdGenerator;
+
+/// How long an idempotency key is remembered.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A customer as the sandbox stores and serves it (every field present,
+/// `null` when unset).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    /// `cus_` and a 26-character ULID.
+    pub id: String,
+    /// `arn:plugipay:<accountId>:customer/<id>`.
+    pub arn: String,
+    /// The workspace.
+    pub account_id: String,
+    /// Email address.
+    pub email: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// The caller's own id, unique per workspace.
+    pub external_id: Option<String>,
+    /// Tax registration number.
+    pub tax_id: Option<String>,
+    /// Default payment token.
+    pub default_payment_token_id: Option<String>,
+    /// String-to-string metadata.
+    pub metadata: BTreeMap<String, String>,
+    /// Creation time (millisecond precision, the id's timestamp).
+    #[serde(serialize_with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
+    /// Time of the last change.
+    #[serde(serialize_with = "rfc3339_millis")]
+    pub updated_at: DateTime<Utc>,
+}
+
+fn rfc3339_millis<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// A request's identity for idempotency: the same key may only replay the
+/// same method, path and (semantically equal) JSON body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fingerprint {
+    pub method: String,
+    pub path: String,
+    pub body: serde_json::Value,
+}
+
+/// A response recorded under an idempotency key.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub fingerprint: Fingerprint,
+    pub status: u16,
+    pub body: String,
+    at: Instant,
+}
+
+/// Which way a list runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// Oldest first.
+    Asc,
+    /// Newest first.
+    Desc,
+}
+
+/// A list query, already validated.
+#[derive(Clone, Debug)]
+pub struct ListQuery {
+    pub limit: usize,
+    pub after_id: Option<String>,
+    pub order: Order,
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+}
+
+/// One page of a list.
+pub struct ListPage {
+    pub items: Vec<Customer>,
+    /// The id to continue after, when more follow.
+    pub next_after: Option<String>,
+}
+
+#[derive(Default)]
+struct Workspace {
+    customers: BTreeMap<String, Customer>,
+    by_external_id: HashMap<String, String>,
+    by_email: HashMap<String, BTreeSet<String>>,
+    idempotency: HashMap<String, Recorded>,
+}
+
+impl Workspace {
+    fn index(&mut self, c: &Customer) {
+        if let Some(ext) = &c.external_id {
+            self.by_external_id.insert(ext.clone(), c.id.clone());
+        }
+        if let Some(email) = &c.email {
+            self.by_email
+                .entry(email.clone())
+                .or_default()
+                .insert(c.id.clone());
+        }
+    }
+
+    fn unindex(&mut self, c: &Customer) {
+        if let Some(ext) = &c.external_id {
+            self.by_external_id.remove(ext);
+        }
+        if let Some(email) = &c.email
+            && let Some(ids) = self.by_email.get_mut(email)
+        {
+            ids.remove(&c.id);
+            if ids.is_empty() {
+                self.by_email.remove(email);
+            }
+        }
+    }
+
+    fn external_id_taken(&self, external_id: &str, by_other_than: Option<&str>) -> bool {
+        self.by_external_id
+            .get(external_id)
+            .is_some_and(|owner| Some(owner.as_str()) != by_other_than)
+    }
+}
+
+/// Every workspace's customers. Not synchronised: the server holds it behind
+/// one lock, so each operation (idempotency check, change and record
+/// included) is atomic.
+pub struct Store {
+    workspaces: HashMap<String, Workspace>,
+    ids: IdGenerator,
+}
+
+fn conflict(external_id: &str) -> Failure {
+    Failure::new(
+        409,
+        "conflict",
+        format!("a customer with externalId {external_id:?} already exists in this workspace"),
+    )
+    .field("externalId")
+}
+
+fn not_found(id: &str) -> Failure {
+    Failure::new(
+        404,
+        "not_found",
+        format!("no customer {id:?} in this workspace"),
+    )
+}
+
+impl Store {
+    /// An empty store whose ids draw randomness from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            workspaces: HashMap::new(),
+            ids: IdGenerator::new(seed),
+        }
+    }
+
+    fn workspace(&mut self, account_id: &str) -> &mut Workspace {
+        self.workspaces.entry(account_id.to_owned()).or_default()
+    }
+
+    /// The recorded response of `key` in `account_id`, if still fresh.
+    pub fn recorded(&self, account_id: &str, key: &str) -> Option<&Recorded> {
+        let rec = self.workspaces.get(account_id)?.idempotency.get(key)?;
+        (rec.at.elapsed() < IDEMPOTENCY_TTL).then_some(rec)
+    }
+
+    /// Remembers the response of a write under its idempotency key.
+    pub fn record(
+        &mut self,
+        account_id: &str,
+        key: &str,
+        fingerprint: Fingerprint,
+        status: u16,
+        body: String,
+    ) {
+        let rec = Recorded {
+            fingerprint,
+            status,
+            body,
+            at: Instant::now(),
+        };
+        self.workspace(account_id)
+            .idempotency
+            .insert(key.to_owned(), rec);
+    }
+
+    /// Creates a customer; 409 when the externalId is taken.
+    pub fn create(
+        &mut self,
+        account_id: &str,
+        req: CreateCustomerRequest,
+    ) -> Result<Customer, Failure> {
+        let external_id = req.external_id.map(String::from);
+        if let Some(ext) = &external_id
+            && self.workspace(account_id).external_id_taken(ext, None)
+        {
+            return Err(conflict(ext));
+        }
+        let (id, created_at) = self.ids.next_customer_id(Utc::now());
+        let customer = Customer {
+            arn: format!("arn:plugipay:{account_id}:customer/{id}"),
+            id,
+            account_id: account_id.to_owned(),
+            email: req.email.map(String::from),
+            name: req.name.map(String::from),
+            phone: req.phone.map(String::from),
+            external_id,
+            tax_id: req.tax_id.map(String::from),
+            default_payment_token_id: req.default_payment_token_id.map(String::from),
+            metadata: req
+                .metadata
+                .map(|m| m.0.into_iter().map(|(k, v)| (k, String::from(v))).collect())
+                .unwrap_or_default(),
+            created_at,
+            updated_at: created_at,
+        };
+        let ws = self.workspace(account_id);
+        ws.index(&customer);
+        ws.customers.insert(customer.id.clone(), customer.clone());
+        Ok(customer)
+    }
+
+    /// Creates `n` generated customers (for demos and benchmarks).
+    pub fn seed(&mut self, account_id: &str, n: usize) {
+        for i in 1..=n {
+            let req = CreateCustomerRequest {
+                email: format!("customer{i}@example.test").try_into().ok(),
+                name: format!("Seed Customer {i}").try_into().ok(),
+                external_id: format!("seed_{i:07}").try_into().ok(),
+                ..Default::default()
+            };
+            // Seeds never collide: their external ids are unique.
+            let _ = self.create(account_id, req);
+        }
+    }
+
+    /// One customer; 404 when absent from this workspace.
+    pub fn get(&self, account_id: &str, id: &str) -> Result<Customer, Failure> {
+        self.workspaces
+            .get(account_id)
+            .and_then(|ws| ws.customers.get(id))
+            .cloned()
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// Applies a patch: absent fields stay, null clears, metadata merges.
+    pub fn update(
+        &mut self,
+        account_id: &str,
+        id: &str,
+        patch: UpdateCustomerRequest,
+    ) -> Result<Customer, Failure> {
+        let ws = self.workspace(account_id);
+        let old = ws.customers.get(id).cloned().ok_or_else(|| not_found(id))?;
+        let mut new = old.clone();
+        fn apply<T: Into<String>>(field: &mut Option<String>, patch: Patch<T>) {
+            match patch {
+                Patch::Absent => {}
+                Patch::Null => *field = None,
+                Patch::Set(v) => *field = Some(v.into()),
+            }
+        }
+        apply(&mut new.email, patch.email);
+        apply(&mut new.name, patch.name);
+        apply(&mut new.phone, patch.phone);
+        apply(&mut new.external_id, patch.external_id);
+        apply(&mut new.tax_id, patch.tax_id);
+        apply(
+            &mut new.default_payment_token_id,
+            patch.default_payment_token_id,
+        );
+        match patch.metadata {
+            Patch::Absent => {}
+            Patch::Null => new.metadata.clear(),
+            Patch::Set(changes) => {
+                for (key, value) in changes {
+                    match value {
+                        Some(v) => new.metadata.insert(key, v.into()),
+                        None => new.metadata.remove(&key),
+                    };
+                }
+                validate::metadata_len(new.metadata.len()).map_err(Failure::invalid)?;
+            }
+        }
+        if let Some(ext) = &new.external_id
+            && ws.external_id_taken(ext, Some(id))
+        {
+            return Err(conflict(ext));
+        }
+        // updatedAt moves on every applied update, even within one millisecond.
+        let now = Utc::now();
+        new.updated_at = if now > old.updated_at {
+            now
+        } else {
+            old.updated_at + chrono::Duration::milliseconds(1)
+        };
+        ws.unindex(&old);
+        ws.index(&new);
+        ws.customers.insert(id.to_owned(), new.clone());
+        Ok(new)
+    }
+
+    /// One page of a list, served from the indexes: the cost is that of the
+    /// page, not of the book.
+    pub fn list(&self, account_id: &str, q: &ListQuery) -> ListPage {
+        let Some(ws) = self.workspaces.get(account_id) else {
+            return ListPage {
+                items: Vec::new(),
+                next_after: None,
+            };
+        };
+        // The candidate ids, in id (= creation) order.
+        let single;
+        let ids: Box<dyn DoubleEndedIterator<Item = &String>> = match (&q.external_id, &q.email) {
+            (Some(ext), _) => {
+                single = ws.by_external_id.get(ext);
+                Box::new(single.into_iter())
+            }
+            (None, Some(email)) => match ws.by_email.get(email) {
+                Some(ids) => Box::new(range(ids, q)),
+                None => Box::new(std::iter::empty()),
+            },
+            (None, None) => Box::new(range_keys(&ws.customers, q)),
+        };
+        let ids: Box<dyn Iterator<Item = &String>> = match q.order {
+            Order::Asc => ids,
+            Order::Desc => Box::new(ids.rev()),
+        };
+        let mut items = Vec::with_capacity(q.limit + 1);
+        for id in ids {
+            let Some(c) = ws.customers.get(id) else {
+                continue;
+            };
+            if let Some(after) = &q.after_id {
+                let past = match q.order {
+                    Order::Asc => c.id > *after,
+                    Order::Desc => c.id < *after,
+                };
+                if !past {
+                    continue;
+                }
+            }
+            if q.created_after.is_some_and(|t| c.created_at <= t) {
+                continue;
+            }
+            if q.email
+                .as_ref()
+                .is_some_and(|e| c.email.as_ref() != Some(e))
+            {
+                continue;
+            }
+            items.push(c.clone());
+            if items.len() > q.limit {
+                break;
+            }
+        }
+        let has_more = items.len() > q.limit;
+        items.truncate(q.limit);
+        let next_after = has_more
+            .then(|| items.last().map(|c| c.id.clone()))
+            .flatten();
+        ListPage { items, next_after }
+    }
+
+    /// Every customer of a workspace, oldest first (for tests and tools).
+    pub fn all(&self, account_id: &str) -> Vec<Customer> {
+        self.workspaces
+            .get(account_id)
+            .map(|ws| ws.customers.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// How many customers a workspace has.
+    pub fn count(&self, account_id: &str) -> usize {
+        self.workspaces
+            .get(account_id)
+            .map_or(0, |ws| ws.customers.len())
+    }
+}
+
+/// The id bounds a query implies: past the cursor, and from `createdAfter` on.
+fn bounds(q: &ListQuery) -> (Bound<String>, Bound<String>) {
+    let mut lower = q.created_after.map_or(Bound::Unbounded, |t| {
+        Bound::Included(IdGenerator::lowest_id_after(t))
+    });
+    let mut upper = Bound::Unbounded;
+    if let Some(after) = &q.after_id {
+        match q.order {
+            Order::Asc => {
+                if !matches!(&lower, Bound::Included(l) if l > after) {
+                    lower = Bound::Excluded(after.clone());
+                }
+            }
+            Order::Desc => upper = Bound::Excluded(after.clone()),
+        }
+    }
+    (lower, upper)
+}
+
+fn range<'a>(
+    ids: &'a BTreeSet<String>,
+    q: &ListQuery,
+) -> impl DoubleEndedIterator<Item = &'a String> {
+    ids.range(bounds(q))
+}
+
+fn range_keys<'a>(
+    map: &'a BTreeMap<String, Customer>,
+    q: &ListQuery,
+) -> impl DoubleEndedIterator<Item = &'a String> {
+    map.range(bounds(q)).map(|(k, _)| k)
+}
