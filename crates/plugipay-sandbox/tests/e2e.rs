@@ -1,0 +1,648 @@
+//! The sandbox end to end: the SDK and an independent raw client against a
+//! real server, every operation and every error code; every response is
+//! checked against the spec by the raw client.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::*;
+use plugipay::{CustomerUpdate, Error, ErrorCode, ListParams, NewCustomer, Order};
+use plugipay_sandbox::{
+    ApiKey, Faults, PLATFORM_KEY_ID, PLATFORM_SECRET, Sandbox, SandboxConfig, Scope,
+    TEST_ACCOUNT_ID, TEST_API_KEY,
+};
+use serde_json::json;
+
+async fn sandbox() -> Sandbox {
+    Sandbox::start(SandboxConfig::new()).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_sdk_runs_every_operation() {
+    let sb = sandbox().await;
+    let customers = sdk(sb.base_url());
+    let customers = customers.customers();
+
+    let alice = customers
+        .create(
+            NewCustomer::new()
+                .email("alice@example.com")
+                .name("Alice Tan")
+                .phone("+62812000000")
+                .external_id("user_19823")
+                .tax_id("01.234")
+                .metadata("plan", "pro"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(alice.account_id, TEST_ACCOUNT_ID);
+    assert_eq!(alice.metadata["plan"], "pro");
+    assert!(alice.arn.as_deref().unwrap().ends_with(&alice.id));
+
+    let fetched = customers.get(&alice.id).await.unwrap();
+    assert_eq!(fetched, alice);
+
+    let bare = customers.create(NewCustomer::new()).await.unwrap();
+    assert_eq!((bare.email.clone(), bare.external_id.clone()), (None, None));
+
+    let updated = customers
+        .update(
+            &alice.id,
+            CustomerUpdate::new()
+                .clear_phone()
+                .name("Alice T. Wijaya")
+                .set_metadata("tier", "gold"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.phone, None);
+    assert_eq!(updated.name.as_deref(), Some("Alice T. Wijaya"));
+    assert_eq!(updated.email, alice.email, "absent fields are untouched");
+    assert_eq!(updated.tax_id, alice.tax_id);
+    assert_eq!(updated.metadata.len(), 2, "metadata is merged");
+    assert!(updated.updated_at > alice.updated_at);
+    assert_eq!(updated.created_at, alice.created_at);
+
+    let page = customers.list(ListParams::new()).await.unwrap();
+    let ids: Vec<_> = page.items.iter().map(|c| c.id.clone()).collect();
+    assert_eq!(
+        ids,
+        [bare.id.clone(), alice.id.clone()],
+        "newest first by default"
+    );
+    assert!(!page.has_more && page.cursor.is_none());
+    let page = customers
+        .list(ListParams::new().order(Order::Asc))
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].id, alice.id);
+    let by_ext = customers
+        .list(ListParams::new().external_id("user_19823"))
+        .await
+        .unwrap();
+    assert_eq!(by_ext.items.len(), 1);
+    let by_email = customers
+        .list(ListParams::new().email("alice@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(by_email.items.len(), 1);
+}
+
+#[tokio::test]
+async fn patch_semantics() {
+    let sb = sandbox().await;
+    let raw = RawClient::sandbox(sb.base_url());
+    let created = raw
+        .create(
+            r#"{"email":"a@b.c","phone":"1","metadata":{"a":"1","b":"2","archived":"false"}}"#,
+            &fresh_key(),
+        )
+        .await;
+    let id = created.body["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/customers/{id}");
+    let patched = raw
+        .send(
+            "PATCH",
+            &path,
+            Some(r#"{"phone":null,"metadata":{"b":null,"archived":"true","c":"3"}}"#),
+            Some(&fresh_key()),
+        )
+        .await;
+    let data = &patched.body["data"];
+    assert_eq!(data["phone"], json!(null));
+    assert_eq!(data["email"], json!("a@b.c"));
+    assert_eq!(
+        data["metadata"],
+        json!({"a": "1", "archived": "true", "c": "3"})
+    );
+    let cleared = raw
+        .send(
+            "PATCH",
+            &path,
+            Some(r#"{"metadata":null}"#),
+            Some(&fresh_key()),
+        )
+        .await;
+    assert_eq!(cleared.body["data"]["metadata"], json!({}));
+    let unchanged = raw
+        .send("PATCH", &path, Some("{}"), Some(&fresh_key()))
+        .await;
+    assert_eq!(unchanged.status, 200);
+    assert!(
+        unchanged.body["data"]["updatedAt"].as_str() > cleared.body["data"]["updatedAt"].as_str()
+    );
+}
+
+#[tokio::test]
+async fn every_error_code() {
+    let sb = Sandbox::start(SandboxConfig::new().key(
+        ApiKey::hmac("ak_read_only", "sk_read_only", TEST_ACCOUNT_ID).with_scopes(&[Scope::Read]),
+    ))
+    .await
+    .unwrap();
+    let base = sb.base_url();
+    let raw = RawClient::sandbox(base);
+    let list = "/api/v1/customers";
+
+    // validation_error: bad email, too long, unknown field, metadata limits, list params, no key
+    let cases = [
+        (r#"{"email":"nope"}"#, "email"),
+        (&*format!(r#"{{"name":"{}"}}"#, "n".repeat(257)), "name"),
+        (r#"{"nickname":"x"}"#, "nickname"),
+        (
+            &*format!(r#"{{"metadata":{{"{}":"v"}}}}"#, "k".repeat(41)),
+            "metadata",
+        ),
+        (
+            &*format!(r#"{{"metadata":{{"k":"{}"}}}}"#, "v".repeat(501)),
+            "metadata.k",
+        ),
+        (r#"{"externalId":""}"#, "externalId"),
+        ("not json", "body"),
+    ];
+    for (body, field) in cases {
+        let a = raw.create(body, &fresh_key()).await;
+        assert_eq!(
+            (a.status, a.code(), a.field()),
+            (400, "validation_error", field),
+            "{body}"
+        );
+    }
+    let many: serde_json::Map<_, _> = (0..51).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let a = raw
+        .create(&json!({ "metadata": many }).to_string(), &fresh_key())
+        .await;
+    assert_eq!((a.status, a.field()), (400, "metadata"));
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=ten", "limit"),
+        ("order=sideways", "order"),
+        ("createdAfter=yesterday", "createdAfter"),
+        ("cursor=forged.0000", "cursor"),
+    ] {
+        let a = raw
+            .send("GET", &format!("{list}?{query}"), None, None)
+            .await;
+        assert_eq!(
+            (a.status, a.code(), a.field()),
+            (400, "validation_error", field),
+            "{query}"
+        );
+    }
+    let a = raw.send("POST", list, Some("{}"), None).await;
+    assert_eq!((a.status, a.field()), (400, "Idempotency-Key"));
+
+    // unauthorized, signature_invalid, timestamp_skew
+    let mut unknown = RawClient::hmac(base, "ak_nobody", "sk");
+    let a = unknown.send("GET", list, None, None).await;
+    assert_eq!((a.status, a.code()), (401, "unauthorized"));
+    unknown.auth = Auth::Bearer("pk_nobody".into());
+    assert_eq!(
+        unknown.send("GET", list, None, None).await.code(),
+        "unauthorized"
+    );
+    let wrong = RawClient::hmac(base, plugipay_sandbox::TEST_KEY_ID, "sk_wrong");
+    let a = wrong.send("GET", list, None, None).await;
+    assert_eq!((a.status, a.code()), (401, "signature_invalid"));
+    for offset in [-301, 301] {
+        let mut skewed = RawClient::sandbox(base);
+        skewed.clock_offset_secs = offset;
+        let a = skewed.send("GET", list, None, None).await;
+        assert_eq!((a.status, a.code()), (401, "timestamp_skew"), "{offset}");
+    }
+    let mut slightly = RawClient::sandbox(base);
+    slightly.clock_offset_secs = -250;
+    assert_eq!(slightly.send("GET", list, None, None).await.status, 200);
+
+    // forbidden: missing scope; on-behalf-of with a non-platform key
+    let reader = RawClient::hmac(base, "ak_read_only", "sk_read_only");
+    let a = reader.create("{}", &fresh_key()).await;
+    assert_eq!((a.status, a.code()), (403, "forbidden"));
+    assert_eq!(reader.send("GET", list, None, None).await.status, 200);
+    let mut acting = RawClient::sandbox(base);
+    acting.on_behalf_of = Some("acct_other".into());
+    assert_eq!(
+        acting.send("GET", list, None, None).await.code(),
+        "forbidden"
+    );
+
+    // not_found, conflict, idempotency_key_reused, method_not_allowed
+    let a = raw
+        .send(
+            "GET",
+            "/api/v1/customers/cus_00000000000000000000000000",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (404, "not_found"));
+    raw.create(r#"{"externalId":"dup"}"#, &fresh_key()).await;
+    let a = raw.create(r#"{"externalId":"dup"}"#, &fresh_key()).await;
+    assert_eq!(
+        (a.status, a.code(), a.field()),
+        (409, "conflict", "externalId")
+    );
+    let key = fresh_key();
+    raw.create(r#"{"name":"first"}"#, &key).await;
+    let a = raw.create(r#"{"name":"second"}"#, &key).await;
+    assert_eq!((a.status, a.code()), (422, "idempotency_key_reused"));
+    let a = raw
+        .send("DELETE", "/api/v1/customers/cus_x", None, None)
+        .await;
+    assert_eq!(a.status, 405);
+
+    // rate_limited and internal_error, injected
+    sb.set_faults(Faults {
+        rate_limit_rate: 1.0,
+        retry_after_secs: 7,
+        ..Faults::default()
+    });
+    let a = raw.send("GET", list, None, None).await;
+    assert_eq!((a.status, a.code()), (429, "rate_limited"));
+    assert_eq!(a.headers["retry-after"], "7");
+    sb.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let a = raw.send("GET", list, None, None).await;
+    assert!(
+        matches!(a.status, 500 | 503) && a.code() == "internal_error",
+        "{a:?}"
+    );
+    sb.set_faults(Faults::default());
+}
+
+#[tokio::test]
+async fn the_sdk_sees_each_error_as_its_code() {
+    let sb = sandbox().await;
+    let client = sdk(sb.base_url());
+    let customers = client.customers();
+    customers
+        .create(NewCustomer::new().external_id("x1"))
+        .await
+        .unwrap();
+    let code = |r: Result<plugipay::Customer, Error>| r.unwrap_err().code().cloned();
+    assert_eq!(
+        code(customers.create(NewCustomer::new().external_id("x1")).await),
+        Some(ErrorCode::Conflict)
+    );
+    assert_eq!(
+        code(customers.get("cus_missing").await),
+        Some(ErrorCode::NotFound)
+    );
+    let wrong = plugipay::Client::builder()
+        .key_id(plugipay_sandbox::TEST_KEY_ID)
+        .secret("not-the-secret")
+        .base_url(sb.base_url())
+        .build()
+        .unwrap();
+    assert_eq!(
+        code(wrong.customers().get("cus_x").await),
+        Some(ErrorCode::SignatureInvalid)
+    );
+    let err = client
+        .for_merchant("acct_x")
+        .unwrap()
+        .customers()
+        .get("cus_x")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::Forbidden));
+    assert!(err.request_id().unwrap().starts_with("req_"));
+}
+
+#[tokio::test]
+async fn bearer_keys_and_platform_keys() {
+    let sb = sandbox().await;
+    let bearer = plugipay::Client::builder()
+        .api_key(TEST_API_KEY)
+        .base_url(sb.base_url())
+        .build()
+        .unwrap();
+    let c = bearer.customers().create(NewCustomer::new()).await.unwrap();
+    assert_eq!(c.account_id, TEST_ACCOUNT_ID);
+
+    let platform = plugipay::Client::builder()
+        .key_id(PLATFORM_KEY_ID)
+        .secret(PLATFORM_SECRET)
+        .base_url(sb.base_url())
+        .build()
+        .unwrap();
+    let merchant = platform.for_merchant("acct_merchant_1").unwrap();
+    let m = merchant
+        .customers()
+        .create(NewCustomer::new().name("M"))
+        .await
+        .unwrap();
+    assert_eq!(m.account_id, "acct_merchant_1");
+    // Workspaces do not see each other's customers.
+    let err = bearer.customers().get(&m.id).await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::NotFound));
+    assert_eq!(sb.customer_count("acct_merchant_1"), 1);
+    let err = merchant.customers().get(&c.id).await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::NotFound));
+}
+
+#[tokio::test]
+async fn idempotent_replay_changes_nothing() {
+    let sb = sandbox().await;
+    let raw = RawClient::sandbox(sb.base_url());
+    let key = fresh_key();
+    let first = raw
+        .create(r#"{"name":"Once","externalId":"once"}"#, &key)
+        .await;
+    // Same request, same key (the body may be spelled differently).
+    let again = raw
+        .create(r#"{ "externalId": "once", "name": "Once" }"#, &key)
+        .await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1);
+
+    // A recorded conflict replays as the same conflict.
+    let key = fresh_key();
+    let conflict = raw.create(r#"{"externalId":"once"}"#, &key).await;
+    let replay = raw.create(r#"{"externalId":"once"}"#, &key).await;
+    assert_eq!((conflict.status, replay.status), (409, 409));
+    assert_eq!(replay.body, conflict.body);
+
+    // Keys are scoped per workspace.
+    let mut other = RawClient::hmac(sb.base_url(), PLATFORM_KEY_ID, PLATFORM_SECRET);
+    other.on_behalf_of = Some("acct_elsewhere".into());
+    let elsewhere = other
+        .create(r#"{"name":"Once","externalId":"once"}"#, &fresh_key())
+        .await;
+    assert_eq!(elsewhere.status, 201);
+    let same_key = other.create(r#"{"name":"Other"}"#, &key).await;
+    assert_eq!(
+        same_key.status, 201,
+        "a key used in one workspace is free in another"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_key_execute_once() {
+    let sb = sandbox().await;
+    let key = fresh_key();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let raw = RawClient::sandbox(sb.base_url());
+        let key = key.clone();
+        tasks.spawn(async move { raw.create(r#"{"name":"racer"}"#, &key).await });
+    }
+    let answers = tasks.join_all().await;
+    let ids: HashSet<_> = answers
+        .iter()
+        .map(|a| a.body["data"]["id"].clone())
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|a| a.headers.get("idempotent-replayed").is_none())
+            .count(),
+        1
+    );
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1);
+}
+
+#[tokio::test]
+async fn one_winner_per_external_id_among_32_tasks() {
+    let sb = sandbox().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..32 {
+        let client = sdk(sb.base_url());
+        tasks.spawn(async move {
+            let mut outcomes = Vec::new();
+            for n in 0..8 {
+                let ext = format!("shared_{}", (task + n) % 8);
+                let r = client
+                    .customers()
+                    .create(NewCustomer::new().external_id(&ext))
+                    .await;
+                outcomes.push((ext, r.map(|c| c.id).map_err(|e| e.code().cloned())));
+            }
+            outcomes
+        });
+    }
+    let outcomes: Vec<_> = tasks.join_all().await.into_iter().flatten().collect();
+    for n in 0..8 {
+        let ext = format!("shared_{n}");
+        let wins = outcomes
+            .iter()
+            .filter(|(e, r)| *e == ext && r.is_ok())
+            .count();
+        let conflicts = outcomes
+            .iter()
+            .filter(|(e, r)| *e == ext && *r == Err(Some(ErrorCode::Conflict)))
+            .count();
+        assert_eq!((wins, conflicts), (1, 31), "{ext}");
+    }
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 8);
+}
+
+async fn walk(client: &plugipay::Client, params: ListParams) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut params = params;
+    loop {
+        let page = client.customers().list(params.clone()).await.unwrap();
+        ids.extend(page.items.iter().map(|c| c.id.clone()));
+        match page.cursor {
+            Some(cursor) if page.has_more => params = params.cursor(cursor),
+            _ => return ids,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_walk_during_inserts_sees_everything_once() {
+    let sb = Sandbox::start(SandboxConfig::new().seed_customers(1_000))
+        .await
+        .unwrap();
+    let before: HashSet<String> = sb
+        .customers(TEST_ACCOUNT_ID)
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let writer = {
+        let client = sdk(sb.base_url());
+        tokio::spawn(async move {
+            for _ in 0..200 {
+                client.customers().create(NewCustomer::new()).await.unwrap();
+            }
+        })
+    };
+    let client = sdk(sb.base_url());
+    for order in [Order::Desc, Order::Asc] {
+        let ids = walk(&client, ListParams::new().limit(37).order(order)).await;
+        let seen: HashSet<_> = ids.iter().cloned().collect();
+        assert_eq!(seen.len(), ids.len(), "no duplicates ({order:?})");
+        assert!(
+            before.is_subset(&seen),
+            "nothing that existed was missed ({order:?})"
+        );
+    }
+    writer.await.unwrap();
+    let all = walk(&client, ListParams::new().limit(100)).await;
+    assert_eq!(all.len(), 1_200);
+    assert!(all.windows(2).all(|w| w[0] > w[1]), "newest first");
+}
+
+#[tokio::test]
+async fn filters_and_cursors() {
+    let sb = sandbox().await;
+    let client = sdk(sb.base_url());
+    let customers = client.customers();
+    for i in 0..5 {
+        customers
+            .create(
+                NewCustomer::new()
+                    .email("shared@example.com")
+                    .name(format!("s{i}")),
+            )
+            .await
+            .unwrap();
+    }
+    let other = customers
+        .create(NewCustomer::new().email("solo@example.com"))
+        .await
+        .unwrap();
+    let shared = walk(
+        &client,
+        ListParams::new().email("shared@example.com").limit(2),
+    )
+    .await;
+    assert_eq!(shared.len(), 5);
+    let after = walk(
+        &client,
+        ListParams::new().created_after(other.created_at - chrono::Duration::milliseconds(1)),
+    )
+    .await;
+    assert!(after.contains(&other.id));
+    let none = walk(&client, ListParams::new().created_after(other.created_at)).await;
+    assert!(!none.contains(&other.id));
+
+    // A cursor only continues the query it came from.
+    let page = customers
+        .list(ListParams::new().email("shared@example.com").limit(2))
+        .await
+        .unwrap();
+    let cursor = page.cursor.unwrap();
+    let err = customers
+        .list(ListParams::new().email("solo@example.com").cursor(&cursor))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::ValidationError));
+    let mut tampered = cursor.clone();
+    tampered.replace_range(0..2, if &cursor[0..2] == "63" { "64" } else { "63" });
+    let err = customers
+        .list(ListParams::new().cursor(tampered))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::ValidationError));
+}
+
+#[tokio::test]
+async fn drop_after_commit_really_commits() {
+    let sb = sandbox().await;
+    sb.set_faults(Faults {
+        drop_after_commit_rate: 1.0,
+        ..Faults::default()
+    });
+    let client = sdk(sb.base_url());
+    let key = "idem_dropped_once";
+    let err = client
+        .customers()
+        .create(NewCustomer::new().external_id("dropped"))
+        .idempotency_key(key)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(err.is_retryable());
+    assert_eq!(
+        sb.customer_count(TEST_ACCOUNT_ID),
+        1,
+        "the write was applied"
+    );
+
+    // The retry with the same key replays; nothing is created twice.
+    sb.set_faults(Faults::default());
+    let customer = client
+        .customers()
+        .create(NewCustomer::new().external_id("dropped"))
+        .idempotency_key(key)
+        .await
+        .unwrap();
+    assert_eq!(customer.external_id.as_deref(), Some("dropped"));
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1);
+}
+
+#[tokio::test]
+async fn latency_is_added() {
+    let sb = sandbox().await;
+    sb.set_faults(Faults {
+        latency: Duration::from_millis(300),
+        ..Faults::default()
+    });
+    let err = sdk(sb.base_url())
+        .customers()
+        .list(ListParams::new())
+        .timeout(Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_independent_client_with_its_own_query_encoding() {
+    let sb = sandbox().await;
+    let raw = RawClient::sandbox(sb.base_url());
+    raw.create(r#"{"email":"o'neil+tag@example.com"}"#, "my-own-key-1")
+        .await;
+    // %20 instead of +, keys in another order, lower-case escapes: signed as sent.
+    let a = raw
+        .send(
+            "GET",
+            "/api/v1/customers?order=asc&email=o%27neil%2btag%40example.com&limit=5",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body["data"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_binary_prints_its_address_and_serves() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay-sandbox"))
+        .args(["--addr", "127.0.0.1:0", "--seed-customers", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Readiness: the line is printed once the port is bound.
+    let line = tokio::io::BufReader::new(stdout)
+        .lines()
+        .next_line()
+        .await
+        .unwrap()
+        .unwrap();
+    let base = line
+        .strip_prefix("listening on ")
+        .expect("the listening line");
+    assert!(
+        base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"),
+        "{line}"
+    );
+    let page = sdk(base).customers().list(ListParams::new()).await.unwrap();
+    assert_eq!(page.items.len(), 3);
+    child.kill().await.unwrap();
+}
