@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use plugipay_api::patch::{Patch, UpdateCustomerRequest};
 use plugipay_api::types::CreateCustomerRequest;
 use plugipay_api::validate;
@@ -309,8 +309,9 @@ impl Store {
         {
             return Err(conflict(ext));
         }
-        // updatedAt moves on every applied update, even within one millisecond.
-        let now = Utc::now();
+        // updatedAt moves on every applied update, even within one
+        // millisecond (the precision it is served with).
+        let now = Utc::now().trunc_subsecs(3);
         new.updated_at = if now > old.updated_at {
             now
         } else {
