@@ -8,7 +8,9 @@ use std::time::Duration;
 use plugipay_api::auth::Credentials;
 
 use crate::customers::Customers;
+use crate::ensure::CustomerIdCache;
 use crate::error::Error;
+use crate::retry::RetryPolicy;
 
 /// The environment variables [`Client::from_env`] reads.
 pub mod env {
@@ -50,6 +52,8 @@ struct Shared {
     api: plugipay_api::Client,
     base_url: String,
     credentials: Credentials,
+    retry: RetryPolicy,
+    id_cache: Option<Arc<dyn CustomerIdCache>>,
 }
 
 impl Client {
@@ -93,6 +97,16 @@ impl Client {
         &self.shared.base_url
     }
 
+    /// The cache `ensure` falls back on, if one was given.
+    pub fn customer_id_cache(&self) -> Option<&dyn CustomerIdCache> {
+        self.shared.id_cache.as_deref()
+    }
+
+    /// How calls retry unless a call says otherwise.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.shared.retry
+    }
+
     /// The generated low-level client, signed the same way: the escape hatch
     /// for anything this crate does not wrap. It does not add idempotency
     /// keys or on-behalf-of headers by itself.
@@ -132,6 +146,9 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     on_behalf_of: Option<String>,
     timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    http: Option<reqwest::Client>,
+    id_cache: Option<Arc<dyn CustomerIdCache>>,
 }
 
 impl ClientBuilder {
@@ -165,9 +182,38 @@ impl ClientBuilder {
         self
     }
 
-    /// The timeout of each call (default [`DEFAULT_TIMEOUT`]).
+    /// The timeout of each attempt of a call (default [`DEFAULT_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// How calls retry (default [`RetryPolicy::default`]: 2 retries, 0.5 s
+    /// base, 5 s cap).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// At most `retries` retries per call (0 disables retrying).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.retry = Some(self.retry.unwrap_or_default().max_retries(retries));
+        self
+    }
+
+    /// Where `ensure` looks up a customer id when the `externalId` list
+    /// filter finds nothing (see [`CustomerIdCache`]).
+    pub fn customer_id_cache(mut self, cache: Arc<dyn CustomerIdCache>) -> Self {
+        self.id_cache = Some(cache);
+        self
+    }
+
+    /// Sends through this `reqwest::Client` (for a proxy, custom TLS roots,
+    /// …) instead of one built here; [`timeout`](Self::timeout) then does not
+    /// apply, the client's own settings do. Build it from
+    /// [`plugipay_api::http_client_builder`] to keep redirects off.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
         self
     }
 
@@ -253,16 +299,21 @@ impl ClientBuilder {
         if let Some(account) = &self.on_behalf_of {
             check_on_behalf_of(account)?;
         }
-        let http = plugipay_api::http_client_builder()
-            .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let http = match self.http {
+            Some(http) => http,
+            None => plugipay_api::http_client_builder()
+                .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
+                .build()
+                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
+        };
         let api = plugipay_api::client_with_http(&base_url, credentials.clone(), http);
         Ok(Client {
             shared: Arc::new(Shared {
                 api,
                 base_url,
                 credentials,
+                retry: self.retry.unwrap_or_default(),
+                id_cache: self.id_cache,
             }),
             on_behalf_of: self.on_behalf_of.map(Into::into),
         })
@@ -279,6 +330,9 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("on_behalf_of", &self.on_behalf_of)
             .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("http", &self.http.is_some())
+            .field("customer_id_cache", &self.id_cache.is_some())
             .finish()
     }
 }

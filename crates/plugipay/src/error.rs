@@ -55,6 +55,18 @@ pub enum Error {
     /// off, of the wrong shape).
     #[error(transparent)]
     Decode(Box<DecodeError>),
+
+    /// `ensure`: a customer with this external id exists (409) but neither
+    /// the `externalId` list filter nor the client's id cache could find it.
+    /// Nothing was created.
+    #[error(
+        "a customer with externalId {external_id:?} exists but could not be found: \
+         the externalId filter returned nothing and no id cache knows it"
+    )]
+    Unresolved {
+        /// The external id that was ensured.
+        external_id: String,
+    },
 }
 
 impl Error {
@@ -68,7 +80,7 @@ impl Error {
             Error::Timeout => true,
             Error::Api(e) => retryable_status(e.status),
             Error::Decode(e) => retryable_status(e.status),
-            Error::InvalidArgument { .. } | Error::Config(_) => false,
+            Error::InvalidArgument { .. } | Error::Config(_) | Error::Unresolved { .. } => false,
         }
     }
 

@@ -27,19 +27,27 @@
 //! - [`Client::api`] is the generated low-level client, signed the same way.
 #![warn(missing_docs)]
 
+mod archive;
 mod client;
 mod customer;
 mod customers;
 mod decode;
+mod ensure;
 mod error;
+mod pagination;
 mod request;
+mod retry;
 
+pub use archive::{ARCHIVED_KEY, ARCHIVED_VALUE, ArchiveCustomer, ArchiveFilter};
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, env};
 pub use customer::{Customer, CustomerUpdate, ListParams, NewCustomer, Order, Page};
 pub use customers::{CreateCustomer, Customers, GetCustomer, ListCustomers, UpdateCustomer};
+pub use ensure::{CacheFuture, CustomerIdCache, EnsureCustomer, Ensured, InMemoryCustomerIdCache};
 pub use error::{ApiError, DecodeError, Error, ErrorCode};
+pub use pagination::{CustomerStream, Pages};
 pub use plugipay_api::patch::Patch;
 pub use request::{IDEMPOTENCY_KEY_MAX_CHARS, Request, ResponseFuture, Write, new_idempotency_key};
+pub use retry::{Decision, RetryPolicy, decide};
 
 /// The generated low-level client crate, re-exported for [`Client::api`].
 pub use plugipay_api as api;

@@ -6,10 +6,12 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use plugipay_api::ResponseRecorder;
+use tracing::Instrument;
 
 use crate::client::{Client, check_on_behalf_of};
 use crate::decode::{self, Envelope, Outcome};
 use crate::error::Error;
+use crate::retry::{self, Decision, RetryPolicy};
 
 /// The future a [`Request`] turns into when awaited.
 pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
@@ -40,6 +42,7 @@ pub struct Request<Op> {
     on_behalf_of: Option<String>,
     timeout: Option<Duration>,
     idempotency_key: Option<String>,
+    retry: Option<RetryPolicy>,
 }
 
 /// A write: its requests carry an Idempotency-Key.
@@ -57,6 +60,20 @@ impl<Op> Request<Op> {
             on_behalf_of: None,
             timeout: None,
             idempotency_key: None,
+            retry: None,
+        }
+    }
+
+    /// The same options on another operation of the same client (for calls
+    /// made of several requests, such as ensure and archive).
+    pub(crate) fn with_op<Other>(&self, op: Other) -> Request<Other> {
+        Request {
+            client: self.client.clone(),
+            op,
+            on_behalf_of: self.on_behalf_of.clone(),
+            timeout: self.timeout,
+            idempotency_key: self.idempotency_key.clone(),
+            retry: self.retry.clone(),
         }
     }
 
@@ -67,9 +84,25 @@ impl<Op> Request<Op> {
         self
     }
 
-    /// The timeout of this call, instead of the client's.
+    /// The timeout of each attempt of this call, instead of the client's.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// How this call retries, instead of the client's policy.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// At most `retries` retries for this call (0: a single attempt).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        let policy = self
+            .retry
+            .take()
+            .unwrap_or_else(|| self.client.retry_policy().clone());
+        self.retry = Some(policy.max_retries(retries));
         self
     }
 
@@ -84,24 +117,71 @@ impl<Op> Request<Op> {
         }
     }
 
-    /// Runs one generated operation, built by `op` from a client that records
-    /// the response head and applies this call's timeout, and decodes what
-    /// comes back.
+    /// Runs one logical call: `op` builds and sends the generated operation
+    /// on a client that records the response head and applies this call's
+    /// timeout; failed attempts are retried as the policy decides. `op` runs
+    /// once per attempt, so every attempt is signed anew while the
+    /// Idempotency-Key it captured stays the same.
     pub(crate) async fn run<T, Fut>(
         &self,
-        op: impl FnOnce(plugipay_api::Client) -> Fut,
+        operation: &'static str,
+        op: impl Fn(plugipay_api::Client) -> Fut,
     ) -> Result<T, Error>
     where
         T: Envelope,
         Fut: Future<Output = Outcome<T>>,
     {
-        let recorder = ResponseRecorder::default();
-        let mut api = self.client.api().recording(&recorder);
-        if let Some(timeout) = self.timeout {
-            api = api.with_timeout(timeout);
+        let policy = self
+            .retry
+            .as_ref()
+            .unwrap_or_else(|| self.client.retry_policy());
+        let span = tracing::info_span!(
+            "plugipay",
+            operation,
+            attempt = tracing::field::Empty,
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+        );
+        async {
+            let mut retries = 0;
+            loop {
+                let span = tracing::Span::current();
+                span.record("attempt", retries + 1);
+                let recorder = ResponseRecorder::default();
+                let mut api = self.client.api().recording(&recorder);
+                if let Some(timeout) = self.timeout {
+                    api = api.with_timeout(timeout);
+                }
+                let result = decode::envelope(op(api).await, recorder.last()).await;
+                if let Some(head) = recorder.last() {
+                    span.record("status", head.status.as_u16());
+                }
+                let error = match result {
+                    Ok(envelope) => {
+                        span.record("request_id", envelope.request_id());
+                        tracing::debug!("succeeded");
+                        return Ok(envelope);
+                    }
+                    Err(error) => error,
+                };
+                if let Some(id) = error.request_id() {
+                    span.record("request_id", id);
+                }
+                match retry::decide(policy, &error, retries, retry::jitter()) {
+                    Decision::GiveUp => {
+                        tracing::debug!(error = %error, "failed");
+                        return Err(error);
+                    }
+                    Decision::RetryAfter(wait) => {
+                        tracing::info!(error = %error, wait_ms = wait.as_millis() as u64, "retrying");
+                        tokio::time::sleep(wait).await;
+                        retries += 1;
+                    }
+                }
+            }
         }
-        let outcome = op(api).await;
-        decode::envelope(outcome, recorder.last()).await
+        .instrument(span)
+        .await
     }
 }
 

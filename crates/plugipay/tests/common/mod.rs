@@ -2,6 +2,8 @@
 //! HMAC check, and JSON fixtures.
 #![allow(dead_code, reason = "each test binary uses part of the helpers")]
 
+pub mod scripted;
+
 use std::sync::{Arc, Mutex};
 
 use hmac::{Hmac, Mac};
@@ -42,11 +44,13 @@ impl Captured {
     }
 }
 
+/// A client that makes one attempt per call: these tests look at single requests.
 pub fn hmac_client(server: &MockServer) -> Client {
     Client::builder()
         .key_id(KEY_ID)
         .secret(SECRET)
         .base_url(server.base_url())
+        .max_retries(0)
         .build()
         .unwrap()
 }
@@ -55,6 +59,7 @@ pub fn bearer_client(server: &MockServer) -> Client {
     Client::builder()
         .api_key(API_KEY)
         .base_url(server.base_url())
+        .max_retries(0)
         .build()
         .unwrap()
 }
