@@ -115,3 +115,69 @@ impl Stream for CustomerStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures_util::StreamExt;
+    use httpmock::prelude::*;
+    use serde_json::json;
+
+    use crate::{Client, ListParams};
+
+    fn customer(id: &str) -> serde_json::Value {
+        json!({"id": id, "accountId": "a", "email": null, "name": null, "phone": null,
+               "externalId": null, "createdAt": "2026-11-25T00:00:00Z",
+               "updatedAt": "2026-11-25T00:00:00Z"})
+    }
+
+    fn page(id: &str, cursor: Option<&str>) -> serde_json::Value {
+        json!({"data": [customer(id)], "error": null,
+               "meta": {"requestId": "r", "cursor": cursor, "hasMore": cursor.is_some()}})
+    }
+
+    #[tokio::test]
+    async fn dropping_the_stream_cancels_the_prefetch() {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method(GET).query_param_missing("cursor");
+                then.status(200).json_body(page("a", Some("c2")));
+            })
+            .await;
+        server
+            .mock_async(|when, then| {
+                when.method(GET).query_param("cursor", "c2");
+                then.status(200)
+                    .delay(Duration::from_secs(30))
+                    .json_body(page("b", Some("c3")));
+            })
+            .await;
+        let client = Client::builder()
+            .key_id("ak")
+            .secret("sk")
+            .base_url(server.base_url())
+            .build()
+            .unwrap();
+        let mut pages = client.customers().list(ListParams::new()).pages();
+        let first = pages.next().await.unwrap().unwrap();
+        assert_eq!(first.items[0].id, "a");
+        let prefetch = pages
+            .in_flight
+            .as_ref()
+            .expect("page 2 is being fetched")
+            .abort_handle();
+
+        drop(pages);
+        // The fetch of page 2 is cancelled (long before its answer could come),
+        // so nothing can ask for page 3.
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while !prefetch.is_finished() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the prefetch task ends when the stream is dropped");
+    }
+}

@@ -1,0 +1,235 @@
+//! Retries: what is retried, with which key and signature, how long it waits,
+//! and that faults never turn into duplicate customers.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::scripted::{Received, Reply, Scripted};
+use common::*;
+use plugipay::{Client, ErrorCode, NewCustomer, RetryPolicy};
+use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID};
+
+/// Retries quickly: these tests are about what is sent, not how long it waits.
+fn fast() -> RetryPolicy {
+    RetryPolicy::default()
+        .base_delay(Duration::from_millis(1))
+        .max_delay(Duration::from_millis(5))
+}
+
+fn client_for(base: &str, policy: RetryPolicy) -> Client {
+    Client::builder()
+        .key_id(KEY_ID)
+        .secret(SECRET)
+        .base_url(base)
+        .retry_policy(policy)
+        .build()
+        .unwrap()
+}
+
+fn created() -> Reply {
+    Reply::json(201, envelope(customer_json(CUSTOMER_ID)))
+}
+
+fn unavailable() -> Reply {
+    Reply::json(503, error_envelope("internal_error", "try later"))
+}
+
+/// The HMAC signature of a recorded request, checked from first principles.
+fn assert_signed(req: &Received) {
+    use hmac::{Hmac, Mac};
+    use sha2::{Digest, Sha256};
+    let ts = req.header("x-plugipay-timestamp").unwrap();
+    let mut to_sign = format!(
+        "{}\n{}\n{ts}\n{}",
+        req.method,
+        req.target,
+        hex::encode(Sha256::digest(&req.body))
+    );
+    if let Some(key) = req.header("idempotency-key") {
+        to_sign = format!("{to_sign}\n{key}");
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(to_sign.as_bytes());
+    let expected = hex::encode(mac.finalize().into_bytes());
+    assert!(
+        req.header("authorization")
+            .unwrap()
+            .ends_with(&format!("signature={expected}"))
+    );
+}
+
+#[tokio::test]
+async fn two_503s_then_success_is_one_call_with_one_key() {
+    let server = Scripted::start(vec![unavailable(), unavailable(), created()]).await;
+    let customer = client_for(&server.base_url, fast())
+        .customers()
+        .create(NewCustomer::new().external_id("crm_1"))
+        .await
+        .unwrap();
+    assert_eq!(customer.id, CUSTOMER_ID);
+    let attempts = server.received();
+    assert_eq!(attempts.len(), 3);
+    let keys: HashSet<_> = attempts
+        .iter()
+        .map(|r| r.header("idempotency-key").unwrap())
+        .collect();
+    assert_eq!(keys.len(), 1, "every attempt carries the same key");
+    assert!(keys.iter().next().unwrap().starts_with("idem_"));
+    attempts.iter().for_each(assert_signed);
+    assert!(attempts.iter().all(|r| r.body == attempts[0].body));
+}
+
+#[tokio::test]
+async fn the_budget_is_respected_and_the_last_error_returned() {
+    let server =
+        Scripted::start(vec![unavailable(), unavailable(), unavailable(), created()]).await;
+    let err = client_for(&server.base_url, fast())
+        .customers()
+        .get(CUSTOMER_ID)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(server.received().len(), 3, "2 retries by default");
+
+    // Per call.
+    let server = Scripted::start(vec![unavailable(), created()]).await;
+    let client = client_for(&server.base_url, fast());
+    assert!(
+        client
+            .customers()
+            .get(CUSTOMER_ID)
+            .max_retries(0)
+            .await
+            .is_err()
+    );
+    assert_eq!(server.received().len(), 1);
+    let server =
+        Scripted::start(vec![unavailable(), unavailable(), unavailable(), created()]).await;
+    let ok = client_for(&server.base_url, fast())
+        .customers()
+        .get(CUSTOMER_ID)
+        .retry_policy(fast().max_retries(3))
+        .await;
+    assert!(ok.is_ok());
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    for (status, code) in [
+        (400, "validation_error"),
+        (404, "not_found"),
+        (409, "conflict"),
+        (422, "idempotency_key_reused"),
+    ] {
+        let server = Scripted::start(vec![
+            Reply::json(status, error_envelope(code, "no")),
+            created(),
+        ])
+        .await;
+        let err = client_for(&server.base_url, fast())
+            .customers()
+            .create(NewCustomer::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(&ErrorCode::from(code)));
+        assert_eq!(server.received().len(), 1, "{status} is not retried");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_honoured() {
+    let server = Scripted::start(vec![
+        Reply::json(429, error_envelope("rate_limited", "slow down")).header("retry-after", "3"),
+        created(),
+    ])
+    .await;
+    // No timers in the HTTP client, so the paused clock moves only for our waits.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(None)
+        .build()
+        .unwrap();
+    let client = Client::builder()
+        .key_id(KEY_ID)
+        .secret(SECRET)
+        .base_url(&server.base_url)
+        .http_client(http)
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    client.customers().create(NewCustomer::new()).await.unwrap();
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_secs(3) && waited < Duration::from_millis(3_100),
+        "waited {waited:?}"
+    );
+    assert_eq!(server.received().len(), 2);
+}
+
+#[tokio::test]
+async fn a_dropped_response_is_replayed_not_duplicated() {
+    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    sandbox.set_faults(Faults {
+        drop_after_commit_rate: 1.0,
+        ..Faults::default()
+    });
+    let client = Client::builder()
+        .key_id(plugipay_sandbox::TEST_KEY_ID)
+        .secret(plugipay_sandbox::TEST_SECRET)
+        .base_url(sandbox.base_url())
+        .retry_policy(fast())
+        .build()
+        .unwrap();
+    let customer = client
+        .customers()
+        .create(NewCustomer::new().external_id("crm_dropped"))
+        .await
+        .unwrap();
+    assert_eq!(customer.external_id.as_deref(), Some("crm_dropped"));
+    assert_eq!(sandbox.customer_count(TEST_ACCOUNT_ID), 1);
+}
+
+#[tokio::test]
+async fn a_thousand_creates_through_twenty_percent_faults_make_a_thousand_customers() {
+    let sandbox = Sandbox::start(
+        SandboxConfig::new()
+            .faults(Faults {
+                error_rate: 0.08,
+                rate_limit_rate: 0.06,
+                retry_after_secs: 0,
+                drop_after_commit_rate: 0.06,
+                latency: Duration::ZERO,
+            })
+            .fault_seed(2026),
+    )
+    .await
+    .unwrap();
+    let client = Client::builder()
+        .key_id(plugipay_sandbox::TEST_KEY_ID)
+        .secret(plugipay_sandbox::TEST_SECRET)
+        .base_url(sandbox.base_url())
+        // With 20 % of attempts failing, 10 retries leave a ~1e-7 chance per create.
+        .retry_policy(fast().max_retries(10))
+        .build()
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..16 {
+        let client = client.clone();
+        tasks.spawn(async move {
+            for n in (worker..1_000).step_by(16) {
+                client
+                    .customers()
+                    .create(NewCustomer::new().external_id(format!("bulk_{n:04}")))
+                    .await
+                    .unwrap_or_else(|e| panic!("create {n}: {e}"));
+            }
+        });
+    }
+    tasks.join_all().await;
+    let book = sandbox.customers(TEST_ACCOUNT_ID);
+    assert_eq!(book.len(), 1_000);
+    let distinct: HashSet<_> = book.iter().map(|c| c.external_id.clone()).collect();
+    assert_eq!(distinct.len(), 1_000);
+}
