@@ -560,6 +560,7 @@ async fn drop_after_commit_really_commits() {
         .customers()
         .create(NewCustomer::new().external_id("dropped"))
         .idempotency_key(key)
+        .max_retries(0)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transport(_)), "{err:?}");

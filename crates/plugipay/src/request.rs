@@ -135,52 +135,70 @@ impl<Op> Request<Op> {
             .retry
             .as_ref()
             .unwrap_or_else(|| self.client.retry_policy());
-        let span = tracing::info_span!(
+        let call = tracing::info_span!(
             "plugipay",
             operation,
-            attempt = tracing::field::Empty,
+            attempts = tracing::field::Empty,
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
         async {
             let mut retries = 0;
             loop {
-                let span = tracing::Span::current();
-                span.record("attempt", retries + 1);
-                let recorder = ResponseRecorder::default();
-                let mut api = self.client.api().recording(&recorder);
-                if let Some(timeout) = self.timeout {
-                    api = api.with_timeout(timeout);
-                }
-                let result = decode::envelope(op(api).await, recorder.last()).await;
-                if let Some(head) = recorder.last() {
-                    span.record("status", head.status.as_u16());
-                }
-                let error = match result {
-                    Ok(envelope) => {
-                        span.record("request_id", envelope.request_id());
-                        tracing::debug!("succeeded");
-                        return Ok(envelope);
+                let attempt = tracing::debug_span!(
+                    "attempt",
+                    number = retries + 1,
+                    status = tracing::field::Empty,
+                    request_id = tracing::field::Empty,
+                );
+                let result = async {
+                    let recorder = ResponseRecorder::default();
+                    let mut api = self.client.api().recording(&recorder);
+                    if let Some(timeout) = self.timeout {
+                        api = api.with_timeout(timeout);
                     }
-                    Err(error) => error,
+                    let result = decode::envelope(op(api).await, recorder.last()).await;
+                    let status = recorder.last().map(|head| head.status.as_u16());
+                    let request_id = match &result {
+                        Ok(envelope) => Some(envelope.request_id().to_owned()),
+                        Err(error) => error.request_id().map(str::to_owned),
+                    };
+                    let span = tracing::Span::current();
+                    span.record("status", status);
+                    span.record("request_id", request_id.as_deref());
+                    (result, status, request_id)
+                }
+                .instrument(attempt.clone())
+                .await;
+                let (result, status, request_id) = result;
+                let decision = match &result {
+                    Ok(_) => None,
+                    Err(error) => Some(retry::decide(policy, error, retries, retry::jitter())),
                 };
-                if let Some(id) = error.request_id() {
-                    span.record("request_id", id);
-                }
-                match retry::decide(policy, &error, retries, retry::jitter()) {
-                    Decision::GiveUp => {
-                        tracing::debug!(error = %error, "failed");
-                        return Err(error);
-                    }
-                    Decision::RetryAfter(wait) => {
-                        tracing::info!(error = %error, wait_ms = wait.as_millis() as u64, "retrying");
+                match (result, decision) {
+                    (Err(error), Some(Decision::RetryAfter(wait))) => {
+                        attempt.in_scope(|| {
+                            let wait_ms = wait.as_millis() as u64;
+                            tracing::info!(error = %error, wait_ms, "retrying");
+                        });
                         tokio::time::sleep(wait).await;
                         retries += 1;
+                    }
+                    (result, _) => {
+                        let span = tracing::Span::current();
+                        span.record("attempts", retries + 1);
+                        span.record("status", status);
+                        span.record("request_id", request_id.as_deref());
+                        match &result {
+                            Ok(_) => tracing::debug!("succeeded"),
+                            Err(error) => tracing::debug!(error = %error, "failed"),
+                        }
+                        return result;
                     }
                 }
             }
         }
-        .instrument(span)
+        .instrument(call)
         .await
     }
 }

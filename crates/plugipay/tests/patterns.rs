@@ -327,7 +327,7 @@ async fn archiving_keeps_other_metadata_and_is_idempotent() {
     );
 
     let active = customers.list(ListParams::new()).active().await.unwrap();
-    assert_eq!(ids(&active.items), [other.id.clone()]);
+    assert_eq!(ids(&active.items), vec![other.id.clone()]);
     let only_archived: Vec<_> = customers
         .list(ListParams::new())
         .archived()
@@ -335,7 +335,7 @@ async fn archiving_keeps_other_metadata_and_is_idempotent() {
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(ids(&only_archived), [c.id.clone()]);
+    assert_eq!(ids(&only_archived), vec![c.id.clone()]);
 
     let back = customers.unarchive(&c.id).await.unwrap();
     assert!(!back.is_archived());

@@ -1,0 +1,79 @@
+//! Every call is a tracing span with the operation, the attempt, the status
+//! and the request id; nothing secret is ever logged.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use plugipay::{Client, NewCustomer, RetryPolicy};
+use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_KEY_ID, TEST_SECRET};
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn calls_are_traced_without_secrets() {
+    let logs = Buffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let client = Client::builder()
+        .key_id(TEST_KEY_ID)
+        .secret(TEST_SECRET)
+        .base_url(sandbox.base_url())
+        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    let customer = client.customers().create(NewCustomer::new()).await.unwrap();
+    sandbox.set_faults(Faults {
+        rate_limit_rate: 1.0,
+        retry_after_secs: 0,
+        ..Faults::default()
+    });
+    let err = client.customers().get(&customer.id).await.unwrap_err();
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?} in\n{text}"))
+            .to_owned()
+    };
+    let created = line("succeeded");
+    assert!(
+        created.contains("operation=\"create_customer\" attempts=1 status=201 request_id=\"req_"),
+        "{created}"
+    );
+    let retried = line("retrying");
+    assert!(
+        retried.contains("attempt{number=1 status=429 request_id=\"req_"),
+        "{retried}"
+    );
+    let failed = line("failed");
+    assert!(
+        failed.contains("operation=\"get_customer\" attempts=3 status=429"),
+        "{failed}"
+    );
+    assert!(
+        err.request_id().is_some_and(|id| text.contains(id)),
+        "{text}"
+    );
+    assert!(!text.contains(TEST_SECRET), "{text}");
+    assert!(!text.contains("signature="), "{text}");
+}
