@@ -1,0 +1,223 @@
+//! The command line: global connection settings and the subcommands.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use plugipay_sandbox::SandboxArgs;
+
+/// The Plugipay customers API from your shell.
+#[derive(Debug, Parser)]
+#[command(name = "plugipay", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub connection: Connection,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where and as whom to connect; each flag falls back on its environment variable.
+#[derive(Debug, Args)]
+pub struct Connection {
+    /// HMAC key id (ak_live_… / ak_test_…).
+    #[arg(long, env = "PLUGIPAY_KEY_ID", global = true)]
+    pub key_id: Option<String>,
+
+    /// HMAC secret.
+    #[arg(long, env = "PLUGIPAY_SECRET", global = true, hide_env_values = true)]
+    pub secret: Option<String>,
+
+    /// Dashboard API key (pk_live_… / pk_test_…), instead of an HMAC pair.
+    #[arg(long, env = "PLUGIPAY_API_KEY", global = true, hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    /// Base URL of the API [default: https://plugipay.com].
+    #[arg(long, env = "PLUGIPAY_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// Act for this merchant workspace (platform keys).
+    #[arg(long, env = "PLUGIPAY_ON_BEHALF_OF", global = true)]
+    pub on_behalf_of: Option<String>,
+
+    /// Retries of a failed call (network errors, timeouts, 429, 5xx) [default: 2].
+    #[arg(long, value_name = "N", global = true)]
+    pub max_retries: Option<u32>,
+
+    /// Timeout of each attempt, in seconds [default: 30].
+    #[arg(long, value_name = "SECS", global = true, value_parser = positive_seconds)]
+    pub timeout: Option<f64>,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(secs),
+        _ => Err(format!("{s:?} is not a positive number of seconds")),
+    }
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, read, update, list, ensure, archive, export and import customers.
+    #[command(subcommand)]
+    Customers(CustomersCommand),
+    /// Run a local Plugipay sandbox (prints `listening on http://…` when ready).
+    Sandbox(SandboxArgs),
+    /// Tell the customers API's story end to end, on an embedded sandbox.
+    Demo(DemoArgs),
+}
+
+/// `plugipay demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Customers to seed the sandbox's book with, for the walk at the end.
+    #[arg(long, value_name = "N", default_value_t = 2_000)]
+    pub seed_customers: usize,
+}
+
+/// `plugipay customers …`.
+#[derive(Debug, Subcommand)]
+pub enum CustomersCommand {
+    /// Create a customer; prints it as JSON.
+    Create {
+        /// Your own id for the customer (unique per workspace).
+        #[arg(long)]
+        external_id: Option<String>,
+        #[command(flatten)]
+        attributes: Attributes,
+    },
+    /// Print one customer as JSON.
+    Get {
+        /// The customer id (cus_…).
+        id: String,
+    },
+    /// Change some fields of a customer; prints it as JSON.
+    Update {
+        /// The customer id (cus_…).
+        id: String,
+        /// New external id.
+        #[arg(long)]
+        external_id: Option<String>,
+        #[command(flatten)]
+        attributes: Attributes,
+        #[command(flatten)]
+        clear: Clear,
+    },
+    /// List customers as JSON lines, one customer a line.
+    List(ListArgs),
+    /// Print the customer with this external id, creating it if there is none.
+    Ensure {
+        /// Your own id for the customer.
+        #[arg(long)]
+        external_id: String,
+        #[command(flatten)]
+        attributes: Attributes,
+    },
+    /// Archive a customer (metadata.archived = "true").
+    Archive {
+        /// The customer id (cus_…).
+        id: String,
+    },
+    /// Take a customer out of the archive.
+    Unarchive {
+        /// The customer id (cus_…).
+        id: String,
+    },
+    /// Write the whole book as JSON lines.
+    Export {
+        /// Write to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Ensure every row of a JSON-lines or CSV file (keyed by externalId).
+    Import {
+        /// The file: `.csv` with a header row, anything else JSON lines.
+        file: PathBuf,
+        /// Rows in flight at once.
+        #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
+    },
+}
+
+/// Fields of a customer, for create, update and ensure.
+#[derive(Debug, Args)]
+pub struct Attributes {
+    /// Email address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Phone number.
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Tax registration number.
+    #[arg(long)]
+    pub tax_id: Option<String>,
+    /// A metadata entry KEY=VALUE (repeatable).
+    #[arg(long = "metadata", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub metadata: Vec<(String, String)>,
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("{s:?} is not KEY=VALUE")),
+    }
+}
+
+/// Fields `update` can clear (sends null).
+#[derive(Debug, Args)]
+pub struct Clear {
+    /// Clear the email address.
+    #[arg(long, conflicts_with = "email")]
+    pub clear_email: bool,
+    /// Clear the name.
+    #[arg(long, conflicts_with = "name")]
+    pub clear_name: bool,
+    /// Clear the phone number.
+    #[arg(long, conflicts_with = "phone")]
+    pub clear_phone: bool,
+    /// Clear the tax id.
+    #[arg(long, conflicts_with = "tax_id")]
+    pub clear_tax_id: bool,
+}
+
+/// `plugipay customers list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only customers with exactly this email.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Only the customer with this external id.
+    #[arg(long)]
+    pub external_id: Option<String>,
+    /// Only customers created after this instant (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub created_after: Option<DateTime<Utc>>,
+    /// Creation-time order.
+    #[arg(long, value_enum)]
+    pub order: Option<OrderArg>,
+    /// Page size, 1 to 100.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+    /// Every page, not only the first.
+    #[arg(long)]
+    pub all: bool,
+    /// Skip archived customers.
+    #[arg(long, conflicts_with = "archived")]
+    pub active: bool,
+    /// Only archived customers.
+    #[arg(long)]
+    pub archived: bool,
+}
+
+/// `--order`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OrderArg {
+    /// Oldest first.
+    Asc,
+    /// Newest first.
+    Desc,
+}

@@ -1,0 +1,138 @@
+//! The customer subcommands and `plugipay sandbox`.
+
+use futures_util::TryStreamExt;
+use plugipay::{Client, CustomerUpdate, ListParams, NewCustomer, Order};
+use plugipay_sandbox::{Sandbox, SandboxArgs};
+
+use crate::Failure;
+use crate::cli::{Attributes, Clear, CustomersCommand, ListArgs, OrderArg};
+use crate::output::{json_line, print_customer};
+use crate::transfer;
+
+/// The attributes as a new customer.
+pub fn new_customer(external_id: Option<String>, a: Attributes) -> NewCustomer {
+    let mut customer = NewCustomer::new();
+    customer.external_id = external_id;
+    customer.email = a.email;
+    customer.name = a.name;
+    customer.phone = a.phone;
+    customer.tax_id = a.tax_id;
+    customer.metadata = a.metadata.into_iter().collect();
+    customer
+}
+
+fn update(external_id: Option<String>, a: Attributes, clear: Clear) -> CustomerUpdate {
+    let mut update = CustomerUpdate::new();
+    let set = |value: Option<String>, clear: bool| match (value, clear) {
+        (Some(v), _) => plugipay::Patch::Set(v),
+        (None, true) => plugipay::Patch::Null,
+        (None, false) => plugipay::Patch::Absent,
+    };
+    update.email = set(a.email, clear.clear_email);
+    update.name = set(a.name, clear.clear_name);
+    update.phone = set(a.phone, clear.clear_phone);
+    update.tax_id = set(a.tax_id, clear.clear_tax_id);
+    update.external_id = set(external_id, false);
+    for (key, value) in a.metadata {
+        update = update.set_metadata(key, value);
+    }
+    update
+}
+
+fn list_params(args: &ListArgs) -> ListParams {
+    let mut params = ListParams::new();
+    params.limit = args.limit;
+    params.email = args.email.clone();
+    params.external_id = args.external_id.clone();
+    params.created_after = args.created_after;
+    params.order = args.order.map(|o| match o {
+        OrderArg::Asc => Order::Asc,
+        OrderArg::Desc => Order::Desc,
+    });
+    params
+}
+
+/// Runs `plugipay customers …`.
+pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(), Failure> {
+    let customers = client.customers();
+    match command {
+        CustomersCommand::Create {
+            external_id,
+            attributes,
+        } => print_customer(
+            &customers
+                .create(new_customer(external_id, attributes))
+                .await?,
+        ),
+        CustomersCommand::Get { id } => print_customer(&customers.get(id).await?),
+        CustomersCommand::Update {
+            id,
+            external_id,
+            attributes,
+            clear,
+        } => print_customer(
+            &customers
+                .update(id, update(external_id, attributes, clear))
+                .await?,
+        ),
+        CustomersCommand::Ensure {
+            external_id,
+            attributes,
+        } => {
+            let ensured = customers
+                .ensure(external_id, new_customer(None, attributes))
+                .await?;
+            let verb = if ensured.created { "created" } else { "found" };
+            eprintln!("{verb} {}", ensured.customer.id);
+            print_customer(&ensured.customer)
+        }
+        CustomersCommand::Archive { id } => print_customer(&customers.archive(id).await?),
+        CustomersCommand::Unarchive { id } => print_customer(&customers.unarchive(id).await?),
+        CustomersCommand::List(args) => {
+            let mut request = customers.list(list_params(&args));
+            if args.active {
+                request = request.active();
+            }
+            if args.archived {
+                request = request.archived();
+            }
+            let mut stdout = std::io::stdout().lock();
+            if args.all {
+                let mut stream = request.stream();
+                while let Some(customer) = stream.try_next().await? {
+                    json_line(&mut stdout, &customer)?;
+                }
+            } else {
+                for customer in request.await?.items {
+                    json_line(&mut stdout, &customer)?;
+                }
+            }
+            Ok(())
+        }
+        CustomersCommand::Export { out } => transfer::export(client, out).await,
+        CustomersCommand::Import { file, concurrency } => {
+            transfer::import(client, &file, usize::from(concurrency)).await
+        }
+    }
+}
+
+/// Runs `plugipay sandbox`: the same flags and readiness line as `plugipay-sandbox`.
+pub async fn sandbox(args: SandboxArgs) -> Result<(), Failure> {
+    let sandbox = Sandbox::start(args.config())
+        .await
+        .map_err(|e| Failure::Other(format!("cannot listen on {}: {e}", args.addr)))?;
+    println!("listening on {}", sandbox.base_url());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    eprintln!(
+        "credentials: key id {} / secret {}, or Bearer {}",
+        plugipay_sandbox::TEST_KEY_ID,
+        plugipay_sandbox::TEST_SECRET,
+        plugipay_sandbox::TEST_API_KEY
+    );
+    tokio::select! {
+        _ = sandbox.serve_forever() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! `plugipay`: the Plugipay customers API from a shell.
+
+mod cli;
+mod commands;
+mod demo;
+mod output;
+mod transfer;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use plugipay::{Client, RetryPolicy};
+
+use crate::cli::{Cli, Command, Connection};
+
+/// A failure to report: one line on stderr, then a non-zero exit.
+#[derive(Debug)]
+pub enum Failure {
+    /// A call failed.
+    Sdk(plugipay::Error),
+    /// Anything else (files, settings), already worded.
+    Other(String),
+    /// The work ran but some of it failed; its own report was printed.
+    Partial,
+}
+
+impl From<plugipay::Error> for Failure {
+    fn from(e: plugipay::Error) -> Self {
+        Failure::Sdk(e)
+    }
+}
+
+/// The client the connection settings describe.
+fn connect(c: &Connection) -> Result<Client, Failure> {
+    let mut builder = Client::builder();
+    match (&c.key_id, &c.secret, &c.api_key) {
+        (Some(key_id), Some(secret), None) => builder = builder.key_id(key_id).secret(secret),
+        (None, None, Some(api_key)) => builder = builder.api_key(api_key),
+        (None, None, None) => {
+            return Err(Failure::Other(
+                "no credentials: pass --key-id and --secret (PLUGIPAY_KEY_ID, PLUGIPAY_SECRET) \
+                 or --api-key (PLUGIPAY_API_KEY)"
+                    .into(),
+            ));
+        }
+        (_, _, Some(_)) => {
+            return Err(Failure::Other(
+                "both an HMAC key pair and an API key are set: use one".into(),
+            ));
+        }
+        (Some(_), None, None) => {
+            return Err(Failure::Other(
+                "--key-id needs --secret (PLUGIPAY_SECRET)".into(),
+            ));
+        }
+        (None, Some(_), None) => {
+            return Err(Failure::Other(
+                "--secret needs --key-id (PLUGIPAY_KEY_ID)".into(),
+            ));
+        }
+    }
+    if let Some(url) = &c.base_url {
+        builder = builder.base_url(url);
+    }
+    if let Some(account) = &c.on_behalf_of {
+        builder = builder.on_behalf_of(account);
+    }
+    if let Some(retries) = c.max_retries {
+        builder = builder.retry_policy(RetryPolicy::default().max_retries(retries));
+    }
+    if let Some(secs) = c.timeout {
+        builder = builder.timeout(Duration::from_secs_f64(secs));
+    }
+    Ok(builder.build()?)
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Customers(command) => {
+            commands::customers(&connect(&cli.connection)?, command).await
+        }
+        Command::Sandbox(args) => commands::sandbox(args).await,
+        Command::Demo(args) => demo::run(args).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Partial) => ExitCode::FAILURE,
+        Err(Failure::Sdk(e)) => {
+            eprintln!("error: {}", output::describe(&e));
+            ExitCode::FAILURE
+        }
+        Err(Failure::Other(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

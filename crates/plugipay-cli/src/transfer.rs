@@ -1,0 +1,243 @@
+//! Moving whole books: `export` streams every customer out as JSON lines;
+//! `import` ensures every row of a file by its externalId, so a re-run (after
+//! a crash, through faults) finds what the last run created.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use futures_util::{StreamExt, TryStreamExt};
+use plugipay::{Client, ListParams, NewCustomer};
+use serde::Deserialize;
+
+use crate::Failure;
+use crate::output::{describe, json_line, progress};
+
+/// Writes every customer, newest first, as JSON lines to `out` (stdout when
+/// `None`). Memory stays flat: customers are written as pages arrive.
+pub async fn export(client: &Client, out: Option<PathBuf>) -> Result<(), Failure> {
+    let writer: Box<dyn Write> = match &out {
+        Some(path) => Box::new(
+            File::create(path)
+                .map_err(|e| Failure::Other(format!("cannot create {}: {e}", path.display())))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut writer = BufWriter::new(writer);
+    let bar = progress(None, "customers exported");
+    let started = Instant::now();
+    let mut stream = client
+        .customers()
+        .list(ListParams::new().limit(100))
+        .stream();
+    let mut count = 0u64;
+    while let Some(customer) = stream.try_next().await? {
+        json_line(&mut writer, &customer)?;
+        count += 1;
+        bar.inc(1);
+    }
+    writer
+        .flush()
+        .map_err(|e| Failure::Other(format!("cannot write: {e}")))?;
+    bar.finish_and_clear();
+    eprintln!(
+        "exported {count} customers in {:.1}s{}",
+        started.elapsed().as_secs_f64(),
+        out.map(|p| format!(" to {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// One row of an import file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Row {
+    external_id: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+    phone: Option<String>,
+    tax_id: Option<String>,
+    default_payment_token_id: Option<String>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+}
+
+impl Row {
+    fn into_customer(self) -> Result<(String, NewCustomer), String> {
+        let external_id = self
+            .external_id
+            .filter(|id| !id.is_empty())
+            .ok_or("externalId is missing")?;
+        let mut customer = NewCustomer::new();
+        customer.email = self.email;
+        customer.name = self.name;
+        customer.phone = self.phone;
+        customer.tax_id = self.tax_id;
+        customer.default_payment_token_id = self.default_payment_token_id;
+        customer.metadata = self.metadata;
+        Ok((external_id, customer))
+    }
+}
+
+/// A CSV record as a row: known columns by their JSON names (`externalId`,
+/// `email`, …, or snake_case), `metadata.KEY` columns into metadata; empty
+/// cells are left out.
+fn csv_row(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<Row, String> {
+    let mut row = Row::default();
+    for (header, value) in headers.iter().zip(record.iter()) {
+        if value.is_empty() {
+            continue;
+        }
+        let value = value.to_owned();
+        match header.trim() {
+            "externalId" | "external_id" => row.external_id = Some(value),
+            "email" => row.email = Some(value),
+            "name" => row.name = Some(value),
+            "phone" => row.phone = Some(value),
+            "taxId" | "tax_id" => row.tax_id = Some(value),
+            "defaultPaymentTokenId" | "default_payment_token_id" => {
+                row.default_payment_token_id = Some(value)
+            }
+            other => match other.strip_prefix("metadata.") {
+                Some(key) => {
+                    row.metadata.insert(key.to_owned(), value);
+                }
+                None => return Err(format!("unknown column {other:?}")),
+            },
+        }
+    }
+    Ok(row)
+}
+
+/// A row of a file with its line number, or why the line is not a row.
+type NumberedRow = (u64, Result<Row, String>);
+
+/// The rows of a file with their line numbers, read lazily.
+fn rows(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRow> + Send>, Failure> {
+    let open = || {
+        File::open(path).map_err(|e| Failure::Other(format!("cannot open {}: {e}", path.display())))
+    };
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if is_csv {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(open()?);
+        let headers = reader
+            .headers()
+            .map_err(|e| {
+                Failure::Other(format!(
+                    "{}: cannot read the header row: {e}",
+                    path.display()
+                ))
+            })?
+            .clone();
+        Ok(Box::new(reader.into_records().map(
+            move |record| match record {
+                Ok(record) => {
+                    let line = record.position().map_or(0, |p| p.line());
+                    (line, csv_row(&headers, &record))
+                }
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    (line, Err(format!("unreadable CSV: {e}")))
+                }
+            },
+        )))
+    } else {
+        let lines = BufReader::new(open()?).lines();
+        Ok(Box::new(
+            lines
+                .enumerate()
+                .map(|(i, line)| (i as u64 + 1, line))
+                .filter(|(_, line)| !matches!(line, Ok(l) if l.trim().is_empty()))
+                .map(|(n, line)| {
+                    let row = line
+                        .map_err(|e| format!("unreadable line: {e}"))
+                        .and_then(|l| {
+                            serde_json::from_str::<Row>(&l)
+                                .map_err(|e| format!("not a customer row: {e}"))
+                        });
+                    (n, row)
+                }),
+        ))
+    }
+}
+
+/// How one row went.
+enum Outcome {
+    Created,
+    Found,
+    Failed(u64, String),
+}
+
+/// Ensures every row, `concurrency` at a time; reports bad rows with their
+/// line numbers and goes on; fails at the end if any row failed.
+pub async fn import(client: &Client, path: &Path, concurrency: usize) -> Result<(), Failure> {
+    let total = count_rows(path)?;
+    let bar = progress(Some(total), "rows imported");
+    let started = Instant::now();
+    let outcomes = futures_util::stream::iter(rows(path)?)
+        .map(|(line, row)| {
+            let client = client.clone();
+            async move {
+                let (external_id, customer) = match row.and_then(Row::into_customer) {
+                    Ok(parsed) => parsed,
+                    Err(reason) => return Outcome::Failed(line, reason),
+                };
+                match client.customers().ensure(external_id, customer).await {
+                    Ok(ensured) if ensured.created => Outcome::Created,
+                    Ok(_) => Outcome::Found,
+                    Err(e) => Outcome::Failed(line, describe(&e)),
+                }
+            }
+        })
+        .buffer_unordered(concurrency);
+    let (mut created, mut found, mut failed) = (0u64, 0u64, 0u64);
+    futures_util::pin_mut!(outcomes);
+    while let Some(outcome) = outcomes.next().await {
+        match outcome {
+            Outcome::Created => created += 1,
+            Outcome::Found => found += 1,
+            Outcome::Failed(line, reason) => {
+                failed += 1;
+                bar.suspend(|| eprintln!("{}:{line}: {reason}", path.display()));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    eprintln!(
+        "imported {} rows in {:.1}s: {created} created, {found} found, {failed} failed",
+        created + found + failed,
+        started.elapsed().as_secs_f64()
+    );
+    if failed > 0 {
+        Err(Failure::Partial)
+    } else {
+        Ok(())
+    }
+}
+
+/// The number of rows, for the progress bar (a quick pass over the file).
+fn count_rows(path: &Path) -> Result<u64, Failure> {
+    let file = File::open(path)
+        .map_err(|e| Failure::Other(format!("cannot open {}: {e}", path.display())))?;
+    let lines = BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| !l.trim().is_empty())
+        .count() as u64;
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    Ok(if is_csv {
+        lines.saturating_sub(1)
+    } else {
+        lines
+    })
+}

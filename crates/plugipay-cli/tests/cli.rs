@@ -1,0 +1,448 @@
+//! The `plugipay` binary against an in-process sandbox.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::Output;
+
+use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET};
+use serde_json::Value;
+
+async fn plugipay(sandbox: &Sandbox, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(args)
+        .env("PLUGIPAY_BASE_URL", sandbox.base_url())
+        .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
+        .env("PLUGIPAY_SECRET", TEST_SECRET)
+        .env_remove("PLUGIPAY_API_KEY")
+        .env_remove("PLUGIPAY_ON_BEHALF_OF")
+        .output()
+        .await
+        .unwrap()
+}
+
+fn stdout_json(out: &Output) -> Vec<Value> {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+async fn sandbox(seed: usize) -> Sandbox {
+    Sandbox::start(SandboxConfig::new().seed_customers(seed))
+        .await
+        .unwrap()
+}
+
+/// A file in the target directory's temp area, unique per test.
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{}", uuid()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+fn uuid() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_customer_commands() {
+    let sb = sandbox(0).await;
+    let created = stdout_json(
+        &plugipay(
+            &sb,
+            &[
+                "customers",
+                "create",
+                "--email",
+                "a@example.com",
+                "--name",
+                "A",
+                "--phone",
+                "1",
+                "--external-id",
+                "crm_1",
+                "--tax-id",
+                "T",
+                "--metadata",
+                "plan=pro",
+                "--metadata",
+                "k=v=w",
+            ],
+        )
+        .await,
+    );
+    let c = &created[0];
+    let id = c["id"].as_str().unwrap();
+    assert_eq!(c["metadata"]["plan"], "pro");
+    assert_eq!(c["metadata"]["k"], "v=w");
+
+    let got = stdout_json(&plugipay(&sb, &["customers", "get", id]).await);
+    assert_eq!(got[0]["email"], "a@example.com");
+
+    let updated = stdout_json(
+        &plugipay(
+            &sb,
+            &[
+                "customers",
+                "update",
+                id,
+                "--clear-phone",
+                "--name",
+                "B",
+                "--metadata",
+                "tier=gold",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(updated[0]["phone"], Value::Null);
+    assert_eq!(updated[0]["name"], "B");
+    assert_eq!(updated[0]["email"], "a@example.com");
+    assert_eq!(updated[0]["metadata"]["plan"], "pro");
+    assert_eq!(updated[0]["metadata"]["tier"], "gold");
+
+    let out = plugipay(
+        &sb,
+        &[
+            "customers",
+            "ensure",
+            "--external-id",
+            "crm_1",
+            "--name",
+            "ignored",
+        ],
+    )
+    .await;
+    assert_eq!(stdout_json(&out)[0]["id"], id);
+    assert!(stderr(&out).starts_with("found "), "{}", stderr(&out));
+    let out = plugipay(&sb, &["customers", "ensure", "--external-id", "crm_2"]).await;
+    assert!(stderr(&out).starts_with("created "), "{}", stderr(&out));
+
+    let archived = stdout_json(&plugipay(&sb, &["customers", "archive", id]).await);
+    assert_eq!(archived[0]["metadata"]["archived"], "true");
+    let active = stdout_json(&plugipay(&sb, &["customers", "list", "--active"]).await);
+    assert_eq!(active.len(), 1);
+    let only_archived =
+        stdout_json(&plugipay(&sb, &["customers", "list", "--archived", "--all"]).await);
+    assert_eq!(only_archived[0]["id"], id);
+    let back = stdout_json(&plugipay(&sb, &["customers", "unarchive", id]).await);
+    assert!(back[0]["metadata"].get("archived").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn list_pages_and_filters() {
+    let sb = sandbox(250).await;
+    assert_eq!(
+        stdout_json(&plugipay(&sb, &["customers", "list"]).await).len(),
+        25
+    );
+    assert_eq!(
+        stdout_json(&plugipay(&sb, &["customers", "list", "--limit", "7"]).await).len(),
+        7
+    );
+    let all = stdout_json(
+        &plugipay(
+            &sb,
+            &[
+                "customers",
+                "list",
+                "--all",
+                "--limit",
+                "100",
+                "--order",
+                "asc",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(all.len(), 250);
+    assert_eq!(all[0]["externalId"], "seed_0000001");
+    let one =
+        stdout_json(&plugipay(&sb, &["customers", "list", "--external-id", "seed_0000042"]).await);
+    assert_eq!(one.len(), 1);
+    let by_email = stdout_json(
+        &plugipay(
+            &sb,
+            &["customers", "list", "--email", "customer7@example.test"],
+        )
+        .await,
+    );
+    assert_eq!(by_email[0]["externalId"], "seed_0000007");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_twice_creates_nothing_new_and_reports_bad_rows_by_line() {
+    let sb = sandbox(0).await;
+    let rows = [
+        r#"{"externalId":"imp_1","email":"one@example.com","metadata":{"src":"crm"}}"#,
+        r#"{"externalId":"imp_2","name":"Two"}"#,
+        r#"{"externalId":"imp_3","email":"not-an-email"}"#,
+        "",
+        r#"{"name":"no external id"}"#,
+        r#"{"externalId":"imp_4","nickname":"unknown field"}"#,
+        r#"{"externalId":"imp_5","phone":"+62"}"#,
+    ];
+    let file = temp_file("rows.jsonl", &rows.join("\n"));
+    let file = file.to_str().unwrap();
+
+    let first = plugipay(&sb, &["customers", "import", file, "--concurrency", "4"]).await;
+    assert!(
+        !first.status.success(),
+        "bad rows make the exit status non-zero"
+    );
+    let err = stderr(&first);
+    assert!(
+        err.contains(&format!("{file}:3: ")) && err.contains("email"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{file}:5: externalId is missing")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{file}:6: ")) && err.contains("nickname"),
+        "{err}"
+    );
+    assert!(err.contains("3 created, 0 found, 3 failed"), "{err}");
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 3);
+
+    let second = plugipay(&sb, &["customers", "import", file]).await;
+    assert!(
+        stderr(&second).contains("0 created, 3 found, 3 failed"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 3);
+    let one = &sb.customers(TEST_ACCOUNT_ID)[0];
+    assert_eq!(one.metadata["src"], "crm");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_csv_through_faults_makes_no_duplicates() {
+    let sb = sandbox(0).await;
+    let mut csv = String::from("externalId,email,name,metadata.tier\n");
+    for i in 0..60 {
+        csv.push_str(&format!("csv_{i},c{i}@example.com,Customer {i},gold\n"));
+    }
+    let file = temp_file("rows.csv", &csv);
+    sb.set_faults(Faults {
+        drop_after_commit_rate: 0.3,
+        error_rate: 0.1,
+        retry_after_secs: 0,
+        ..Faults::default()
+    });
+    let out = plugipay(
+        &sb,
+        &[
+            "--max-retries",
+            "12",
+            "customers",
+            "import",
+            file.to_str().unwrap(),
+            "--concurrency",
+            "16",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    sb.set_faults(Faults::default());
+    let book = sb.customers(TEST_ACCOUNT_ID);
+    assert_eq!(book.len(), 60);
+    let ids: HashSet<_> = book.iter().map(|c| c.external_id.clone()).collect();
+    assert_eq!(ids.len(), 60);
+    assert!(book.iter().all(|c| c.metadata["tier"] == "gold"));
+    // A re-run finds everything.
+    let again = plugipay(&sb, &["customers", "import", file.to_str().unwrap()]).await;
+    assert!(
+        stderr(&again).contains("0 created, 60 found, 0 failed"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_writes_the_whole_book() {
+    let sb = sandbox(321).await;
+    let dir = temp_file("placeholder", "");
+    let out_file = dir.with_file_name("book.jsonl");
+    let out = plugipay(
+        &sb,
+        &["customers", "export", "--out", out_file.to_str().unwrap()],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exported 321 customers"),
+        "{}",
+        stderr(&out)
+    );
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let ids: HashSet<_> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 321);
+    // To stdout as well.
+    let lines = stdout_json(&plugipay(&sb, &["customers", "export"]).await);
+    assert_eq!(lines.len(), 321);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_are_one_clear_line() {
+    let sb = sandbox(0).await;
+    let out = plugipay(&sb, &["customers", "get", "cus_00000000000000000000000000"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: not_found (404): ") && err.contains("[request req_"),
+        "{err}"
+    );
+
+    let out = plugipay(&sb, &["customers", "list", "--limit", "0"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("invalid argument `limit`"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = plugipay(&sb, &["customers", "list", "--order", "sideways"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--order"), "{}", stderr(&out));
+
+    let out = plugipay(
+        &sb,
+        &[
+            "customers",
+            "update",
+            "cus_x",
+            "--phone",
+            "1",
+            "--clear-phone",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(["customers", "get", "cus_x"])
+        .env_remove("PLUGIPAY_KEY_ID")
+        .env_remove("PLUGIPAY_SECRET")
+        .env_remove("PLUGIPAY_API_KEY")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("PLUGIPAY_KEY_ID") && err.contains("PLUGIPAY_API_KEY"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args([
+            "--secret",
+            "sk_super_secret",
+            "--key-id",
+            "ak",
+            "--base-url",
+            "not a url",
+            "customers",
+            "get",
+            "x",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("base_url") && !stderr(&out).contains("sk_super_secret"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_tells_the_story_and_exits_zero() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(["demo", "--seed-customers", "150"])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let story = String::from_utf8(out.stdout).unwrap();
+    for chapter in [
+        "1. Create",
+        "2. Fetch",
+        "3. Two customers",
+        "4. Find-or-create",
+        "5. Errors",
+        "6. Update",
+        "7. Archive",
+        "8. Walk",
+    ] {
+        assert!(story.contains(chapter), "{chapter} missing:\n{story}");
+    }
+    assert!(story.contains("gives 2 customers"), "{story}");
+    assert!(
+        story.contains("conflict (409)") && story.contains("not_found (404)"),
+        "{story}"
+    );
+    assert!(
+        story.contains("walked 153 customers (1 archived), each exactly once"),
+        "{story}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugipay_sandbox_prints_its_address() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(["sandbox", "--addr", "127.0.0.1:0", "--seed-customers", "5"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let line = tokio::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next_line()
+        .await
+        .unwrap()
+        .unwrap();
+    let base = line
+        .strip_prefix("listening on ")
+        .expect("the listening line")
+        .to_owned();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(["customers", "list", "--all"])
+        .env("PLUGIPAY_BASE_URL", &base)
+        .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
+        .env("PLUGIPAY_SECRET", TEST_SECRET)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(stdout_json(&out).len(), 5);
+    child.kill().await.unwrap();
+}
