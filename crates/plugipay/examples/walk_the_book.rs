@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Or in batches: one page at a time.
     let pages: Vec<_> = client
         .customers()
-        .list(ListParams::new().limit(500))
+        .list(ListParams::new().limit(100))
         .pages()
         .try_collect()
         .await?;
