@@ -37,6 +37,10 @@ impl Context {
     }
 }
 
+/// The largest response body read. A larger one is not read: the response
+/// reaches the caller with an empty body and [`ResponseHead::oversized`] set.
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
 /// The status line and headers of a response, as received.
 #[derive(Clone, Debug)]
 pub struct ResponseHead {
@@ -44,6 +48,8 @@ pub struct ResponseHead {
     pub status: StatusCode,
     /// The response headers.
     pub headers: HeaderMap,
+    /// Whether the body was over [`MAX_RESPONSE_BYTES`] and so not read.
+    pub oversized: bool,
 }
 
 /// Remembers the head of the last response received through a client made by
@@ -116,13 +122,46 @@ impl ClientHooks<Context> for Client {
         if let Some(timeout) = self.inner.timeout {
             *request.timeout_mut() = Some(timeout);
         }
-        let result = self.client.execute(request).await;
-        if let (Some(recorder), Ok(response)) = (&self.inner.recorder, &result) {
+        let response = self.client.execute(request).await?;
+        let (response, oversized) = read_bounded(response, MAX_RESPONSE_BYTES).await?;
+        if let Some(recorder) = &self.inner.recorder {
             recorder.record(ResponseHead {
                 status: response.status(),
                 headers: response.headers().clone(),
+                oversized,
             });
         }
-        result
+        Ok(response)
     }
+}
+
+/// Reads the whole body, at most `limit` bytes of it, and hands back a
+/// response holding it; a larger body is dropped unread (`true`).
+async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> reqwest::Result<(reqwest::Response, bool)> {
+    let mut body = Vec::new();
+    let mut oversized = response
+        .content_length()
+        .is_some_and(|length| length > limit as u64);
+    while !oversized && let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            oversized = true;
+        } else {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if oversized {
+        body = Vec::new();
+    }
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = response.status();
+    *rebuilt.version_mut() = response.version();
+    *rebuilt.headers_mut() = response.headers().clone();
+    // The headers now describe a different body length; let the new one speak.
+    rebuilt
+        .headers_mut()
+        .remove(reqwest::header::CONTENT_LENGTH);
+    Ok((reqwest::Response::from(rebuilt), oversized))
 }

@@ -45,4 +45,4 @@ pub mod patch;
 pub mod validate;
 
 pub use connect::{DEFAULT_BASE_URL, USER_AGENT, client, client_with_http, http_client_builder};
-pub use hooks::{Context, ResponseHead, ResponseRecorder};
+pub use hooks::{Context, MAX_RESPONSE_BYTES, ResponseHead, ResponseRecorder};

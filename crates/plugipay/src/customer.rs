@@ -94,6 +94,38 @@ fn metadata_value(key: &str, value: String) -> Result<types::MetadataValue, Inva
         .map_err(|e| Invalid::new("metadata", format!("value of `{key}`: {}", e.reason)))
 }
 
+/// Builder methods that set optional string fields: `fn field(self, value) -> Self`.
+macro_rules! setters {
+    ($(#[doc = $doc:literal] $field:ident;)*) => {
+        $(
+            #[doc = $doc]
+            pub fn $field(mut self, value: impl Into<String>) -> Self {
+                self.$field = Some(value.into());
+                self
+            }
+        )*
+    };
+}
+
+/// Builder methods that set (`fn field`) or clear (`fn clear_field`) patch fields.
+macro_rules! patch_setters {
+    ($(#[doc = $what:literal] $field:ident, $clear:ident;)*) => {
+        $(
+            #[doc = concat!("Sets", $what, ".")]
+            pub fn $field(mut self, value: impl Into<String>) -> Self {
+                self.$field = Patch::Set(value.into());
+                self
+            }
+
+            #[doc = concat!("Clears", $what, " (sends `null`).")]
+            pub fn $clear(mut self) -> Self {
+                self.$field = Patch::Null;
+                self
+            }
+        )*
+    };
+}
+
 /// The fields of a new customer; every one is optional.
 ///
 /// ```
@@ -131,40 +163,19 @@ impl NewCustomer {
         Self::default()
     }
 
-    /// Sets the email address.
-    pub fn email(mut self, email: impl Into<String>) -> Self {
-        self.email = Some(email.into());
-        self
-    }
-
-    /// Sets the display name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Sets the phone number.
-    pub fn phone(mut self, phone: impl Into<String>) -> Self {
-        self.phone = Some(phone.into());
-        self
-    }
-
-    /// Sets your own id for the customer.
-    pub fn external_id(mut self, external_id: impl Into<String>) -> Self {
-        self.external_id = Some(external_id.into());
-        self
-    }
-
-    /// Sets the tax registration number.
-    pub fn tax_id(mut self, tax_id: impl Into<String>) -> Self {
-        self.tax_id = Some(tax_id.into());
-        self
-    }
-
-    /// Sets the default payment token.
-    pub fn default_payment_token_id(mut self, token_id: impl Into<String>) -> Self {
-        self.default_payment_token_id = Some(token_id.into());
-        self
+    setters! {
+        /// Sets the email address.
+        email;
+        /// Sets the display name.
+        name;
+        /// Sets the phone number.
+        phone;
+        /// Sets your own id for the customer.
+        external_id;
+        /// Sets the tax registration number.
+        tax_id;
+        /// Sets the default payment token.
+        default_payment_token_id;
     }
 
     /// Adds one metadata entry.
@@ -250,76 +261,19 @@ impl CustomerUpdate {
         *self == Self::default()
     }
 
-    /// Sets the email address.
-    pub fn email(mut self, email: impl Into<String>) -> Self {
-        self.email = Patch::Set(email.into());
-        self
-    }
-
-    /// Clears the email address (sends `null`).
-    pub fn clear_email(mut self) -> Self {
-        self.email = Patch::Null;
-        self
-    }
-
-    /// Sets the display name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Patch::Set(name.into());
-        self
-    }
-
-    /// Clears the display name.
-    pub fn clear_name(mut self) -> Self {
-        self.name = Patch::Null;
-        self
-    }
-
-    /// Sets the phone number.
-    pub fn phone(mut self, phone: impl Into<String>) -> Self {
-        self.phone = Patch::Set(phone.into());
-        self
-    }
-
-    /// Clears the phone number.
-    pub fn clear_phone(mut self) -> Self {
-        self.phone = Patch::Null;
-        self
-    }
-
-    /// Sets your own id for the customer.
-    pub fn external_id(mut self, external_id: impl Into<String>) -> Self {
-        self.external_id = Patch::Set(external_id.into());
-        self
-    }
-
-    /// Clears the external id.
-    pub fn clear_external_id(mut self) -> Self {
-        self.external_id = Patch::Null;
-        self
-    }
-
-    /// Sets the tax registration number.
-    pub fn tax_id(mut self, tax_id: impl Into<String>) -> Self {
-        self.tax_id = Patch::Set(tax_id.into());
-        self
-    }
-
-    /// Clears the tax registration number.
-    pub fn clear_tax_id(mut self) -> Self {
-        self.tax_id = Patch::Null;
-        self
-    }
-
-    /// Sets the default payment token.
-    pub fn default_payment_token_id(mut self, token_id: impl Into<String>) -> Self {
-        self.default_payment_token_id = Patch::Set(token_id.into());
-        self
-    }
-
-    /// Clears the default payment token.
-    pub fn clear_default_payment_token_id(mut self) -> Self {
-        self.default_payment_token_id = Patch::Null;
-        self
+    patch_setters! {
+        /// the email address
+        email, clear_email;
+        /// the display name
+        name, clear_name;
+        /// the phone number
+        phone, clear_phone;
+        /// your own id for the customer
+        external_id, clear_external_id;
+        /// the tax registration number
+        tax_id, clear_tax_id;
+        /// the default payment token
+        default_payment_token_id, clear_default_payment_token_id;
     }
 
     fn metadata_entry(mut self, key: String, value: Option<String>) -> Self {

@@ -50,6 +50,13 @@ pub(crate) async fn envelope<T: Envelope>(
     head: Option<ResponseHead>,
 ) -> Result<T, Error> {
     use plugipay_api::Error as E;
+    if let Some(head) = head.as_ref().filter(|h| h.oversized) {
+        let reason = format!(
+            "the body is over {} bytes and was not read",
+            plugipay_api::MAX_RESPONSE_BYTES
+        );
+        return Err(decode_error(head.status, &head.headers, b"", reason));
+    }
     match outcome {
         Ok(value) => {
             let (status, headers) = (value.status(), value.headers().clone());
@@ -223,21 +230,28 @@ fn decode_error(status: StatusCode, headers: &HeaderMap, body: &[u8], reason: St
 }
 
 /// The start of a body as text, at most [`EXCERPT_CHARS`] characters, with
-/// control characters escaped so that it prints on one line.
+/// control characters escaped so that it prints on one line (and `…` when
+/// there is more).
 fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_CHARS * 4)]);
-    let mut out: String = text
-        .chars()
-        .take(EXCERPT_CHARS)
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
-    if text.chars().count() > EXCERPT_CHARS || body.len() > EXCERPT_CHARS * 4 {
+    let read = &body[..body.len().min(EXCERPT_CHARS * 4)];
+    let mut out = String::new();
+    let mut chars = 0;
+    let mut cut = read.len() < body.len();
+    for c in String::from_utf8_lossy(read).chars() {
+        let piece: String = if c.is_control() {
+            c.escape_default().collect()
+        } else {
+            c.to_string()
+        };
+        let len = piece.chars().count();
+        if chars + len > EXCERPT_CHARS {
+            cut = true;
+            break;
+        }
+        chars += len;
+        out.push_str(&piece);
+    }
+    if cut {
         out.push('…');
     }
     out
@@ -282,5 +296,83 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::Decode(_)), "{err:?}");
         assert_eq!(err.status(), Some(StatusCode::NO_CONTENT));
+    }
+
+    mod properties {
+        use super::*;
+        use plugipay_api::types::CustomerListEnvelope;
+        use proptest::prelude::*;
+
+        /// JSON made of the envelope's own words, nested: noise shaped like the real thing.
+        fn json_like() -> impl Strategy<Value = serde_json::Value> {
+            let key = prop::sample::select(vec![
+                "data",
+                "error",
+                "meta",
+                "code",
+                "message",
+                "requestId",
+                "id",
+                "accountId",
+                "email",
+                "createdAt",
+                "updatedAt",
+                "cursor",
+                "hasMore",
+                "metadata",
+                "field",
+            ]);
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                "[a-z_]{0,8}".prop_map(serde_json::Value::from),
+                Just(serde_json::Value::from("2026-11-25T00:00:00Z")),
+            ];
+            leaf.prop_recursive(4, 64, 6, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                    prop::collection::btree_map(key.clone(), inner, 0..6).prop_map(|m| {
+                        serde_json::Value::Object(
+                            m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+                        )
+                    }),
+                ]
+            })
+        }
+
+        fn check(status: u16, body: &[u8]) -> Result<(), TestCaseError> {
+            let status = StatusCode::from_u16(status).unwrap();
+            let headers = HeaderMap::new();
+            for result in [
+                from_body::<CustomerEnvelope>(status, &headers, body).err(),
+                from_body::<CustomerListEnvelope>(status, &headers, body).err(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                // Every failure keeps the status it came with.
+                prop_assert_eq!(result.status(), Some(status));
+                prop_assert!(matches!(result, Error::Api(_) | Error::Decode(_)));
+            }
+            // A non-2xx is never a success.
+            if !status.is_success() {
+                prop_assert!(from_body::<CustomerEnvelope>(status, &headers, body).is_err());
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_bytes_never_panic(status in 100u16..600, body in prop::collection::vec(any::<u8>(), 0..256)) {
+                check(status, &body)?;
+                prop_assert!(excerpt(&body).chars().count() <= EXCERPT_CHARS + 1);
+            }
+
+            #[test]
+            fn envelope_shaped_json_never_panics(status in 100u16..600, value in json_like()) {
+                check(status, value.to_string().as_bytes())?;
+            }
+        }
     }
 }

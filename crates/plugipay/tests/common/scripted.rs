@@ -16,16 +16,21 @@ use tokio::sync::Notify;
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
-    pub body: String,
+    pub body: Vec<u8>,
     /// Held back until this is notified.
     pub gate: Option<Arc<Notify>>,
 }
 
 impl Reply {
     pub fn json(status: u16, body: serde_json::Value) -> Self {
+        Self::raw(status, body.to_string())
+    }
+
+    /// Any bytes at all, sent as `application/json`.
+    pub fn raw(status: u16, body: impl Into<Vec<u8>>) -> Self {
         Self {
             status,
-            body: body.to_string(),
+            body: body.into(),
             ..Self::default()
         }
     }
@@ -150,7 +155,7 @@ async fn answer(state: &State, req: hyper::Request<Incoming>) -> hyper::Response
     state.arrived.notify_waiters();
     let reply = reply.unwrap_or_else(|| Reply {
         status: 599,
-        body: "script spent".into(),
+        body: b"script spent".to_vec(),
         ..Reply::default()
     });
     if let Some(gate) = &reply.gate {
