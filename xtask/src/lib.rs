@@ -447,6 +447,35 @@ fn limits_module(spec: &OpenAPI) -> Result<TokenStream, Located> {
             _ => {}
         }
     }
+    for (name, param) in components
+        .map(|c| c.parameters.iter())
+        .into_iter()
+        .flatten()
+    {
+        let ReferenceOr::Item(param) = param else {
+            continue;
+        };
+        let openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(schema)) =
+            &param.parameter_data_ref().format
+        else {
+            continue;
+        };
+        if let SchemaKind::Type(Type::String(s)) = &schema.schema_kind {
+            let (base, pname) = (screaming(name), &param.parameter_data_ref().name);
+            if let Some(max) = s.max_length {
+                consts.insert(
+                    format!("{base}_MAX_CHARS"),
+                    (max as u64, format!("`{pname}`: at most {max} characters.")),
+                );
+            }
+            if let Some(min) = s.min_length {
+                consts.insert(
+                    format!("{base}_MIN_CHARS"),
+                    (min as u64, format!("`{pname}`: at least {min} characters.")),
+                );
+            }
+        }
+    }
     for (path, method, op) in spec.operations() {
         let Some(op_id) = &op.operation_id else {
             continue;

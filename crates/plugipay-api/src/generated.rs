@@ -10,6 +10,64 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///`CreateCustomerIdempotencyKey`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateCustomerIdempotencyKey(::std::string::String);
+    impl ::std::ops::Deref for CreateCustomerIdempotencyKey {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateCustomerIdempotencyKey> for ::std::string::String {
+        fn from(value: CreateCustomerIdempotencyKey) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateCustomerIdempotencyKey {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateCustomerIdempotencyKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCustomerIdempotencyKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCustomerIdempotencyKey {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///The fields of a new customer; all optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
@@ -762,6 +820,64 @@ removed.
         }
     }
     impl<'de> ::serde::Deserialize<'de> for TaxId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`UpdateCustomerIdempotencyKey`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateCustomerIdempotencyKey(::std::string::String);
+    impl ::std::ops::Deref for UpdateCustomerIdempotencyKey {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateCustomerIdempotencyKey> for ::std::string::String {
+        fn from(value: UpdateCustomerIdempotencyKey) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateCustomerIdempotencyKey {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateCustomerIdempotencyKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UpdateCustomerIdempotencyKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCustomerIdempotencyKey {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -1851,7 +1967,7 @@ Arguments:
 every retry of that write. The same key with the same request replays
 the first response (with `Idempotent-Replayed: true`); the same key
 with a different request is refused with 422 `idempotency_key_reused`.
-A write without a key is refused with 400. At most 255 characters.
+A write without a key is refused with 400.
 
 - `x_plugipay_on_behalf_of`: Lets a platform key act on a merchant workspace (its `accountId`).
 - `body`
@@ -1905,7 +2021,7 @@ Arguments:
 every retry of that write. The same key with the same request replays
 the first response (with `Idempotent-Replayed: true`); the same key
 with a different request is refused with 422 `idempotency_key_reused`.
-A write without a key is refused with 400. At most 255 characters.
+A write without a key is refused with 400.
 
 - `x_plugipay_on_behalf_of`: Lets a platform key act on a merchant workspace (its `accountId`).
 - `body`
@@ -2149,7 +2265,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateCustomer<'a> {
         client: &'a super::Client,
-        idempotency_key: Result<::std::string::String, String>,
+        idempotency_key: Result<types::CreateCustomerIdempotencyKey, String>,
         x_plugipay_on_behalf_of: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::CreateCustomerRequest, String>,
     }
@@ -2164,12 +2280,12 @@ pub mod builder {
         }
         pub fn idempotency_key<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::CreateCustomerIdempotencyKey>,
         {
             self.idempotency_key = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                    "conversion to `CreateCustomerIdempotencyKey` for idempotency_key failed"
                         .to_string()
                 });
             self
@@ -2443,7 +2559,7 @@ pub mod builder {
     pub struct UpdateCustomer<'a> {
         client: &'a super::Client,
         id: Result<::std::string::String, String>,
-        idempotency_key: Result<::std::string::String, String>,
+        idempotency_key: Result<types::UpdateCustomerIdempotencyKey, String>,
         x_plugipay_on_behalf_of: Result<Option<::std::string::String>, String>,
         body: Result<crate::patch::UpdateCustomerRequest, String>,
     }
@@ -2471,12 +2587,12 @@ pub mod builder {
         }
         pub fn idempotency_key<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::UpdateCustomerIdempotencyKey>,
         {
             self.idempotency_key = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                    "conversion to `UpdateCustomerIdempotencyKey` for idempotency_key failed"
                         .to_string()
                 });
             self
@@ -2630,6 +2746,10 @@ pub mod limits {
     pub const EXTERNAL_ID_MAX_CHARS: usize = 256;
     ///`ExternalId`: at least 1 characters.
     pub const EXTERNAL_ID_MIN_CHARS: usize = 1;
+    ///`Idempotency-Key`: at most 255 characters.
+    pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
+    ///`Idempotency-Key`: at least 1 characters.
+    pub const IDEMPOTENCY_KEY_MIN_CHARS: usize = 1;
     ///`list_customers` query `limit`: 25 when absent.
     pub const LIST_CUSTOMERS_LIMIT_DEFAULT: usize = 25;
     ///`list_customers` query `limit`: at most 100.

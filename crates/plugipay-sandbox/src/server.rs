@@ -35,8 +35,8 @@ use crate::store::{Fingerprint, ListQuery, Order, Store};
 /// The largest request body accepted.
 const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// The longest idempotency key accepted.
-const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+/// The longest idempotency key accepted (from the spec).
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = plugipay_api::limits::IDEMPOTENCY_KEY_MAX_CHARS;
 
 /// Everything a request may touch.
 pub(crate) struct App {
@@ -193,6 +193,7 @@ fn route(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> Result<Repl
         ("POST", Resource::Collection) => {
             principal.require(Scope::Create)?;
             write(app, &principal, parts, body, request_id, |store, value| {
+                refuse_nulls(value)?;
                 let req: CreateCustomerRequest = decode_body(value)?;
                 if let Some(metadata) = &req.metadata {
                     check_metadata_keys(metadata.keys())?;
@@ -237,6 +238,20 @@ fn check_metadata_keys<'a>(keys: impl ExactSizeIterator<Item = &'a String>) -> R
         validate::metadata_key(key).map_err(Failure::invalid)?;
     }
     Ok(())
+}
+
+/// A create body has no nullable fields: `null` is refused, not read as absent.
+fn refuse_nulls(value: &Value) -> Result<(), Failure> {
+    let null = value
+        .as_object()
+        .and_then(|fields| fields.iter().find(|(_, v)| v.is_null()));
+    match null {
+        Some((field, _)) => Err(Failure::validation(
+            field.clone(),
+            format!("{field} must not be null here; leave it out instead"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A request body read as the spec's type: limits, formats and unknown

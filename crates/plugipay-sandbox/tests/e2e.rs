@@ -160,6 +160,7 @@ async fn every_error_code() {
             "metadata.k",
         ),
         (r#"{"externalId":""}"#, "externalId"),
+        (r#"{"taxId":null}"#, "taxId"),
         ("not json", "body"),
     ];
     for (body, field) in cases {

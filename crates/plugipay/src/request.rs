@@ -16,8 +16,8 @@ use crate::retry::{self, Decision, RetryPolicy};
 /// The future a [`Request`] turns into when awaited.
 pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
 
-/// The longest idempotency key the API accepts.
-pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
+/// The longest idempotency key the API accepts (from the spec).
+pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = plugipay_api::limits::IDEMPOTENCY_KEY_MAX_CHARS;
 
 /// One call, with its options. Nothing is sent until it is awaited (or
 /// [`send`](Request::send) is awaited); the future owns what it needs, so it
