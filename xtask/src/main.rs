@@ -4,10 +4,11 @@
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: cargo xtask generate [--check]
+usage: cargo xtask generate [--check] | cargo xtask bench [--runs N]
 
   generate          rewrite crates/plugipay-api/src/generated.rs from openapi/customers.yaml
-  generate --check  exit 1 and print a unified diff when the committed file is stale";
+  generate --check  exit 1 and print a unified diff when the committed file is stale
+  bench             run the benchmarks (release builds) and write BENCHMARKS.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -15,6 +16,14 @@ fn main() -> ExitCode {
     match args.as_slice() {
         ["generate"] => generate(false),
         ["generate", "--check"] => generate(true),
+        ["bench"] => bench(5),
+        ["bench", "--runs", n] => match n.parse() {
+            Ok(runs) if runs > 0 => bench(runs),
+            _ => {
+                eprintln!("{USAGE}");
+                ExitCode::from(2)
+            }
+        },
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -68,4 +77,108 @@ fn generate(check: bool) -> ExitCode {
         println!("wrote {}", xtask::OUTPUT_PATH);
     }
     ExitCode::SUCCESS
+}
+
+/// The first line a command prints, or `unknown`.
+fn first_line(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `cargo xtask bench`: B5's code generation timing here, B1–B5 by the
+/// release-built harness, all written to BENCHMARKS.md.
+fn bench(runs: usize) -> ExitCode {
+    let root = xtask::workspace_root();
+    let spec = std::fs::read_to_string(root.join(xtask::SPEC_PATH)).expect("the spec is readable");
+    let mut times: Vec<f64> = (0..runs.max(5))
+        .map(|_| {
+            let start = std::time::Instant::now();
+            xtask::generate(&spec, xtask::SPEC_PATH).expect("the spec generates");
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(|a, b| a.total_cmp(b));
+    let generate_ms = times[times.len() / 2];
+
+    println!("building the release binaries…");
+    let built = std::process::Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "plugipay-bench",
+            "-p",
+            "plugipay-sandbox",
+            "-p",
+            "plugipay-cli",
+        ])
+        .status();
+    if !built.is_ok_and(|s| s.success()) {
+        eprintln!("error: the release build failed");
+        return ExitCode::FAILURE;
+    }
+    println!("running the benchmarks ({runs} runs each; this takes a few minutes)…");
+    let release = root.join("target/release");
+    let output = std::process::Command::new(release.join("plugipay-bench"))
+        .arg("all")
+        .arg("--sandbox")
+        .arg(release.join("plugipay-sandbox"))
+        .arg("--cli")
+        .arg(release.join("plugipay"))
+        .args(["--runs", &runs.to_string()])
+        .output();
+    let results = match output {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Ok(o) => {
+            eprintln!(
+                "error: the harness failed:\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("error: cannot run the harness: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let text = format!(
+        "# Benchmarks\n\n\
+         Reproduce with `cargo xtask bench` (or `cargo xtask bench --runs N`), which rewrites this file.\n\
+         Every figure compares two things measured side by side in one run against the same local \
+         sandbox (release builds, the sandbox in its own process), median of the runs.\n\n\
+         Machine: {cores} cores, {cpu}; {}.\n\n\
+         {results}\
+         ## B5 code generation\n\n\
+         `xtask::generate` (parse, check and generate `openapi/customers.yaml`, then format): \
+         **{generate_ms:.1} ms** median of {} runs (debug build of xtask, as `cargo xtask generate` runs it).\n",
+        first_line("rustc", &["--version"]),
+        runs.max(5)
+    );
+    match std::fs::write(root.join("BENCHMARKS.md"), text) {
+        Ok(()) => {
+            println!("wrote BENCHMARKS.md");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot write BENCHMARKS.md: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,385 @@
+//! The benchmark harness of plugipay-rs. `cargo xtask bench` builds it in
+//! release mode with the sandbox and the CLI, runs it, and writes
+//! BENCHMARKS.md from the Markdown it prints. Every figure is a ratio of two
+//! things measured side by side in one run against the same local sandbox
+//! (a separate process), median of several runs.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, Subcommand};
+use futures_util::TryStreamExt;
+use hmac::{Hmac, Mac};
+use plugipay::{Client, ListParams};
+use sha2::{Digest, Sha256};
+
+const KEY_ID: &str = "ak_test_sandbox";
+const SECRET: &str = "sk_test_sandbox";
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run B1–B5 and print the Markdown results.
+    All {
+        /// The release `plugipay-sandbox` binary.
+        #[arg(long)]
+        sandbox: PathBuf,
+        /// The release `plugipay` binary.
+        #[arg(long)]
+        cli: PathBuf,
+        /// Runs per figure (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// Walk a whole book and print this process's peak RSS in KiB (for B3).
+    Walk {
+        #[arg(long)]
+        base_url: String,
+    },
+}
+
+/// A sandbox in its own process; killed on drop.
+struct SandboxProcess {
+    child: Child,
+    url: String,
+}
+
+impl SandboxProcess {
+    fn start(bin: &PathBuf, seed: usize, latency_ms: u64) -> Self {
+        let mut child = Command::new(bin)
+            .args([
+                "--addr",
+                "127.0.0.1:0",
+                "--seed-customers",
+                &seed.to_string(),
+            ])
+            .args(["--latency-ms", &latency_ms.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the sandbox binary starts");
+        // Readiness: the sandbox prints its address once it listens.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("the listening line")
+            .to_owned();
+        Self { child, url }
+    }
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client(url: &str) -> Client {
+    Client::builder()
+        .key_id(KEY_ID)
+        .secret(SECRET)
+        .base_url(url)
+        .build()
+        .unwrap()
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[xs.len() / 2]
+}
+
+/// A hand-written signed GET with plain reqwest, decoding into the generated
+/// type: the baseline the SDK's per-call overhead is measured against.
+async fn raw_get(http: &reqwest::Client, base: &str, id: &str) {
+    let target = format!("/api/v1/customers/{id}");
+    let ts = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let to_sign = format!("GET\n{target}\n{ts}\n{}", hex::encode(Sha256::digest(b"")));
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(to_sign.as_bytes());
+    let sig = hex::encode(mac.finalize().into_bytes());
+    let response = http
+        .get(format!("{base}{target}"))
+        .header(
+            "Authorization",
+            format!("Plugipay-HMAC-SHA256 keyId={KEY_ID}, scope=*, signature={sig}"),
+        )
+        .header("X-Plugipay-Timestamp", ts)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let bytes = response.bytes().await.unwrap();
+    let envelope: plugipay_api::types::CustomerEnvelope = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(envelope.data.id, id);
+}
+
+async fn b1(sandbox: &PathBuf, runs: usize, out: &mut String) {
+    const CALLS: usize = 2_000;
+    let sb = SandboxProcess::start(sandbox, 1, 0);
+    let ours = client(&sb.url);
+    let id = ours
+        .customers()
+        .list(ListParams::new())
+        .await
+        .unwrap()
+        .items[0]
+        .id
+        .clone();
+    let http = plugipay_api::http_client_builder().build().unwrap();
+    let (mut sdk, mut raw) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let start = Instant::now();
+        for _ in 0..CALLS {
+            ours.customers().get(&id).await.unwrap();
+        }
+        sdk.push(start.elapsed().as_secs_f64() * 1e6 / CALLS as f64);
+        let start = Instant::now();
+        for _ in 0..CALLS {
+            raw_get(&http, &sb.url, &id).await;
+        }
+        raw.push(start.elapsed().as_secs_f64() * 1e6 / CALLS as f64);
+    }
+    let (sdk, raw) = (median(sdk), median(raw));
+    out.push_str(&format!(
+        "## B1 per-call overhead\n\n{CALLS} sequential `get` calls per run, {runs} runs, medians.\n\n\
+         | client | µs per call |\n|---|---|\n| `customers().get` | {sdk:.1} |\n\
+         | hand-written reqwest + HMAC | {raw:.1} |\n\n\
+         **Ratio SDK / hand-written: {:.3}×** (goal ≤ 1.05×)\n\n",
+        sdk / raw
+    ));
+}
+
+async fn walk_time(url: &str, prefetch: bool, work: Duration) -> (f64, usize) {
+    let client = client(url);
+    let params = ListParams::new().limit(100);
+    let start = Instant::now();
+    let mut count = 0;
+    if prefetch {
+        let mut pages = client.customers().list(params).pages();
+        while let Some(page) = pages.try_next().await.unwrap() {
+            count += page.items.len();
+            tokio::time::sleep(work).await;
+        }
+    } else {
+        let mut params = params;
+        loop {
+            let page = client.customers().list(params.clone()).await.unwrap();
+            count += page.items.len();
+            tokio::time::sleep(work).await;
+            match page.cursor {
+                Some(cursor) if page.has_more => params = params.cursor(cursor),
+                _ => break,
+            }
+        }
+    }
+    (start.elapsed().as_secs_f64(), count)
+}
+
+async fn b2(sandbox: &PathBuf, runs: usize, out: &mut String) {
+    const BOOK: usize = 20_000;
+    out.push_str(&format!(
+        "## B2 whole-book walk\n\n{BOOK} customers, pages of 100, {runs} runs, medians. \"Work\" is what \
+         the caller does with each page before asking for the next (simulated by an async wait, \
+         like writing the page to a warehouse); prefetching can only overlap the network with \
+         such work.\n\n| server latency | work per page | sequential loop (s) | prefetching stream (s) | speed-up |\n|---|---|---|---|---|\n"
+    ));
+    for latency in [0u64, 5] {
+        let sb = SandboxProcess::start(sandbox, BOOK, latency);
+        for work_ms in [0u64, 5] {
+            let work = Duration::from_millis(work_ms);
+            let (mut seq, mut pre) = (Vec::new(), Vec::new());
+            for _ in 0..runs {
+                let (t, n) = walk_time(&sb.url, false, work).await;
+                assert_eq!(n, BOOK);
+                seq.push(t);
+                let (t, n) = walk_time(&sb.url, true, work).await;
+                assert_eq!(n, BOOK);
+                pre.push(t);
+            }
+            let (seq, pre) = (median(seq), median(pre));
+            out.push_str(&format!(
+                "| {latency} ms | {work_ms} ms | {seq:.3} | {pre:.3} | **{:.2}×** |\n",
+                seq / pre
+            ));
+        }
+    }
+    out.push_str("\nGoal: ≥ 1.6× at 5 ms latency (with 5 ms of work per page).\n\n");
+}
+
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn walk(base_url: &str) {
+    let client = client(base_url);
+    let mut stream = client
+        .customers()
+        .list(ListParams::new().limit(100))
+        .stream();
+    let mut count = 0u64;
+    while stream.try_next().await.unwrap().is_some() {
+        count += 1;
+    }
+    println!("{count} {}", peak_rss_kib());
+}
+
+fn b3(sandbox: &PathBuf, out: &mut String) {
+    let mut rows = String::new();
+    let mut peaks = Vec::new();
+    for book in [10_000usize, 1_000_000] {
+        let sb = SandboxProcess::start(sandbox, book, 0);
+        let output = Command::new(std::env::current_exe().unwrap())
+            .args(["walk", "--base-url", &sb.url])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(output.stdout).unwrap();
+        let mut parts = text.split_whitespace();
+        let walked: usize = parts.next().unwrap().parse().unwrap();
+        let peak: f64 = parts.next().unwrap().parse().unwrap();
+        assert_eq!(walked, book);
+        peaks.push(peak);
+        rows.push_str(&format!("| {book} | {:.1} |\n", peak / 1024.0));
+    }
+    out.push_str(&format!(
+        "## B3 memory of a walk\n\nPeak RSS (VmHWM) of a process that streams the whole book, pages \
+         of 100; the sandbox runs in another process.\n\n| customers | peak RSS (MiB) |\n|---|---|\n{rows}\n\
+         **Ratio 1,000,000 / 10,000: {:.3}×** (goal ≤ 1.1×)\n\n",
+        peaks[1] / peaks[0]
+    ));
+}
+
+fn b4(sandbox: &PathBuf, cli: &PathBuf, runs: usize, out: &mut String) {
+    const ROWS: usize = 10_000;
+    let file = std::env::temp_dir().join(format!("plugipay-bench-{}.jsonl", std::process::id()));
+    let mut f = std::fs::File::create(&file).unwrap();
+    for i in 0..ROWS {
+        writeln!(
+            f,
+            r#"{{"externalId":"bench_{i}","email":"b{i}@example.com","name":"Bench {i}"}}"#
+        )
+        .unwrap();
+    }
+    drop(f);
+    let import = |concurrency: usize| {
+        // A fresh book each time, so every row is a create.
+        let sb = SandboxProcess::start(sandbox, 0, 5);
+        let start = Instant::now();
+        let status = Command::new(cli)
+            .args([
+                "customers",
+                "import",
+                file.to_str().unwrap(),
+                "--concurrency",
+                &concurrency.to_string(),
+            ])
+            .env("PLUGIPAY_BASE_URL", &sb.url)
+            .env("PLUGIPAY_KEY_ID", KEY_ID)
+            .env("PLUGIPAY_SECRET", SECRET)
+            .env_remove("PLUGIPAY_API_KEY")
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        start.elapsed().as_secs_f64()
+    };
+    let (mut one, mut many) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        many.push(import(32));
+        one.push(import(1));
+    }
+    let _ = std::fs::remove_file(&file);
+    let (one, many) = (median(one), median(many));
+    out.push_str(&format!(
+        "## B4 import\n\n`plugipay customers import` of {ROWS} new customers, 5 ms server latency, {runs} runs, medians.\n\n\
+         | concurrency | seconds | rows/s |\n|---|---|---|\n| 1 | {one:.2} | {:.0} |\n| 32 | {many:.2} | {:.0} |\n\n\
+         **Speed-up 32 / 1: {:.1}×** (goal ≥ 8×)\n\n",
+        ROWS as f64 / one,
+        ROWS as f64 / many,
+        one / many
+    ));
+}
+
+async fn b5(sandbox: &PathBuf, out: &mut String) {
+    const WORKERS: usize = 16;
+    let sb = SandboxProcess::start(sandbox, 10_000, 0);
+    let client = client(&sb.url);
+    let id = client
+        .customers()
+        .list(ListParams::new())
+        .await
+        .unwrap()
+        .items[0]
+        .id
+        .clone();
+    let rate = |n: usize, secs: f64| n as f64 / secs;
+    let run = |per_worker: usize, list: bool| {
+        let (client, id) = (client.clone(), id.clone());
+        async move {
+            let start = Instant::now();
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..WORKERS {
+                let (client, id) = (client.clone(), id.clone());
+                tasks.spawn(async move {
+                    for _ in 0..per_worker {
+                        if list {
+                            client
+                                .customers()
+                                .list(ListParams::new().limit(100))
+                                .await
+                                .unwrap();
+                        } else {
+                            client.customers().get(&id).await.unwrap();
+                        }
+                    }
+                });
+            }
+            tasks.join_all().await;
+            start.elapsed().as_secs_f64()
+        }
+    };
+    let gets = rate(WORKERS * 2_000, run(2_000, false).await);
+    let pages = rate(WORKERS * 300, run(300, true).await);
+    out.push_str(&format!(
+        "## B5 sandbox throughput\n\n{WORKERS} concurrent SDK clients in one process, the sandbox in another \
+         (both on this machine's 2 cores).\n\n| request | per second |\n|---|---|\n\
+         | `get` | {gets:.0} |\n| list page of 100 | {pages:.0} |\n\n"
+    ));
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    match cli.command {
+        Cmd::Walk { base_url } => runtime.block_on(walk(&base_url)),
+        Cmd::All { sandbox, cli, runs } => {
+            let mut out = String::new();
+            runtime.block_on(b1(&sandbox, runs, &mut out));
+            runtime.block_on(b2(&sandbox, runs, &mut out));
+            b3(&sandbox, &mut out);
+            b4(&sandbox, &cli, runs.min(3), &mut out);
+            runtime.block_on(b5(&sandbox, &mut out));
+            print!("{out}");
+        }
+    }
+}
