@@ -135,16 +135,21 @@ impl ClientHooks<Context> for Client {
     }
 }
 
-/// Reads the whole body, at most `limit` bytes of it, and hands back a
-/// response holding it; a larger body is dropped unread (`true`).
+/// Bounds a response's body to `limit` bytes: a body whose declared length
+/// is within the limit passes through untouched (HTTP framing holds it to
+/// that length); any other is read here, at most `limit` bytes of it, and a
+/// response holding it is handed back. A larger body is dropped unread
+/// (`true`).
 async fn read_bounded(
     mut response: reqwest::Response,
     limit: usize,
 ) -> reqwest::Result<(reqwest::Response, bool)> {
+    let declared = response.content_length();
+    if declared.is_some_and(|length| length <= limit as u64) {
+        return Ok((response, false));
+    }
     let mut body = Vec::new();
-    let mut oversized = response
-        .content_length()
-        .is_some_and(|length| length > limit as u64);
+    let mut oversized = declared.is_some();
     while !oversized && let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > limit {
             oversized = true;

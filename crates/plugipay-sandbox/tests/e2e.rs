@@ -246,6 +246,33 @@ async fn every_error_code() {
         (a.status, a.code(), a.field()),
         (409, "conflict", "externalId")
     );
+    // On update too: taking another customer's externalId conflicts.
+    let other = raw.create(r#"{"externalId":"mine"}"#, &fresh_key()).await;
+    let other_path = format!(
+        "/api/v1/customers/{}",
+        other.body["data"]["id"].as_str().unwrap()
+    );
+    let a = raw
+        .send(
+            "PATCH",
+            &other_path,
+            Some(r#"{"externalId":"dup"}"#),
+            Some(&fresh_key()),
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (409, "conflict"));
+    let keep = raw
+        .send(
+            "PATCH",
+            &other_path,
+            Some(r#"{"externalId":"mine"}"#),
+            Some(&fresh_key()),
+        )
+        .await;
+    assert_eq!(
+        keep.status, 200,
+        "keeping its own externalId is no conflict"
+    );
     let key = fresh_key();
     raw.create(r#"{"name":"first"}"#, &key).await;
     let a = raw.create(r#"{"name":"second"}"#, &key).await;
