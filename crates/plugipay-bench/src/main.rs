@@ -138,18 +138,17 @@ async fn raw_get(http: &reqwest::Client, base: &str, id: &str) {
     assert_eq!(envelope.data.id, id);
 }
 
+/// The id of the newest customer of the book.
+async fn first_id(client: &Client) -> String {
+    let page = client.customers().list(ListParams::new()).await.unwrap();
+    page.items[0].id.clone()
+}
+
 async fn b1(sandbox: &PathBuf, runs: usize, out: &mut String) {
     const CALLS: usize = 2_000;
     let sb = SandboxProcess::start(sandbox, 1, 0);
     let ours = client(&sb.url);
-    let id = ours
-        .customers()
-        .list(ListParams::new())
-        .await
-        .unwrap()
-        .items[0]
-        .id
-        .clone();
+    let id = first_id(&ours).await;
     // The baseline gets the SDK's HTTP settings, its 30 s timeout included:
     // a production client sets one too, and the timer costs ~5 µs a call.
     let http = plugipay_api::http_client_builder()
@@ -353,14 +352,7 @@ async fn b5(sandbox: &PathBuf, out: &mut String) {
     const WORKERS: usize = 16;
     let sb = SandboxProcess::start(sandbox, 10_000, 0);
     let client = client(&sb.url);
-    let id = client
-        .customers()
-        .list(ListParams::new())
-        .await
-        .unwrap()
-        .items[0]
-        .id
-        .clone();
+    let id = first_id(&client).await;
     let rate = |n: usize, secs: f64| n as f64 / secs;
     let run = |per_worker: usize, list: bool| {
         let (client, id) = (client.clone(), id.clone());
