@@ -18,6 +18,10 @@ use crate::ids::IdGenerator;
 /// How long an idempotency key is remembered.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// From this many records on, a workspace's expired records are dropped
+/// each time the count reaches a power of two (amortised: cheap per write).
+const PURGE_AT: usize = 1024;
+
 /// A customer as the sandbox stores and serves it (every field present,
 /// `null` when unset).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -186,7 +190,9 @@ impl Store {
         (rec.at.elapsed() < IDEMPOTENCY_TTL).then_some(rec)
     }
 
-    /// Remembers the response of a write under its idempotency key.
+    /// Remembers the response of a write under its idempotency key. Expired
+    /// records are dropped as the map grows, so memory follows the writes of
+    /// the last [`IDEMPOTENCY_TTL`], not of the sandbox's whole life.
     pub fn record(
         &mut self,
         account_id: &str,
@@ -201,9 +207,11 @@ impl Store {
             body,
             at: Instant::now(),
         };
-        self.workspace(account_id)
-            .idempotency
-            .insert(key.to_owned(), rec);
+        let records = &mut self.workspace(account_id).idempotency;
+        if records.len() >= PURGE_AT && records.len().is_power_of_two() {
+            records.retain(|_, r| r.at.elapsed() < IDEMPOTENCY_TTL);
+        }
+        records.insert(key.to_owned(), rec);
     }
 
     /// Creates a customer; 409 when the externalId is taken.
@@ -432,4 +440,31 @@ fn range_keys<'a>(
     q: &ListQuery,
 ) -> impl DoubleEndedIterator<Item = &'a String> {
     map.range(bounds(q)).map(|(k, _)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fingerprint(n: usize) -> Fingerprint {
+        Fingerprint {
+            method: "POST".into(),
+            path: "/api/v1/customers".into(),
+            body: serde_json::json!({ "n": n }),
+        }
+    }
+
+    #[test]
+    fn purging_keeps_every_fresh_record() {
+        let mut store = Store::new(1);
+        for n in 0..PURGE_AT * 4 + 1 {
+            store.record("acct", &format!("k{n}"), fingerprint(n), 201, String::new());
+        }
+        for n in [0, PURGE_AT, PURGE_AT * 4] {
+            let rec = store
+                .recorded("acct", &format!("k{n}"))
+                .expect("a fresh record survives");
+            assert_eq!(rec.fingerprint, fingerprint(n));
+        }
+    }
 }

@@ -191,10 +191,15 @@ fn header_request_id(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is not used by Plugipay).
+/// `Retry-After`: seconds, or an HTTP date (a date in the past means now).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    value.parse::<u64>().ok().map(Duration::from_secs)
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.signed_duration_since(chrono::Utc::now());
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
 }
 
 fn api_error(
@@ -278,6 +283,22 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
         headers.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(
+            retry_after(&headers),
+            Some(Duration::ZERO),
+            "a past date means now"
+        );
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(90)).to_rfc2822();
+        headers.insert(RETRY_AFTER, soon.parse().unwrap());
+        let wait = retry_after(&headers).unwrap();
+        assert!(
+            wait > Duration::from_secs(85) && wait <= Duration::from_secs(90),
+            "{wait:?}"
+        );
     }
 
     #[test]
