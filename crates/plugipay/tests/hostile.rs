@@ -7,18 +7,8 @@ mod common;
 use common::scripted::{Reply, Scripted};
 use common::*;
 use futures_util::TryStreamExt;
-use plugipay::{Client, Error, ErrorCode, ListParams};
+use plugipay::{Error, ErrorCode, ListParams};
 use serde_json::json;
-
-fn client_for(base: &str) -> Client {
-    Client::builder()
-        .key_id(KEY_ID)
-        .secret(SECRET)
-        .base_url(base)
-        .max_retries(0)
-        .build()
-        .unwrap()
-}
 
 /// What a hostile answer must become.
 #[derive(Debug)]

@@ -25,16 +25,6 @@ fn page(ids: &[&str], cursor: Option<&str>) -> Reply {
     )
 }
 
-fn client_for(base: &str) -> Client {
-    Client::builder()
-        .key_id(KEY_ID)
-        .secret(SECRET)
-        .base_url(base)
-        .max_retries(0)
-        .build()
-        .unwrap()
-}
-
 fn sandbox_client(sandbox: &Sandbox) -> Client {
     Client::builder()
         .key_id(plugipay_sandbox::TEST_KEY_ID)

@@ -44,15 +44,21 @@ impl Captured {
     }
 }
 
-/// A client that makes one attempt per call: these tests look at single requests.
-pub fn hmac_client(server: &MockServer) -> Client {
+/// A client for `base` that makes one attempt per call: these tests look at
+/// single requests.
+pub fn client_for(base: &str) -> Client {
     Client::builder()
         .key_id(KEY_ID)
         .secret(SECRET)
-        .base_url(server.base_url())
+        .base_url(base)
         .max_retries(0)
         .build()
         .unwrap()
+}
+
+/// [`client_for`] a mock server.
+pub fn hmac_client(server: &MockServer) -> Client {
+    client_for(&server.base_url())
 }
 
 pub fn bearer_client(server: &MockServer) -> Client {
