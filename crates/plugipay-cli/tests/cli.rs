@@ -231,7 +231,16 @@ async fn import_twice_creates_nothing_new_and_reports_bad_rows_by_line() {
         stderr(&second)
     );
     assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 3);
-    let one = &sb.customers(TEST_ACCOUNT_ID)[0];
+    // The import runs rows concurrently: find imp_1 by its externalId, not
+    // by its place in the book.
+    let book = sb.customers(TEST_ACCOUNT_ID);
+    let mut ids: Vec<_> = book.iter().filter_map(|c| c.external_id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, ["imp_1", "imp_2", "imp_5"]);
+    let one = book
+        .iter()
+        .find(|c| c.external_id.as_deref() == Some("imp_1"))
+        .expect("imp_1 was imported");
     assert_eq!(one.metadata["src"], "crm");
 }
 
