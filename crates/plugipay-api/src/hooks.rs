@@ -1,23 +1,21 @@
-//! What runs around every generated operation: sign the built request, stamp
-//! the User-Agent, send it, and record the response's status and headers.
+//! What runs around every generated operation of the low-level client: sign
+//! the built request, stamp the User-Agent, send it with the client's
+//! timeout, and bound the body read. (The `plugipay` SDK sends through its
+//! own attempt pipeline instead, with retries.)
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use progenitor_client::{ClientHooks, Error, OperationInfo};
-use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::header::{HeaderValue, USER_AGENT};
 
 use crate::Client;
 use crate::auth::Credentials;
 
 /// The state the generated [`Client`] carries for its hooks: the credentials
-/// every request is signed with and, for one call, a [`ResponseRecorder`] and
-/// a timeout.
+/// every request is signed with and, for one call, a timeout.
 #[derive(Clone, Debug)]
 pub struct Context {
     credentials: Credentials,
-    recorder: Option<ResponseRecorder>,
     timeout: Option<Duration>,
 }
 
@@ -26,7 +24,6 @@ impl Context {
     pub fn new(credentials: Credentials) -> Self {
         Self {
             credentials,
-            recorder: None,
             timeout: None,
         }
     }
@@ -38,49 +35,10 @@ impl Context {
 }
 
 /// The largest response body read. A larger one is not read: the response
-/// reaches the caller with an empty body and [`ResponseHead::oversized`] set.
+/// reaches the caller with an empty body.
 pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
-/// The status line and headers of a response, as received.
-#[derive(Clone, Debug)]
-pub struct ResponseHead {
-    /// The HTTP status.
-    pub status: StatusCode,
-    /// The response headers.
-    pub headers: HeaderMap,
-    /// Whether the body was over [`MAX_RESPONSE_BYTES`] and so not read.
-    pub oversized: bool,
-}
-
-/// Remembers the head of the last response received through a client made by
-/// [`Client::recording`].
-///
-/// progenitor's `Error::InvalidResponsePayload` carries the body but not the
-/// status; a recorder keeps the status (and headers such as `Retry-After`) of a
-/// response whose body could not be decoded.
-#[derive(Clone, Debug, Default)]
-pub struct ResponseRecorder(Arc<Mutex<Option<ResponseHead>>>);
-
-impl ResponseRecorder {
-    /// The head of the last response recorded, if any.
-    pub fn last(&self) -> Option<ResponseHead> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    fn record(&self, head: ResponseHead) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(head);
-    }
-}
-
 impl Client {
-    /// A client that shares this one's connection pool and credentials and
-    /// records every response head in `recorder`. Cheap: use one per call.
-    pub fn recording(&self, recorder: &ResponseRecorder) -> Client {
-        let mut client = self.clone();
-        client.inner.recorder = Some(recorder.clone());
-        client
-    }
-
     /// A client that shares this one's connection pool and credentials and
     /// gives each request `timeout` (from connecting to the end of the
     /// response body) instead of the `reqwest::Client`'s own.
@@ -123,30 +81,21 @@ impl ClientHooks<Context> for Client {
             *request.timeout_mut() = Some(timeout);
         }
         let response = self.client.execute(request).await?;
-        let (response, oversized) = read_bounded(response, MAX_RESPONSE_BYTES).await?;
-        if let Some(recorder) = &self.inner.recorder {
-            recorder.record(ResponseHead {
-                status: response.status(),
-                headers: response.headers().clone(),
-                oversized,
-            });
-        }
-        Ok(response)
+        read_bounded(response, MAX_RESPONSE_BYTES).await
     }
 }
 
 /// Bounds a response's body to `limit` bytes: a body whose declared length
 /// is within the limit passes through untouched (HTTP framing holds it to
 /// that length); any other is read here, at most `limit` bytes of it, and a
-/// response holding it is handed back. A larger body is dropped unread
-/// (`true`).
+/// response holding it is handed back. A larger body is dropped unread.
 async fn read_bounded(
     mut response: reqwest::Response,
     limit: usize,
-) -> reqwest::Result<(reqwest::Response, bool)> {
+) -> reqwest::Result<reqwest::Response> {
     let declared = response.content_length();
     if declared.is_some_and(|length| length <= limit as u64) {
-        return Ok((response, false));
+        return Ok(response);
     }
     let mut body = Vec::new();
     let mut oversized = declared.is_some();
@@ -168,5 +117,5 @@ async fn read_bounded(
     rebuilt
         .headers_mut()
         .remove(reqwest::header::CONTENT_LENGTH);
-    Ok((reqwest::Response::from(rebuilt), oversized))
+    Ok(reqwest::Response::from(rebuilt))
 }

@@ -3,7 +3,7 @@
 //! hand-written pieces it needs beside it:
 //!
 //! - [`auth`]: credentials and the HMAC-SHA256 / Bearer request signature;
-//! - [`hooks`](Context): signing, User-Agent and response recording around every operation;
+//! - [`hooks`](Context): signing, User-Agent, timeout and a bounded body read around every operation;
 //! - [`patch`]: the three-state PATCH body (absent / null / value);
 //! - [`validate`]: checks of ids and metadata the spec's types cannot express;
 //! - [`limits`]: the spec's limits as constants (generated);
@@ -45,4 +45,4 @@ pub mod patch;
 pub mod validate;
 
 pub use connect::{DEFAULT_BASE_URL, USER_AGENT, client, client_with_http, http_client_builder};
-pub use hooks::{Context, MAX_RESPONSE_BYTES, ResponseHead, ResponseRecorder};
+pub use hooks::{Context, MAX_RESPONSE_BYTES};

@@ -8,8 +8,10 @@ use std::time::Duration;
 use plugipay_api::auth::Credentials;
 
 use crate::customers::Customers;
-use crate::ensure::CustomerIdCache;
 use crate::error::Error;
+use crate::id_cache::CustomerIdCache;
+use crate::options::Options;
+use crate::request::check_on_behalf_of;
 use crate::retry::RetryPolicy;
 
 /// The environment variables [`Client::from_env`] reads.
@@ -45,15 +47,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
-    on_behalf_of: Option<Arc<str>>,
+    /// What every call starts from; a call's own settings override them.
+    defaults: Options,
 }
 
 struct Shared {
     api: plugipay_api::Client,
     base_url: String,
     credentials: Credentials,
-    retry: RetryPolicy,
-    id_cache: Option<Arc<dyn CustomerIdCache>>,
 }
 
 impl Client {
@@ -73,7 +74,7 @@ impl Client {
 
     /// The customers of the workspace.
     pub fn customers(&self) -> Customers<'_> {
-        Customers::new(self)
+        Customers::new(&self.shared.api, &self.defaults)
     }
 
     /// A client that acts for the merchant workspace `account_id` (sent as
@@ -81,15 +82,17 @@ impl Client {
     pub fn for_merchant(&self, account_id: impl Into<String>) -> Result<Client, Error> {
         let account_id = account_id.into();
         check_on_behalf_of(&account_id)?;
+        let mut defaults = self.defaults.clone();
+        defaults.on_behalf_of = Some(account_id);
         Ok(Client {
             shared: Arc::clone(&self.shared),
-            on_behalf_of: Some(account_id.into()),
+            defaults,
         })
     }
 
     /// The workspace this client acts for, if it acts for one.
     pub fn on_behalf_of(&self) -> Option<&str> {
-        self.on_behalf_of.as_deref()
+        self.defaults.on_behalf_of.as_deref()
     }
 
     /// The base URL requests go to.
@@ -99,12 +102,25 @@ impl Client {
 
     /// The cache `ensure` falls back on, if one was given.
     pub fn customer_id_cache(&self) -> Option<&dyn CustomerIdCache> {
-        self.shared.id_cache.as_deref()
+        self.defaults.id_cache.as_deref()
     }
 
     /// How calls retry unless a call says otherwise.
     pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.shared.retry
+        &self.defaults.retry
+    }
+
+    /// The time each attempt may take, unless a call says otherwise (`None`
+    /// when the client was built on your own `reqwest::Client`, whose
+    /// settings then apply).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.defaults.timeout
+    }
+
+    /// The time a whole call may take, retries included, unless a call says
+    /// otherwise (`None`: no limit beyond the retry policy).
+    pub fn deadline(&self) -> Option<Duration> {
+        self.defaults.deadline
     }
 
     /// The generated low-level client, signed the same way: the escape hatch
@@ -120,20 +136,11 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base_url", &self.shared.base_url)
             .field("credentials", &self.shared.credentials)
-            .field("on_behalf_of", &self.on_behalf_of)
+            .field("on_behalf_of", &self.defaults.on_behalf_of)
+            .field("timeout", &self.defaults.timeout)
+            .field("deadline", &self.defaults.deadline)
             .finish()
     }
-}
-
-/// Checks a workspace id bound for the `X-Plugipay-On-Behalf-Of` header.
-pub(crate) fn check_on_behalf_of(account_id: &str) -> Result<(), Error> {
-    if account_id.is_empty() || !account_id.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::InvalidArgument {
-            field: "on_behalf_of".into(),
-            reason: "must be a non-empty workspace id of printable ASCII".into(),
-        });
-    }
-    Ok(())
 }
 
 /// Builds a [`Client`]. Give either [`key_id`](Self::key_id) and
@@ -146,6 +153,7 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     on_behalf_of: Option<String>,
     timeout: Option<Duration>,
+    deadline: Option<Duration>,
     retry: Option<RetryPolicy>,
     http: Option<reqwest::Client>,
     id_cache: Option<Arc<dyn CustomerIdCache>>,
@@ -188,6 +196,14 @@ impl ClientBuilder {
         self
     }
 
+    /// The time a whole call may take, every attempt and every wait between
+    /// attempts together (default: none; the retry policy and the
+    /// per-attempt timeout bound it).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
     /// How calls retry (default [`RetryPolicy::default`]: 2 retries, 0.5 s
     /// base, 5 s cap).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
@@ -209,8 +225,8 @@ impl ClientBuilder {
     }
 
     /// Sends through this `reqwest::Client` (for a proxy, custom TLS roots,
-    /// …) instead of one built here; [`timeout`](Self::timeout) then does not
-    /// apply, the client's own settings do. Build it from
+    /// …) instead of one built here; its own timeout applies unless
+    /// [`timeout`](Self::timeout) is also given. Build it from
     /// [`plugipay_api::http_client_builder`] to keep redirects off.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
@@ -299,12 +315,16 @@ impl ClientBuilder {
         if let Some(account) = &self.on_behalf_of {
             check_on_behalf_of(account)?;
         }
-        let http = match self.http {
-            Some(http) => http,
-            None => plugipay_api::http_client_builder()
-                .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
-                .build()
-                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
+        let (http, timeout) = match self.http {
+            Some(http) => (http, self.timeout),
+            None => {
+                let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+                let http = plugipay_api::http_client_builder()
+                    .timeout(timeout)
+                    .build()
+                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+                (http, Some(timeout))
+            }
         };
         let api = plugipay_api::client_with_http(&base_url, credentials.clone(), http);
         Ok(Client {
@@ -312,10 +332,15 @@ impl ClientBuilder {
                 api,
                 base_url,
                 credentials,
+            }),
+            defaults: Options {
+                on_behalf_of: self.on_behalf_of,
+                timeout,
+                deadline: self.deadline,
+                idempotency_key: None,
                 retry: self.retry.unwrap_or_default(),
                 id_cache: self.id_cache,
-            }),
-            on_behalf_of: self.on_behalf_of.map(Into::into),
+            },
         })
     }
 }
@@ -330,6 +355,7 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("on_behalf_of", &self.on_behalf_of)
             .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
             .field("retry", &self.retry)
             .field("http", &self.http.is_some())
             .field("customer_id_cache", &self.id_cache.is_some())

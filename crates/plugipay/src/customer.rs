@@ -32,8 +32,8 @@ pub struct Customer {
     pub tax_id: Option<String>,
     /// The stored payment token charged by default.
     pub default_payment_token_id: Option<String>,
-    /// Free-form string-to-string data; empty when none.
-    #[serde(default)]
+    /// Free-form string-to-string data; empty when none (or sent as `null`).
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub metadata: BTreeMap<String, String>,
     /// The server's resource name for the customer, when it sends one.
     pub arn: Option<String>,
@@ -41,6 +41,14 @@ pub struct Customer {
     pub created_at: DateTime<Utc>,
     /// When the customer last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// A map that may be sent as `null`, read as empty.
+fn null_as_empty<'de, D>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(Option::<BTreeMap<String, String>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl From<types::Customer> for Customer {
@@ -430,10 +438,13 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as [`ListParams::cursor`] to get the next page; `None` on the last.
     pub cursor: Option<String>,
-    /// Whether another page follows.
+    /// Whether another page follows (`hasMore`; when the server leaves it
+    /// out, whether it gave a cursor).
     pub has_more: bool,
-    /// The server's id of the request that returned this page.
-    pub request_id: String,
+    /// The server's id of the request that returned this page, when it sent one.
+    pub request_id: Option<String>,
+    /// How many items the server sent, before any archive filter.
+    pub(crate) served: usize,
 }
 
 #[cfg(test)]

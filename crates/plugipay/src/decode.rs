@@ -1,11 +1,10 @@
-//! Turns what the generated client returned (a decoded envelope, a declared
-//! error, an undeclared response, an undecodable body) into the envelope or a
-//! typed [`Error`], never losing the HTTP status.
+//! Reads a whole response (status, headers, body) as the API's envelope:
+//! its `data` and `meta` on success, as leniently as Plugipay's official SDKs
+//! (`meta` and its fields optional, unknown fields ignored), or the typed
+//! [`Error`] it stands for, never losing the HTTP status.
 
 use std::time::Duration;
 
-use plugipay_api::types::{CustomerEnvelope, CustomerListEnvelope, ErrorBody, ErrorEnvelope};
-use plugipay_api::{ResponseHead, ResponseValue};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::Deserialize;
@@ -16,132 +15,131 @@ use crate::error::{ApiError, DecodeError, Error, ErrorCode};
 /// How many characters of an undecodable body an error keeps.
 const EXCERPT_CHARS: usize = 200;
 
-/// The outcome of one generated operation.
-pub(crate) type Outcome<T> = Result<ResponseValue<T>, plugipay_api::Error<ErrorEnvelope>>;
-
-/// A success envelope: it may still carry an `error`.
-pub(crate) trait Envelope: DeserializeOwned {
-    fn error(&self) -> Option<&ErrorBody>;
-    fn request_id(&self) -> &str;
+/// A successful answer: the envelope's `data` (absent on an empty 2xx) and
+/// what its `meta` said.
+#[derive(Debug)]
+pub(crate) struct Envelope<T> {
+    pub(crate) status: StatusCode,
+    pub(crate) data: Option<T>,
+    pub(crate) meta: Meta,
 }
 
-impl Envelope for CustomerEnvelope {
-    fn error(&self) -> Option<&ErrorBody> {
-        self.error.as_ref()
-    }
-    fn request_id(&self) -> &str {
-        &self.meta.request_id
-    }
+/// The `meta` of a success envelope; every field may be missing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Meta {
+    #[serde(default)]
+    pub(crate) request_id: Option<String>,
+    #[serde(default)]
+    pub(crate) cursor: Option<String>,
+    #[serde(default)]
+    pub(crate) has_more: Option<bool>,
 }
 
-impl Envelope for CustomerListEnvelope {
-    fn error(&self) -> Option<&ErrorBody> {
-        self.error.as_ref()
-    }
-    fn request_id(&self) -> &str {
-        &self.meta.request_id
-    }
+#[derive(Deserialize)]
+#[serde(bound = "T: DeserializeOwned")]
+struct Success<T> {
+    #[serde(default = "none")]
+    data: Option<T>,
+    #[serde(default)]
+    error: Option<LenientError>,
+    #[serde(default)]
+    meta: Option<Meta>,
 }
 
-/// The envelope of a successful call, or the error the outcome stands for.
-/// `head` is the recorded head of the response, for the outcomes that lost it.
-pub(crate) async fn envelope<T: Envelope>(
-    outcome: Outcome<T>,
-    head: Option<ResponseHead>,
-) -> Result<T, Error> {
-    use plugipay_api::Error as E;
-    if let Some(head) = head.as_ref().filter(|h| h.oversized) {
-        let reason = format!(
-            "the body is over {} bytes and was not read",
-            plugipay_api::MAX_RESPONSE_BYTES
-        );
-        return Err(decode_error(head.status, &head.headers, b"", reason));
-    }
-    match outcome {
-        Ok(value) => {
-            let (status, headers) = (value.status(), value.headers().clone());
-            checked(value.into_inner(), status, &headers)
-        }
-        Err(E::ErrorResponse(value)) => {
-            let (status, headers) = (value.status(), value.headers().clone());
-            let envelope = value.into_inner();
-            let request_id = envelope.meta.map(|m| m.request_id);
-            Err(api_error(
-                status,
-                &headers,
-                LenientError::from(envelope.error),
-                request_id,
-            ))
-        }
-        Err(E::UnexpectedResponse(response)) => {
-            let (status, headers) = (response.status(), response.headers().clone());
-            let body = response.bytes().await.map_err(Error::transport)?;
-            from_body(status, &headers, &body)
-        }
-        Err(E::InvalidResponsePayload(body, _)) => match head {
-            Some(head) => from_body(head.status, &head.headers, &body),
-            // Unreachable: a payload is only decoded after a recorded response.
-            None => Err(decode_error(
-                StatusCode::OK,
-                &HeaderMap::new(),
-                &body,
-                "response of unknown status".into(),
-            )),
-        },
-        Err(E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e)) => {
-            Err(Error::transport(e))
-        }
-        Err(E::InvalidRequest(reason)) => Err(Error::InvalidArgument {
-            field: "request".into(),
-            reason,
-        }),
-        Err(E::Custom(reason)) => Err(Error::Config(reason)),
-    }
+fn none<T>() -> Option<T> {
+    None
 }
 
-/// A decoded success envelope, unless its `error` is set.
-fn checked<T: Envelope>(envelope: T, status: StatusCode, headers: &HeaderMap) -> Result<T, Error> {
-    match envelope.error() {
-        None => Ok(envelope),
-        Some(body) => Err(api_error(
+/// The answer `status` / `headers` / `body` as an envelope of `T`, or the
+/// error it stands for: an [`Error::Api`] for an error envelope (on any
+/// status, a 2xx included) or for a non-2xx, an [`Error::Decode`] for
+/// anything that is not the API's JSON. An empty 2xx body is a success with
+/// no data.
+pub(crate) fn envelope<T: DeserializeOwned>(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Envelope<T>, Error> {
+    if !status.is_success() {
+        return Err(failure(status, headers, body));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Envelope {
+            status,
+            data: None,
+            meta: Meta {
+                request_id: header_request_id(headers),
+                ..Meta::default()
+            },
+        });
+    }
+    match serde_json::from_slice::<Success<T>>(body) {
+        Ok(Success {
+            error: Some(error),
+            meta,
+            ..
+        }) => {
+            let request_id = meta.and_then(|m| m.request_id);
+            Err(api_error(status, headers, error, request_id))
+        }
+        Ok(Success { data, meta, .. }) => {
+            let mut meta = meta.unwrap_or_default();
+            if meta.request_id.is_none() {
+                meta.request_id = header_request_id(headers);
+            }
+            Ok(Envelope { status, data, meta })
+        }
+        Err(e) => Err(failure_or(
             status,
             headers,
-            LenientError::from(body.clone()),
-            Some(envelope.request_id().to_owned()),
+            body,
+            format!("not the expected envelope: {e}"),
         )),
     }
 }
 
-/// Reads a body the generated client could not: a success envelope on 2xx,
-/// otherwise an error envelope; anything else is a [`DecodeError`].
-fn from_body<T: Envelope>(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<T, Error> {
-    let success_error = if status.is_success() {
-        match serde_json::from_slice::<T>(body) {
-            Ok(envelope) => return checked(envelope, status, headers),
-            Err(e) => Some(e),
-        }
+/// A non-2xx answer: its error envelope as an [`Error::Api`] when it has one.
+fn failure(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+    let reason = if body.is_empty() {
+        "empty body where an error envelope was expected"
     } else {
-        None
+        "not a JSON error envelope"
     };
+    failure_or(status, headers, body, reason.into())
+}
+
+/// An error envelope in `body` as an [`Error::Api`]; otherwise a
+/// [`DecodeError`] for `reason`.
+fn failure_or(status: StatusCode, headers: &HeaderMap, body: &[u8], reason: String) -> Error {
     if let Ok(LenientEnvelope {
         error: Some(error),
         meta,
     }) = serde_json::from_slice::<LenientEnvelope>(body)
     {
         let request_id = meta.and_then(|m| m.request_id);
-        return Err(api_error(status, headers, error, request_id));
+        return api_error(status, headers, error, request_id);
     }
-    let reason = match success_error {
-        Some(e) if body.is_empty() => format!("empty body ({e})"),
-        Some(e) => format!("not the expected envelope: {e}"),
-        None if body.is_empty() => "empty body where an error envelope was expected".into(),
-        None => "not a JSON error envelope".into(),
-    };
-    Err(decode_error(status, headers, body, reason))
+    decode_error(status, headers, body, reason)
+}
+
+/// A 2xx that should have carried `data` but did not.
+pub(crate) fn no_data(status: StatusCode, what: &str) -> Error {
+    decode_error(
+        status,
+        &HeaderMap::new(),
+        b"",
+        format!("a {} answer without {what}", status.as_u16()),
+    )
+}
+
+/// An answer whose body was over the limit and was not read.
+pub(crate) fn too_large(status: StatusCode, headers: &HeaderMap) -> Error {
+    let reason = format!(
+        "the body is over {} bytes and was not read",
+        plugipay_api::MAX_RESPONSE_BYTES
+    );
+    decode_error(status, headers, b"", reason)
 }
 
 /// An error envelope read without insisting on every field.
@@ -173,17 +171,6 @@ struct LenientError {
     doc_url: Option<String>,
 }
 
-impl From<ErrorBody> for LenientError {
-    fn from(body: ErrorBody) -> Self {
-        Self {
-            code: Some(body.code.0),
-            message: Some(body.message),
-            field: body.field,
-            doc_url: body.doc_url,
-        }
-    }
-}
-
 fn header_request_id(headers: &HeaderMap) -> Option<String> {
     headers
         .get("x-request-id")
@@ -192,7 +179,7 @@ fn header_request_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// `Retry-After`: seconds, or an HTTP date (a date in the past means now).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -301,27 +288,71 @@ mod tests {
         );
     }
 
+    type One = Result<Envelope<crate::Customer>, Error>;
+
+    fn one(status: u16, body: &[u8]) -> One {
+        envelope(
+            StatusCode::from_u16(status).unwrap(),
+            &HeaderMap::new(),
+            body,
+        )
+    }
+
+    const CUSTOMER: &str = r#"{"id":"cus_1","accountId":"acct_1","createdAt":"2026-11-25T00:00:00Z","updatedAt":"2026-11-25T00:00:00Z"}"#;
+
     #[test]
     fn an_error_inside_a_200_is_an_api_error() {
         let body = br#"{"data":null,"error":{"code":"conflict","message":"taken"},"meta":{"requestId":"req_1"}}"#;
-        let err =
-            from_body::<CustomerEnvelope>(StatusCode::OK, &HeaderMap::new(), body).unwrap_err();
+        let err = one(200, body).unwrap_err();
         assert_eq!(err.code(), Some(&ErrorCode::Conflict));
         assert_eq!(err.status(), Some(StatusCode::OK));
         assert_eq!(err.request_id(), Some("req_1"));
     }
 
     #[test]
-    fn an_empty_success_is_a_decode_error_with_its_status() {
-        let err = from_body::<CustomerEnvelope>(StatusCode::NO_CONTENT, &HeaderMap::new(), b"")
-            .unwrap_err();
-        assert!(matches!(err, Error::Decode(_)), "{err:?}");
-        assert_eq!(err.status(), Some(StatusCode::NO_CONTENT));
+    fn success_is_read_as_leniently_as_the_official_sdks() {
+        // No meta at all, metadata null, absent optional fields, unknown fields.
+        let body = format!(
+            r#"{{"data":{},"extra":1}}"#,
+            CUSTOMER.replace('}', r#","metadata":null,"loyalty":"gold"}"#)
+        );
+        let ok = one(201, body.as_bytes()).unwrap();
+        let customer = ok.data.unwrap();
+        assert_eq!(customer.id, "cus_1");
+        assert!(customer.metadata.is_empty() && customer.email.is_none());
+        assert_eq!(ok.meta.request_id, None);
+        // meta without requestId or timestamp; the header stands in.
+        let mut headers = HeaderMap::new();
+        headers.insert("x-request-id", "req_h".parse().unwrap());
+        let body = format!(r#"{{"data":{CUSTOMER},"error":null,"meta":{{}}}}"#);
+        let ok: Envelope<crate::Customer> =
+            envelope(StatusCode::OK, &headers, body.as_bytes()).unwrap();
+        assert_eq!(ok.meta.request_id.as_deref(), Some("req_h"));
+    }
+
+    #[test]
+    fn an_empty_success_has_no_data() {
+        for (status, body) in [(204, &b""[..]), (200, b" \n"), (201, b"")] {
+            assert!(one(status, body).unwrap().data.is_none(), "{status}");
+        }
+        assert!(one(200, br#"{"data":null}"#).unwrap().data.is_none());
+    }
+
+    #[test]
+    fn what_is_not_the_envelope_keeps_its_status() {
+        for (status, body) in [
+            (200, &b"<html>"[..]),
+            (201, b"{\"data\":{\"id\""),
+            (500, b""),
+        ] {
+            let err = one(status, body).unwrap_err();
+            assert!(matches!(err, Error::Decode(_)), "{err:?}");
+            assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        }
     }
 
     mod properties {
         use super::*;
-        use plugipay_api::types::CustomerListEnvelope;
         use proptest::prelude::*;
 
         /// JSON made of the envelope's own words, nested: noise shaped like the real thing.
@@ -365,20 +396,16 @@ mod tests {
         fn check(status: u16, body: &[u8]) -> Result<(), TestCaseError> {
             let status = StatusCode::from_u16(status).unwrap();
             let headers = HeaderMap::new();
-            for result in [
-                from_body::<CustomerEnvelope>(status, &headers, body).err(),
-                from_body::<CustomerListEnvelope>(status, &headers, body).err(),
-            ]
-            .into_iter()
-            .flatten()
-            {
+            let one = envelope::<crate::Customer>(status, &headers, body).err();
+            let list = envelope::<Vec<crate::Customer>>(status, &headers, body).err();
+            for result in [one, list].into_iter().flatten() {
                 // Every failure keeps the status it came with.
                 prop_assert_eq!(result.status(), Some(status));
                 prop_assert!(matches!(result, Error::Api(_) | Error::Decode(_)));
             }
             // A non-2xx is never a success.
             if !status.is_success() {
-                prop_assert!(from_body::<CustomerEnvelope>(status, &headers, body).is_err());
+                prop_assert!(envelope::<crate::Customer>(status, &headers, body).is_err());
             }
             Ok(())
         }

@@ -56,6 +56,12 @@ pub enum Error {
     #[error(transparent)]
     Decode(Box<DecodeError>),
 
+    /// A list walk ([`Pages`](crate::Pages), [`CustomerStream`](crate::CustomerStream))
+    /// stopped because the server's paging would make it loop forever or end
+    /// early without saying so.
+    #[error("the list walk stopped: {0}")]
+    Paging(PagingError),
+
     /// `ensure`: a customer with this external id exists (409) but neither
     /// the `externalId` list filter nor the client's id cache could find it.
     /// Nothing was created.
@@ -70,17 +76,20 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether trying the same call again (with the same idempotency key) may
-    /// succeed: network failures, timeouts, 429 and 500/502/503/504.
+    /// Whether trying the same call again later (with the same idempotency
+    /// key) may succeed: network failures (a body cut off included),
+    /// timeouts, 429 and 500/502/503/504, and a 2xx whose body was not the
+    /// API's JSON. The SDK has already retried these as its
+    /// [`RetryPolicy`](crate::RetryPolicy) allows before returning one.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport(e) => {
-                e.is_connect() || e.is_request() || e.is_body() || e.is_timeout()
-            }
-            Error::Timeout => true,
+            Error::Transport(_) | Error::Timeout => true,
             Error::Api(e) => retryable_status(e.status),
-            Error::Decode(e) => retryable_status(e.status),
-            Error::InvalidArgument { .. } | Error::Config(_) | Error::Unresolved { .. } => false,
+            Error::Decode(e) => e.status.is_success() || retryable_status(e.status),
+            Error::InvalidArgument { .. }
+            | Error::Config(_)
+            | Error::Paging(_)
+            | Error::Unresolved { .. } => false,
         }
     }
 
@@ -137,6 +146,32 @@ impl Error {
 
 fn retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
+}
+
+/// Why a list walk stopped early.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PagingError {
+    /// Page `page` gave a cursor the walk had already followed.
+    #[error("page {page} gave cursor {cursor:?}, which the walk already followed")]
+    RepeatedCursor {
+        /// The page (1 for the first) that gave it.
+        page: u64,
+        /// The cursor, as the server sent it.
+        cursor: String,
+    },
+    /// Page `page` said more customers follow but gave no cursor to get them.
+    #[error("page {page} says more customers follow but gives no cursor to fetch them")]
+    MissingCursor {
+        /// The page (1 for the first) that said it.
+        page: u64,
+    },
+    /// `pages` pages in a row were empty, each saying more follow.
+    #[error("{pages} pages in a row were empty, each saying more customers follow")]
+    EmptyPages {
+        /// How many empty pages came in a row.
+        pages: u32,
+    },
 }
 
 /// An error the server reported.

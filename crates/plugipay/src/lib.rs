@@ -28,26 +28,37 @@
 #![warn(missing_docs)]
 
 mod archive;
+mod attempt;
 mod client;
 mod customer;
 mod customers;
 mod decode;
-mod ensure;
 mod error;
+mod exchange;
+mod id_cache;
+mod ops;
+mod options;
+mod outgoing;
 mod pagination;
 mod request;
 mod retry;
 
-pub use archive::{ARCHIVED_KEY, ARCHIVED_VALUE, ArchiveCustomer, ArchiveFilter};
+pub use archive::{ARCHIVED_KEY, ARCHIVED_VALUE, ArchiveFilter};
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, env};
 pub use customer::{Customer, CustomerUpdate, ListParams, NewCustomer, Order, Page};
-pub use customers::{CreateCustomer, Customers, GetCustomer, ListCustomers, UpdateCustomer};
-pub use ensure::{CacheFuture, CustomerIdCache, EnsureCustomer, Ensured, InMemoryCustomerIdCache};
-pub use error::{ApiError, DecodeError, Error, ErrorCode};
-pub use pagination::{CustomerStream, Pages};
+pub use customers::Customers;
+pub use error::{ApiError, DecodeError, Error, ErrorCode, PagingError};
+pub use id_cache::{CacheFuture, CustomerIdCache, InMemoryCustomerIdCache};
+pub use ops::{
+    ArchiveCustomer, CreateCustomer, EnsureCustomer, Ensured, GetCustomer, ListCustomers,
+    UpdateCustomer,
+};
+pub use pagination::{CustomerStream, MAX_EMPTY_PAGES, Pages};
 pub use plugipay_api::patch::Patch;
-pub use request::{IDEMPOTENCY_KEY_MAX_CHARS, Request, ResponseFuture, Write, new_idempotency_key};
-pub use retry::{Decision, RetryPolicy, decide};
+pub use request::{
+    IDEMPOTENCY_KEY_MAX_CHARS, Operation, Request, ResponseFuture, Write, new_idempotency_key,
+};
+pub use retry::{BodyState, Decision, Outcome, RetryPolicy, decide, worth_repeating};
 
 /// The generated low-level client crate, re-exported for [`Client::api`].
 pub use plugipay_api as api;

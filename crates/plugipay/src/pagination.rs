@@ -1,7 +1,12 @@
 //! Walking a whole list: a stream of pages that fetches the next page while
 //! the caller works on the current one (never more than one page ahead), and
-//! a stream of customers over it. Dropping a stream stops the fetching.
+//! a stream of customers over it, both guarded against a server that would
+//! make the walk loop forever or end it silently early. Dropping a stream
+//! stops the fetching.
 
+use std::collections::HashSet;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -9,9 +14,81 @@ use futures_core::Stream;
 use tokio::task::JoinHandle;
 
 use crate::customer::{Customer, Page};
-use crate::customers::ListCustomers;
-use crate::error::Error;
+use crate::error::{Error, PagingError};
+use crate::ops::ListCustomers;
 use crate::request::Request;
+
+/// How many pages in a row may come back empty while saying more follow.
+pub const MAX_EMPTY_PAGES: u32 = 5;
+
+/// What a walk has seen, to refuse a page that would make it loop forever
+/// or end early without saying so.
+struct Guard {
+    /// Hashes of every cursor asked for so far (8 bytes a page, whatever the
+    /// cursor's length).
+    cursors: HashSet<u64>,
+    hasher: RandomState,
+    empty_in_a_row: u32,
+    pages: u64,
+}
+
+impl Guard {
+    fn new(first: Option<&str>) -> Self {
+        let mut guard = Self {
+            cursors: HashSet::new(),
+            hasher: RandomState::new(),
+            empty_in_a_row: 0,
+            pages: 0,
+        };
+        if let Some(cursor) = first {
+            guard.cursors.insert(guard.hasher.hash_one(cursor));
+        }
+        guard
+    }
+
+    /// The cursor to follow after `page`: `Ok(None)` at the end of the
+    /// list, an error when following it would loop or when the page claims
+    /// more without a way to get it.
+    fn next(&mut self, page: &Page<Customer>) -> Result<Option<String>, PagingError> {
+        self.pages += 1;
+        if !page.has_more {
+            return Ok(None);
+        }
+        let Some(cursor) = page.cursor.as_deref().filter(|c| !c.is_empty()) else {
+            return Err(PagingError::MissingCursor { page: self.pages });
+        };
+        self.empty_in_a_row = if page.served == 0 {
+            self.empty_in_a_row + 1
+        } else {
+            0
+        };
+        if self.empty_in_a_row >= MAX_EMPTY_PAGES {
+            return Err(PagingError::EmptyPages {
+                pages: self.empty_in_a_row,
+            });
+        }
+        if !self.cursors.insert(self.hasher.hash_one(cursor)) {
+            return Err(PagingError::RepeatedCursor {
+                page: self.pages,
+                cursor: cursor.to_owned(),
+            });
+        }
+        Ok(Some(cursor.to_owned()))
+    }
+}
+
+impl Request<ListCustomers> {
+    /// Every matching customer, page after page, with the next page fetched
+    /// while you work on the current one.
+    pub fn stream(self) -> CustomerStream {
+        CustomerStream::new(self.pages())
+    }
+
+    /// Every page of the list, for work in batches (see [`Pages`]).
+    pub fn pages(self) -> Pages {
+        Pages::new(self)
+    }
+}
 
 /// Every page of a list, in order: `client.customers().list(params).pages()`.
 ///
@@ -21,20 +98,31 @@ use crate::request::Request;
 /// by two pages, whatever the size of the book. The stream ends after the
 /// page with `has_more: false`, or after yielding an error. Dropping it
 /// cancels the fetch in flight. Needs a Tokio runtime.
+///
+/// A server that sends a cursor the walk has already followed, says more
+/// pages follow without giving a cursor, or sends [`MAX_EMPTY_PAGES`] empty
+/// pages in a row that each say more follow, ends the stream with an
+/// [`Error::Paging`] after the page that did it: never an endless loop,
+/// never a silently shortened walk.
 #[must_use = "streams do nothing unless polled"]
 pub struct Pages {
     /// The request of the first page; later pages change only its cursor.
     template: Request<ListCustomers>,
     next: Option<Request<ListCustomers>>,
     in_flight: Option<JoinHandle<Result<Page<Customer>, Error>>>,
+    guard: Guard,
+    /// An error to yield after the page just handed out.
+    failed: Option<PagingError>,
 }
 
 impl Pages {
     pub(crate) fn new(first: Request<ListCustomers>) -> Self {
         Self {
+            guard: Guard::new(first.cursor()),
             template: first.clone(),
             next: Some(first),
             in_flight: None,
+            failed: None,
         }
     }
 
@@ -49,6 +137,9 @@ impl Stream for Pages {
     type Item = Result<Page<Customer>, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(error) = self.failed.take() {
+            return Poll::Ready(Some(Err(Error::Paging(error))));
+        }
         if self.in_flight.is_none() {
             self.start_next();
         }
@@ -64,10 +155,11 @@ impl Stream for Pages {
             Err(_) => return Poll::Ready(None),
         };
         // Prefetch: ask for the page after this one before handing this one out.
-        self.next = match (&page.cursor, page.has_more) {
-            (Some(cursor), true) => Some(self.template.clone().with_cursor(cursor.clone())),
-            _ => None,
-        };
+        match self.guard.next(&page) {
+            Ok(Some(cursor)) => self.next = Some(self.template.clone().with_cursor(cursor)),
+            Ok(None) => {}
+            Err(error) => self.failed = Some(error),
+        }
         self.start_next();
         Poll::Ready(Some(Ok(page)))
     }

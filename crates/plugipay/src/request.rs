@@ -1,17 +1,18 @@
-//! A call ready to be sent: per-call options (on-behalf-of, timeout,
-//! idempotency key) and the run of one call through the generated client.
+//! A call ready to be sent: the generated client's connection, the call's
+//! resolved options and its [`Operation`]; awaiting it runs the operation.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
-use plugipay_api::ResponseRecorder;
-use tracing::Instrument;
+use serde::de::DeserializeOwned;
 
-use crate::client::{Client, check_on_behalf_of};
-use crate::decode::{self, Envelope, Outcome};
+use crate::decode::Envelope;
 use crate::error::Error;
-use crate::retry::{self, Decision, RetryPolicy};
+use crate::exchange;
+use crate::options::Options;
+use crate::outgoing::Outgoing;
+use crate::retry::RetryPolicy;
 
 /// The future a [`Request`] turns into when awaited.
 pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
@@ -31,175 +32,120 @@ pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = plugipay_api::limits::IDEMPOTENCY_K
 ///     .customers()
 ///     .get("cus_01HXAB7K3M9N2P5QRS8TVWXY3Z")
 ///     .timeout(Duration::from_secs(5))
+///     .deadline(Duration::from_secs(20))
 ///     .await?;
 /// # Ok(()) }
 /// ```
 #[must_use = "a request does nothing until it is awaited"]
 #[derive(Debug, Clone)]
 pub struct Request<Op> {
-    pub(crate) client: Client,
+    api: plugipay_api::Client,
+    options: Options,
     pub(crate) op: Op,
-    on_behalf_of: Option<String>,
-    timeout: Option<Duration>,
-    idempotency_key: Option<String>,
-    retry: Option<RetryPolicy>,
 }
 
-/// A write: its requests carry an Idempotency-Key.
-pub trait Write: private::Sealed {}
+/// What awaiting a [`Request`] does: one API call (create, get, list,
+/// update), or a few of them (ensure, archive). Implemented by this crate's
+/// operations only.
+pub trait Operation: private::Sealed + Sized + Send + 'static {
+    /// What the call returns.
+    type Output: Send + 'static;
+    /// The call's name in traces (the spec's operationId for one API call).
+    const NAME: &'static str;
+    /// Runs the call.
+    #[doc(hidden)]
+    fn run(request: Request<Self>) -> impl Future<Output = Result<Self::Output, Error>> + Send;
+}
+
+/// An operation that writes: its requests carry an Idempotency-Key, which
+/// [`Request::idempotency_key`] can set.
+pub trait Write: Operation {}
 
 pub(crate) mod private {
     pub trait Sealed {}
 }
 
 impl<Op> Request<Op> {
-    pub(crate) fn new(client: &Client, op: Op) -> Self {
-        Self {
-            client: client.clone(),
+    pub(crate) fn new(api: plugipay_api::Client, options: Options, op: Op) -> Self {
+        Self { api, options, op }
+    }
+
+    /// The same connection and options on another operation (for calls made
+    /// of several requests, such as ensure and archive).
+    pub(crate) fn with_op<Other>(&self, op: Other) -> Request<Other> {
+        Request {
+            api: self.api.clone(),
+            options: self.options.clone(),
             op,
-            on_behalf_of: None,
-            timeout: None,
-            idempotency_key: None,
-            retry: None,
         }
     }
 
-    /// The same options on another operation of the same client (for calls
-    /// made of several requests, such as ensure and archive).
-    pub(crate) fn with_op<Other>(&self, op: Other) -> Request<Other> {
-        Request {
-            client: self.client.clone(),
-            op,
-            on_behalf_of: self.on_behalf_of.clone(),
-            timeout: self.timeout,
-            idempotency_key: self.idempotency_key.clone(),
-            retry: self.retry.clone(),
-        }
+    /// The resolved options of this call.
+    pub(crate) fn options(&self) -> &Options {
+        &self.options
     }
 
     /// Acts for the merchant workspace `account_id` on this call only
-    /// (overrides [`Client::for_merchant`]).
+    /// (overrides [`Client::for_merchant`](crate::Client::for_merchant)).
     pub fn on_behalf_of(mut self, account_id: impl Into<String>) -> Self {
-        self.on_behalf_of = Some(account_id.into());
+        self.options.on_behalf_of = Some(account_id.into());
         self
     }
 
-    /// The timeout of each attempt of this call, instead of the client's.
+    /// The time each attempt of this call may take, from sending to the end
+    /// of the response body, instead of the client's.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// The time the whole call may take, every attempt and every wait between
+    /// attempts together, instead of the client's (none by default). A call
+    /// whose deadline passes fails with [`Error::Timeout`], or with the last
+    /// attempt's error when the next wait would cross it.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.options.deadline = Some(deadline);
         self
     }
 
     /// How this call retries, instead of the client's policy.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
+        self.options.retry = policy;
         self
     }
 
     /// At most `retries` retries for this call (0: a single attempt).
     pub fn max_retries(mut self, retries: u32) -> Self {
-        let policy = self
-            .retry
-            .take()
-            .unwrap_or_else(|| self.client.retry_policy().clone());
-        self.retry = Some(policy.max_retries(retries));
+        self.options.retry.max_retries = retries;
         self
     }
+}
 
-    /// The workspace header value of this call, checked.
-    pub(crate) fn resolved_on_behalf_of(&self) -> Result<Option<String>, Error> {
-        match &self.on_behalf_of {
-            Some(account) => {
-                check_on_behalf_of(account)?;
-                Ok(Some(account.clone()))
-            }
-            None => Ok(self.client.on_behalf_of().map(str::to_owned)),
-        }
+impl<Op: Operation> Request<Op> {
+    /// Sends the call; the same as awaiting the request.
+    pub fn send(self) -> impl Future<Output = Result<Op::Output, Error>> + Send + 'static {
+        Op::run(self)
     }
 
-    /// Runs one logical call: `op` builds and sends the generated operation
-    /// on a client that records the response head and applies this call's
-    /// timeout; failed attempts are retried as the policy decides. `op` runs
-    /// once per attempt, so every attempt is signed anew while the
-    /// Idempotency-Key it captured stays the same.
-    pub(crate) async fn run<T, Fut>(
+    /// Sends `outgoing` with this call's connection and options, as
+    /// `Op::NAME`, retrying as the options say.
+    pub(crate) async fn exchange<T: DeserializeOwned>(
         &self,
-        operation: &'static str,
-        op: impl Fn(plugipay_api::Client) -> Fut,
-    ) -> Result<T, Error>
-    where
-        T: Envelope,
-        Fut: Future<Output = Outcome<T>>,
-    {
-        let policy = self
-            .retry
-            .as_ref()
-            .unwrap_or_else(|| self.client.retry_policy());
-        let call = tracing::info_span!(
-            "plugipay",
-            operation,
-            attempts = tracing::field::Empty,
-            status = tracing::field::Empty,
-            request_id = tracing::field::Empty,
-        );
-        async {
-            let mut retries = 0;
-            loop {
-                let attempt = tracing::debug_span!(
-                    "attempt",
-                    number = retries + 1,
-                    status = tracing::field::Empty,
-                    request_id = tracing::field::Empty,
-                );
-                let result = async {
-                    let recorder = ResponseRecorder::default();
-                    let mut api = self.client.api().recording(&recorder);
-                    if let Some(timeout) = self.timeout {
-                        api = api.with_timeout(timeout);
-                    }
-                    let result = decode::envelope(op(api).await, recorder.last()).await;
-                    let status = recorder.last().map(|head| head.status.as_u16());
-                    let request_id = match &result {
-                        Ok(envelope) => Some(envelope.request_id().to_owned()),
-                        Err(error) => error.request_id().map(str::to_owned),
-                    };
-                    let span = tracing::Span::current();
-                    span.record("status", status);
-                    span.record("request_id", request_id.as_deref());
-                    (result, status, request_id)
-                }
-                .instrument(attempt.clone())
-                .await;
-                let (result, status, request_id) = result;
-                let decision = match &result {
-                    Ok(_) => None,
-                    Err(error) => Some(retry::decide(policy, error, retries, retry::jitter())),
-                };
-                match (result, decision) {
-                    (Err(error), Some(Decision::RetryAfter(wait))) => {
-                        attempt.in_scope(|| {
-                            let wait_ms = wait.as_millis() as u64;
-                            tracing::info!(error = %error, wait_ms, "retrying");
-                        });
-                        tokio::time::sleep(wait).await;
-                        retries += 1;
-                    }
-                    (result, _) => {
-                        let span = tracing::Span::current();
-                        span.record("attempts", retries + 1);
-                        span.record("status", status);
-                        span.record("request_id", request_id.as_deref());
-                        match &result {
-                            Ok(_) => tracing::debug!("succeeded"),
-                            Err(error) => tracing::debug!(error = %error, "failed"),
-                        }
-                        return result;
-                    }
-                }
-            }
+        outgoing: Outgoing,
+    ) -> Result<Envelope<T>, Error> {
+        if let Some(account) = &self.options.on_behalf_of {
+            check_on_behalf_of(account)?;
         }
-        .instrument(call)
-        .await
+        exchange::exchange(&self.api, &self.options, Op::NAME, &outgoing).await
+    }
+}
+
+impl<Op: Operation> IntoFuture for Request<Op> {
+    type Output = Result<Op::Output, Error>;
+    type IntoFuture = ResponseFuture<Op::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(Op::run(self))
     }
 }
 
@@ -208,13 +154,13 @@ impl<Op: Write> Request<Op> {
     /// `idem_<uuid>`. Sending the same write again with the same key (after a
     /// crash, from another process) cannot create a second customer.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
-        self.idempotency_key = Some(key.into());
+        self.options.idempotency_key = Some(key.into());
         self
     }
 
     /// The key of this write: the caller's, checked, or a fresh one.
     pub(crate) fn resolved_idempotency_key(&self) -> Result<String, Error> {
-        let Some(key) = &self.idempotency_key else {
+        let Some(key) = &self.options.idempotency_key else {
             return Ok(new_idempotency_key());
         };
         let chars = key.chars().count();
@@ -238,29 +184,16 @@ pub fn new_idempotency_key() -> String {
     format!("idem_{}", uuid::Uuid::new_v4())
 }
 
-/// `impl IntoFuture for Request<$op>` through its `send` method.
-macro_rules! into_future {
-    ($op:ty => $output:ty) => {
-        impl std::future::IntoFuture for $crate::request::Request<$op> {
-            type Output = Result<$output, $crate::Error>;
-            type IntoFuture = $crate::request::ResponseFuture<$output>;
-
-            fn into_future(self) -> Self::IntoFuture {
-                Box::pin(self.send())
-            }
-        }
-    };
+/// Checks a workspace id bound for the `X-Plugipay-On-Behalf-Of` header.
+pub(crate) fn check_on_behalf_of(account_id: &str) -> Result<(), Error> {
+    if account_id.is_empty() || !account_id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::InvalidArgument {
+            field: "on_behalf_of".into(),
+            reason: "must be a non-empty workspace id of printable ASCII".into(),
+        });
+    }
+    Ok(())
 }
-pub(crate) use into_future;
-
-/// Marks an operation as a write.
-macro_rules! write_op {
-    ($op:ty) => {
-        impl $crate::request::private::Sealed for $op {}
-        impl $crate::request::Write for $op {}
-    };
-}
-pub(crate) use write_op;
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,9 @@
-//! When to try a call again: exponential backoff with full jitter, honouring
-//! `Retry-After`, for network failures, timeouts, 429 and 500/502/503/504.
-//! The decision is a pure function ([`decide`]); the SDK sleeps and resends
-//! with the same Idempotency-Key and a fresh signature.
+//! When to send a request again: a pure function of what one attempt came to
+//! at the HTTP level ([`Outcome`]), whether the request is safe to repeat, and
+//! how many retries were already spent. Backoff is exponential with full
+//! jitter, and never shorter than the server's `Retry-After` (capped).
 
 use std::time::Duration;
-
-use crate::error::Error;
 
 /// How a client retries a failed call.
 ///
@@ -83,31 +81,114 @@ impl RetryPolicy {
     }
 }
 
-/// What to do after a failed attempt.
+/// What one attempt came to, in HTTP terms: the facts a retry decision needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The request never left: the connection could not be made (refused,
+    /// DNS failure, TLS handshake). Nothing reached the server.
+    NotSent,
+    /// The request may have reached the server, but no answer came: the
+    /// connection was reset or closed, or the attempt's time ran out before
+    /// the status line arrived.
+    NoAnswer,
+    /// An answer arrived.
+    Answered {
+        /// Its HTTP status.
+        status: u16,
+        /// Its `Retry-After`, when it had a valid one.
+        retry_after: Option<Duration>,
+        /// How far its body got.
+        body: BodyState,
+    },
+}
+
+/// How far the body of an answer got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyState {
+    /// Read whole and decoded: a result (a success, or an API error).
+    Decoded,
+    /// Read whole, but not the API's JSON (cut JSON, HTML, the wrong shape).
+    Undecodable,
+    /// The body ended early or failed mid-read (short of its
+    /// `Content-Length`, a reset, the attempt's time running out).
+    Cut,
+    /// Larger than the SDK reads; not read.
+    TooLarge,
+}
+
+/// What to do after an attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
-    /// Wait this long, then send the same request again.
+    /// Wait this long, then send the same request again (same Idempotency-Key,
+    /// fresh signature).
     RetryAfter(Duration),
-    /// Give up and return the error.
+    /// Stop: return this attempt's result, success or failure.
     GiveUp,
 }
 
-/// The decision after attempt number `retries_done + 1` failed with `error`.
+/// Whether an attempt that came to `outcome` is worth repeating, leaving the
+/// retry budget aside. `repeatable` says whether sending the request twice is
+/// harmless: a GET, or a write that carries an Idempotency-Key (the server
+/// replays its first answer).
 ///
-/// `jitter` is a draw from `[0, 1)`: the wait is `jitter × ceiling` ("full
-/// jitter"), but never shorter than the server's `Retry-After` (itself cut to
-/// `max_retry_after`). Errors that are not [retryable](Error::is_retryable)
-/// are never retried.
-pub fn decide(policy: &RetryPolicy, error: &Error, retries_done: u32, jitter: f64) -> Decision {
-    if retries_done >= policy.max_retries || !error.is_retryable() {
+/// - never sent: always (nothing reached the server);
+/// - `429`: always (the server refused it unprocessed);
+/// - no answer, `500`/`502`/`503`/`504`, a body cut off, a `2xx` whose body
+///   is not the API's JSON: when `repeatable`;
+/// - anything else (a decoded success or API error, a body too large): never.
+pub fn worth_repeating(outcome: Outcome, repeatable: bool) -> bool {
+    match outcome {
+        Outcome::NotSent => true,
+        Outcome::NoAnswer => repeatable,
+        Outcome::Answered { status: 429, .. } => true,
+        Outcome::Answered { body, status, .. } => match body {
+            BodyState::TooLarge => false,
+            BodyState::Cut => repeatable,
+            BodyState::Undecodable if (200..300).contains(&status) => repeatable,
+            BodyState::Undecodable | BodyState::Decoded => {
+                repeatable && matches!(status, 500 | 502 | 503 | 504)
+            }
+        },
+    }
+}
+
+/// The decision after attempt number `retries_done + 1` came to `outcome`.
+///
+/// Gives up when the budget is spent or the outcome is not
+/// [`worth_repeating`]; otherwise waits `jitter × ceiling` ("full jitter",
+/// `jitter` a draw from `[0, 1)`), but never less than the answer's
+/// `Retry-After` (itself cut to [`RetryPolicy::max_retry_after`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use plugipay::{BodyState, Decision, Outcome, RetryPolicy, decide};
+///
+/// let busy = Outcome::Answered { status: 503, retry_after: None, body: BodyState::Undecodable };
+/// let policy = RetryPolicy::default();
+/// assert_eq!(decide(&policy, busy, true, 0, 1.0), Decision::RetryAfter(Duration::from_millis(500)));
+/// assert_eq!(decide(&policy, busy, false, 0, 1.0), Decision::GiveUp);
+/// assert_eq!(decide(&policy, busy, true, 2, 1.0), Decision::GiveUp); // budget spent
+/// ```
+pub fn decide(
+    policy: &RetryPolicy,
+    outcome: Outcome,
+    repeatable: bool,
+    retries_done: u32,
+    jitter: f64,
+) -> Decision {
+    if retries_done >= policy.max_retries || !worth_repeating(outcome, repeatable) {
         return Decision::GiveUp;
     }
     let backoff = policy.ceiling(retries_done).mul_f64(jitter.clamp(0.0, 1.0));
-    let asked = error
-        .as_api()
-        .and_then(|e| e.retry_after)
-        .map(|d| d.min(policy.max_retry_after))
-        .unwrap_or_default();
+    let asked = match outcome {
+        Outcome::Answered {
+            retry_after: Some(wait),
+            ..
+        } => wait.min(policy.max_retry_after),
+        _ => Duration::ZERO,
+    };
     Decision::RetryAfter(backoff.max(asked))
 }
 
@@ -120,50 +201,78 @@ pub(crate) fn jitter() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{ApiError, ErrorCode};
-    use reqwest::StatusCode;
-
-    fn api(status: u16, retry_after: Option<u64>) -> Error {
-        Error::Api(Box::new(ApiError {
-            status: StatusCode::from_u16(status).unwrap(),
-            code: ErrorCode::from("x"),
-            message: String::new(),
-            field: None,
-            doc_url: None,
-            request_id: None,
-            retry_after: retry_after.map(Duration::from_secs),
-        }))
-    }
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
 
-    #[test]
-    fn retryable_statuses_back_off_with_full_jitter() {
-        let p = RetryPolicy::default();
-        for status in [429, 500, 502, 503, 504] {
-            assert_eq!(
-                decide(&p, &api(status, None), 0, 1.0),
-                Decision::RetryAfter(MS(500)),
-                "{status}"
-            );
-            assert_eq!(
-                decide(&p, &api(status, None), 0, 0.0),
-                Decision::RetryAfter(MS(0))
-            );
-            assert_eq!(
-                decide(&p, &api(status, None), 1, 0.5),
-                Decision::RetryAfter(MS(500))
-            );
+    fn answered(status: u16, body: BodyState) -> Outcome {
+        Outcome::Answered {
+            status,
+            retry_after: None,
+            body,
         }
-        assert_eq!(
-            decide(&p, &Error::Timeout, 1, 1.0),
-            Decision::RetryAfter(MS(1000))
-        );
+    }
+
+    fn with_retry_after(status: u16, secs: u64) -> Outcome {
+        Outcome::Answered {
+            status,
+            retry_after: Some(Duration::from_secs(secs)),
+            body: BodyState::Decoded,
+        }
     }
 
     #[test]
-    fn the_ceiling_doubles_up_to_the_cap() {
+    fn every_class_of_outcome() {
+        use BodyState::*;
+        // (outcome, worth repeating when repeatable, when not)
+        let table = [
+            (Outcome::NotSent, true, true),
+            (Outcome::NoAnswer, true, false),
+            (answered(429, Decoded), true, true),
+            (answered(429, Undecodable), true, true),
+            (answered(500, Decoded), true, false),
+            (answered(500, Undecodable), true, false),
+            (answered(502, Undecodable), true, false),
+            (answered(503, Decoded), true, false),
+            (answered(504, Decoded), true, false),
+            (answered(200, Cut), true, false),
+            (answered(404, Cut), true, false),
+            (answered(200, Undecodable), true, false),
+            (answered(201, Undecodable), true, false),
+            (answered(200, Decoded), false, false),
+            (answered(201, Decoded), false, false),
+            (answered(200, TooLarge), false, false),
+            (answered(503, TooLarge), false, false),
+            (answered(301, Undecodable), false, false),
+            (answered(501, Decoded), false, false),
+        ];
+        for (outcome, repeatable, unrepeatable) in table {
+            assert_eq!(worth_repeating(outcome, true), repeatable, "{outcome:?}");
+            assert_eq!(worth_repeating(outcome, false), unrepeatable, "{outcome:?}");
+        }
+        for status in [400, 401, 403, 404, 409, 422] {
+            for body in [Decoded, Undecodable] {
+                assert!(!worth_repeating(answered(status, body), true), "{status}");
+            }
+        }
+    }
+
+    #[test]
+    fn backoff_is_full_jitter_under_a_doubling_ceiling() {
         let p = RetryPolicy::default();
+        let busy = answered(503, BodyState::Decoded);
+        assert_eq!(
+            decide(&p, busy, true, 0, 1.0),
+            Decision::RetryAfter(MS(500))
+        );
+        assert_eq!(decide(&p, busy, true, 0, 0.0), Decision::RetryAfter(MS(0)));
+        assert_eq!(
+            decide(&p, busy, true, 1, 0.5),
+            Decision::RetryAfter(MS(500))
+        );
+        assert_eq!(
+            decide(&p, Outcome::NoAnswer, true, 1, 1.0),
+            Decision::RetryAfter(MS(1000))
+        );
         let ceilings: Vec<_> = (0..6).map(|r| p.ceiling(r)).collect();
         assert_eq!(
             ceilings,
@@ -173,23 +282,11 @@ mod tests {
     }
 
     #[test]
-    fn other_errors_and_spent_budgets_give_up() {
+    fn spent_budgets_give_up() {
         let p = RetryPolicy::default();
-        for status in [400, 401, 403, 404, 409, 422, 501] {
-            assert_eq!(
-                decide(&p, &api(status, None), 0, 0.5),
-                Decision::GiveUp,
-                "{status}"
-            );
-        }
-        let invalid = Error::InvalidArgument {
-            field: "x".into(),
-            reason: "y".into(),
-        };
-        assert_eq!(decide(&p, &invalid, 0, 0.5), Decision::GiveUp);
-        assert_eq!(decide(&p, &api(503, None), 2, 0.5), Decision::GiveUp);
+        assert_eq!(decide(&p, Outcome::NotSent, true, 2, 0.5), Decision::GiveUp);
         assert_eq!(
-            decide(&RetryPolicy::none(), &api(503, None), 0, 0.5),
+            decide(&RetryPolicy::none(), Outcome::NotSent, true, 0, 0.5),
             Decision::GiveUp
         );
     }
@@ -198,17 +295,17 @@ mod tests {
     fn retry_after_is_honoured_and_capped() {
         let p = RetryPolicy::default();
         assert_eq!(
-            decide(&p, &api(429, Some(3)), 0, 0.1),
+            decide(&p, with_retry_after(429, 3), false, 0, 0.1),
             Decision::RetryAfter(MS(3000))
         );
         assert_eq!(
-            decide(&p, &api(503, Some(3600)), 0, 0.1),
+            decide(&p, with_retry_after(503, 3600), true, 0, 0.1),
             Decision::RetryAfter(MS(30_000))
         );
         // A short Retry-After does not shorten the backoff.
         let slow = p.clone().base_delay(Duration::from_secs(4));
         assert_eq!(
-            decide(&slow, &api(429, Some(1)), 0, 1.0),
+            decide(&slow, with_retry_after(429, 1), true, 0, 1.0),
             Decision::RetryAfter(MS(4000))
         );
     }

@@ -38,11 +38,6 @@ async fn hostile_responses_become_typed_errors() {
             Expect::Decode(200),
         ),
         (
-            "missing envelope keys",
-            Reply::json(200, json!({"data": customer_json(CUSTOMER_ID)})),
-            Expect::Decode(200),
-        ),
-        (
             "data: null on success",
             Reply::json(200, envelope(json!(null))),
             Expect::Decode(200),

@@ -196,7 +196,7 @@ async fn list_sends_every_filter_in_a_signed_query() {
     assert_eq!(ids, ["cus_A", "cus_B"]);
     assert_eq!(page.cursor.as_deref(), Some("cur_2"));
     assert!(page.has_more);
-    assert_eq!(page.request_id, "req_list");
+    assert_eq!(page.request_id.as_deref(), Some("req_list"));
 }
 
 #[tokio::test]

@@ -1,0 +1,163 @@
+//! The attempts of one call: each attempt's answer is read and judged in one
+//! place, then [`decide`] says whether to send it again, within the call's
+//! retry budget and deadline. Every call is a tracing span, every attempt a
+//! child span.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::attempt::{self, Answer, Attempt, Body};
+use crate::decode::{self, Envelope};
+use crate::error::Error;
+use crate::options::Options;
+use crate::outgoing::Outgoing;
+use crate::retry::{self, BodyState, Decision, Outcome, decide};
+
+/// Sends `outgoing` as the call `operation` (its name in traces) until an
+/// attempt gives a result worth keeping: a decoded envelope of `T`, or the
+/// error of the last attempt.
+pub(crate) async fn exchange<T: DeserializeOwned>(
+    api: &plugipay_api::Client,
+    options: &Options,
+    operation: &'static str,
+    outgoing: &Outgoing,
+) -> Result<Envelope<T>, Error> {
+    let call = tracing::info_span!(
+        "plugipay",
+        operation,
+        attempts = tracing::field::Empty,
+        status = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+    );
+    run(api, options, outgoing).instrument(call).await
+}
+
+async fn run<T: DeserializeOwned>(
+    api: &plugipay_api::Client,
+    options: &Options,
+    outgoing: &Outgoing,
+) -> Result<Envelope<T>, Error> {
+    let request = outgoing.build(api, options.on_behalf_of.as_deref())?;
+    let deadline = options.deadline.map(|d| Instant::now() + d);
+    let repeatable = outgoing.repeatable();
+    let mut retries = 0;
+    loop {
+        let timeout = attempt_timeout(options.timeout, deadline)?;
+        let span = tracing::debug_span!(
+            "attempt",
+            number = retries + 1,
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+        );
+        let (result, outcome) = one::<T>(api, &request, timeout)
+            .instrument(span.clone())
+            .await?;
+        let status = match outcome {
+            Outcome::Answered { status, .. } => Some(status),
+            _ => None,
+        };
+        let request_id = match &result {
+            Ok(envelope) => envelope.meta.request_id.clone(),
+            Err(error) => error.request_id().map(str::to_owned),
+        };
+        span.record("status", status);
+        span.record("request_id", request_id.as_deref());
+        let decision = match result {
+            Ok(_) => Decision::GiveUp,
+            Err(_) => decide(
+                &options.retry,
+                outcome,
+                repeatable,
+                retries,
+                retry::jitter(),
+            ),
+        };
+        match (decision, result) {
+            (Decision::RetryAfter(wait), Err(error))
+                if deadline.is_none_or(|d| Instant::now() + wait < d) =>
+            {
+                span.in_scope(|| {
+                    let wait_ms = wait.as_millis() as u64;
+                    tracing::info!(error = %error, wait_ms, "retrying");
+                });
+                tokio::time::sleep(wait).await;
+                retries += 1;
+            }
+            (_, result) => {
+                let call = tracing::Span::current();
+                call.record("attempts", retries + 1);
+                call.record("status", status);
+                call.record("request_id", request_id.as_deref());
+                match &result {
+                    Ok(_) => tracing::debug!("succeeded"),
+                    Err(error) => tracing::debug!(error = %error, "failed"),
+                }
+                return result;
+            }
+        }
+    }
+}
+
+/// The time one attempt may take: the call's per-attempt timeout, cut to
+/// what is left before the deadline. A deadline already past is a timeout.
+fn attempt_timeout(
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+) -> Result<Option<Duration>, Error> {
+    let Some(deadline) = deadline else {
+        return Ok(timeout);
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Error::Timeout);
+    }
+    Ok(Some(timeout.map_or(left, |t| t.min(left))))
+}
+
+/// One attempt, judged: its result and the HTTP-level facts of its outcome.
+async fn one<T: DeserializeOwned>(
+    api: &plugipay_api::Client,
+    request: &reqwest::Request,
+    timeout: Option<Duration>,
+) -> Result<(Result<Envelope<T>, Error>, Outcome), Error> {
+    let answer = match attempt::attempt(api, request, timeout).await? {
+        Attempt::Failed(e) => {
+            let outcome = if e.is_connect() {
+                Outcome::NotSent
+            } else {
+                Outcome::NoAnswer
+            };
+            return Ok((Err(Error::transport(e)), outcome));
+        }
+        Attempt::Answered(answer) => answer,
+    };
+    let Answer {
+        status,
+        headers,
+        body,
+    } = answer;
+    let (result, state) = match body {
+        Body::Whole(bytes) => {
+            let result = decode::envelope::<T>(status, &headers, &bytes);
+            let state = match &result {
+                Err(Error::Decode(_)) => BodyState::Undecodable,
+                _ => BodyState::Decoded,
+            };
+            (result, state)
+        }
+        Body::Cut(e) => (Err(Error::transport(e)), BodyState::Cut),
+        Body::TooLarge => (
+            Err(decode::too_large(status, &headers)),
+            BodyState::TooLarge,
+        ),
+    };
+    let outcome = Outcome::Answered {
+        status: status.as_u16(),
+        retry_after: decode::retry_after(&headers),
+        body: state,
+    };
+    Ok((result, outcome))
+}

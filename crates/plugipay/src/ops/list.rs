@@ -1,0 +1,119 @@
+//! `customers().list(params)`: one page of customers, optionally kept to
+//! active or archived ones (the walk over every page is in `pagination`).
+
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+use serde::Serialize;
+
+use crate::archive::ArchiveFilter;
+use crate::customer::{Customer, ListParams, Order, Page};
+use crate::error::Error;
+use crate::outgoing::{Outgoing, customers_path};
+use crate::request::{Operation, Request, private};
+
+/// `customers().list(..)`.
+#[derive(Debug, Clone)]
+pub struct ListCustomers {
+    pub(crate) params: ListParams,
+    keep: Option<ArchiveFilter>,
+}
+
+impl ListCustomers {
+    pub(crate) fn new(params: ListParams) -> Self {
+        Self { params, keep: None }
+    }
+}
+
+impl private::Sealed for ListCustomers {}
+
+/// The list query as sent: keys in a fixed (alphabetical) order, so the
+/// signed query is the one that goes out.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Query<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_after: Option<&'a DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cursor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    order: Option<&'static str>,
+}
+
+fn query(params: &ListParams) -> Result<String, Error> {
+    if let Some(limit) = params.limit {
+        plugipay_api::validate::list_limit(limit).map_err(Error::invalid)?;
+    }
+    let query = Query {
+        created_after: params.created_after.as_ref(),
+        cursor: params.cursor.as_deref(),
+        email: params.email.as_deref(),
+        external_id: params.external_id.as_deref(),
+        limit: params.limit,
+        order: params.order.map(|order| match order {
+            Order::Asc => "asc",
+            Order::Desc => "desc",
+        }),
+    };
+    serde_urlencoded::to_string(&query).map_err(|e| Error::InvalidArgument {
+        field: "list parameters".into(),
+        reason: e.to_string(),
+    })
+}
+
+impl Operation for ListCustomers {
+    type Output = Page<Customer>;
+    const NAME: &'static str = "list_customers";
+
+    async fn run(request: Request<Self>) -> Result<Page<Customer>, Error> {
+        let outgoing =
+            Outgoing::new(Method::GET, customers_path(&[])).query(query(&request.op.params)?);
+        let envelope = request.exchange::<Vec<Customer>>(outgoing).await?;
+        let items = envelope.data.unwrap_or_default();
+        let served = items.len();
+        let keep = request.op.keep;
+        let cursor = envelope.meta.cursor;
+        Ok(Page {
+            items: items
+                .into_iter()
+                .filter(|c| keep.is_none_or(|k| k.keeps(c)))
+                .collect(),
+            // Without `hasMore`, a cursor means more (as the official SDKs read it).
+            has_more: envelope.meta.has_more.unwrap_or(cursor.is_some()),
+            cursor,
+            request_id: envelope.meta.request_id,
+            served,
+        })
+    }
+}
+
+impl Request<ListCustomers> {
+    /// Keeps only customers that are not archived. Filtering happens here,
+    /// so a page may hold fewer items than its limit.
+    pub fn active(mut self) -> Self {
+        self.op.keep = Some(ArchiveFilter::Active);
+        self
+    }
+
+    /// Keeps only archived customers (filtered here, like [`active`](Self::active)).
+    pub fn archived(mut self) -> Self {
+        self.op.keep = Some(ArchiveFilter::Archived);
+        self
+    }
+
+    /// The same request, continuing after `cursor`.
+    pub(crate) fn with_cursor(mut self, cursor: String) -> Self {
+        self.op.params.cursor = Some(cursor);
+        self
+    }
+
+    /// The cursor this request continues after, if any.
+    pub(crate) fn cursor(&self) -> Option<&str> {
+        self.op.params.cursor.as_deref()
+    }
+}

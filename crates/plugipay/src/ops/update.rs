@@ -1,0 +1,45 @@
+//! `customers().update(id, change)`: a PATCH of the fields a change touches.
+
+use reqwest::Method;
+
+use super::{GetCustomer, checked_id, customer};
+use crate::customer::{Customer, CustomerUpdate};
+use crate::error::Error;
+use crate::outgoing::{Outgoing, customers_path};
+use crate::request::{Operation, Request, Write, private};
+
+/// `customers().update(..)`.
+#[derive(Debug, Clone)]
+pub struct UpdateCustomer {
+    pub(crate) id: String,
+    pub(crate) update: CustomerUpdate,
+}
+
+impl private::Sealed for UpdateCustomer {}
+impl Write for UpdateCustomer {}
+
+impl Operation for UpdateCustomer {
+    type Output = Customer;
+    const NAME: &'static str = "update_customer";
+
+    /// Sends the PATCH. A 2xx without a customer (an empty answer) means the
+    /// change was made: the customer is then read back with a GET.
+    async fn run(request: Request<Self>) -> Result<Customer, Error> {
+        let id = request.op.id.clone();
+        checked_id(&id)?;
+        let body = request
+            .op
+            .update
+            .clone()
+            .into_request()
+            .map_err(Error::invalid)?;
+        let outgoing = Outgoing::new(Method::PATCH, customers_path(&[&id]))
+            .json(&body)?
+            .idempotency_key(request.resolved_idempotency_key()?);
+        let envelope = request.exchange(outgoing).await?;
+        if envelope.data.is_none() {
+            return request.with_op(GetCustomer { id }).send().await;
+        }
+        customer(envelope)
+    }
+}

@@ -1,0 +1,38 @@
+//! The settings one call runs with: the client's defaults, with the call's
+//! own overrides applied.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::id_cache::CustomerIdCache;
+use crate::retry::RetryPolicy;
+
+/// Resolved per-call settings.
+#[derive(Clone, Default)]
+pub(crate) struct Options {
+    /// The workspace a platform key acts for (`X-Plugipay-On-Behalf-Of`).
+    pub(crate) on_behalf_of: Option<String>,
+    /// The time each attempt may take; `None`: the HTTP client's own.
+    pub(crate) timeout: Option<Duration>,
+    /// The time the whole call may take, attempts and waits together.
+    pub(crate) deadline: Option<Duration>,
+    /// The caller's Idempotency-Key for a write; a fresh one otherwise.
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) retry: RetryPolicy,
+    /// Where `ensure` looks up ids the list filter cannot find.
+    pub(crate) id_cache: Option<Arc<dyn CustomerIdCache>>,
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("on_behalf_of", &self.on_behalf_of)
+            .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
+            .field("idempotency_key", &self.idempotency_key)
+            .field("retry", &self.retry)
+            .field("id_cache", &self.id_cache.is_some())
+            .finish()
+    }
+}

@@ -1,0 +1,118 @@
+//! What one call sends: method, path, query, JSON body and Idempotency-Key,
+//! built once, and turned into an unsigned `reqwest::Request` for the
+//! generated client's connection.
+
+use plugipay_api::ClientInfo;
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT};
+
+use crate::error::Error;
+
+/// The header that carries a write's idempotency key.
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+/// The header that names the workspace a platform key acts for.
+const ON_BEHALF_OF: &str = "X-Plugipay-On-Behalf-Of";
+
+/// The HTTP request of one call, the same for every attempt.
+#[derive(Clone, Debug)]
+pub(crate) struct Outgoing {
+    method: Method,
+    /// The path as sent, segments already escaped (`/api/v1/customers/…`).
+    path: String,
+    /// The query as sent (form-encoded), if any.
+    query: Option<String>,
+    body: Option<Vec<u8>>,
+    idempotency_key: Option<String>,
+}
+
+impl Outgoing {
+    /// A request with no query, body or key.
+    pub(crate) fn new(method: Method, path: String) -> Self {
+        Self {
+            method,
+            path,
+            query: None,
+            body: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// Adds a form-encoded query (empty: none).
+    pub(crate) fn query(mut self, query: String) -> Self {
+        self.query = (!query.is_empty()).then_some(query);
+        self
+    }
+
+    /// Adds `body` as JSON.
+    pub(crate) fn json(mut self, body: &impl serde::Serialize) -> Result<Self, Error> {
+        let bytes = serde_json::to_vec(body).map_err(|e| Error::InvalidArgument {
+            field: "body".into(),
+            reason: format!("cannot be sent as JSON: {e}"),
+        })?;
+        self.body = Some(bytes);
+        Ok(self)
+    }
+
+    /// Adds the write's Idempotency-Key.
+    pub(crate) fn idempotency_key(mut self, key: String) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
+
+    /// Whether sending it twice is harmless: a GET (or HEAD), or a write
+    /// carrying an Idempotency-Key, whose repeat the server answers with the
+    /// first answer.
+    pub(crate) fn repeatable(&self) -> bool {
+        matches!(self.method, Method::GET | Method::HEAD) || self.idempotency_key.is_some()
+    }
+
+    /// The unsigned request on `api`'s connection, acting for `on_behalf_of`.
+    pub(crate) fn build(
+        &self,
+        api: &plugipay_api::Client,
+        on_behalf_of: Option<&str>,
+    ) -> Result<reqwest::Request, Error> {
+        let mut url = String::with_capacity(
+            api.baseurl().len() + self.path.len() + self.query.as_ref().map_or(0, |q| q.len() + 1),
+        );
+        url.push_str(api.baseurl());
+        url.push_str(&self.path);
+        if let Some(query) = &self.query {
+            url.push('?');
+            url.push_str(query);
+        }
+        let mut builder = api
+            .client()
+            .request(self.method.clone(), url)
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .header(
+                USER_AGENT,
+                HeaderValue::from_static(plugipay_api::USER_AGENT),
+            );
+        if let Some(key) = &self.idempotency_key {
+            builder = builder.header(IDEMPOTENCY_KEY, key);
+        }
+        if let Some(account) = on_behalf_of {
+            builder = builder.header(ON_BEHALF_OF, account);
+        }
+        if let Some(body) = &self.body {
+            builder = builder
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body.clone());
+        }
+        builder
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the request: {e}")))
+    }
+}
+
+/// `/api/v1/customers` followed by each of `segments`, each escaped as one
+/// path segment.
+pub(crate) fn customers_path(segments: &[&str]) -> String {
+    let mut path = String::from("/api/v1/customers");
+    for segment in segments {
+        path.push('/');
+        path.push_str(&progenitor_client::encode_path(segment));
+    }
+    path
+}
