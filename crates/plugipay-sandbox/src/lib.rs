@@ -33,6 +33,7 @@ mod auth;
 mod config;
 mod cursor;
 mod failure;
+pub mod fault_proxy;
 mod faults;
 mod ids;
 mod rng;
@@ -49,6 +50,7 @@ pub use config::{
     ApiKey, Faults, PLATFORM_ACCOUNT_ID, PLATFORM_KEY_ID, PLATFORM_SECRET, SandboxConfig, Scope,
     Secret, TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
 };
+pub use fault_proxy::{FaultKind, FaultProxy, ProxyFaults};
 pub use store::{Customer, IDEMPOTENCY_TTL};
 
 use crate::auth::Keys;
