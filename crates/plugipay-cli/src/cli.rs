@@ -1,6 +1,7 @@
 //! The command line: global connection settings and the subcommands.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -40,19 +41,29 @@ pub struct Connection {
     #[arg(long, env = "PLUGIPAY_ON_BEHALF_OF", global = true)]
     pub on_behalf_of: Option<String>,
 
-    /// Retries of a failed call (network errors, timeouts, 429, 5xx) [default: 2].
+    /// Retries of a failed call (network errors, cut or unreadable answers,
+    /// timeouts, 429, 5xx) [default: 2].
     #[arg(long, value_name = "N", global = true)]
     pub max_retries: Option<u32>,
 
     /// Timeout of each attempt, in seconds [default: 30].
-    #[arg(long, value_name = "SECS", global = true, value_parser = positive_seconds)]
-    pub timeout: Option<f64>,
+    #[arg(long, value_name = "SECS", global = true, value_parser = seconds)]
+    pub timeout: Option<Duration>,
+
+    /// Time a whole call may take, retries and waits included, in seconds [default: none].
+    #[arg(long, value_name = "SECS", global = true, value_parser = seconds)]
+    pub deadline: Option<Duration>,
 }
 
-fn positive_seconds(s: &str) -> Result<f64, String> {
+/// The longest timeout or deadline accepted: a day.
+const MAX_SECONDS: f64 = 86_400.0;
+
+fn seconds(s: &str) -> Result<Duration, String> {
     match s.parse::<f64>() {
-        Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(secs),
-        _ => Err(format!("{s:?} is not a positive number of seconds")),
+        Ok(secs) if secs > 0.0 && secs <= MAX_SECONDS => Ok(Duration::from_secs_f64(secs)),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds above 0 and at most {MAX_SECONDS}"
+        )),
     }
 }
 

@@ -7,7 +7,6 @@ mod output;
 mod transfer;
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
 use plugipay::{Client, RetryPolicy};
@@ -69,8 +68,11 @@ fn connect(c: &Connection) -> Result<Client, Failure> {
     if let Some(retries) = c.max_retries {
         builder = builder.retry_policy(RetryPolicy::default().max_retries(retries));
     }
-    if let Some(secs) = c.timeout {
-        builder = builder.timeout(Duration::from_secs_f64(secs));
+    if let Some(timeout) = c.timeout {
+        builder = builder.timeout(timeout);
+    }
+    if let Some(deadline) = c.deadline {
+        builder = builder.deadline(deadline);
     }
     Ok(builder.build()?)
 }

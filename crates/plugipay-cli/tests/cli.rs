@@ -8,9 +8,15 @@ use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY
 use serde_json::Value;
 
 async fn plugipay(sandbox: &Sandbox, args: &[&str]) -> Output {
+    plugipay_at(sandbox.base_url(), args).await
+}
+
+/// Runs the command against `base_url` (a sandbox, a proxy in front of one,
+/// or a scripted server) with the sandbox's test credentials.
+async fn plugipay_at(base_url: &str, args: &[&str]) -> Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
         .args(args)
-        .env("PLUGIPAY_BASE_URL", sandbox.base_url())
+        .env("PLUGIPAY_BASE_URL", base_url)
         .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
         .env("PLUGIPAY_SECRET", TEST_SECRET)
         .env_remove("PLUGIPAY_API_KEY")

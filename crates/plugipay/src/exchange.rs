@@ -143,6 +143,7 @@ async fn one<T: DeserializeOwned>(
         Body::Whole(bytes) => {
             let result = decode::envelope::<T>(status, &headers, &bytes);
             let state = match &result {
+                Err(Error::Decode(_)) if json_ends_early(&bytes) => BodyState::Cut,
                 Err(Error::Decode(_)) => BodyState::Undecodable,
                 _ => BodyState::Decoded,
             };
@@ -160,4 +161,10 @@ async fn one<T: DeserializeOwned>(
         body: state,
     };
     Ok((result, outcome))
+}
+
+/// Whether `body` is JSON that stops before it is complete: an answer cut
+/// off with valid framing (whatever its status), not a different document.
+fn json_ends_early(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err_and(|e| e.is_eof())
 }

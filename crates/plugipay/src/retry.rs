@@ -112,7 +112,8 @@ pub enum BodyState {
     /// Read whole, but not the API's JSON (cut JSON, HTML, the wrong shape).
     Undecodable,
     /// The body ended early or failed mid-read (short of its
-    /// `Content-Length`, a reset, the attempt's time running out).
+    /// `Content-Length`, a reset, the attempt's time running out), or its
+    /// JSON stops before it is complete.
     Cut,
     /// Larger than the SDK reads; not read.
     TooLarge,

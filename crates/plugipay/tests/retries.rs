@@ -138,6 +138,116 @@ async fn client_errors_are_not_retried() {
     }
 }
 
+/// The start of `reply`'s body, as a server cut off with valid framing sends it.
+fn truncated(status: u16, body: serde_json::Value) -> Reply {
+    let text = body.to_string();
+    Reply::raw(status, &text[..text.len() / 2])
+}
+
+#[tokio::test]
+async fn answers_cut_short_or_unreadable_are_retried_when_safe() {
+    /// What a call should come to: `Ok`, or an error code (`Other` for a decode error).
+    type Expected = Result<(), ErrorCode>;
+    // (what, script, call makes a write, expected requests, expected result)
+    let ok = || Reply::json(200, envelope(customer_json(CUSTOMER_ID)));
+    let conflict = || Reply::json(409, error_envelope("conflict", "taken"));
+    let cases: Vec<(&str, Vec<Reply>, bool, usize, Expected)> = vec![
+        (
+            "truncated JSON on a GET",
+            vec![truncated(200, envelope(customer_json(CUSTOMER_ID))), ok()],
+            false,
+            2,
+            Ok(()),
+        ),
+        (
+            "an HTML 200 on a keyed create",
+            vec![Reply::raw(201, "<html>welcome</html>"), created()],
+            true,
+            2,
+            Ok(()),
+        ),
+        (
+            "a truncated 409 on a keyed create",
+            vec![
+                truncated(409, error_envelope("conflict", "taken")),
+                conflict(),
+            ],
+            true,
+            2,
+            Err(ErrorCode::Conflict),
+        ),
+        (
+            "an HTML 400 is final",
+            vec![Reply::raw(400, "<html>bad request</html>"), created()],
+            true,
+            1,
+            Err(ErrorCode::Other("none".into())),
+        ),
+    ];
+    for (what, script, write, requests, expected) in cases {
+        let server = Scripted::start(script).await;
+        let client = client_for(&server.base_url, fast());
+        let result = if write {
+            client.customers().create(NewCustomer::new()).await
+        } else {
+            client.customers().get(CUSTOMER_ID).await
+        };
+        assert_eq!(server.received().len(), requests, "{what}");
+        match (expected, result) {
+            (Ok(()), Ok(customer)) => assert_eq!(customer.id, CUSTOMER_ID, "{what}"),
+            (Err(ErrorCode::Other(_)), Err(err)) => {
+                assert!(matches!(err, plugipay::Error::Decode(_)), "{what}: {err:?}")
+            }
+            (Err(code), Err(err)) => assert_eq!(err.code(), Some(&code), "{what}"),
+            (expected, got) => panic!("{what}: expected {expected:?}, got {got:?}"),
+        }
+        if write {
+            let keys: HashSet<_> = server
+                .received()
+                .iter()
+                .map(|r| r.header("idempotency-key").unwrap())
+                .collect();
+            assert_eq!(keys.len(), 1, "{what}: one key for every attempt");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_deadline_bounds_the_attempts_and_the_waits() {
+    // The server never answers: the deadline ends the call.
+    let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+    let server = Scripted::start(vec![created().gated(gate.clone())]).await;
+    let err = client_for(&server.base_url, fast())
+        .customers()
+        .get(CUSTOMER_ID)
+        .deadline(Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, plugipay::Error::Timeout), "{err:?}");
+    gate.notify_waiters();
+
+    // A wait that would cross the deadline is not started: the last answer
+    // is returned at once.
+    let server = Scripted::start(vec![
+        Reply::json(503, error_envelope("internal_error", "busy")).header("retry-after", "60"),
+        created(),
+    ])
+    .await;
+    let policy = fast().max_retry_after(Duration::from_secs(60));
+    let client = Client::builder()
+        .key_id(KEY_ID)
+        .secret(SECRET)
+        .base_url(&server.base_url)
+        .retry_policy(policy)
+        .deadline(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    assert_eq!(client.deadline(), Some(Duration::from_secs(30)));
+    let err = client.customers().get(CUSTOMER_ID).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(server.received().len(), 1);
+}
+
 #[tokio::test(start_paused = true)]
 async fn retry_after_is_honoured() {
     let server = Scripted::start(vec![

@@ -1,0 +1,165 @@
+//! The CLI through a production-like network and a misbehaving server:
+//! import and export through 30 % faults of eight kinds do everything
+//! exactly once and report no false failure; a server whose paging would
+//! loop ends `list --all` and `export` with a clear error.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::Output;
+
+use plugipay_sandbox::{
+    FaultKind, FaultProxy, ProxyFaults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID,
+    TEST_SECRET,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn plugipay_at(base_url: &str, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(args)
+        .env("PLUGIPAY_BASE_URL", base_url)
+        .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
+        .env("PLUGIPAY_SECRET", TEST_SECRET)
+        .env_remove("PLUGIPAY_API_KEY")
+        .env_remove("PLUGIPAY_ON_BEHALF_OF")
+        .output()
+        .await
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn temp_dir() -> PathBuf {
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-faults-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{:x}-{:x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+/// Retries enough that 30 % faults leave ~1.6e-7 per call of all failing;
+/// attempts time out before the proxy's delays end.
+const THROUGH_FAULTS: [&str; 4] = ["--max-retries", "12", "--timeout", "0.3"];
+
+fn faults(seed: u64) -> ProxyFaults {
+    ProxyFaults {
+        rate: 0.3,
+        kinds: FaultKind::ALL.to_vec(),
+        delay: std::time::Duration::from_millis(450),
+        retry_after_secs: 0,
+        seed,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_and_export_through_faults_are_exactly_once() {
+    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let proxy = FaultProxy::start(sandbox.base_url(), faults(9))
+        .await
+        .unwrap();
+    let dir = temp_dir();
+    let rows = dir.join("rows.jsonl");
+    let lines: Vec<String> = (0..1_000)
+        .map(|i| format!(r#"{{"externalId":"crm_{i:04}","name":"Customer {i}"}}"#))
+        .collect();
+    std::fs::write(&rows, lines.join("\n")).unwrap();
+    let rows = rows.to_str().unwrap();
+
+    for (run, expect) in [
+        (1, "1000 created, 0 found, 0 failed"),
+        (2, "0 created, 1000 found, 0 failed"),
+    ] {
+        let mut args = THROUGH_FAULTS.to_vec();
+        args.extend(["customers", "import", rows, "--concurrency", "32"]);
+        let out = plugipay_at(proxy.base_url(), &args).await;
+        assert!(out.status.success(), "run {run}: {}", stderr(&out));
+        assert!(stderr(&out).contains(expect), "run {run}: {}", stderr(&out));
+        assert_eq!(sandbox.customer_count(TEST_ACCOUNT_ID), 1_000, "run {run}");
+    }
+
+    let export = dir.join("book.jsonl");
+    let mut args = THROUGH_FAULTS.to_vec();
+    args.extend(["customers", "export", "--out", export.to_str().unwrap()]);
+    let out = plugipay_at(proxy.base_url(), &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let exported: Vec<String> = std::fs::read_to_string(&export)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["externalId"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let distinct: HashSet<_> = exported.iter().collect();
+    assert_eq!((exported.len(), distinct.len()), (1_000, 1_000));
+    let counts = proxy.counts();
+    assert!(
+        FaultKind::ALL.iter().all(|kind| counts[kind] > 0),
+        "every fault kind was met: {counts:?}"
+    );
+}
+
+/// A server whose every list page says more follow, under the same cursor.
+async fn looping_server() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let body = r#"{"data":[{"id":"cus_loop","accountId":"acct_1","createdAt":"2026-11-25T00:00:00Z","updatedAt":"2026-11-25T00:00:00Z"}],"error":null,"meta":{"requestId":"req_loop","cursor":"same","hasMore":true}}"#;
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let response = response.clone();
+            tokio::spawn(async move {
+                // GETs only: a request ends at its blank line.
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        seen.drain(..end + 4);
+                        if stream.write_all(response.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (base_url, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looping_server_ends_list_all_and_export_with_an_error() {
+    let (base_url, server) = looping_server().await;
+    let dir = temp_dir();
+    let out_file = dir.join("book.jsonl");
+    for args in [
+        vec!["customers", "list", "--all"],
+        vec!["customers", "export", "--out", out_file.to_str().unwrap()],
+    ] {
+        let out = plugipay_at(&base_url, &args).await;
+        assert!(!out.status.success(), "{args:?} must fail");
+        let err = stderr(&out);
+        assert!(
+            err.contains("cursor") && err.contains("already followed"),
+            "{args:?}: {err}"
+        );
+    }
+    server.abort();
+}
