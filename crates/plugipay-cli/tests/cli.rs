@@ -1,29 +1,16 @@
 //! The `plugipay` binary against an in-process sandbox.
 
+mod common;
+
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::process::Output;
 
+use common::{plugipay_at, stderr, temp_file};
 use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET};
 use serde_json::Value;
 
 async fn plugipay(sandbox: &Sandbox, args: &[&str]) -> Output {
     plugipay_at(sandbox.base_url(), args).await
-}
-
-/// Runs the command against `base_url` (a sandbox, a proxy in front of one,
-/// or a scripted server) with the sandbox's test credentials.
-async fn plugipay_at(base_url: &str, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
-        .args(args)
-        .env("PLUGIPAY_BASE_URL", base_url)
-        .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
-        .env("PLUGIPAY_SECRET", TEST_SECRET)
-        .env_remove("PLUGIPAY_API_KEY")
-        .env_remove("PLUGIPAY_ON_BEHALF_OF")
-        .output()
-        .await
-        .unwrap()
 }
 
 fn stdout_json(out: &Output) -> Vec<Value> {
@@ -39,33 +26,10 @@ fn stdout_json(out: &Output) -> Vec<Value> {
         .collect()
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 async fn sandbox(seed: usize) -> Sandbox {
     Sandbox::start(SandboxConfig::new().seed_customers(seed))
         .await
         .unwrap()
-}
-
-/// A file in the target directory's temp area, unique per test.
-fn temp_file(name: &str, contents: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{}", uuid()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path
-}
-
-fn uuid() -> String {
-    format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,50 +3,16 @@
 //! exactly once and report no false failure; a server whose paging would
 //! loop ends `list --all` and `export` with a clear error.
 
+mod common;
+
 use std::collections::HashSet;
-use std::path::PathBuf;
-use std::process::Output;
+
+use common::{plugipay_at, stderr, temp_file};
 
 use plugipay_sandbox::{
-    FaultKind, FaultProxy, ProxyFaults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID,
-    TEST_SECRET,
+    FaultKind, FaultProxy, ProxyFaults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn plugipay_at(base_url: &str, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
-        .args(args)
-        .env("PLUGIPAY_BASE_URL", base_url)
-        .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
-        .env("PLUGIPAY_SECRET", TEST_SECRET)
-        .env_remove("PLUGIPAY_API_KEY")
-        .env_remove("PLUGIPAY_ON_BEHALF_OF")
-        .output()
-        .await
-        .unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn temp_dir() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-faults-{}", uuid_like()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn uuid_like() -> String {
-    format!(
-        "{:x}-{:x}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
-}
 
 /// Retries enough that 30 % faults leave ~1.6e-7 per call of all failing;
 /// attempts time out before the proxy's delays end.
@@ -68,12 +34,11 @@ async fn import_and_export_through_faults_are_exactly_once() {
     let proxy = FaultProxy::start(sandbox.base_url(), faults(9))
         .await
         .unwrap();
-    let dir = temp_dir();
-    let rows = dir.join("rows.jsonl");
     let lines: Vec<String> = (0..1_000)
         .map(|i| format!(r#"{{"externalId":"crm_{i:04}","name":"Customer {i}"}}"#))
         .collect();
-    std::fs::write(&rows, lines.join("\n")).unwrap();
+    let rows = temp_file("rows.jsonl", &lines.join("\n"));
+    let export = rows.with_file_name("book.jsonl");
     let rows = rows.to_str().unwrap();
 
     for (run, expect) in [
@@ -88,7 +53,6 @@ async fn import_and_export_through_faults_are_exactly_once() {
         assert_eq!(sandbox.customer_count(TEST_ACCOUNT_ID), 1_000, "run {run}");
     }
 
-    let export = dir.join("book.jsonl");
     let mut args = THROUGH_FAULTS.to_vec();
     args.extend(["customers", "export", "--out", export.to_str().unwrap()]);
     let out = plugipay_at(proxy.base_url(), &args).await;
@@ -147,8 +111,7 @@ async fn looping_server() -> (String, tokio::task::JoinHandle<()>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_looping_server_ends_list_all_and_export_with_an_error() {
     let (base_url, server) = looping_server().await;
-    let dir = temp_dir();
-    let out_file = dir.join("book.jsonl");
+    let out_file = temp_file("old.jsonl", "").with_file_name("book.jsonl");
     for args in [
         vec!["customers", "list", "--all"],
         vec!["customers", "export", "--out", out_file.to_str().unwrap()],

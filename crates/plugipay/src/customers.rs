@@ -25,8 +25,15 @@ impl<'a> Customers<'a> {
     }
 
     /// Creates a customer. A fresh Idempotency-Key is sent unless
-    /// [`Request::idempotency_key`] gives one. An `externalId` another
-    /// customer holds fails with [`ErrorCode::Conflict`](crate::ErrorCode::Conflict).
+    /// [`Request::idempotency_key`] gives one, and every retry carries it, so
+    /// the customer is created once however often the call is retried. An
+    /// `externalId` another customer holds fails with
+    /// [`ErrorCode::Conflict`](crate::ErrorCode::Conflict).
+    ///
+    /// A 2xx answer without a customer (an empty body) means the create was
+    /// accepted: the customer is then found by its `externalId`; without
+    /// one, the call fails with an [`Error::Decode`](crate::Error::Decode)
+    /// whose reason says so.
     pub fn create(&self, customer: NewCustomer) -> Request<CreateCustomer> {
         self.request(CreateCustomer { customer })
     }
@@ -106,7 +113,10 @@ impl<'a> Customers<'a> {
         })
     }
 
-    /// Changes the fields `update` touches and no others (PATCH).
+    /// Changes the fields `update` touches and no others (PATCH), under an
+    /// Idempotency-Key like [`create`](Self::create). A 2xx answer without a
+    /// customer (an empty body) means the change was made: the customer is
+    /// then read back with a GET.
     pub fn update(&self, id: impl Into<String>, update: CustomerUpdate) -> Request<UpdateCustomer> {
         self.request(UpdateCustomer {
             id: id.into(),

@@ -24,7 +24,15 @@
 //! - Every failure is an [`Error`]; API errors carry an [`ErrorCode`], the HTTP
 //!   status and the request id. A response that is not the API's JSON is an
 //!   [`Error::Decode`] that keeps its status and the start of its body.
-//! - [`Client::api`] is the generated low-level client, signed the same way.
+//! - A call is a loop of attempts, each signed afresh, read whole and judged at
+//!   the HTTP level by [`decide`]: connection failures, 429, 5xx (500, 502,
+//!   503, 504), answers lost or cut off, and unreadable 2xx answers are retried
+//!   (the last four only for GETs and keyed writes), with backoff and
+//!   `Retry-After`; [`Request::deadline`] bounds the whole call.
+//! - Walks ([`Request::stream`], [`Request::pages`]) end with
+//!   [`Error::Paging`] rather than loop or stop short in silence.
+//! - [`Client::api`] is the generated low-level client, signed the same way
+//!   (without retries).
 #![warn(missing_docs)]
 
 mod archive;

@@ -1,0 +1,50 @@
+//! Helpers shared by the CLI's test binaries: run the `plugipay` binary
+//! against a server, read its output, make temporary files.
+#![allow(dead_code, reason = "each test binary uses part of the helpers")]
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use plugipay_sandbox::{TEST_KEY_ID, TEST_SECRET};
+
+/// Runs the command against `base_url` (a sandbox, a proxy in front of one,
+/// or a scripted server) with the sandbox's test credentials.
+pub async fn plugipay_at(base_url: &str, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(args)
+        .env("PLUGIPAY_BASE_URL", base_url)
+        .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
+        .env("PLUGIPAY_SECRET", TEST_SECRET)
+        .env_remove("PLUGIPAY_API_KEY")
+        .env_remove("PLUGIPAY_ON_BEHALF_OF")
+        .output()
+        .await
+        .unwrap()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A file in the target directory's temp area, unique per test.
+pub fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{}", uuid()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// Unique across tests, test binaries and runs: process, clock and a counter.
+fn uuid() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        "{:x}-{:x}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
