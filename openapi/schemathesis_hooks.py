@@ -1,25 +1,45 @@
 """Schemathesis hooks for testing the sandbox against openapi/customers.yaml.
 
-They teach schemathesis the three rules OpenAPI 3.0 cannot write down, so that
-every generated request is one a well-behaved client could send and every
-check (including "schema-valid data is accepted") stays on:
+They teach schemathesis the rules the spec does not write down, so that every
+generated request is one a well-behaved client could send and every check
+(including "schema-valid data is accepted") stays on:
 
 - an Idempotency-Key names one logical write: a fresh key per request (reusing
   a key with another body is rightly refused with 422);
-- metadata keys are 1 to 40 characters without control characters (the spec's
-  `x-key-max-length`; OpenAPI 3.0 has no `propertyNames`);
-- cursors are opaque tokens only the server issues: no made-up cursors.
+- cursors are opaque tokens only the server issues: no made-up cursors;
+- field lengths and formats: the live API checks them but publishes no rules,
+  so the spec states none. The sandbox refuses what breaks its own default
+  limits (`plugipay_sandbox::Limits`), and these hooks bring generated fields
+  within them. The numbers below are the sandbox's defaults, not facts about
+  Plugipay.
 """
 
+import re
 import uuid
 
 import schemathesis
 
+# plugipay_sandbox::Limits::default()
+FIELD_MAX_CHARS = {
+    "email": 254,
+    "name": 256,
+    "phone": 32,
+    "externalId": 256,
+    "taxId": 64,
+    "defaultPaymentTokenId": 256,
+}
+METADATA_MAX_KEYS = 50
 KEY_MAX_LENGTH = 40
+VALUE_MAX_LENGTH = 500
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 def _good_key(key):
     return 0 < len(key) <= KEY_MAX_LENGTH and all(c.isprintable() for c in key)
+
+
+def _good_text(value, limit):
+    return 0 < len(value) <= limit and all(c.isprintable() or c == " " for c in value)
 
 
 def _fresh_key(headers):
@@ -35,8 +55,23 @@ def _no_cursor(query):
 
 
 def _good_metadata(body):
-    if isinstance(body, dict) and isinstance(body.get("metadata"), dict):
-        body["metadata"] = {k: v for k, v in body["metadata"].items() if _good_key(k)}
+    if not isinstance(body, dict):
+        return body
+    if isinstance(body.get("metadata"), dict):
+        entries = [
+            (k, v)
+            for k, v in body["metadata"].items()
+            if _good_key(k) and (not isinstance(v, str) or len(v) <= VALUE_MAX_LENGTH)
+        ]
+        body["metadata"] = dict(entries[:METADATA_MAX_KEYS])
+    for field, limit in FIELD_MAX_CHARS.items():
+        value = body.get(field)
+        if isinstance(value, str):
+            if field == "email":
+                if not (EMAIL.match(value) and len(value) <= limit and value.isprintable()):
+                    body[field] = f"user{uuid.uuid4().hex[:8]}@example.com"
+            elif not _good_text(value, limit):
+                body[field] = "x"
     return body
 
 

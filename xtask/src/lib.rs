@@ -260,7 +260,7 @@ fn settings() -> GenerationSettings {
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
-        // Signing, the User-Agent and response recording live in
+        // Signing, the User-Agent and the bounded body read live in
         // crates/plugipay-api/src/hooks.rs; leaving them out fails to compile.
         .with_hooks(HooksMode::Expected)
         .with_inner_type(quote!(crate::hooks::Context))
@@ -295,7 +295,7 @@ fn generate_client(spec: &OpenAPI) -> Result<TokenStream, String> {
                 .unwrap_or_else(|| "unknown reason".to_owned());
             Err(format!(
                 "progenitor cannot generate a client (it stopped on: {msg}); \
-                 see shared/docs/progenitor-notes.md for the shapes it supports"
+                 it supports one success type per operation and one kind of error body"
             ))
         }
     }

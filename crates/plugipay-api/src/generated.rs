@@ -30,9 +30,6 @@ pub mod types {
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 255usize {
-                return Err("longer than 255 characters".into());
-            }
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -68,33 +65,42 @@ pub mod types {
                 })
         }
     }
-    ///The fields of a new customer; all optional.
+    /**The fields of a new customer; all optional. The server checks formats
+and lengths (a bad email, a name that is too long) and answers 400
+`validation_error`; their exact rules are not published.
+*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateCustomerRequest {
+        ///The id of a stored payment token to charge by default.
         #[serde(
             rename = "defaultPaymentTokenId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub default_payment_token_id: ::std::option::Option<PaymentTokenId>,
+        pub default_payment_token_id: ::std::option::Option<::std::string::String>,
+        ///An email address. Not unique within a workspace.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub email: ::std::option::Option<Email>,
+        pub email: ::std::option::Option<::std::string::String>,
+        ///Your own id for the customer (a CRM or user id); unique within a workspace.
         #[serde(
             rename = "externalId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub external_id: ::std::option::Option<ExternalId>,
+        pub external_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub metadata: ::std::option::Option<Metadata>,
+        ///The customer's display name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<CustomerName>,
+        pub name: ::std::option::Option<::std::string::String>,
+        ///A phone number, preferably E.164.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub phone: ::std::option::Option<Phone>,
+        pub phone: ::std::option::Option<::std::string::String>,
+        ///A tax registration number (an Indonesian NPWP, for example).
         #[serde(
             rename = "taxId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub tax_id: ::std::option::Option<TaxId>,
+        pub tax_id: ::std::option::Option<::std::string::String>,
     }
     impl CreateCustomerRequest {
         pub fn builder() -> builder::CreateCustomerRequest {
@@ -223,36 +229,33 @@ require.
             Default::default()
         }
     }
-    ///The customer's display name.
+    ///`DeleteCustomerIdempotencyKey`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
-    pub struct CustomerName(::std::string::String);
-    impl ::std::ops::Deref for CustomerName {
+    pub struct DeleteCustomerIdempotencyKey(::std::string::String);
+    impl ::std::ops::Deref for DeleteCustomerIdempotencyKey {
         type Target = ::std::string::String;
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
-    impl ::std::convert::From<CustomerName> for ::std::string::String {
-        fn from(value: CustomerName) -> Self {
+    impl ::std::convert::From<DeleteCustomerIdempotencyKey> for ::std::string::String {
+        fn from(value: DeleteCustomerIdempotencyKey) -> Self {
             value.0
         }
     }
-    impl ::std::str::FromStr for CustomerName {
+    impl ::std::str::FromStr for DeleteCustomerIdempotencyKey {
         type Err = self::error::ConversionError;
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 256usize {
-                return Err("longer than 256 characters".into());
-            }
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
             Ok(Self(value.to_string()))
         }
     }
-    impl ::std::convert::TryFrom<&str> for CustomerName {
+    impl ::std::convert::TryFrom<&str> for DeleteCustomerIdempotencyKey {
         type Error = self::error::ConversionError;
         fn try_from(
             value: &str,
@@ -260,7 +263,8 @@ require.
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for CustomerName {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeleteCustomerIdempotencyKey {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -268,69 +272,7 @@ require.
             value.parse()
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for CustomerName {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
-    ///An email address (one `@`, no white space). Not unique within a workspace.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct Email(::std::string::String);
-    impl ::std::ops::Deref for Email {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<Email> for ::std::string::String {
-        fn from(value: Email) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for Email {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 254usize {
-                return Err("longer than 254 characters".into());
-            }
-            if value.chars().count() < 3usize {
-                return Err("shorter than 3 characters".into());
-            }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[^@\\s]+@[^@\\s]+$").unwrap() });
-            if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[^@\\s]+@[^@\\s]+$\"".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for Email {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for Email {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Email {
+    impl<'de> ::serde::Deserialize<'de> for DeleteCustomerIdempotencyKey {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -352,7 +294,9 @@ require.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub doc_url: ::std::option::Option<::std::string::String>,
-        ///The offending field or parameter, on validation errors.
+        /**The offending field or parameter, on some validation errors. Not
+part of the live API's promised error shape: never rely on it.
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub field: ::std::option::Option<::std::string::String>,
         ///A human-readable explanation.
@@ -364,8 +308,9 @@ require.
         }
     }
     /**A machine-readable error code. Known codes: `validation_error` (400),
-`unauthorized`, `signature_invalid`, `timestamp_skew` (401),
-`forbidden` (403), `not_found` (404), `conflict` (409),
+`unauthorized`, `signature_invalid`, `timestamp_skew`,
+`invalid_timestamp` (401), `forbidden` (403), `not_found` (404),
+`conflict` (409),
 `idempotency_key_reused` (422), `rate_limited` (429),
 `internal_error` (5xx). New codes may appear; clients must accept
 any string.
@@ -422,63 +367,6 @@ any string.
             Default::default()
         }
     }
-    ///Your own id for the customer (a CRM or user id); unique within a workspace.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct ExternalId(::std::string::String);
-    impl ::std::ops::Deref for ExternalId {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<ExternalId> for ::std::string::String {
-        fn from(value: ExternalId) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for ExternalId {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 256usize {
-                return Err("longer than 256 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ExternalId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ExternalId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ExternalId {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
     ///Facts about a page of a list.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ListMeta {
@@ -513,205 +401,46 @@ any string.
             Default::default()
         }
     }
-    /**Free-form string-to-string data on the customer: at most 50 keys,
-each key 1 to 40 characters (`x-key-max-length`), each value at most
-500 characters. By convention `archived: "true"` marks a customer as
-removed.
+    /**Free-form string-to-string data on the customer. By convention
+`archived: "true"` marks a customer as retired (`"false"`, or no key,
+reads as active). The live API publishes no limits on the number of
+keys or their lengths; it validates them itself.
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
     pub struct Metadata(
-        pub ::std::collections::BTreeMap<::std::string::String, MetadataValue>,
+        pub ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
     );
     impl ::std::ops::Deref for Metadata {
-        type Target = ::std::collections::BTreeMap<::std::string::String, MetadataValue>;
+        type Target = ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::string::String,
+        >;
         fn deref(
             &self,
-        ) -> &::std::collections::BTreeMap<::std::string::String, MetadataValue> {
+        ) -> &::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::string::String,
+        > {
             &self.0
         }
     }
     impl ::std::convert::From<Metadata>
-    for ::std::collections::BTreeMap<::std::string::String, MetadataValue> {
+    for ::std::collections::BTreeMap<::std::string::String, ::std::string::String> {
         fn from(value: Metadata) -> Self {
             value.0
         }
     }
     impl ::std::convert::From<
-        ::std::collections::BTreeMap<::std::string::String, MetadataValue>,
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
     > for Metadata {
         fn from(
-            value: ::std::collections::BTreeMap<::std::string::String, MetadataValue>,
+            value: ::std::collections::BTreeMap<
+                ::std::string::String,
+                ::std::string::String,
+            >,
         ) -> Self {
             Self(value)
-        }
-    }
-    ///A metadata value, at most 500 characters.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct MetadataValue(::std::string::String);
-    impl ::std::ops::Deref for MetadataValue {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<MetadataValue> for ::std::string::String {
-        fn from(value: MetadataValue) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for MetadataValue {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 500usize {
-                return Err("longer than 500 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for MetadataValue {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for MetadataValue {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for MetadataValue {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
-    ///The id of a stored payment token to charge by default.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct PaymentTokenId(::std::string::String);
-    impl ::std::ops::Deref for PaymentTokenId {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<PaymentTokenId> for ::std::string::String {
-        fn from(value: PaymentTokenId) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for PaymentTokenId {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 256usize {
-                return Err("longer than 256 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for PaymentTokenId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for PaymentTokenId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for PaymentTokenId {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
-    ///A phone number, preferably E.164.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct Phone(::std::string::String);
-    impl ::std::ops::Deref for Phone {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<Phone> for ::std::string::String {
-        fn from(value: Phone) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for Phone {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 32usize {
-                return Err("longer than 32 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for Phone {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for Phone {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Phone {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
         }
     }
     ///Creation-time order of a list.
@@ -774,63 +503,6 @@ removed.
             SortOrder::Desc
         }
     }
-    ///A tax registration number (an Indonesian NPWP, for example).
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct TaxId(::std::string::String);
-    impl ::std::ops::Deref for TaxId {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<TaxId> for ::std::string::String {
-        fn from(value: TaxId) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for TaxId {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 64usize {
-                return Err("longer than 64 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for TaxId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for TaxId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for TaxId {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
     ///`UpdateCustomerIdempotencyKey`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -851,9 +523,6 @@ removed.
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 255usize {
-                return Err("longer than 255 characters".into());
-            }
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -894,15 +563,15 @@ removed.
         #[derive(Clone, Debug)]
         pub struct CreateCustomerRequest {
             default_payment_token_id: ::std::result::Result<
-                ::std::option::Option<super::PaymentTokenId>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             email: ::std::result::Result<
-                ::std::option::Option<super::Email>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             external_id: ::std::result::Result<
-                ::std::option::Option<super::ExternalId>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
@@ -910,15 +579,15 @@ removed.
                 ::std::string::String,
             >,
             name: ::std::result::Result<
-                ::std::option::Option<super::CustomerName>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             phone: ::std::result::Result<
-                ::std::option::Option<super::Phone>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             tax_id: ::std::result::Result<
-                ::std::option::Option<super::TaxId>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
         }
@@ -938,7 +607,7 @@ removed.
         impl CreateCustomerRequest {
             pub fn default_payment_token_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::PaymentTokenId>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.default_payment_token_id = value
@@ -952,7 +621,7 @@ removed.
             }
             pub fn email<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Email>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.email = value
@@ -964,7 +633,7 @@ removed.
             }
             pub fn external_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::ExternalId>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.external_id = value
@@ -988,7 +657,7 @@ removed.
             }
             pub fn name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::CustomerName>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.name = value
@@ -1000,7 +669,7 @@ removed.
             }
             pub fn phone<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Phone>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.phone = value
@@ -1012,7 +681,7 @@ removed.
             }
             pub fn tax_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::TaxId>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.tax_id = value
@@ -1834,15 +1503,20 @@ removed.
 
 The customers namespace of the Plugipay HTTP API: the persistent record of
 everyone who can pay a workspace, under every charge, subscription and
-invoice. Customers are created, fetched, listed and patched; there is no
-delete. To retire a customer, set `metadata.archived` to `"true"`.
+invoice. Customers are created, fetched, listed, patched and deleted.
+Only a customer with no money history (no subscription, invoice, paid or
+in-flight checkout session, or gift card) can be deleted; any other is
+retired by archiving it: `metadata.archived = "true"`.
 
 Every response body is an envelope `{ "data", "error", "meta" }`. A call
 failed when the HTTP status is 400 or above, or when `error` is not null.
 
 This document is the single source of truth of plugipay-rs: the generated
-client, the SDK's argument checks and the sandbox's validation all derive
-from it, limits included.
+client and the SDK's types derive from it. It states only what the live
+API is known to do. Where the live behaviour is not published (field
+lengths, email syntax, whether a metadata PATCH merges or replaces), it
+says so: clients leave those checks to the server, and the sandbox's own
+choices are sandbox configuration, not facts about Plugipay.
 
 
 Version: 1.0.0*/
@@ -2003,14 +1677,55 @@ let response = client.get_customer()
     pub fn get_customer(&self) -> builder::GetCustomer<'_> {
         builder::GetCustomer::new(self)
     }
+    /**Delete a customer
+
+Deletes a customer that has no money history. The customer is then
+gone from get (404 `not_found`) and from lists, and its `externalId`
+may be given to another customer. A customer that a subscription, an
+invoice, a paid or in-flight checkout session, or a gift card refers
+to cannot be deleted: the answer is 409 `conflict`, and archiving
+(`metadata.archived = "true"`) is the way to retire it.
+
+Like every write, a delete carries an Idempotency-Key; a repeat with
+the same key replays the first answer.
+
+
+Sends a `DELETE` request to `/api/v1/customers/{id}`
+
+Arguments:
+- `id`: The customer's id (`cus_…`), sent as one percent-encoded path segment.
+- `idempotency_key`: One key per logical write, `idem_<uuid>` by convention, reused on
+every retry of that write. The same key with the same request replays
+the first response (with `Idempotent-Replayed: true`); the same key
+with a different request is refused with 422 `idempotency_key_reused`.
+A write without a key is refused with 400.
+
+- `x_plugipay_on_behalf_of`: Lets a platform key act on a merchant workspace (its `accountId`).
+```ignore
+let response = client.delete_customer()
+    .id(id)
+    .idempotency_key(idempotency_key)
+    .x_plugipay_on_behalf_of(x_plugipay_on_behalf_of)
+    .send()
+    .await;
+```*/
+    pub fn delete_customer(&self) -> builder::DeleteCustomer<'_> {
+        builder::DeleteCustomer::new(self)
+    }
     /**Update a customer
 
 Changes only the fields present in the body. A field set to `null` is
-cleared; an absent field is left alone. `metadata` is merged key by
-key: a key with a string value is set, a key set to `null` is removed,
-keys not named are kept. `updatedAt` moves on every applied update.
-Changing `externalId` to one another customer of the workspace holds
-is refused with 409 `conflict`.
+cleared; an absent field is left alone. `updatedAt` moves on every
+applied update. Changing `externalId` to one another customer of the
+workspace holds is refused with 409 `conflict`.
+
+`metadata` is sent as one whole string-to-string map, and
+`metadata: null` clears it. Whether the live API merges a sent map
+into the stored one key by key or replaces the stored map with it is
+not documented. A client that must be right either way sends the
+complete map it wants (read, change, write): that gives the same
+result under both. Removing a single key by sending it as `null`
+works only on a server that merges; no official client sends it.
 
 
 Sends a `PATCH` request to `/api/v1/customers/{id}`
@@ -2552,6 +2267,160 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::delete_customer`]
+
+[`Client::delete_customer`]: super::Client::delete_customer*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteCustomer<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+        idempotency_key: Result<types::DeleteCustomerIdempotencyKey, String>,
+        x_plugipay_on_behalf_of: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> DeleteCustomer<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                idempotency_key: Err("idempotency_key was not initialized".to_string()),
+                x_plugipay_on_behalf_of: Ok(None),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DeleteCustomerIdempotencyKey>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `DeleteCustomerIdempotencyKey` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_plugipay_on_behalf_of<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_plugipay_on_behalf_of = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_plugipay_on_behalf_of failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v1/customers/{id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::ErrorEnvelope>> {
+            let Self { client, id, idempotency_key, x_plugipay_on_behalf_of } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let x_plugipay_on_behalf_of = x_plugipay_on_behalf_of
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/customers/{}", client.baseurl, encode_path(& id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            header_map
+                .append("Idempotency-Key", idempotency_key.to_string().try_into()?);
+            if let Some(value) = x_plugipay_on_behalf_of {
+                header_map
+                    .append("X-Plugipay-On-Behalf-Of", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_customer",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::update_customer`]
 
 [`Client::update_customer`]: super::Client::update_customer*/
@@ -2734,20 +2603,6 @@ pub mod prelude {
 /// `openapi/customers.yaml`. The SDK rejects arguments outside them before
 /// the network; the sandbox answers 400 `validation_error`.
 pub mod limits {
-    ///`CustomerName`: at most 256 characters.
-    pub const CUSTOMER_NAME_MAX_CHARS: usize = 256;
-    ///`CustomerName`: at least 1 characters.
-    pub const CUSTOMER_NAME_MIN_CHARS: usize = 1;
-    ///`Email`: at most 254 characters.
-    pub const EMAIL_MAX_CHARS: usize = 254;
-    ///`Email`: at least 3 characters.
-    pub const EMAIL_MIN_CHARS: usize = 3;
-    ///`ExternalId`: at most 256 characters.
-    pub const EXTERNAL_ID_MAX_CHARS: usize = 256;
-    ///`ExternalId`: at least 1 characters.
-    pub const EXTERNAL_ID_MIN_CHARS: usize = 1;
-    ///`Idempotency-Key`: at most 255 characters.
-    pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
     ///`Idempotency-Key`: at least 1 characters.
     pub const IDEMPOTENCY_KEY_MIN_CHARS: usize = 1;
     ///`list_customers` query `limit`: 25 when absent.
@@ -2756,22 +2611,4 @@ pub mod limits {
     pub const LIST_CUSTOMERS_LIMIT_MAX: usize = 100;
     ///`list_customers` query `limit`: at least 1.
     pub const LIST_CUSTOMERS_LIMIT_MIN: usize = 1;
-    ///`Metadata`: each key at most 40 characters.
-    pub const METADATA_KEY_MAX_CHARS: usize = 40;
-    ///`Metadata`: at most 50 keys.
-    pub const METADATA_MAX_KEYS: usize = 50;
-    ///`MetadataValue`: at most 500 characters.
-    pub const METADATA_VALUE_MAX_CHARS: usize = 500;
-    ///`PaymentTokenId`: at most 256 characters.
-    pub const PAYMENT_TOKEN_ID_MAX_CHARS: usize = 256;
-    ///`PaymentTokenId`: at least 1 characters.
-    pub const PAYMENT_TOKEN_ID_MIN_CHARS: usize = 1;
-    ///`Phone`: at most 32 characters.
-    pub const PHONE_MAX_CHARS: usize = 32;
-    ///`Phone`: at least 1 characters.
-    pub const PHONE_MIN_CHARS: usize = 1;
-    ///`TaxId`: at most 64 characters.
-    pub const TAX_ID_MAX_CHARS: usize = 64;
-    ///`TaxId`: at least 1 characters.
-    pub const TAX_ID_MIN_CHARS: usize = 1;
 }

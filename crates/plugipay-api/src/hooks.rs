@@ -1,5 +1,6 @@
 //! What runs around every generated operation of the low-level client: sign
-//! the built request, stamp the User-Agent, send it with the client's
+//! the built request, stamp the User-Agent (and drop progenitor's
+//! `api-version` header), send it with the client's
 //! timeout, and bound the body read. (The `plugipay` SDK sends through its
 //! own attempt pipeline instead, with retries.)
 
@@ -62,9 +63,11 @@ impl ClientHooks<Context> for Client {
         request: &mut reqwest::Request,
         _info: &OperationInfo,
     ) -> Result<(), Error<E>> {
-        request
-            .headers_mut()
-            .insert(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT));
+        let headers = request.headers_mut();
+        headers.insert(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT));
+        // progenitor stamps every request with `api-version: <info.version>`;
+        // Plugipay defines no such header and its own SDKs do not send it.
+        headers.remove("api-version");
         // Signed here, once per send: a retry builds and signs a new request.
         self.inner
             .credentials

@@ -1,6 +1,8 @@
-//! Argument checks the spec's types cannot express, shared by the SDK (before
-//! the network) and the sandbox (on what it receives): path ids and metadata
-//! keys. Field lengths and formats are enforced by the generated types.
+//! The argument checks the protocol itself documents, shared by the SDK
+//! (before the network) and the sandbox (on what it receives): a path id must
+//! be one URL path segment, and a list page size is from 1 to 100. Field
+//! lengths and formats are the server's to check: their rules are not
+//! published, so a client must not guess them.
 
 use std::fmt;
 
@@ -61,40 +63,6 @@ pub fn path_segment(field: &str, value: &str) -> Result<(), Invalid> {
     Err(Invalid::new(field, reason))
 }
 
-/// A metadata key: 1 to [`limits::METADATA_KEY_MAX_CHARS`] characters, no
-/// control characters.
-pub fn metadata_key(key: &str) -> Result<(), Invalid> {
-    let chars = key.chars().count();
-    let reason = if chars == 0 {
-        "keys must not be empty".to_owned()
-    } else if chars > limits::METADATA_KEY_MAX_CHARS {
-        format!(
-            "key `{}…` is longer than {} characters",
-            key.chars().take(16).collect::<String>(),
-            limits::METADATA_KEY_MAX_CHARS
-        )
-    } else if key.chars().any(char::is_control) {
-        "keys must not contain control characters".to_owned()
-    } else {
-        return Ok(());
-    };
-    Err(Invalid::new("metadata", reason))
-}
-
-/// The number of metadata keys: at most [`limits::METADATA_MAX_KEYS`].
-pub fn metadata_len(keys: usize) -> Result<(), Invalid> {
-    if keys > limits::METADATA_MAX_KEYS {
-        return Err(Invalid::new(
-            "metadata",
-            format!(
-                "{keys} keys; at most {} are allowed",
-                limits::METADATA_MAX_KEYS
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// A list page size: from [`limits::LIST_CUSTOMERS_LIMIT_MIN`] to
 /// [`limits::LIST_CUSTOMERS_LIMIT_MAX`].
 pub fn list_limit(limit: u32) -> Result<(), Invalid> {
@@ -123,16 +91,6 @@ mod tests {
         for good in ["cus_1", "a/b", "a?b", "a%b", "a b", "...", "é"] {
             assert!(path_segment("id", good).is_ok(), "{good:?}");
         }
-    }
-
-    #[test]
-    fn metadata_rules() {
-        assert!(metadata_key("plan").is_ok());
-        assert!(metadata_key("").is_err());
-        assert!(metadata_key(&"k".repeat(limits::METADATA_KEY_MAX_CHARS)).is_ok());
-        assert!(metadata_key(&"k".repeat(limits::METADATA_KEY_MAX_CHARS + 1)).is_err());
-        assert!(metadata_len(limits::METADATA_MAX_KEYS).is_ok());
-        assert!(metadata_len(limits::METADATA_MAX_KEYS + 1).is_err());
     }
 
     #[test]

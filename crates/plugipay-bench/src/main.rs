@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::{Parser, Subcommand};
 use futures_util::TryStreamExt;
 use hmac::{Hmac, Mac};
-use plugipay::{Client, ListParams};
+use plugipay::{Client, ListParams, NewCustomer};
 use sha2::{Digest, Sha256};
 
 const KEY_ID: &str = "ak_test_sandbox";
@@ -47,6 +47,12 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Only B6 (the metadata read-change-write race).
+    B6 {
+        /// The release `plugipay-sandbox` binary.
+        #[arg(long)]
+        sandbox: PathBuf,
+    },
     /// Walk a whole book and print this process's peak RSS in KiB (for B3).
     Walk {
         #[arg(long)]
@@ -62,6 +68,10 @@ struct SandboxProcess {
 
 impl SandboxProcess {
     fn start(bin: &PathBuf, seed: usize, latency_ms: u64) -> Self {
+        Self::start_with(bin, seed, latency_ms, &[])
+    }
+
+    fn start_with(bin: &PathBuf, seed: usize, latency_ms: u64, extra: &[&str]) -> Self {
         let mut child = Command::new(bin)
             .args([
                 "--addr",
@@ -70,6 +80,7 @@ impl SandboxProcess {
                 &seed.to_string(),
             ])
             .args(["--latency-ms", &latency_ms.to_string()])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -413,11 +424,70 @@ async fn b5(sandbox: &PathBuf, out: &mut String) {
     ));
 }
 
+/// B6: how many concurrent `set_metadata` calls on one customer survive.
+/// Each is a read and a whole-map write; a server that replaces the map
+/// keeps only the last writer's view of the other keys.
+async fn b6(sandbox: &PathBuf, out: &mut String) {
+    const WRITERS: usize = 8;
+    const ROUNDS: usize = 40;
+    out.push_str(&format!(
+        "## B6 metadata read-change-write race
+
+{WRITERS} tasks each set their own metadata key \
+         on one customer at the same moment (`customers().set_metadata`: a GET, then a PATCH \
+         of the whole map), {ROUNDS} rounds; a key is lost when another task's write, made \
+         from an older read, replaced the map without it.\n\n\
+         | server metadata mode | added latency | keys lost |\n|---|---|---|\n"
+    ));
+    for mode in ["merge", "replace"] {
+        for latency_ms in [0, 20] {
+            let sb = SandboxProcess::start_with(sandbox, 0, latency_ms, &["--metadata-mode", mode]);
+            let client = client(&sb.url);
+            let mut lost = 0;
+            for _ in 0..ROUNDS {
+                let customer = client
+                    .customers()
+                    .create(NewCustomer::new().metadata("plan", "pro"))
+                    .await
+                    .unwrap();
+                let mut tasks = tokio::task::JoinSet::new();
+                for writer in 0..WRITERS {
+                    let (client, id) = (client.clone(), customer.id.clone());
+                    tasks.spawn(async move {
+                        client
+                            .customers()
+                            .set_metadata(&id, format!("w{writer}"), "1")
+                            .await
+                            .unwrap();
+                    });
+                }
+                tasks.join_all().await;
+                let after = client.customers().get(&customer.id).await.unwrap();
+                let kept = (0..WRITERS)
+                    .filter(|w| after.metadata.contains_key(&format!("w{w}")))
+                    .count();
+                lost += WRITERS - kept;
+            }
+            let total = WRITERS * ROUNDS;
+            out.push_str(&format!(
+                "| {mode} | {latency_ms} ms | {lost} of {total} ({:.0}%) |\n",
+                100.0 * lost as f64 / total as f64
+            ));
+        }
+    }
+    out.push('\n');
+}
+
 fn main() {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     match cli.command {
         Cmd::Walk { base_url } => runtime.block_on(walk(&base_url)),
+        Cmd::B6 { sandbox } => {
+            let mut out = String::new();
+            runtime.block_on(b6(&sandbox, &mut out));
+            print!("{out}");
+        }
         Cmd::B1 { sandbox, runs } => {
             let mut out = String::new();
             runtime.block_on(b1(&sandbox, runs, &mut out));
@@ -430,6 +500,7 @@ fn main() {
             b3(&sandbox, &mut out);
             b4(&sandbox, &cli, runs.min(3), &mut out);
             runtime.block_on(b5(&sandbox, &mut out));
+            runtime.block_on(b6(&sandbox, &mut out));
             print!("{out}");
         }
     }

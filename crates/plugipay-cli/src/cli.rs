@@ -70,7 +70,7 @@ fn seconds(s: &str) -> Result<Duration, String> {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create, read, update, list, ensure, archive, export and import customers.
+    /// Create, read, update, delete, list, ensure, archive, export and import customers.
     #[command(subcommand)]
     Customers(CustomersCommand),
     /// Run a local Plugipay sandbox (prints `listening on http://…` when ready).
@@ -103,7 +103,9 @@ pub enum CustomersCommand {
         /// The customer id (cus_…).
         id: String,
     },
-    /// Change some fields of a customer; prints it as JSON.
+    /// Change some fields of a customer; prints it as JSON. `--metadata`
+    /// keys are added to the customer's current metadata (read first, then
+    /// written back whole).
     Update {
         /// The customer id (cus_…).
         id: String,
@@ -125,12 +127,23 @@ pub enum CustomersCommand {
         #[command(flatten)]
         attributes: Attributes,
     },
+    /// Delete a customer with no money history (refused with a conflict
+    /// error for one that has it: use `remove` or `archive`).
+    Delete {
+        /// The customer id (cus_…).
+        id: String,
+    },
+    /// Delete a customer, or archive it when it has money history; says which.
+    Remove {
+        /// The customer id (cus_…).
+        id: String,
+    },
     /// Archive a customer (metadata.archived = "true").
     Archive {
         /// The customer id (cus_…).
         id: String,
     },
-    /// Take a customer out of the archive.
+    /// Take a customer out of the archive (metadata.archived = "false").
     Unarchive {
         /// The customer id (cus_…).
         id: String,

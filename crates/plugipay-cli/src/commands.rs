@@ -1,7 +1,7 @@
 //! The customer subcommands and `plugipay sandbox`.
 
 use futures_util::TryStreamExt;
-use plugipay::{Client, CustomerUpdate, ListParams, NewCustomer, Order};
+use plugipay::{Client, CustomerUpdate, ListParams, NewCustomer, Order, Removed};
 use plugipay_sandbox::{Sandbox, SandboxArgs};
 
 use crate::Failure;
@@ -33,9 +33,6 @@ fn update(external_id: Option<String>, a: Attributes, clear: Clear) -> CustomerU
     update.phone = set(a.phone, clear.clear_phone);
     update.tax_id = set(a.tax_id, clear.clear_tax_id);
     update.external_id = set(external_id, false);
-    for (key, value) in a.metadata {
-        update = update.set_metadata(key, value);
-    }
     update
 }
 
@@ -68,13 +65,35 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
         CustomersCommand::Update {
             id,
             external_id,
-            attributes,
+            mut attributes,
             clear,
-        } => print_customer(
-            &customers
-                .update(id, update(external_id, attributes, clear))
-                .await?,
-        ),
+        } => {
+            let entries = std::mem::take(&mut attributes.metadata);
+            let mut change = update(external_id, attributes, clear);
+            if !entries.is_empty() {
+                // The whole map, so the other keys survive whether the server
+                // merges PATCHed metadata or replaces it.
+                let mut metadata = customers.get(&id).await?.metadata;
+                metadata.extend(entries);
+                change = change.metadata_map(metadata);
+            }
+            print_customer(&customers.update(id, change).await?)
+        }
+        CustomersCommand::Delete { id } => {
+            customers.delete(&id).await?;
+            eprintln!("deleted {id}");
+            Ok(())
+        }
+        CustomersCommand::Remove { id } => match customers.remove(&id).await? {
+            Removed::Deleted => {
+                eprintln!("deleted {id}");
+                Ok(())
+            }
+            Removed::Archived(customer) => {
+                eprintln!("archived {id}: it has money history, so it cannot be deleted");
+                print_customer(&customer)
+            }
+        },
         CustomersCommand::Ensure {
             external_id,
             attributes,

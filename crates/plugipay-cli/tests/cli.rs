@@ -114,7 +114,47 @@ async fn the_customer_commands() {
         stdout_json(&plugipay(&sb, &["customers", "list", "--archived", "--all"]).await);
     assert_eq!(only_archived[0]["id"], id);
     let back = stdout_json(&plugipay(&sb, &["customers", "unarchive", id]).await);
-    assert!(back[0]["metadata"].get("archived").is_none());
+    assert_eq!(back[0]["metadata"]["archived"], "false");
+    assert_eq!(back[0]["metadata"]["plan"], "pro", "the other keys stay");
+
+    // delete and remove
+    let bare = stdout_json(&plugipay(&sb, &["customers", "create"]).await);
+    let bare = bare[0]["id"].as_str().unwrap();
+    let out = plugipay(&sb, &["customers", "delete", bare]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out).trim(), format!("deleted {bare}"));
+    let out = plugipay(&sb, &["customers", "get", bare]).await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not_found"), "{}", stderr(&out));
+    let held = stdout_json(
+        &plugipay(
+            &sb,
+            &[
+                "customers",
+                "create",
+                "--metadata",
+                "sandbox_money_history=true",
+            ],
+        )
+        .await,
+    );
+    let held = held[0]["id"].as_str().unwrap();
+    let out = plugipay(&sb, &["customers", "delete", held]).await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("money history"), "{}", stderr(&out));
+    let out = plugipay(&sb, &["customers", "remove", held]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(&format!("archived {held}")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout_json(&out)[0]["metadata"]["archived"], "true");
+    let doomed = stdout_json(&plugipay(&sb, &["customers", "create"]).await);
+    let doomed = doomed[0]["id"].as_str().unwrap();
+    let out = plugipay(&sb, &["customers", "remove", doomed]).await;
+    assert_eq!(stderr(&out).trim(), format!("deleted {doomed}"));
+    assert!(stdout_json(&out).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

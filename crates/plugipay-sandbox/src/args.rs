@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::config::{Faults, SandboxConfig};
+use crate::config::{Faults, MetadataMode, SandboxConfig};
 
 fn rate(s: &str) -> Result<f64, String> {
     let r: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
@@ -49,6 +49,11 @@ pub struct SandboxArgs {
     /// Seed of the fault dice, for reproducible runs.
     #[arg(long, value_name = "SEED")]
     pub fault_seed: Option<u64>,
+
+    /// How a PATCH applies metadata: `replace` the stored map whole, or
+    /// `merge` it key by key (the live API documents neither).
+    #[arg(long, value_name = "MODE", default_value = "replace")]
+    pub metadata_mode: MetadataMode,
 }
 
 impl SandboxArgs {
@@ -57,6 +62,7 @@ impl SandboxArgs {
         let mut config = SandboxConfig::new()
             .addr(self.addr)
             .seed_customers(self.seed_customers)
+            .metadata_mode(self.metadata_mode)
             .faults(Faults {
                 error_rate: self.error_rate,
                 rate_limit_rate: self.rate_limit_rate,

@@ -139,18 +139,22 @@ impl Keys {
             .hmac
             .get(key_id)
             .ok_or_else(|| Failure::new(401, "unauthorized", "unknown key id"))?;
-        let skew = |message: &str| Failure::new(401, "timestamp_skew", message);
+        let invalid = |message: &str| Failure::new(401, "invalid_timestamp", message);
         let timestamp: u64 = headers
             .get(TIMESTAMP_HEADER)
-            .ok_or_else(|| skew("missing X-Plugipay-Timestamp header"))?
+            .ok_or_else(|| invalid("missing X-Plugipay-Timestamp header"))?
             .to_str()
             .ok()
             .and_then(|t| t.trim().parse().ok())
-            .ok_or_else(|| skew("X-Plugipay-Timestamp is not Unix seconds"))?;
+            .ok_or_else(|| invalid("X-Plugipay-Timestamp is not Unix seconds"))?;
         if now_secs.abs_diff(timestamp) > MAX_CLOCK_SKEW_SECS {
-            return Err(skew(&format!(
-                "the timestamp is more than {MAX_CLOCK_SKEW_SECS} s from the server's clock"
-            )));
+            return Err(Failure::new(
+                401,
+                "timestamp_skew",
+                format!(
+                    "the timestamp is more than {MAX_CLOCK_SKEW_SECS} s from the server's clock"
+                ),
+            ));
         }
         let idempotency_key = headers
             .get(IDEMPOTENCY_KEY_HEADER)

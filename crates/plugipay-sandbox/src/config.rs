@@ -1,5 +1,7 @@
 //! What a sandbox serves: its address, its keys (each bound to a workspace and
-//! scopes), the customers it starts with, and the faults it injects.
+//! scopes), the customers it starts with, the faults it injects, and the
+//! choices it makes where the live API's behaviour is not published (field
+//! limits, how a PATCH applies metadata).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -30,11 +32,14 @@ pub enum Scope {
     Read,
     /// `plugipay:customer:update`
     Update,
+    /// Deleting customers. The live API does not publish the scope delete
+    /// needs; the sandbox calls it `plugipay:customer:delete`.
+    Delete,
 }
 
 impl Scope {
     /// Every customer scope.
-    pub const ALL: [Scope; 3] = [Scope::Create, Scope::Read, Scope::Update];
+    pub const ALL: [Scope; 4] = [Scope::Create, Scope::Read, Scope::Update, Scope::Delete];
 
     /// The scope's name as the API writes it.
     pub fn as_str(self) -> &'static str {
@@ -42,6 +47,7 @@ impl Scope {
             Scope::Create => "plugipay:customer:create",
             Scope::Read => "plugipay:customer:read",
             Scope::Update => "plugipay:customer:update",
+            Scope::Delete => "plugipay:customer:delete",
         }
     }
 }
@@ -160,6 +166,91 @@ impl Faults {
     }
 }
 
+/// How a PATCH applies the `metadata` map it carries. The live API does not
+/// document which it does; code that must be right there gives the same
+/// result under both (send the complete map you want).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum MetadataMode {
+    /// The sent map replaces the stored one whole; a `null` value is refused
+    /// (400). The default: every official SDK sends metadata as one whole
+    /// map of strings, which reads as replacing it, and this is the stricter
+    /// of the two for code tested against the sandbox.
+    #[default]
+    Replace,
+    /// The sent map is merged key by key: a string sets its key, `null`
+    /// removes it, keys not sent are kept.
+    Merge,
+}
+
+impl MetadataMode {
+    /// `replace` or `merge`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetadataMode::Replace => "replace",
+            MetadataMode::Merge => "merge",
+        }
+    }
+}
+
+impl std::str::FromStr for MetadataMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "replace" => Ok(MetadataMode::Replace),
+            "merge" => Ok(MetadataMode::Merge),
+            _ => Err(format!("{s:?} is not `replace` or `merge`")),
+        }
+    }
+}
+
+/// The sandbox's own validation limits. The live API validates lengths and
+/// formats too, but publishes no numbers (only the list page size, 1 to 100,
+/// is documented), so these are this sandbox's choices, not facts about
+/// Plugipay: change them to try how your code meets a server's refusal.
+/// Lengths count characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Longest `email` (default 254); it must also hold one `@` and no white space.
+    pub email_max_chars: usize,
+    /// Longest `name` (default 256).
+    pub name_max_chars: usize,
+    /// Longest `phone` (default 32).
+    pub phone_max_chars: usize,
+    /// Longest `externalId` (default 256).
+    pub external_id_max_chars: usize,
+    /// Longest `taxId` (default 64).
+    pub tax_id_max_chars: usize,
+    /// Longest `defaultPaymentTokenId` (default 256).
+    pub payment_token_id_max_chars: usize,
+    /// Most metadata keys on a customer (default 50).
+    pub metadata_max_keys: usize,
+    /// Longest metadata key (default 40; keys are never empty).
+    pub metadata_key_max_chars: usize,
+    /// Longest metadata value (default 500).
+    pub metadata_value_max_chars: usize,
+    /// Longest `Idempotency-Key` (default 255).
+    pub idempotency_key_max_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            email_max_chars: 254,
+            name_max_chars: 256,
+            phone_max_chars: 32,
+            external_id_max_chars: 256,
+            tax_id_max_chars: 64,
+            payment_token_id_max_chars: 256,
+            metadata_max_keys: 50,
+            metadata_key_max_chars: 40,
+            metadata_value_max_chars: 500,
+            idempotency_key_max_chars: 255,
+        }
+    }
+}
+
 /// How to start a sandbox.
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
@@ -174,6 +265,10 @@ pub struct SandboxConfig {
     pub faults: Faults,
     /// Seed of the fault dice, for reproducible runs; random when `None`.
     pub fault_seed: Option<u64>,
+    /// How a PATCH applies metadata (default [`MetadataMode::Replace`]).
+    pub metadata_mode: MetadataMode,
+    /// The sandbox's validation limits.
+    pub limits: Limits,
 }
 
 impl Default for SandboxConfig {
@@ -184,6 +279,8 @@ impl Default for SandboxConfig {
             seed_customers: 0,
             faults: Faults::default(),
             fault_seed: None,
+            metadata_mode: MetadataMode::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -221,6 +318,18 @@ impl SandboxConfig {
     /// Seeds the fault dice.
     pub fn fault_seed(mut self, seed: u64) -> Self {
         self.fault_seed = Some(seed);
+        self
+    }
+
+    /// Applies PATCHed metadata the `mode` way.
+    pub fn metadata_mode(mut self, mode: MetadataMode) -> Self {
+        self.metadata_mode = mode;
+        self
+    }
+
+    /// Validates with `limits`.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 }

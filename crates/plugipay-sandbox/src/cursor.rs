@@ -83,7 +83,8 @@ mod tests {
         assert!(codec.decode("acct_a", "desc", &forged).is_err());
         for junk in ["", ".", "zz.zz", "abc", &cursor[..cursor.len() - 2]] {
             let err = codec.decode("acct_a", "desc", junk).unwrap_err();
-            assert_eq!((err.status, err.field.as_deref()), (400, Some("cursor")));
+            assert_eq!(err.status, 400);
+            assert!(err.message.contains("cursor"), "{err:?}");
         }
         assert!(
             CursorCodec::new()

@@ -1,4 +1,6 @@
-//! An API error the sandbox answers with: status, code, message and field.
+//! An API error the sandbox answers with: status, code and message. Like the
+//! live API's, the error body promises no `field`: a message that is about
+//! one field names it.
 
 use plugipay_api::validate::Invalid;
 
@@ -11,30 +13,27 @@ pub struct Failure {
     pub code: &'static str,
     /// What went wrong.
     pub message: String,
-    /// The offending field, on validation errors.
-    pub field: Option<String>,
 }
 
 impl Failure {
-    /// A failure without a field.
+    /// A failure.
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
             message: message.into(),
-            field: None,
         }
     }
 
-    /// The same failure, naming `field`.
-    pub fn field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
-        self
-    }
-
-    /// A 400 `validation_error` about `field`.
-    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(400, "validation_error", message).field(field)
+    /// A 400 `validation_error` about `field`; the message names the field.
+    pub fn validation(field: impl AsRef<str>, message: impl Into<String>) -> Self {
+        let (field, message) = (field.as_ref(), message.into());
+        let message = if message.contains(field) {
+            message
+        } else {
+            format!("{field}: {message}")
+        };
+        Self::new(400, "validation_error", message)
     }
 
     /// A 400 from a shared validation rule.

@@ -37,6 +37,7 @@ pub mod fault_proxy;
 mod faults;
 mod ids;
 mod rng;
+mod rules;
 mod server;
 mod store;
 
@@ -47,11 +48,11 @@ use tokio::net::TcpListener;
 
 pub use args::SandboxArgs;
 pub use config::{
-    ApiKey, Faults, PLATFORM_ACCOUNT_ID, PLATFORM_KEY_ID, PLATFORM_SECRET, SandboxConfig, Scope,
-    Secret, TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
+    ApiKey, Faults, Limits, MetadataMode, PLATFORM_ACCOUNT_ID, PLATFORM_KEY_ID, PLATFORM_SECRET,
+    SandboxConfig, Scope, Secret, TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
 };
 pub use fault_proxy::{FaultKind, FaultProxy, ProxyFaults};
-pub use store::{Customer, IDEMPOTENCY_TTL};
+pub use store::{Customer, IDEMPOTENCY_TTL, MONEY_HISTORY_KEY};
 
 use crate::auth::Keys;
 use crate::cursor::CursorCodec;
@@ -74,7 +75,11 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
-        let mut store = Store::new(SplitMix64::random_seed());
+        let mut store = Store::new(
+            SplitMix64::random_seed(),
+            config.metadata_mode,
+            config.limits.clone(),
+        );
         store.seed(TEST_ACCOUNT_ID, config.seed_customers);
         let seed = config.fault_seed.unwrap_or_else(SplitMix64::random_seed);
         let app = Arc::new(App {
@@ -82,6 +87,7 @@ impl Sandbox {
             store: Mutex::new(store),
             cursors: CursorCodec::new(),
             dice: FaultDice::new(config.faults, seed),
+            limits: config.limits,
         });
         let task = tokio::spawn(server::serve(listener, Arc::clone(&app)));
         Ok(Sandbox {
@@ -115,6 +121,15 @@ impl Sandbox {
     /// Every customer of a workspace, oldest first.
     pub fn customers(&self, account_id: &str) -> Vec<Customer> {
         self.app.store().all(account_id)
+    }
+
+    /// Gives the customer `id` of workspace `account_id` money history, so
+    /// that deleting it answers 409 `conflict` as the live API does for a
+    /// customer that billing records refer to (`held = false` takes that
+    /// away). Returns whether the customer exists. Across processes, set the
+    /// customer's metadata key [`MONEY_HISTORY_KEY`] to `"true"` instead.
+    pub fn set_money_history(&self, account_id: &str, id: &str, held: bool) -> bool {
+        self.app.store().set_money_history(account_id, id, held)
     }
 
     /// How many customers a workspace has.

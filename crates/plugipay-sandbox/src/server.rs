@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::auth::{Keys, Principal};
-use crate::config::Scope;
+use crate::config::{Limits, Scope};
 use crate::cursor::CursorCodec;
 use crate::failure::Failure;
 use crate::faults::{Fate, FaultDice};
@@ -35,15 +35,13 @@ use crate::store::{Fingerprint, ListQuery, Order, Store};
 /// The largest request body accepted.
 const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// The longest idempotency key accepted (from the spec).
-const MAX_IDEMPOTENCY_KEY_CHARS: usize = plugipay_api::limits::IDEMPOTENCY_KEY_MAX_CHARS;
-
 /// Everything a request may touch.
 pub(crate) struct App {
     pub keys: Keys,
     pub store: Mutex<Store>,
     pub cursors: CursorCodec,
     pub dice: FaultDice,
+    pub limits: Limits,
 }
 
 impl App {
@@ -195,9 +193,7 @@ fn route(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> Result<Repl
             write(app, &principal, parts, body, request_id, |store, value| {
                 refuse_nulls(value)?;
                 let req: CreateCustomerRequest = decode_body(value)?;
-                if let Some(metadata) = &req.metadata {
-                    check_metadata_keys(metadata.keys())?;
-                }
+                app.limits.check_create(&req)?;
                 store
                     .create(&principal.account_id, req)
                     .map(|c| (201, json!(c)))
@@ -216,12 +212,18 @@ fn route(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> Result<Repl
             principal.require(Scope::Update)?;
             write(app, &principal, parts, body, request_id, |store, value| {
                 let req: UpdateCustomerRequest = decode_body(value)?;
-                if let Some(changes) = req.metadata.as_set() {
-                    check_metadata_keys(changes.keys())?;
-                }
+                app.limits.check_update(&req)?;
                 store
                     .update(&principal.account_id, &id, req)
                     .map(|c| (200, json!(c)))
+            })
+        }
+        ("DELETE", Resource::Item(id)) => {
+            principal.require(Scope::Delete)?;
+            write(app, &principal, parts, body, request_id, |store, _| {
+                store
+                    .delete(&principal.account_id, &id)
+                    .map(|()| (204, Value::Null))
             })
         }
         _ => Err(Failure::new(
@@ -230,14 +232,6 @@ fn route(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> Result<Repl
             format!("{method} is not supported on {path}"),
         )),
     }
-}
-
-fn check_metadata_keys<'a>(keys: impl ExactSizeIterator<Item = &'a String>) -> Result<(), Failure> {
-    validate::metadata_len(keys.len()).map_err(Failure::invalid)?;
-    for key in keys {
-        validate::metadata_key(key).map_err(Failure::invalid)?;
-    }
-    Ok(())
 }
 
 /// A create body has no nullable fields: `null` is refused, not read as absent.
@@ -270,11 +264,12 @@ fn decode_body<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, Failu
         } else {
             path
         };
-        Failure::validation(field.clone(), format!("invalid {field}: {message}"))
+        Failure::validation(&field, format!("invalid {field}: {message}"))
     })
 }
 
-/// A create or update: idempotency, the change and its record, atomically.
+/// A create, update or delete: idempotency, the change and its record,
+/// atomically.
 fn write(
     app: &App,
     principal: &Principal,
@@ -291,14 +286,14 @@ fn write(
         .ok_or_else(|| {
             Failure::validation("Idempotency-Key", "writes need an Idempotency-Key header")
         })?;
-    if key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS {
-        return Err(Failure::validation(
-            "Idempotency-Key",
-            format!("the Idempotency-Key is over {MAX_IDEMPOTENCY_KEY_CHARS} characters"),
-        ));
-    }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| Failure::validation("body", format!("the body is not JSON: {e}")))?;
+    app.limits.check_idempotency_key(key)?;
+    // No body (a delete) is read as JSON null.
+    let value: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| Failure::validation("body", format!("the body is not JSON: {e}")))?
+    };
     let fingerprint = Fingerprint {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
@@ -429,7 +424,16 @@ fn timestamp() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// A success: the envelope around `data`, or no body at all for a 204.
 fn ok_reply(status: u16, data: Value, request_id: &str) -> Reply {
+    if status == 204 {
+        return Reply {
+            status,
+            body: String::new(),
+            replayed: false,
+            hang_up: false,
+        };
+    }
     let body = json!({
         "data": data,
         "error": null,
@@ -449,7 +453,6 @@ fn error_body(failure: &Failure, request_id: &str) -> String {
         "error": {
             "code": failure.code,
             "message": failure.message,
-            "field": failure.field,
         },
         "meta": {"requestId": request_id, "timestamp": timestamp()}
     })
@@ -457,14 +460,17 @@ fn error_body(failure: &Failure, request_id: &str) -> String {
 }
 
 fn json_response(status: u16, body: String, request_id: &str) -> Response {
+    let empty = body.is_empty();
     let mut response = Response::new(Body::from(body));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    if !empty {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
     if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert("x-request-id", id);
     }

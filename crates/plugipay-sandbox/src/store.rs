@@ -1,19 +1,28 @@
 //! The in-memory customer book of every workspace: customers ordered by id
 //! (ids are monotonic ULIDs, so id order is creation order), indexes by
-//! `externalId` and email, and the recorded results of idempotent writes.
+//! `externalId` and email, the customers marked as having money history,
+//! and the recorded results of idempotent writes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use plugipay_api::patch::{Patch, UpdateCustomerRequest};
 use plugipay_api::types::CreateCustomerRequest;
-use plugipay_api::validate;
 use serde::Serialize;
 
+use crate::config::{Limits, MetadataMode};
 use crate::failure::Failure;
 use crate::ids::IdGenerator;
+use crate::rules;
+
+/// The metadata key that gives a customer money history in the sandbox:
+/// set it to `"true"` and delete answers 409 `conflict`, as the live API
+/// does for a customer that subscriptions, invoices, checkout sessions or
+/// gift cards refer to. A sandbox convention; Plugipay itself knows nothing
+/// of this key.
+pub const MONEY_HISTORY_KEY: &str = "sandbox_money_history";
 
 /// How long an idempotency key is remembered.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -109,6 +118,7 @@ struct Workspace {
     customers: BTreeMap<String, Customer>,
     by_external_id: HashMap<String, String>,
     by_email: HashMap<String, BTreeSet<String>>,
+    money_history: HashSet<String>,
     idempotency: HashMap<String, Recorded>,
 }
 
@@ -152,6 +162,8 @@ impl Workspace {
 pub struct Store {
     workspaces: HashMap<String, Workspace>,
     ids: IdGenerator,
+    metadata_mode: MetadataMode,
+    limits: Limits,
 }
 
 fn conflict(external_id: &str) -> Failure {
@@ -160,7 +172,6 @@ fn conflict(external_id: &str) -> Failure {
         "conflict",
         format!("a customer with externalId {external_id:?} already exists in this workspace"),
     )
-    .field("externalId")
 }
 
 fn not_found(id: &str) -> Failure {
@@ -172,11 +183,14 @@ fn not_found(id: &str) -> Failure {
 }
 
 impl Store {
-    /// An empty store whose ids draw randomness from `seed`.
-    pub fn new(seed: u64) -> Self {
+    /// An empty store whose ids draw randomness from `seed`, applying
+    /// PATCHed metadata the `metadata_mode` way within `limits`.
+    pub fn new(seed: u64, metadata_mode: MetadataMode, limits: Limits) -> Self {
         Self {
             workspaces: HashMap::new(),
             ids: IdGenerator::new(seed),
+            metadata_mode,
+            limits,
         }
     }
 
@@ -220,7 +234,7 @@ impl Store {
         account_id: &str,
         req: CreateCustomerRequest,
     ) -> Result<Customer, Failure> {
-        let external_id = req.external_id.map(String::from);
+        let external_id = req.external_id;
         if let Some(ext) = &external_id
             && self.workspace(account_id).external_id_taken(ext, None)
         {
@@ -231,16 +245,13 @@ impl Store {
             arn: format!("arn:plugipay:{account_id}:customer/{id}"),
             id,
             account_id: account_id.to_owned(),
-            email: req.email.map(String::from),
-            name: req.name.map(String::from),
-            phone: req.phone.map(String::from),
+            email: req.email,
+            name: req.name,
+            phone: req.phone,
             external_id,
-            tax_id: req.tax_id.map(String::from),
-            default_payment_token_id: req.default_payment_token_id.map(String::from),
-            metadata: req
-                .metadata
-                .map(|m| m.0.into_iter().map(|(k, v)| (k, String::from(v))).collect())
-                .unwrap_or_default(),
+            tax_id: req.tax_id,
+            default_payment_token_id: req.default_payment_token_id,
+            metadata: req.metadata.map(|m| m.0).unwrap_or_default(),
             created_at,
             updated_at: created_at,
         };
@@ -254,9 +265,9 @@ impl Store {
     pub fn seed(&mut self, account_id: &str, n: usize) {
         for i in 1..=n {
             let req = CreateCustomerRequest {
-                email: format!("customer{i}@example.test").try_into().ok(),
-                name: format!("Seed Customer {i}").try_into().ok(),
-                external_id: format!("seed_{i:07}").try_into().ok(),
+                email: Some(format!("customer{i}@example.test")),
+                name: Some(format!("Seed Customer {i}")),
+                external_id: Some(format!("seed_{i:07}")),
                 ..Default::default()
             };
             // Seeds never collide: their external ids are unique.
@@ -273,21 +284,23 @@ impl Store {
             .ok_or_else(|| not_found(id))
     }
 
-    /// Applies a patch: absent fields stay, null clears, metadata merges.
+    /// Applies a patch: absent fields stay, null clears, metadata is
+    /// replaced or merged as the store's [`MetadataMode`] says.
     pub fn update(
         &mut self,
         account_id: &str,
         id: &str,
         patch: UpdateCustomerRequest,
     ) -> Result<Customer, Failure> {
+        let (mode, limits) = (self.metadata_mode, self.limits.clone());
         let ws = self.workspace(account_id);
         let old = ws.customers.get(id).cloned().ok_or_else(|| not_found(id))?;
         let mut new = old.clone();
-        fn apply<T: Into<String>>(field: &mut Option<String>, patch: Patch<T>) {
+        fn apply(field: &mut Option<String>, patch: Patch<String>) {
             match patch {
                 Patch::Absent => {}
                 Patch::Null => *field = None,
-                Patch::Set(v) => *field = Some(v.into()),
+                Patch::Set(v) => *field = Some(v),
             }
         }
         apply(&mut new.email, patch.email);
@@ -303,13 +316,24 @@ impl Store {
             Patch::Absent => {}
             Patch::Null => new.metadata.clear(),
             Patch::Set(changes) => {
-                for (key, value) in changes {
-                    match value {
-                        Some(v) => new.metadata.insert(key, v.into()),
-                        None => new.metadata.remove(&key),
-                    };
+                match mode {
+                    MetadataMode::Merge => rules::merge(&mut new.metadata, changes),
+                    MetadataMode::Replace => {
+                        new.metadata = changes
+                            .into_iter()
+                            .map(|(key, value)| value.map(|v| (key, v)).ok_or(()))
+                            .collect::<Result<_, ()>>()
+                            .map_err(|()| {
+                                Failure::validation(
+                                    "metadata",
+                                    "metadata values must be strings: this server replaces \
+                                     the metadata map whole (send the map without the key \
+                                     to remove it)",
+                                )
+                            })?;
+                    }
                 }
-                validate::metadata_len(new.metadata.len()).map_err(Failure::invalid)?;
+                limits.check_metadata_keys(new.metadata.len())?;
             }
         }
         if let Some(ext) = &new.external_id
@@ -393,6 +417,42 @@ impl Store {
         ListPage { items, next_after }
     }
 
+    /// Deletes a customer: 404 when absent, 409 when it has money history.
+    /// Its `externalId` is free again.
+    pub fn delete(&mut self, account_id: &str, id: &str) -> Result<(), Failure> {
+        let ws = self.workspace(account_id);
+        let customer = ws.customers.get(id).ok_or_else(|| not_found(id))?;
+        let marked = customer.metadata.get(MONEY_HISTORY_KEY).map(String::as_str) == Some("true");
+        if marked || ws.money_history.contains(id) {
+            return Err(Failure::new(
+                409,
+                "conflict",
+                format!(
+                    "customer {id:?} has money history (subscriptions, invoices, checkout \
+                     sessions or gift cards) and cannot be deleted; archive it instead"
+                ),
+            ));
+        }
+        let customer = ws.customers.remove(id).expect("looked up above");
+        ws.unindex(&customer);
+        Ok(())
+    }
+
+    /// Gives a customer money history (or takes it away); `false` when there
+    /// is no such customer.
+    pub fn set_money_history(&mut self, account_id: &str, id: &str, held: bool) -> bool {
+        let ws = self.workspace(account_id);
+        if !ws.customers.contains_key(id) {
+            return false;
+        }
+        if held {
+            ws.money_history.insert(id.to_owned());
+        } else {
+            ws.money_history.remove(id);
+        }
+        true
+    }
+
     /// Every customer of a workspace, oldest first (for tests and tools).
     pub fn all(&self, account_id: &str) -> Vec<Customer> {
         self.workspaces
@@ -456,7 +516,7 @@ mod tests {
 
     #[test]
     fn purging_keeps_every_fresh_record() {
-        let mut store = Store::new(1);
+        let mut store = Store::new(1, MetadataMode::Merge, Limits::default());
         for n in 0..PURGE_AT * 4 + 1 {
             store.record("acct", &format!("k{n}"), fingerprint(n), 201, String::new());
         }

@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::*;
 use plugipay::{CustomerUpdate, Error, ErrorCode, ListParams, NewCustomer, Order};
 use plugipay_sandbox::{
-    ApiKey, Faults, PLATFORM_KEY_ID, PLATFORM_SECRET, Sandbox, SandboxConfig, Scope,
-    TEST_ACCOUNT_ID, TEST_API_KEY,
+    ApiKey, Faults, Limits, MONEY_HISTORY_KEY, MetadataMode, PLATFORM_KEY_ID, PLATFORM_SECRET,
+    Sandbox, SandboxConfig, Scope, TEST_ACCOUNT_ID, TEST_API_KEY,
 };
 use serde_json::json;
 
@@ -50,10 +50,7 @@ async fn the_sdk_runs_every_operation() {
     let updated = customers
         .update(
             &alice.id,
-            CustomerUpdate::new()
-                .clear_phone()
-                .name("Alice T. Wijaya")
-                .set_metadata("tier", "gold"),
+            CustomerUpdate::new().clear_phone().name("Alice T. Wijaya"),
         )
         .await
         .unwrap();
@@ -61,9 +58,17 @@ async fn the_sdk_runs_every_operation() {
     assert_eq!(updated.name.as_deref(), Some("Alice T. Wijaya"));
     assert_eq!(updated.email, alice.email, "absent fields are untouched");
     assert_eq!(updated.tax_id, alice.tax_id);
-    assert_eq!(updated.metadata.len(), 2, "metadata is merged");
+    assert_eq!(
+        updated.metadata, alice.metadata,
+        "absent metadata is untouched"
+    );
     assert!(updated.updated_at > alice.updated_at);
     assert_eq!(updated.created_at, alice.created_at);
+    let tiered = customers
+        .set_metadata(&alice.id, "tier", "gold")
+        .await
+        .unwrap();
+    assert_eq!(tiered.metadata.len(), 2, "the other key is kept");
 
     let page = customers.list(ListParams::new()).await.unwrap();
     let ids: Vec<_> = page.items.iter().map(|c| c.id.clone()).collect();
@@ -88,11 +93,76 @@ async fn the_sdk_runs_every_operation() {
         .await
         .unwrap();
     assert_eq!(by_email.items.len(), 1);
+
+    customers.delete(&bare.id).await.unwrap();
+    let err = customers.get(&bare.id).await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::NotFound));
+    let page = customers.list(ListParams::new()).await.unwrap();
+    assert_eq!(page.items.len(), 1, "a deleted customer leaves the list");
 }
 
 #[tokio::test]
-async fn patch_semantics() {
+async fn delete_frees_the_external_id_and_refuses_money_history() {
     let sb = sandbox().await;
+    let client = sdk(sb.base_url());
+    let customers = client.customers();
+    let first = customers
+        .create(NewCustomer::new().external_id("crm_1"))
+        .await
+        .unwrap();
+    customers.delete(&first.id).await.unwrap();
+    let again = customers
+        .create(NewCustomer::new().external_id("crm_1"))
+        .await
+        .unwrap();
+    assert_ne!(again.id, first.id, "the externalId is free again");
+    let err = customers.delete(&first.id).await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::NotFound));
+
+    // Money history, by the library call and by the metadata marker.
+    assert!(sb.set_money_history(TEST_ACCOUNT_ID, &again.id, true));
+    assert!(!sb.set_money_history(TEST_ACCOUNT_ID, "cus_missing", true));
+    let err = customers.delete(&again.id).await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::Conflict));
+    assert!(err.to_string().contains("money history"), "{err}");
+    let marked = customers
+        .create(NewCustomer::new().metadata(MONEY_HISTORY_KEY, "true"))
+        .await
+        .unwrap();
+    let err = customers.delete(&marked.id).await.unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::Conflict));
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 2);
+    assert!(sb.set_money_history(TEST_ACCOUNT_ID, &again.id, false));
+    customers.delete(&again.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_repeated_delete_replays_its_answer() {
+    let sb = sandbox().await;
+    let raw = RawClient::sandbox(sb.base_url());
+    let created = raw.create("{}", &fresh_key()).await;
+    let path = format!(
+        "/api/v1/customers/{}",
+        created.body["data"]["id"].as_str().unwrap()
+    );
+    let key = fresh_key();
+    let first = raw.send("DELETE", &path, None, Some(&key)).await;
+    assert_eq!(first.status, 204);
+    assert!(first.headers.get("content-type").is_none());
+    let again = raw.send("DELETE", &path, None, Some(&key)).await;
+    assert_eq!(again.status, 204, "the same key replays the first answer");
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let other = raw.send("DELETE", &path, None, Some(&fresh_key())).await;
+    assert_eq!((other.status, other.code()), (404, "not_found"));
+    let keyless = raw.send("DELETE", &path, None, None).await;
+    assert_eq!(keyless.status, 400, "a delete is a write: it needs a key");
+}
+
+#[tokio::test]
+async fn patch_semantics_when_metadata_merges() {
+    let sb = Sandbox::start(SandboxConfig::new().metadata_mode(MetadataMode::Merge))
+        .await
+        .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let created = raw
         .create(
@@ -136,6 +206,118 @@ async fn patch_semantics() {
 }
 
 #[tokio::test]
+async fn patch_semantics_when_metadata_is_replaced() {
+    let sb = sandbox().await;
+    let raw = RawClient::sandbox(sb.base_url());
+    let created = raw
+        .create(
+            r#"{"phone":"1","metadata":{"a":"1","b":"2"}}"#,
+            &fresh_key(),
+        )
+        .await;
+    let path = format!(
+        "/api/v1/customers/{}",
+        created.body["data"]["id"].as_str().unwrap()
+    );
+    let patched = raw
+        .send(
+            "PATCH",
+            &path,
+            Some(r#"{"metadata":{"c":"3"}}"#),
+            Some(&fresh_key()),
+        )
+        .await;
+    assert_eq!(patched.body["data"]["metadata"], json!({"c": "3"}));
+    assert_eq!(patched.body["data"]["phone"], json!("1"));
+    let refused = raw
+        .send(
+            "PATCH",
+            &path,
+            Some(r#"{"metadata":{"c":null}}"#),
+            Some(&fresh_key()),
+        )
+        .await;
+    assert_eq!((refused.status, refused.code()), (400, "validation_error"));
+    assert!(refused.message().contains("metadata"), "{refused:?}");
+}
+
+/// Every metadata write of the SDK's gives one result whatever the server's
+/// metadata semantics.
+#[tokio::test]
+async fn metadata_helpers_agree_under_merge_and_replace() {
+    let mut results = Vec::new();
+    for mode in [MetadataMode::Merge, MetadataMode::Replace] {
+        let sb = Sandbox::start(SandboxConfig::new().metadata_mode(mode))
+            .await
+            .unwrap();
+        let client = sdk(sb.base_url());
+        let customers = client.customers();
+        let c = customers
+            .create(
+                NewCustomer::new()
+                    .metadata("plan", "pro")
+                    .metadata("seats", "5"),
+            )
+            .await
+            .unwrap();
+        let mut seen = Vec::new();
+        let archived = customers.archive(&c.id).await.unwrap();
+        assert!(archived.is_archived(), "{mode:?}");
+        seen.push(archived.metadata);
+        let again = customers.archive(&c.id).await.unwrap();
+        assert_eq!(
+            again.updated_at, archived.updated_at,
+            "archiving twice writes nothing"
+        );
+        let active = customers.unarchive(&c.id).await.unwrap();
+        assert!(!active.is_archived(), "{mode:?}");
+        seen.push(active.metadata);
+        let tiered = customers.set_metadata(&c.id, "tier", "gold").await.unwrap();
+        seen.push(tiered.metadata);
+        let reread = customers.get(&c.id).await.unwrap();
+        seen.push(reread.metadata);
+        results.push(seen);
+    }
+    assert_eq!(
+        results[0], results[1],
+        "merge and replace give the same result"
+    );
+    let last = &results[0][3];
+    assert_eq!(
+        last.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>(),
+        ["archived=false", "plan=pro", "seats=5", "tier=gold"]
+    );
+}
+
+/// No length is refused by the client: the sandbox's configured limits answer.
+#[tokio::test]
+async fn lengths_are_judged_by_the_server() {
+    let sb = sandbox().await;
+    let client = sdk(sb.base_url());
+    let customers = client.customers();
+    let long_name = NewCustomer::new().name("n".repeat(300));
+    let many_keys = (0..60).fold(NewCustomer::new(), |c, i| c.metadata(format!("k{i}"), "v"));
+    for attrs in [long_name.clone(), many_keys.clone()] {
+        let err = customers.create(attrs).await.unwrap_err();
+        assert_eq!(err.code(), Some(&ErrorCode::ValidationError), "{err}");
+        assert!(err.request_id().is_some(), "answered by the server: {err}");
+    }
+    let mut roomy = Limits::default();
+    roomy.name_max_chars = 1_000;
+    roomy.metadata_max_keys = 100;
+    let sb = Sandbox::start(SandboxConfig::new().limits(roomy))
+        .await
+        .unwrap();
+    let client = sdk(sb.base_url());
+    let named = client.customers().create(long_name).await.unwrap();
+    assert_eq!(named.name.map(|n| n.len()), Some(300));
+    let keyed = client.customers().create(many_keys).await.unwrap();
+    assert_eq!(keyed.metadata.len(), 60);
+}
+
+#[tokio::test]
 async fn every_error_code() {
     let sb = Sandbox::start(SandboxConfig::new().key(
         ApiKey::hmac("ak_read_only", "sk_read_only", TEST_ACCOUNT_ID).with_scopes(&[Scope::Read]),
@@ -157,7 +339,7 @@ async fn every_error_code() {
         ),
         (
             &*format!(r#"{{"metadata":{{"k":"{}"}}}}"#, "v".repeat(501)),
-            "metadata.k",
+            "metadata",
         ),
         (r#"{"externalId":""}"#, "externalId"),
         (r#"{"taxId":null}"#, "taxId"),
@@ -165,17 +347,15 @@ async fn every_error_code() {
     ];
     for (body, field) in cases {
         let a = raw.create(body, &fresh_key()).await;
-        assert_eq!(
-            (a.status, a.code(), a.field()),
-            (400, "validation_error", field),
-            "{body}"
-        );
+        assert_eq!((a.status, a.code()), (400, "validation_error"), "{body}");
+        assert!(a.message().contains(field), "{body}: {a:?}");
     }
     let many: serde_json::Map<_, _> = (0..51).map(|i| (format!("k{i}"), json!("v"))).collect();
     let a = raw
         .create(&json!({ "metadata": many }).to_string(), &fresh_key())
         .await;
-    assert_eq!((a.status, a.field()), (400, "metadata"));
+    assert_eq!(a.status, 400);
+    assert!(a.message().contains("metadata"), "{a:?}");
     for (query, field) in [
         ("limit=0", "limit"),
         ("limit=101", "limit"),
@@ -187,14 +367,12 @@ async fn every_error_code() {
         let a = raw
             .send("GET", &format!("{list}?{query}"), None, None)
             .await;
-        assert_eq!(
-            (a.status, a.code(), a.field()),
-            (400, "validation_error", field),
-            "{query}"
-        );
+        assert_eq!((a.status, a.code()), (400, "validation_error"), "{query}");
+        assert!(a.message().contains(field), "{query}: {a:?}");
     }
     let a = raw.send("POST", list, Some("{}"), None).await;
-    assert_eq!((a.status, a.field()), (400, "Idempotency-Key"));
+    assert_eq!(a.status, 400);
+    assert!(a.message().contains("Idempotency-Key"), "{a:?}");
 
     // unauthorized, signature_invalid, timestamp_skew
     let mut unknown = RawClient::hmac(base, "ak_nobody", "sk");
@@ -213,6 +391,16 @@ async fn every_error_code() {
         skewed.clock_offset_secs = offset;
         let a = skewed.send("GET", list, None, None).await;
         assert_eq!((a.status, a.code()), (401, "timestamp_skew"), "{offset}");
+    }
+    for timestamp in [None, Some("yesterday")] {
+        let mut undated = RawClient::sandbox(base);
+        undated.timestamp_override = Some(timestamp.map(str::to_owned));
+        let a = undated.send("GET", list, None, None).await;
+        assert_eq!(
+            (a.status, a.code()),
+            (401, "invalid_timestamp"),
+            "{timestamp:?}"
+        );
     }
     let mut slightly = RawClient::sandbox(base);
     slightly.clock_offset_secs = -250;
@@ -242,10 +430,8 @@ async fn every_error_code() {
     assert_eq!((a.status, a.code()), (404, "not_found"));
     raw.create(r#"{"externalId":"dup"}"#, &fresh_key()).await;
     let a = raw.create(r#"{"externalId":"dup"}"#, &fresh_key()).await;
-    assert_eq!(
-        (a.status, a.code(), a.field()),
-        (409, "conflict", "externalId")
-    );
+    assert_eq!((a.status, a.code()), (409, "conflict"));
+    assert!(a.message().contains("externalId"), "{a:?}");
     // On update too: taking another customer's externalId conflicts.
     let other = raw.create(r#"{"externalId":"mine"}"#, &fresh_key()).await;
     let other_path = format!(
@@ -277,10 +463,21 @@ async fn every_error_code() {
     raw.create(r#"{"name":"first"}"#, &key).await;
     let a = raw.create(r#"{"name":"second"}"#, &key).await;
     assert_eq!((a.status, a.code()), (422, "idempotency_key_reused"));
-    let a = raw
-        .send("DELETE", "/api/v1/customers/cus_x", None, None)
-        .await;
+    let a = raw.send("PUT", "/api/v1/customers/cus_x", None, None).await;
     assert_eq!(a.status, 405);
+    let a = reader
+        .send(
+            "DELETE",
+            "/api/v1/customers/cus_x",
+            None,
+            Some(&fresh_key()),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (403, "forbidden"),
+        "delete needs its scope"
+    );
 
     // rate_limited and internal_error, injected
     sb.set_faults(Faults {

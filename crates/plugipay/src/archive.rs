@@ -1,5 +1,6 @@
-//! The archive convention: Plugipay has no delete, so a customer is
-//! "removed" by setting `metadata.archived = "true"`, and lists skip it.
+//! The archive convention: a customer that cannot be deleted (it has money
+//! history) is retired by setting `metadata.archived = "true"`, and lists
+//! can skip it.
 
 use crate::customer::Customer;
 
@@ -7,6 +8,12 @@ use crate::customer::Customer;
 pub const ARCHIVED_KEY: &str = "archived";
 /// Its value on an archived customer.
 pub const ARCHIVED_VALUE: &str = "true";
+/// Its value on a customer taken out of the archive. Any value but
+/// [`ARCHIVED_VALUE`], or no key, reads as active; unarchiving writes this
+/// one rather than removing the key, because removing one key cannot be
+/// written the same way for a server that merges metadata and one that
+/// replaces it.
+pub const UNARCHIVED_VALUE: &str = "false";
 
 impl Customer {
     /// Whether the customer is archived (`metadata.archived == "true"`).

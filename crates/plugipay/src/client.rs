@@ -10,8 +10,9 @@ use plugipay_api::auth::Credentials;
 use crate::customers::Customers;
 use crate::error::Error;
 use crate::id_cache::CustomerIdCache;
+use crate::ops::Raw;
 use crate::options::Options;
-use crate::request::check_on_behalf_of;
+use crate::request::{Request, check_on_behalf_of};
 use crate::retry::RetryPolicy;
 
 /// The environment variables [`Client::from_env`] reads.
@@ -65,9 +66,11 @@ impl Client {
 
     /// A client configured from the environment: `PLUGIPAY_KEY_ID` and
     /// `PLUGIPAY_SECRET`, or `PLUGIPAY_API_KEY`; optionally
-    /// `PLUGIPAY_BASE_URL` and `PLUGIPAY_ON_BEHALF_OF`. Empty variables count
-    /// as unset. Fails with [`Error::Config`] naming the variables when no
-    /// credentials (or two kinds of them) are set.
+    /// `PLUGIPAY_BASE_URL` and `PLUGIPAY_ON_BEHALF_OF`. Fails with
+    /// [`Error::Config`] naming the variables when no credentials (or two
+    /// kinds of them) are set, and when any of these variables is set but
+    /// empty: a half-set environment must not send test credentials to the
+    /// live API, which an empty `PLUGIPAY_BASE_URL` read as unset would.
     pub fn from_env() -> Result<Client, Error> {
         ClientBuilder::from_lookup(|name| std::env::var(name).ok())?.build()
     }
@@ -75,6 +78,53 @@ impl Client {
     /// The customers of the workspace.
     pub fn customers(&self) -> Customers<'_> {
         Customers::new(&self.shared.api, &self.defaults)
+    }
+
+    /// A call to any route of the API, for what the typed methods do not
+    /// cover: `path` is absolute and already escaped (build segments with
+    /// [`escape_path_segment`](crate::escape_path_segment)); add
+    /// [`query`](Request::query), a [`json`](Request::json) body, and
+    /// [`returning`](Request::returning) a type of yours. It is signed,
+    /// retried, bounded and traced like the typed calls, and a write (any
+    /// method but GET, HEAD, OPTIONS and TRACE) carries an Idempotency-Key.
+    /// Awaiting it gives the envelope's `data`; for list routes,
+    /// [`paginated`](Request::paginated) walks the pages.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new().seed_customers(3)).await?;
+    /// # let client = plugipay::Client::builder().key_id("ak_test_sandbox").secret("sk_test_sandbox").base_url(sandbox.base_url()).build()?;
+    /// use futures_util::TryStreamExt;
+    /// use plugipay::Method;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Row {
+    ///     id: String,
+    /// }
+    ///
+    /// let created: serde_json::Value = client
+    ///     .request(Method::POST, "/api/v1/customers")
+    ///     .json(&serde_json::json!({ "name": "Sari" }))
+    ///     .await?;
+    /// let rows: Vec<Row> = client
+    ///     .request(Method::GET, "/api/v1/customers")
+    ///     .query(&[("limit", "2")])
+    ///     .returning::<Row>()
+    ///     .paginated()
+    ///     .stream()
+    ///     .try_collect()
+    ///     .await?;
+    /// assert_eq!(rows.len(), 4);
+    /// assert!(rows.iter().any(|row| row.id == created["id"]));
+    /// # Ok(()) }
+    /// ```
+    pub fn request(&self, method: crate::Method, path: impl Into<String>) -> Request<Raw> {
+        Request::new(
+            self.shared.api.clone(),
+            self.defaults.clone(),
+            Raw::new(method, path.into()),
+        )
     }
 
     /// A client that acts for the merchant workspace `account_id` (sent as
@@ -235,7 +285,20 @@ impl ClientBuilder {
 
     /// A builder filled from environment variables, read through `lookup`.
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        for name in [
+            env::KEY_ID,
+            env::SECRET,
+            env::API_KEY,
+            env::BASE_URL,
+            env::ON_BEHALF_OF,
+        ] {
+            if lookup(name).is_some_and(|v| v.trim().is_empty()) {
+                return Err(Error::Config(format!(
+                    "{name} is set but empty: give it a value or unset it"
+                )));
+            }
+        }
+        let var = |name: &str| lookup(name);
         let builder = match ((var(env::KEY_ID), var(env::SECRET)), var(env::API_KEY)) {
             ((Some(key_id), Some(secret)), None) => {
                 ClientBuilder::default().key_id(key_id).secret(secret)
@@ -423,7 +486,7 @@ mod tests {
 
     #[test]
     fn env_bearer_and_default_base_url() {
-        let client = lookup(&[(env::API_KEY, "pk_test_1"), (env::KEY_ID, "")])
+        let client = lookup(&[(env::API_KEY, "pk_test_1")])
             .unwrap()
             .build()
             .unwrap();
@@ -445,6 +508,24 @@ mod tests {
             (env::API_KEY, "pk"),
         ]));
         assert!(both.contains("both"), "{both}");
+    }
+
+    #[test]
+    fn env_set_but_empty_is_an_error_naming_the_variable() {
+        let pair = [(env::KEY_ID, "ak_test_1"), (env::SECRET, "sk_test_1")];
+        for name in [env::BASE_URL, env::ON_BEHALF_OF, env::API_KEY] {
+            for empty in ["", "  "] {
+                let mut vars = pair.to_vec();
+                vars.push((name, empty));
+                let message = config_message(lookup(&vars));
+                assert!(
+                    message.contains(name) && message.contains("empty"),
+                    "{message}"
+                );
+            }
+        }
+        let message = config_message(lookup(&[(env::API_KEY, "pk_test_1"), (env::KEY_ID, "")]));
+        assert!(message.contains(env::KEY_ID), "{message}");
     }
 
     #[test]

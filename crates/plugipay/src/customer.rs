@@ -1,12 +1,12 @@
 //! The customer record and the inputs of the customer operations, with their
-//! conversion to the generated wire types (where the spec's limits are checked).
+//! conversion to the generated wire types. Lengths and formats are left to
+//! the server, whose rules are not published.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use plugipay_api::patch::{Patch, UpdateCustomerRequest};
 use plugipay_api::types;
-use plugipay_api::validate::{self, Invalid};
 use serde::{Deserialize, Serialize};
 
 /// A customer: the persistent record of someone who can pay the workspace.
@@ -70,36 +70,6 @@ impl From<types::Customer> for Customer {
             updated_at: c.updated_at,
         }
     }
-}
-
-/// A string field converted to its generated type, which checks the spec's
-/// limits; a refusal names the field.
-fn field<T>(name: &str, value: String) -> Result<T, Invalid>
-where
-    T: TryFrom<String, Error = types::error::ConversionError>,
-{
-    T::try_from(value).map_err(|e| Invalid::new(name, e.to_string()))
-}
-
-fn optional<T>(name: &str, value: Option<String>) -> Result<Option<T>, Invalid>
-where
-    T: TryFrom<String, Error = types::error::ConversionError>,
-{
-    value.map(|v| field(name, v)).transpose()
-}
-
-fn patch<T>(name: &str, value: Patch<String>) -> Result<Patch<T>, Invalid>
-where
-    T: TryFrom<String, Error = types::error::ConversionError>,
-{
-    value.try_map(|v| field(name, v))
-}
-
-/// One metadata entry checked against the spec's limits.
-fn metadata_value(key: &str, value: String) -> Result<types::MetadataValue, Invalid> {
-    validate::metadata_key(key)?;
-    field::<types::MetadataValue>("metadata", value)
-        .map_err(|e| Invalid::new("metadata", format!("value of `{key}`: {}", e.reason)))
 }
 
 /// Builder methods that set optional string fields: `fn field(self, value) -> Self`.
@@ -192,36 +162,22 @@ impl NewCustomer {
         self
     }
 
-    /// The request body, or the first field that breaks the spec's limits.
-    pub(crate) fn into_request(self) -> Result<types::CreateCustomerRequest, Invalid> {
-        let metadata = if self.metadata.is_empty() {
-            None
-        } else {
-            validate::metadata_len(self.metadata.len())?;
-            let entries = self
-                .metadata
-                .into_iter()
-                .map(|(k, v)| Ok((k.clone(), metadata_value(&k, v)?)))
-                .collect::<Result<BTreeMap<_, _>, Invalid>>()?;
-            Some(types::Metadata(entries))
-        };
+    /// The request body.
+    pub(crate) fn into_request(self) -> types::CreateCustomerRequest {
         #[allow(
             clippy::needless_update,
             reason = "a field added to the spec is reported by the spec_pins tests, not by a compile error"
         )]
-        Ok(types::CreateCustomerRequest {
-            email: optional("email", self.email)?,
-            name: optional("name", self.name)?,
-            phone: optional("phone", self.phone)?,
-            external_id: optional("externalId", self.external_id)?,
-            tax_id: optional("taxId", self.tax_id)?,
-            default_payment_token_id: optional(
-                "defaultPaymentTokenId",
-                self.default_payment_token_id,
-            )?,
-            metadata,
+        types::CreateCustomerRequest {
+            email: self.email,
+            name: self.name,
+            phone: self.phone,
+            external_id: self.external_id,
+            tax_id: self.tax_id,
+            default_payment_token_id: self.default_payment_token_id,
+            metadata: (!self.metadata.is_empty()).then_some(types::Metadata(self.metadata)),
             ..Default::default()
-        })
+        }
     }
 }
 
@@ -253,8 +209,10 @@ pub struct CustomerUpdate {
     pub tax_id: Patch<String>,
     /// The default payment token.
     pub default_payment_token_id: Patch<String>,
-    /// Metadata keys to set (`Some`) or remove (`None`); [`Patch::Null`]
-    /// removes every key. Keys not named are kept.
+    /// The metadata map to send: each key mapped to a string (`Some`) or to
+    /// `null` (`None`); [`Patch::Null`] clears every key. Whether the server
+    /// keeps keys the map does not name is not documented: see
+    /// [`metadata_map`](Self::metadata_map).
     pub metadata: Patch<BTreeMap<String, Option<String>>>,
 }
 
@@ -294,12 +252,31 @@ impl CustomerUpdate {
         self
     }
 
-    /// Sets one metadata key, keeping the others.
+    /// Sends `map` as the customer's whole metadata. Whether the live API
+    /// merges a PATCH's metadata into the stored map or replaces the stored
+    /// map is not documented; a complete map (the current one with your
+    /// changes) gives the same result either way.
+    /// [`Customers::set_metadata`](crate::Customers::set_metadata) does that
+    /// read-change-write for you.
+    pub fn metadata_map(mut self, map: BTreeMap<String, String>) -> Self {
+        self.metadata = Patch::Set(map.into_iter().map(|(k, v)| (k, Some(v))).collect());
+        self
+    }
+
+    /// Adds one key to the metadata map this PATCH sends. On a server that
+    /// merges maps the other keys are kept; on one that replaces the map,
+    /// only the keys sent remain. Prefer
+    /// [`Customers::set_metadata`](crate::Customers::set_metadata), which is
+    /// right under both.
     pub fn set_metadata(self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.metadata_entry(key.into(), Some(value.into()))
     }
 
-    /// Removes one metadata key, keeping the others.
+    /// Sends one key as `null` in the metadata map. This relies on the
+    /// server merging maps and reading a `null` value as "remove this key":
+    /// the live API documents neither, no official SDK sends it, and a
+    /// server that replaces the map may refuse the request (400). The one
+    /// removal every server documents is [`clear_metadata`](Self::clear_metadata).
     pub fn remove_metadata(self, key: impl Into<String>) -> Self {
         self.metadata_entry(key.into(), None)
     }
@@ -310,36 +287,17 @@ impl CustomerUpdate {
         self
     }
 
-    /// The request body, or the first field that breaks the spec's limits.
-    pub(crate) fn into_request(self) -> Result<UpdateCustomerRequest, Invalid> {
-        let metadata = self.metadata.try_map(|entries| {
-            validate::metadata_len(entries.len())?;
-            entries
-                .into_iter()
-                .map(|(k, v)| {
-                    let value = match v {
-                        Some(v) => Some(metadata_value(&k, v)?),
-                        None => {
-                            validate::metadata_key(&k)?;
-                            None
-                        }
-                    };
-                    Ok((k, value))
-                })
-                .collect::<Result<BTreeMap<_, _>, Invalid>>()
-        })?;
-        Ok(UpdateCustomerRequest {
-            email: patch("email", self.email)?,
-            name: patch("name", self.name)?,
-            phone: patch("phone", self.phone)?,
-            external_id: patch("externalId", self.external_id)?,
-            tax_id: patch("taxId", self.tax_id)?,
-            default_payment_token_id: patch(
-                "defaultPaymentTokenId",
-                self.default_payment_token_id,
-            )?,
-            metadata,
-        })
+    /// The request body.
+    pub(crate) fn into_request(self) -> UpdateCustomerRequest {
+        UpdateCustomerRequest {
+            email: self.email,
+            name: self.name,
+            phone: self.phone,
+            external_id: self.external_id,
+            tax_id: self.tax_id,
+            default_payment_token_id: self.default_payment_token_id,
+            metadata: self.metadata,
+        }
     }
 }
 
@@ -452,43 +410,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn new_customer_limits_name_the_field() {
-        let err = NewCustomer::new()
+    fn lengths_and_counts_are_left_to_the_server() {
+        // No published limit: a long name and many metadata keys are sent as given.
+        let body = NewCustomer::new()
+            .name("n".repeat(300))
             .email("not-an-email")
-            .into_request()
-            .unwrap_err();
-        assert_eq!(err.field, "email");
-        let err = NewCustomer::new()
-            .phone("1".repeat(plugipay_api::limits::PHONE_MAX_CHARS + 1))
-            .into_request()
-            .unwrap_err();
-        assert_eq!(err.field, "phone");
-        let err = NewCustomer::new()
-            .external_id("")
-            .into_request()
-            .unwrap_err();
-        assert_eq!(err.field, "externalId");
+            .metadata("", "v".repeat(2_000))
+            .into_request();
+        assert_eq!(body.name.as_deref().map(str::len), Some(300));
+        assert_eq!(body.metadata.unwrap().0[""].len(), 2_000);
+        let many = (0..60).fold(CustomerUpdate::new(), |u, i| {
+            u.set_metadata(format!("k{i}"), "v")
+        });
+        let body = many.into_request();
+        assert_eq!(body.metadata.as_set().map(BTreeMap::len), Some(60));
     }
 
     #[test]
-    fn metadata_limits() {
-        let too_long = "v".repeat(plugipay_api::limits::METADATA_VALUE_MAX_CHARS + 1);
-        let err = NewCustomer::new()
-            .metadata("k", too_long)
-            .into_request()
-            .unwrap_err();
-        assert_eq!(err.field, "metadata");
-        assert!(err.reason.contains("`k`"), "{err}");
-        let many = (0..=plugipay_api::limits::METADATA_MAX_KEYS)
-            .fold(CustomerUpdate::new(), |u, i| {
-                u.set_metadata(format!("k{i}"), "v")
-            });
-        assert_eq!(many.into_request().unwrap_err().field, "metadata");
-        let err = CustomerUpdate::new()
-            .remove_metadata("")
-            .into_request()
-            .unwrap_err();
-        assert_eq!(err.field, "metadata");
+    fn metadata_map_sends_the_whole_map() {
+        let map = BTreeMap::from([
+            ("a".to_owned(), "1".to_owned()),
+            ("b".to_owned(), "2".to_owned()),
+        ]);
+        let body = CustomerUpdate::new().metadata_map(map).into_request();
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"metadata": {"a": "1", "b": "2"}})
+        );
     }
 
     #[test]
@@ -498,8 +446,7 @@ mod tests {
             .clear_phone()
             .set_metadata("a", "1")
             .remove_metadata("b")
-            .into_request()
-            .unwrap();
+            .into_request();
         assert_eq!(
             serde_json::to_value(&body).unwrap(),
             serde_json::json!({"name": "A", "phone": null, "metadata": {"a": "1", "b": null}})
@@ -575,8 +522,7 @@ mod tests {
                 .tax_id("t")
                 .default_payment_token_id("p")
                 .metadata("k", "v")
-                .into_request()
-                .unwrap();
+                .into_request();
             let sent = keys(serde_json::to_value(request).unwrap());
             assert_same("plugipay::NewCustomer", "CreateCustomerRequest", sent);
         }
@@ -591,8 +537,7 @@ mod tests {
                 .clear_tax_id()
                 .clear_default_payment_token_id()
                 .clear_metadata()
-                .into_request()
-                .unwrap();
+                .into_request();
             let sent = keys(serde_json::to_value(request).unwrap());
             assert_same(
                 "plugipay::CustomerUpdate (and plugipay_api::patch::UpdateCustomerRequest)",

@@ -1,9 +1,12 @@
 //! The customers of a workspace, `client.customers()`: one method per
 //! operation, each returning a [`Request`] to await.
 
+use std::collections::BTreeMap;
+
 use crate::customer::{CustomerUpdate, ListParams, NewCustomer};
 use crate::ops::{
-    ArchiveCustomer, CreateCustomer, EnsureCustomer, GetCustomer, ListCustomers, UpdateCustomer,
+    ArchiveCustomer, CreateCustomer, DeleteCustomer, EnsureCustomer, GetCustomer, ListCustomers,
+    RemoveCustomer, SetMetadata, UpdateCustomer,
 };
 use crate::options::Options;
 use crate::request::Request;
@@ -97,7 +100,13 @@ impl<'a> Customers<'a> {
     }
 
     /// Archives a customer (`metadata.archived = "true"`), keeping its other
-    /// metadata. Archiving an archived customer changes nothing.
+    /// metadata: the customer is read and its whole map written back, which
+    /// is right whether the server merges PATCHed metadata or replaces it.
+    /// Archiving an archived customer writes nothing.
+    ///
+    /// The read and the write are two requests: a metadata change another
+    /// writer makes between them can be lost on a server that replaces the
+    /// map (see the README's "Metadata" section for the measured race).
     pub fn archive(&self, id: impl Into<String>) -> Request<ArchiveCustomer> {
         self.request(ArchiveCustomer {
             id: id.into(),
@@ -105,12 +114,98 @@ impl<'a> Customers<'a> {
         })
     }
 
-    /// Takes a customer out of the archive (removes `metadata.archived`).
+    /// Takes a customer out of the archive: writes `archived = "false"`
+    /// (which reads as active) with the rest of its metadata, like
+    /// [`archive`](Self::archive). A customer that is not archived is left
+    /// as it is.
     pub fn unarchive(&self, id: impl Into<String>) -> Request<ArchiveCustomer> {
         self.request(ArchiveCustomer {
             id: id.into(),
             archived: false,
         })
+    }
+
+    /// Sets one metadata key, keeping the others, under either server
+    /// semantics: the customer is read and its whole map, with `key` set,
+    /// written back (nothing is written when it already holds that value).
+    /// Same race as [`archive`](Self::archive).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new()).await?;
+    /// # let client = plugipay::Client::builder().key_id("ak_test_sandbox").secret("sk_test_sandbox").base_url(sandbox.base_url()).build()?;
+    /// use plugipay::NewCustomer;
+    ///
+    /// let customers = client.customers();
+    /// let budi = customers.create(NewCustomer::new().metadata("plan", "pro")).await?;
+    /// let budi = customers.set_metadata(&budi.id, "tier", "gold").await?;
+    /// assert_eq!(budi.metadata["plan"], "pro");
+    /// assert_eq!(budi.metadata["tier"], "gold");
+    /// # Ok(()) }
+    /// ```
+    pub fn set_metadata(
+        &self,
+        id: impl Into<String>,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Request<SetMetadata> {
+        self.request(SetMetadata {
+            id: id.into(),
+            entries: BTreeMap::from([(key.into(), value.into())]),
+        })
+    }
+
+    /// Sets several metadata keys at once, keeping the others (one read,
+    /// one write), like [`set_metadata`](Self::set_metadata).
+    pub fn set_metadata_entries(
+        &self,
+        id: impl Into<String>,
+        entries: BTreeMap<String, String>,
+    ) -> Request<SetMetadata> {
+        self.request(SetMetadata {
+            id: id.into(),
+            entries,
+        })
+    }
+
+    /// Deletes a customer that has no money history. It is then gone from
+    /// get and list, and its `externalId` can be used again. A customer
+    /// that subscriptions, invoices, checkout sessions or gift cards refer
+    /// to cannot be deleted: the call fails with
+    /// [`ErrorCode::Conflict`](crate::ErrorCode::Conflict) (use
+    /// [`remove`](Self::remove) or [`archive`](Self::archive)). Sent under
+    /// an Idempotency-Key like every write, so a retried delete whose first
+    /// answer was lost succeeds rather than failing with 404.
+    pub fn delete(&self, id: impl Into<String>) -> Request<DeleteCustomer> {
+        self.request(DeleteCustomer { id: id.into() })
+    }
+
+    /// Deletes the customer when the server allows it, and archives it when
+    /// the server refuses because it has money history (409 `conflict`);
+    /// [`Removed`](crate::Removed) says which happened.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new()).await?;
+    /// # let client = plugipay::Client::builder().key_id("ak_test_sandbox").secret("sk_test_sandbox").base_url(sandbox.base_url()).build()?;
+    /// use plugipay::{NewCustomer, Removed};
+    ///
+    /// let customers = client.customers();
+    /// let trial = customers.create(NewCustomer::new().email("trial@example.com")).await?;
+    /// assert_eq!(customers.remove(&trial.id).await?, Removed::Deleted);
+    ///
+    /// let payer = customers.create(NewCustomer::new().email("payer@example.com")).await?;
+    /// sandbox.set_money_history(plugipay_sandbox::TEST_ACCOUNT_ID, &payer.id, true);
+    /// match customers.remove(&payer.id).await? {
+    ///     Removed::Archived(customer) => assert!(customer.is_archived()),
+    ///     Removed::Deleted => unreachable!("it has money history"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn remove(&self, id: impl Into<String>) -> Request<RemoveCustomer> {
+        self.request(RemoveCustomer { id: id.into() })
     }
 
     /// Changes the fields `update` touches and no others (PATCH), under an

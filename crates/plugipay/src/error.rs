@@ -184,7 +184,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// The server's explanation.
     pub message: String,
-    /// The offending field, on validation errors, when the server names it.
+    /// The offending field, when the server names it. The live API does not
+    /// promise one: do not rely on it (the message says what is wrong).
     pub field: Option<String>,
     /// A page that explains the error, when the server links one.
     pub doc_url: Option<String>,
@@ -258,14 +259,16 @@ pub enum ErrorCode {
     Unauthorized,
     /// 401: the signature does not match the request.
     SignatureInvalid,
-    /// 401: the signing time is more than 300 s from the server's clock
-    /// (sent as `timestamp_skew` or `invalid_timestamp`).
+    /// 401: the signing time is more than 300 s from the server's clock.
     TimestampSkew,
+    /// 401: the `X-Plugipay-Timestamp` header is missing or malformed.
+    InvalidTimestamp,
     /// 403: the key lacks the operation's scope or may not act for that workspace.
     Forbidden,
     /// 404: no such customer in this workspace.
     NotFound,
-    /// 409: another customer of the workspace has this `externalId`.
+    /// 409: another customer of the workspace has this `externalId`, or a
+    /// customer with money history cannot be deleted.
     Conflict,
     /// 422: the Idempotency-Key was used before for a different request.
     IdempotencyKeyReused,
@@ -285,6 +288,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::SignatureInvalid => "signature_invalid",
             ErrorCode::TimestampSkew => "timestamp_skew",
+            ErrorCode::InvalidTimestamp => "invalid_timestamp",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
@@ -302,7 +306,8 @@ impl From<&str> for ErrorCode {
             "validation_error" => ErrorCode::ValidationError,
             "unauthorized" => ErrorCode::Unauthorized,
             "signature_invalid" => ErrorCode::SignatureInvalid,
-            "timestamp_skew" | "invalid_timestamp" => ErrorCode::TimestampSkew,
+            "timestamp_skew" => ErrorCode::TimestampSkew,
+            "invalid_timestamp" => ErrorCode::InvalidTimestamp,
             "forbidden" => ErrorCode::Forbidden,
             "not_found" => ErrorCode::NotFound,
             "conflict" => ErrorCode::Conflict,
@@ -331,6 +336,7 @@ mod tests {
             "unauthorized",
             "signature_invalid",
             "timestamp_skew",
+            "invalid_timestamp",
             "forbidden",
             "not_found",
             "conflict",
@@ -341,10 +347,6 @@ mod tests {
         ] {
             assert_eq!(ErrorCode::from(code).as_str(), code);
         }
-        assert_eq!(
-            ErrorCode::from("invalid_timestamp"),
-            ErrorCode::TimestampSkew
-        );
         assert_eq!(
             ErrorCode::from("brand_new_code"),
             ErrorCode::Other("brand_new_code".into())

@@ -19,8 +19,15 @@
 //!
 //! - Every write carries an `Idempotency-Key` (`idem_<uuid>`, or your own via
 //!   [`Request::idempotency_key`]), so sending it again cannot duplicate a customer.
-//! - Arguments are checked against the spec's limits before anything is sent
-//!   ([`Error::InvalidArgument`]).
+//! - Only what the protocol documents is checked before anything is sent
+//!   (an id is one path segment, a list page holds 1 to 100): lengths and
+//!   formats are the server's to judge ([`Error::InvalidArgument`]).
+//! - Customers are created, read, listed, updated and deleted; [`Customers::remove`]
+//!   deletes or, for a customer with money history, archives; metadata
+//!   changes ([`Customers::set_metadata`], archive) are right whether the server
+//!   merges PATCHed metadata or replaces it.
+//! - [`Client::request`] reaches any route, signed, retried and decoded the
+//!   same way.
 //! - Every failure is an [`Error`]; API errors carry an [`ErrorCode`], the HTTP
 //!   status and the request id. A response that is not the API's JSON is an
 //!   [`Error::Decode`] that keeps its status and the start of its body.
@@ -51,21 +58,21 @@ mod pagination;
 mod request;
 mod retry;
 
-pub use archive::{ARCHIVED_KEY, ARCHIVED_VALUE, ArchiveFilter};
+pub use archive::{ARCHIVED_KEY, ARCHIVED_VALUE, ArchiveFilter, UNARCHIVED_VALUE};
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, env};
 pub use customer::{Customer, CustomerUpdate, ListParams, NewCustomer, Order, Page};
 pub use customers::Customers;
 pub use error::{ApiError, DecodeError, Error, ErrorCode, PagingError};
 pub use id_cache::{CacheFuture, CustomerIdCache, InMemoryCustomerIdCache};
 pub use ops::{
-    ArchiveCustomer, CreateCustomer, EnsureCustomer, Ensured, GetCustomer, ListCustomers,
-    UpdateCustomer,
+    ArchiveCustomer, CreateCustomer, DeleteCustomer, EnsureCustomer, Ensured, GetCustomer,
+    ListCustomers, Raw, RawList, RemoveCustomer, Removed, SetMetadata, UpdateCustomer,
+    escape_path_segment,
 };
-pub use pagination::{CustomerStream, MAX_EMPTY_PAGES, Pages};
+pub use pagination::{CustomerStream, Items, MAX_EMPTY_PAGES, Pages, Paginated};
 pub use plugipay_api::patch::Patch;
-pub use request::{
-    IDEMPOTENCY_KEY_MAX_CHARS, Operation, Request, ResponseFuture, Write, new_idempotency_key,
-};
+pub use request::{Operation, Request, ResponseFuture, Write, new_idempotency_key};
+pub use reqwest::Method;
 pub use retry::{BodyState, Decision, Outcome, RetryPolicy, decide, worth_repeating};
 
 /// The generated low-level client crate, re-exported for [`Client::api`].

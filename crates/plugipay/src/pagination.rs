@@ -1,8 +1,9 @@
 //! Walking a whole list: a stream of pages that fetches the next page while
 //! the caller works on the current one (never more than one page ahead), and
-//! a stream of customers over it, both guarded against a server that would
+//! a stream of items over it, both guarded against a server that would
 //! make the walk loop forever or end it silently early. Dropping a stream
-//! stops the fetching.
+//! stops the fetching. Any [`Paginated`] operation walks this way: the
+//! customers list and raw requests to list routes.
 
 use std::collections::HashSet;
 use std::collections::hash_map::RandomState;
@@ -13,10 +14,24 @@ use std::task::{Context, Poll, ready};
 use futures_core::Stream;
 use tokio::task::JoinHandle;
 
-use crate::customer::{Customer, Page};
+use crate::customer::Page;
 use crate::error::{Error, PagingError};
 use crate::ops::ListCustomers;
-use crate::request::Request;
+use crate::request::{Operation, Request};
+
+/// An operation that answers one page of a cursor-paginated list and can
+/// ask for the page after a cursor. Implemented by this crate's list
+/// operations only.
+pub trait Paginated: Operation<Output = Page<Self::Item>> + Clone {
+    /// What a page holds.
+    type Item: Send + 'static;
+    /// The cursor this request continues after, if any.
+    #[doc(hidden)]
+    fn cursor(&self) -> Option<&str>;
+    /// The same request, continuing after `cursor`.
+    #[doc(hidden)]
+    fn with_cursor(self, cursor: String) -> Self;
+}
 
 /// How many pages in a row may come back empty while saying more follow.
 pub const MAX_EMPTY_PAGES: u32 = 5;
@@ -49,7 +64,7 @@ impl Guard {
     /// The cursor to follow after `page`: `Ok(None)` at the end of the
     /// list, an error when following it would loop or when the page claims
     /// more without a way to get it.
-    fn next(&mut self, page: &Page<Customer>) -> Result<Option<String>, PagingError> {
+    fn next<T>(&mut self, page: &Page<T>) -> Result<Option<String>, PagingError> {
         self.pages += 1;
         if !page.has_more {
             return Ok(None);
@@ -77,15 +92,16 @@ impl Guard {
     }
 }
 
-impl Request<ListCustomers> {
-    /// Every matching customer, page after page, with the next page fetched
+impl<Op: Paginated> Request<Op> {
+    /// Every item of the list (every matching customer, for
+    /// `customers().list(..)`), page after page, with the next page fetched
     /// while you work on the current one.
-    pub fn stream(self) -> CustomerStream {
-        CustomerStream::new(self.pages())
+    pub fn stream(self) -> Items<Op> {
+        Items::new(self.pages())
     }
 
     /// Every page of the list, for work in batches (see [`Pages`]).
-    pub fn pages(self) -> Pages {
+    pub fn pages(self) -> Pages<Op> {
         Pages::new(self)
     }
 }
@@ -105,20 +121,20 @@ impl Request<ListCustomers> {
 /// [`Error::Paging`] after the page that did it: never an endless loop,
 /// never a silently shortened walk.
 #[must_use = "streams do nothing unless polled"]
-pub struct Pages {
+pub struct Pages<Op: Paginated = ListCustomers> {
     /// The request of the first page; later pages change only its cursor.
-    template: Request<ListCustomers>,
-    next: Option<Request<ListCustomers>>,
-    in_flight: Option<JoinHandle<Result<Page<Customer>, Error>>>,
+    template: Request<Op>,
+    next: Option<Request<Op>>,
+    in_flight: Option<JoinHandle<Result<Page<Op::Item>, Error>>>,
     guard: Guard,
     /// An error to yield after the page just handed out.
     failed: Option<PagingError>,
 }
 
-impl Pages {
-    pub(crate) fn new(first: Request<ListCustomers>) -> Self {
+impl<Op: Paginated> Pages<Op> {
+    pub(crate) fn new(first: Request<Op>) -> Self {
         Self {
-            guard: Guard::new(first.cursor()),
+            guard: Guard::new(first.op.cursor()),
             template: first.clone(),
             next: Some(first),
             in_flight: None,
@@ -133,8 +149,8 @@ impl Pages {
     }
 }
 
-impl Stream for Pages {
-    type Item = Result<Page<Customer>, Error>;
+impl<Op: Paginated> Stream for Pages<Op> {
+    type Item = Result<Page<Op::Item>, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if let Some(error) = self.failed.take() {
@@ -156,7 +172,10 @@ impl Stream for Pages {
         };
         // Prefetch: ask for the page after this one before handing this one out.
         match self.guard.next(&page) {
-            Ok(Some(cursor)) => self.next = Some(self.template.clone().with_cursor(cursor)),
+            Ok(Some(cursor)) => {
+                let next = self.template.clone();
+                self.next = Some(next.map_op(|op| op.with_cursor(cursor)));
+            }
             Ok(None) => {}
             Err(error) => self.failed = Some(error),
         }
@@ -165,7 +184,10 @@ impl Stream for Pages {
     }
 }
 
-impl Drop for Pages {
+// Nothing is pinned in place: the fields are moved freely.
+impl<Op: Paginated> Unpin for Pages<Op> {}
+
+impl<Op: Paginated> Drop for Pages<Op> {
     fn drop(&mut self) {
         if let Some(handle) = self.in_flight.take() {
             handle.abort();
@@ -174,16 +196,21 @@ impl Drop for Pages {
 }
 
 /// Every customer of a list, page after page:
-/// `client.customers().list(params).stream()`. See [`Pages`] for the
-/// prefetching and the end of the stream.
+/// `client.customers().list(params).stream()`.
+pub type CustomerStream = Items<ListCustomers>;
+
+/// Every item of a list, page after page (`request.stream()`). See
+/// [`Pages`] for the prefetching and the end of the stream.
 #[must_use = "streams do nothing unless polled"]
-pub struct CustomerStream {
-    pages: Pages,
-    current: std::vec::IntoIter<Customer>,
+pub struct Items<Op: Paginated = ListCustomers> {
+    pages: Pages<Op>,
+    current: std::vec::IntoIter<Op::Item>,
 }
 
-impl CustomerStream {
-    pub(crate) fn new(pages: Pages) -> Self {
+impl<Op: Paginated> Unpin for Items<Op> {}
+
+impl<Op: Paginated> Items<Op> {
+    pub(crate) fn new(pages: Pages<Op>) -> Self {
         Self {
             pages,
             current: Vec::new().into_iter(),
@@ -191,13 +218,13 @@ impl CustomerStream {
     }
 }
 
-impl Stream for CustomerStream {
-    type Item = Result<Customer, Error>;
+impl<Op: Paginated> Stream for Items<Op> {
+    type Item = Result<Op::Item, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
-            if let Some(customer) = self.current.next() {
-                return Poll::Ready(Some(Ok(customer)));
+            if let Some(item) = self.current.next() {
+                return Poll::Ready(Some(Ok(item)));
             }
             match ready!(Pin::new(&mut self.pages).poll_next(cx)) {
                 Some(Ok(page)) => self.current = page.items.into_iter(),

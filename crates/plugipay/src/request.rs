@@ -17,9 +17,6 @@ use crate::retry::RetryPolicy;
 /// The future a [`Request`] turns into when awaited.
 pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
 
-/// The longest idempotency key the API accepts (from the spec).
-pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = plugipay_api::limits::IDEMPOTENCY_KEY_MAX_CHARS;
-
 /// One call, with its options. Nothing is sent until it is awaited (or
 /// [`send`](Request::send) is awaited); the future owns what it needs, so it
 /// can be spawned.
@@ -77,6 +74,15 @@ impl<Op> Request<Op> {
             api: self.api.clone(),
             options: self.options.clone(),
             op,
+        }
+    }
+
+    /// The same call with its operation changed by `f`.
+    pub(crate) fn map_op<Other>(self, f: impl FnOnce(Op) -> Other) -> Request<Other> {
+        Request {
+            api: self.api,
+            options: self.options,
+            op: f(self.op),
         }
     }
 
@@ -163,16 +169,11 @@ impl<Op: Write> Request<Op> {
         let Some(key) = &self.options.idempotency_key else {
             return Ok(new_idempotency_key());
         };
-        let chars = key.chars().count();
-        if chars == 0
-            || chars > IDEMPOTENCY_KEY_MAX_CHARS
-            || !key.bytes().all(|b| b.is_ascii_graphic())
-        {
+        // What an HTTP header can carry; its length is the server's to judge.
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Error::InvalidArgument {
                 field: "idempotency_key".into(),
-                reason: format!(
-                    "must be 1 to {IDEMPOTENCY_KEY_MAX_CHARS} printable ASCII characters without spaces"
-                ),
+                reason: "must be printable ASCII characters without spaces".into(),
             });
         }
         Ok(key.clone())

@@ -35,7 +35,7 @@ async fn every_error_code_maps_to_its_variant() {
         (401, "unauthorized", ErrorCode::Unauthorized),
         (401, "signature_invalid", ErrorCode::SignatureInvalid),
         (401, "timestamp_skew", ErrorCode::TimestampSkew),
-        (401, "invalid_timestamp", ErrorCode::TimestampSkew),
+        (401, "invalid_timestamp", ErrorCode::InvalidTimestamp),
         (403, "forbidden", ErrorCode::Forbidden),
         (404, "not_found", ErrorCode::NotFound),
         (409, "conflict", ErrorCode::Conflict),

@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::scripted::{Received, Reply, Scripted};
+use common::scripted::{Reply, Scripted, assert_signed};
 use common::*;
 use plugipay::{Client, ErrorCode, NewCustomer, RetryPolicy};
 use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID};
@@ -34,30 +34,6 @@ fn created() -> Reply {
 
 fn unavailable() -> Reply {
     Reply::json(503, error_envelope("internal_error", "try later"))
-}
-
-/// The HMAC signature of a recorded request, checked from first principles.
-fn assert_signed(req: &Received) {
-    use hmac::{Hmac, Mac};
-    use sha2::{Digest, Sha256};
-    let ts = req.header("x-plugipay-timestamp").unwrap();
-    let mut to_sign = format!(
-        "{}\n{}\n{ts}\n{}",
-        req.method,
-        req.target,
-        hex::encode(Sha256::digest(&req.body))
-    );
-    if let Some(key) = req.header("idempotency-key") {
-        to_sign = format!("{to_sign}\n{key}");
-    }
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(to_sign.as_bytes());
-    let expected = hex::encode(mac.finalize().into_bytes());
-    assert!(
-        req.header("authorization")
-            .unwrap()
-            .ends_with(&format!("signature={expected}"))
-    );
 }
 
 #[tokio::test]

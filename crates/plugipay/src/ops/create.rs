@@ -30,12 +30,7 @@ impl Operation for CreateCustomer {
     /// [`Error::Decode`] that says the create was accepted.
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
         let external_id = request.op.customer.external_id.clone();
-        let body = request
-            .op
-            .customer
-            .clone()
-            .into_request()
-            .map_err(Error::invalid)?;
+        let body = request.op.customer.clone().into_request();
         let outgoing = Outgoing::new(Method::POST, customers_path(&[]))
             .json(&body)?
             .idempotency_key(request.resolved_idempotency_key()?);

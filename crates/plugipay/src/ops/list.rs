@@ -9,6 +9,7 @@ use crate::archive::ArchiveFilter;
 use crate::customer::{Customer, ListParams, Order, Page};
 use crate::error::Error;
 use crate::outgoing::{Outgoing, customers_path};
+use crate::pagination::Paginated;
 use crate::request::{Operation, Request, private};
 
 /// `customers().list(..)`.
@@ -105,15 +106,17 @@ impl Request<ListCustomers> {
         self.op.keep = Some(ArchiveFilter::Archived);
         self
     }
+}
 
-    /// The same request, continuing after `cursor`.
-    pub(crate) fn with_cursor(mut self, cursor: String) -> Self {
-        self.op.params.cursor = Some(cursor);
-        self
+impl Paginated for ListCustomers {
+    type Item = Customer;
+
+    fn cursor(&self) -> Option<&str> {
+        self.params.cursor.as_deref()
     }
 
-    /// The cursor this request continues after, if any.
-    pub(crate) fn cursor(&self) -> Option<&str> {
-        self.op.params.cursor.as_deref()
+    fn with_cursor(mut self, cursor: String) -> Self {
+        self.params.cursor = Some(cursor);
+        self
     }
 }

@@ -1,17 +1,23 @@
 //! The SDK's operations, one file each: what each sends and what it returns.
 
-mod archive;
 mod create;
+mod delete;
 mod ensure;
 mod get;
 mod list;
+mod metadata;
+mod raw;
+mod remove;
 mod update;
 
-pub use archive::ArchiveCustomer;
 pub use create::CreateCustomer;
+pub use delete::DeleteCustomer;
 pub use ensure::{EnsureCustomer, Ensured};
 pub use get::GetCustomer;
 pub use list::ListCustomers;
+pub use metadata::{ArchiveCustomer, SetMetadata};
+pub use raw::{Raw, RawList, escape_path_segment};
+pub use remove::{RemoveCustomer, Removed};
 pub use update::UpdateCustomer;
 
 use crate::customer::Customer;

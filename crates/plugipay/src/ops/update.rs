@@ -27,12 +27,7 @@ impl Operation for UpdateCustomer {
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
         let id = request.op.id.clone();
         checked_id(&id)?;
-        let body = request
-            .op
-            .update
-            .clone()
-            .into_request()
-            .map_err(Error::invalid)?;
+        let body = request.op.update.clone().into_request();
         let outgoing = Outgoing::new(Method::PATCH, customers_path(&[&id]))
             .json(&body)?
             .idempotency_key(request.resolved_idempotency_key()?);

@@ -63,6 +63,31 @@ impl Received {
     }
 }
 
+/// The HMAC signature of a recorded request, checked from first principles
+/// with the test key of `common`.
+pub fn assert_signed(req: &Received) {
+    use hmac::{Hmac, Mac};
+    use sha2::{Digest, Sha256};
+    let ts = req.header("x-plugipay-timestamp").unwrap();
+    let mut to_sign = format!(
+        "{}\n{}\n{ts}\n{}",
+        req.method,
+        req.target,
+        hex::encode(Sha256::digest(&req.body))
+    );
+    if let Some(key) = req.header("idempotency-key") {
+        to_sign = format!("{to_sign}\n{key}");
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(super::SECRET.as_bytes()).unwrap();
+    mac.update(to_sign.as_bytes());
+    let expected = hex::encode(mac.finalize().into_bytes());
+    assert!(
+        req.header("authorization")
+            .unwrap()
+            .ends_with(&format!("signature={expected}"))
+    );
+}
+
 #[derive(Default)]
 struct State {
     script: Mutex<VecDeque<Reply>>,

@@ -1,0 +1,209 @@
+//! The sandbox's validation of customer fields, by its configured
+//! [`Limits`]: lengths, the email's shape and metadata keys. These are the
+//! sandbox's choices; the live API's own rules are not published.
+
+use std::collections::BTreeMap;
+
+use plugipay_api::patch::{Patch, UpdateCustomerRequest};
+use plugipay_api::types::CreateCustomerRequest;
+
+use crate::config::Limits;
+use crate::failure::Failure;
+
+impl Limits {
+    /// Checks a create body.
+    pub(crate) fn check_create(&self, req: &CreateCustomerRequest) -> Result<(), Failure> {
+        self.check_fields([
+            ("email", req.email.as_deref()),
+            ("name", req.name.as_deref()),
+            ("phone", req.phone.as_deref()),
+            ("externalId", req.external_id.as_deref()),
+            ("taxId", req.tax_id.as_deref()),
+            (
+                "defaultPaymentTokenId",
+                req.default_payment_token_id.as_deref(),
+            ),
+        ])?;
+        if let Some(metadata) = &req.metadata {
+            self.check_metadata_keys(metadata.0.len())?;
+            for (key, value) in &metadata.0 {
+                self.check_metadata_entry(key, Some(value))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a PATCH body (the metadata count is checked on the result).
+    pub(crate) fn check_update(&self, req: &UpdateCustomerRequest) -> Result<(), Failure> {
+        self.check_fields([
+            ("email", req.email.as_set().map(String::as_str)),
+            ("name", req.name.as_set().map(String::as_str)),
+            ("phone", req.phone.as_set().map(String::as_str)),
+            ("externalId", req.external_id.as_set().map(String::as_str)),
+            ("taxId", req.tax_id.as_set().map(String::as_str)),
+            (
+                "defaultPaymentTokenId",
+                req.default_payment_token_id.as_set().map(String::as_str),
+            ),
+        ])?;
+        if let Patch::Set(changes) = &req.metadata {
+            for (key, value) in changes {
+                self.check_metadata_entry(key, value.as_deref())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the number of keys a customer would hold.
+    pub(crate) fn check_metadata_keys(&self, keys: usize) -> Result<(), Failure> {
+        if keys > self.metadata_max_keys {
+            return Err(Failure::validation(
+                "metadata",
+                format!(
+                    "metadata would hold {keys} keys; this sandbox allows {}",
+                    self.metadata_max_keys
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks an `Idempotency-Key`'s length.
+    pub(crate) fn check_idempotency_key(&self, key: &str) -> Result<(), Failure> {
+        if key.chars().count() > self.idempotency_key_max_chars {
+            return Err(Failure::validation(
+                "Idempotency-Key",
+                format!(
+                    "the Idempotency-Key is over {} characters",
+                    self.idempotency_key_max_chars
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_fields<'a>(
+        &self,
+        fields: impl IntoIterator<Item = (&'static str, Option<&'a str>)>,
+    ) -> Result<(), Failure> {
+        for (field, value) in fields {
+            let Some(value) = value else { continue };
+            let max = match field {
+                "email" => self.email_max_chars,
+                "name" => self.name_max_chars,
+                "phone" => self.phone_max_chars,
+                "externalId" => self.external_id_max_chars,
+                "taxId" => self.tax_id_max_chars,
+                _ => self.payment_token_id_max_chars,
+            };
+            let chars = value.chars().count();
+            if chars == 0 {
+                return Err(Failure::validation(
+                    field,
+                    format!("{field} must not be empty"),
+                ));
+            }
+            if chars > max {
+                return Err(Failure::validation(
+                    field,
+                    format!("{field} is {chars} characters long; this sandbox allows {max}"),
+                ));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(Failure::validation(
+                    field,
+                    format!("{field} must not contain control characters"),
+                ));
+            }
+            if field == "email" && !email_shaped(value) {
+                return Err(Failure::validation(
+                    field,
+                    "email must be one `@` between non-empty parts, without white space",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_metadata_entry(&self, key: &str, value: Option<&str>) -> Result<(), Failure> {
+        let chars = key.chars().count();
+        if chars == 0 || chars > self.metadata_key_max_chars || key.chars().any(char::is_control) {
+            return Err(Failure::validation(
+                "metadata",
+                format!(
+                    "metadata keys must be 1 to {} characters without control characters",
+                    self.metadata_key_max_chars
+                ),
+            ));
+        }
+        if let Some(value) = value
+            && value.chars().count() > self.metadata_value_max_chars
+        {
+            let shown: String = key.chars().take(16).collect();
+            return Err(Failure::validation(
+                "metadata",
+                format!(
+                    "metadata value of `{shown}` is over {} characters",
+                    self.metadata_value_max_chars
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn email_shaped(email: &str) -> bool {
+    let mut parts = email.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !local.is_empty() && !domain.is_empty() && !email.chars().any(char::is_whitespace)
+}
+
+/// Metadata as a PATCH leaves it, applied the `merge` way: strings set their
+/// keys, `null` removes them, keys not sent are kept.
+pub(crate) fn merge(
+    metadata: &mut BTreeMap<String, String>,
+    changes: BTreeMap<String, Option<String>>,
+) {
+    for (key, value) in changes {
+        match value {
+            Some(value) => metadata.insert(key, value),
+            None => metadata.remove(&key),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for good in ["a@b", "alice@example.com", "x+y@sub.example"] {
+            assert!(email_shaped(good), "{good}");
+        }
+        for bad in ["", "a", "@b", "a@", "a@b@c", "a b@c"] {
+            assert!(!email_shaped(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_are_configurable() {
+        let req = CreateCustomerRequest {
+            name: Some("n".repeat(300)),
+            ..Default::default()
+        };
+        let err = Limits::default().check_create(&req).unwrap_err();
+        assert_eq!(err.status, 400);
+        assert!(
+            err.message.contains("name") && err.message.contains("256"),
+            "{err:?}"
+        );
+        let roomy = Limits {
+            name_max_chars: 1_000,
+            ..Limits::default()
+        };
+        assert!(roomy.check_create(&req).is_ok());
+    }
+}

@@ -1,0 +1,35 @@
+//! `customers().delete(id)`: a DELETE of a customer with no money history.
+
+use reqwest::Method;
+use serde::de::IgnoredAny;
+
+use super::checked_id;
+use crate::error::Error;
+use crate::outgoing::{Outgoing, customers_path};
+use crate::request::{Operation, Request, Write, private};
+
+/// `customers().delete(..)`.
+#[derive(Debug, Clone)]
+pub struct DeleteCustomer {
+    pub(crate) id: String,
+}
+
+impl private::Sealed for DeleteCustomer {}
+impl Write for DeleteCustomer {}
+
+impl Operation for DeleteCustomer {
+    type Output = ();
+    const NAME: &'static str = "delete_customer";
+
+    /// Sends the DELETE under an Idempotency-Key: a retry of a delete that
+    /// was applied but whose answer was lost replays the first answer
+    /// instead of failing with 404. Any 2xx is success, with or without a body.
+    async fn run(request: Request<Self>) -> Result<(), Error> {
+        let id = request.op.id.clone();
+        checked_id(&id)?;
+        let outgoing = Outgoing::new(Method::DELETE, customers_path(&[&id]))
+            .idempotency_key(request.resolved_idempotency_key()?);
+        request.exchange::<IgnoredAny>(outgoing).await?;
+        Ok(())
+    }
+}
