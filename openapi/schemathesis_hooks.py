@@ -58,10 +58,12 @@ def _good_metadata(body):
     if not isinstance(body, dict):
         return body
     if isinstance(body.get("metadata"), dict):
+        # Only string values: the sandbox's default metadata mode (replace)
+        # refuses a null value, which only a merging server reads as removal.
         entries = [
             (k, v)
             for k, v in body["metadata"].items()
-            if _good_key(k) and (not isinstance(v, str) or len(v) <= VALUE_MAX_LENGTH)
+            if _good_key(k) and isinstance(v, str) and len(v) <= VALUE_MAX_LENGTH
         ]
         body["metadata"] = dict(entries[:METADATA_MAX_KEYS])
     for field, limit in FIELD_MAX_CHARS.items():

@@ -117,9 +117,62 @@ pub fn generate(spec_text: &str, display_name: &str) -> Result<String, CodegenEr
     let client = generate_client(&spec).map_err(|msg| err(None, msg))?;
     let limits = limits_module(&spec).map_err(|(at, msg)| err(Some(at), msg))?;
 
-    let file: syn::File = syn::parse2(quote! { #client #limits })
+    let mut file: syn::File = syn::parse2(quote! { #client #limits })
         .map_err(|e| err(None, format!("generated tokens do not parse: {e}")))?;
+    lenient::apply(&mut file, &request_types(&doc));
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
+}
+
+mod lenient;
+pub mod surface;
+
+/// The client surface of the spec at `spec_path` (see [`surface`]): what
+/// the insta snapshot shows a reviewer.
+pub fn client_surface(spec_path: &Path, display_name: &str) -> Result<String, CodegenError> {
+    let text = std::fs::read_to_string(spec_path)
+        .map_err(|e| CodegenError::new(display_name, None, format!("cannot read: {e}")))?;
+    let doc: serde_json::Value = serde_yaml::from_str(&text)
+        .map_err(|e| CodegenError::new(display_name, None, format!("not valid YAML: {e}")))?;
+    Ok(surface::surface(&doc))
+}
+
+/// The component schemas a request body uses, directly or through other
+/// schemas.
+fn request_types(doc: &serde_json::Value) -> BTreeSet<String> {
+    fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(name) = map
+                    .get("$ref")
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                {
+                    out.push(name.to_owned());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    let paths = doc.get("paths").and_then(serde_json::Value::as_object);
+    for item in paths.into_iter().flat_map(|p| p.values()) {
+        for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+            if let Some(body) = op.get("requestBody") {
+                refs(body, &mut pending);
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if seen.insert(name.clone())
+            && let Some(schema) = doc.pointer(&format!("/components/schemas/{name}"))
+        {
+            refs(schema, &mut pending);
+        }
+    }
+    seen
 }
 
 /// Finding where in a document a structural mistake is.

@@ -90,7 +90,7 @@ fn first_line(program: &str, args: &[&str]) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// `cargo xtask bench`: B5's code generation timing here, B1–B5 by the
+/// `cargo xtask bench`: B7's code generation timing here, B1–B6 by the
 /// release-built harness, all written to BENCHMARKS.md.
 fn bench(runs: usize) -> ExitCode {
     let root = xtask::workspace_root();
@@ -165,7 +165,7 @@ fn bench(runs: usize) -> ExitCode {
          sandbox (release builds, the sandbox in its own process), median of the runs.\n\n\
          Machine: {cores} cores, {cpu}; {}.\n\n\
          {results}\
-         ## B5 code generation\n\n\
+         ## B7 code generation\n\n\
          `xtask::generate` (parse, check and generate `openapi/customers.yaml`, then format): \
          **{generate_ms:.1} ms** median of {} runs (debug build of xtask, as `cargo xtask generate` runs it).\n",
         first_line("rustc", &["--version"]),

@@ -118,41 +118,28 @@ require.
         #[serde(rename = "accountId")]
         pub account_id: ::std::string::String,
         ///The server's resource name for the customer (read-only).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub arn: ::std::option::Option<::std::string::String>,
         #[serde(rename = "createdAt")]
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
-        #[serde(
-            rename = "defaultPaymentTokenId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
+        #[serde(rename = "defaultPaymentTokenId")]
         pub default_payment_token_id: ::std::option::Option<::std::string::String>,
-        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        #[serde(default)]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "externalId",
-            deserialize_with = "::std::option::Option::deserialize"
-        )]
+        #[serde(rename = "externalId", default)]
         pub external_id: ::std::option::Option<::std::string::String>,
         ///`cus_` followed by a 26-character ULID.
         pub id: ::std::string::String,
         ///String-to-string metadata; empty when none.
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
-        )]
+        #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
         pub metadata: ::std::collections::BTreeMap<
             ::std::string::String,
             ::std::string::String,
         >,
-        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        #[serde(default)]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        #[serde(default)]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "taxId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
+        #[serde(rename = "taxId")]
         pub tax_id: ::std::option::Option<::std::string::String>,
         #[serde(rename = "updatedAt")]
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -166,7 +153,6 @@ require.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CustomerEnvelope {
         pub data: Customer,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<ErrorBody>,
         pub meta: Meta,
     }
@@ -220,7 +206,6 @@ require.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CustomerListEnvelope {
         pub data: ::std::vec::Vec<Customer>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<ErrorBody>,
         pub meta: ListMeta,
     }
@@ -289,15 +274,11 @@ require.
     pub struct ErrorBody {
         pub code: ErrorCode,
         ///A page that explains the error.
-        #[serde(
-            rename = "docUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
+        #[serde(rename = "docUrl")]
         pub doc_url: ::std::option::Option<::std::string::String>,
         /**The offending field or parameter, on some validation errors. Not
 part of the live API's promised error shape: never rely on it.
 */
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub field: ::std::option::Option<::std::string::String>,
         ///A human-readable explanation.
         pub message: ::std::string::String,
@@ -359,7 +340,6 @@ any string.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ErrorEnvelope {
         pub error: ErrorBody,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<Meta>,
     }
     impl ErrorEnvelope {
@@ -371,14 +351,12 @@ any string.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ListMeta {
         ///Opaque; pass it as `cursor` to get the next page. Null on the last page.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cursor: ::std::option::Option<::std::string::String>,
         ///Whether another page follows.
         #[serde(rename = "hasMore")]
         pub has_more: bool,
         #[serde(rename = "requestId")]
         pub request_id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl ListMeta {
@@ -393,7 +371,6 @@ any string.
         #[serde(rename = "requestId")]
         pub request_id: ::std::string::String,
         ///When the server answered.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     impl Meta {

@@ -3,9 +3,10 @@
 //! hand-written pieces it needs beside it:
 //!
 //! - [`auth`]: credentials and the HMAC-SHA256 / Bearer request signature;
+//! - [`archive`]: the archive convention on the generated `Customer`;
 //! - [`hooks`](Context): signing, User-Agent, timeout and a bounded body read around every operation;
 //! - [`patch`]: the three-state PATCH body (absent / null / value);
-//! - [`validate`]: checks of ids and metadata the spec's types cannot express;
+//! - [`validate`]: the argument rules the protocol documents (path ids, list page size);
 //! - [`limits`]: the spec's limits as constants (generated);
 //! - [`client`] / [`client_with_http`]: a client configured the way Plugipay needs.
 //!
@@ -38,9 +39,11 @@ mod generated;
 
 pub use generated::*;
 
+pub mod archive;
 pub mod auth;
 mod connect;
 mod hooks;
+mod lenient;
 pub mod patch;
 pub mod validate;
 

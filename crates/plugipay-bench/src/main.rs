@@ -26,7 +26,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run B1–B5 and print the Markdown results.
+    /// Run B1–B6 and print the Markdown results.
     All {
         /// The release `plugipay-sandbox` binary.
         #[arg(long)]

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+use plugipay::SortOrder;
 use plugipay_sandbox::SandboxArgs;
 
 /// The Plugipay customers API from your shell.
@@ -220,9 +221,9 @@ pub struct ListArgs {
     /// Only customers created after this instant (RFC 3339).
     #[arg(long, value_name = "TIME")]
     pub created_after: Option<DateTime<Utc>>,
-    /// Creation-time order.
-    #[arg(long, value_enum)]
-    pub order: Option<OrderArg>,
+    /// Creation-time order: asc (oldest first) or desc (newest first, the default).
+    #[arg(long, value_name = "ORDER", value_parser = sort_order)]
+    pub order: Option<SortOrder>,
     /// Page size, 1 to 100.
     #[arg(long, value_name = "N")]
     pub limit: Option<u32>,
@@ -237,11 +238,8 @@ pub struct ListArgs {
     pub archived: bool,
 }
 
-/// `--order`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OrderArg {
-    /// Oldest first.
-    Asc,
-    /// Newest first.
-    Desc,
+/// `--order`: the spec's own sort order, parsed from its wire spelling.
+fn sort_order(s: &str) -> Result<SortOrder, String> {
+    s.parse()
+        .map_err(|_| format!("{s:?} is not `asc` or `desc`"))
 }

@@ -1,11 +1,11 @@
 //! The customer subcommands and `plugipay sandbox`.
 
 use futures_util::TryStreamExt;
-use plugipay::{Client, CustomerUpdate, ListParams, NewCustomer, Order, Removed};
+use plugipay::{Client, CustomerUpdate, ListParams, NewCustomer, Removed};
 use plugipay_sandbox::{Sandbox, SandboxArgs};
 
 use crate::Failure;
-use crate::cli::{Attributes, Clear, CustomersCommand, ListArgs, OrderArg};
+use crate::cli::{Attributes, Clear, CustomersCommand, ListArgs};
 use crate::output::{json_line, print_customer};
 use crate::transfer;
 
@@ -42,10 +42,7 @@ fn list_params(args: &ListArgs) -> ListParams {
     params.email = args.email.clone();
     params.external_id = args.external_id.clone();
     params.created_after = args.created_after;
-    params.order = args.order.map(|o| match o {
-        OrderArg::Asc => Order::Asc,
-        OrderArg::Desc => Order::Desc,
-    });
+    params.order = args.order;
     params
 }
 

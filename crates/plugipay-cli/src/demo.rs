@@ -2,8 +2,8 @@
 //! embedded sandbox, so it runs on a fresh machine with no account.
 
 use futures_util::TryStreamExt;
-use plugipay::{Client, CustomerUpdate, Error, ErrorCode, ListParams, NewCustomer};
-use plugipay_sandbox::{Sandbox, SandboxConfig, TEST_KEY_ID, TEST_SECRET};
+use plugipay::{Client, CustomerUpdate, Error, ErrorCode, ListParams, NewCustomer, Removed};
+use plugipay_sandbox::{Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET};
 
 use crate::Failure;
 use crate::cli::DemoArgs;
@@ -161,14 +161,31 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
 
     chapter(
         7,
-        "Archive instead of delete, then list only active customers",
+        "Retire customers: delete one that never paid, archive one with money history",
     );
-    let archived = customers.archive(&business.id).await?;
-    say(format!(
-        "archived {} (metadata.archived = \"{}\", its other metadata kept)",
-        archived.id,
-        archived.metadata.get("archived").map_or("", String::as_str)
-    ));
+    let trial = customers
+        .create(NewCustomer::new().email("trial@example.com"))
+        .await?;
+    match customers.remove(&trial.id).await? {
+        Removed::Deleted => say(format!("removed {}: deleted (it never paid)", trial.id)),
+        Removed::Archived(c) => say(format!("removed {}: archived", c.id)),
+    }
+    // In the sandbox, we say the business customer has invoices.
+    sandbox.set_money_history(TEST_ACCOUNT_ID, &business.id, true);
+    let refused = expect_error(customers.delete(&business.id).await, ErrorCode::Conflict)?;
+    say(format!("deleting {} → {}", business.id, describe(&refused)));
+    match customers.remove(&business.id).await? {
+        Removed::Archived(archived) => say(format!(
+            "removed {}: archived instead (metadata.archived = \"{}\", its other metadata kept)",
+            archived.id,
+            archived.metadata.get("archived").map_or("", String::as_str)
+        )),
+        Removed::Deleted => {
+            return Err(Failure::Other(
+                "a customer with money history was deleted".into(),
+            ));
+        }
+    }
     let active = customers
         .list(ListParams::new().email("alice@example.com"))
         .active()
@@ -202,7 +219,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         seen.len()
     ));
 
-    println!("\nDone: create, get, list, ensure, errors, update, archive and a full walk.");
+    println!("\nDone: create, get, list, ensure, errors, update, delete, archive and a full walk.");
     println!(
         "Try it yourself: plugipay sandbox --seed-customers 1000, then plugipay customers --help."
     );

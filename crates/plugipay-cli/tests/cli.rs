@@ -418,12 +418,16 @@ async fn the_demo_tells_the_story_and_exits_zero() {
         "4. Find-or-create",
         "5. Errors",
         "6. Update",
-        "7. Archive",
+        "7. Retire",
         "8. Walk",
     ] {
         assert!(story.contains(chapter), "{chapter} missing:\n{story}");
     }
     assert!(story.contains("gives 2 customers"), "{story}");
+    assert!(
+        story.contains(": deleted (it never paid)") && story.contains(": archived instead"),
+        "{story}"
+    );
     assert!(
         story.contains("conflict (409)") && story.contains("not_found (404)"),
         "{story}"

@@ -1,7 +1,8 @@
 //! A local Plugipay customers server that speaks the live wire protocol:
 //! signed requests (HMAC-SHA256 or Bearer), the `{data, error, meta}`
-//! envelope, cursor pagination, idempotency keys, PATCH semantics and the
-//! spec's validation, in memory, with faults to inject on demand.
+//! envelope, cursor pagination, idempotency keys, PATCH semantics (metadata
+//! merged or replaced, as configured), delete, and validation by its own
+//! configurable [`Limits`], in memory, with faults to inject on demand.
 //!
 //! Start one inside your own tests (it shuts down when dropped):
 //!

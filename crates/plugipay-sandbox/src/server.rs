@@ -30,7 +30,8 @@ use crate::cursor::CursorCodec;
 use crate::failure::Failure;
 use crate::faults::{Fate, FaultDice};
 use crate::ids;
-use crate::store::{Fingerprint, ListQuery, Order, Store};
+use crate::store::{Fingerprint, ListQuery, Store};
+use plugipay_api::types::SortOrder;
 
 /// The largest request body accepted.
 const MAX_BODY_BYTES: usize = 1 << 20;
@@ -248,8 +249,9 @@ fn refuse_nulls(value: &Value) -> Result<(), Failure> {
     }
 }
 
-/// A request body read as the spec's type: limits, formats and unknown
-/// fields are refused with the field named.
+/// A request body read as the spec's type: wrong types and unknown fields
+/// are refused with the field named (the sandbox's limits come after, from
+/// its configuration).
 fn decode_body<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, Failure> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let message = e.inner().to_string();
@@ -342,7 +344,7 @@ fn list(
 ) -> Result<Reply, Failure> {
     let mut limit = plugipay_api::limits::LIST_CUSTOMERS_LIMIT_DEFAULT;
     let mut cursor = None;
-    let mut order = Order::Desc;
+    let mut order = SortOrder::Desc; // the spec's default
     let (mut email, mut external_id, mut created_after) = (None, None, None);
     let pairs = parts.uri.query().map(|q| {
         serde_urlencoded::from_str::<Vec<(String, String)>>(q)
@@ -370,16 +372,9 @@ fn list(
                 created_after = Some(t.with_timezone(&chrono::Utc));
             }
             "order" => {
-                order = match value.as_str() {
-                    "asc" => Order::Asc,
-                    "desc" => Order::Desc,
-                    _ => {
-                        return Err(Failure::validation(
-                            "order",
-                            format!("order {value:?} is not asc or desc"),
-                        ));
-                    }
-                }
+                order = value.parse().map_err(|_| {
+                    Failure::validation("order", format!("order {value:?} is not asc or desc"))
+                })?;
             }
             // Unknown parameters are ignored, as by the live API.
             _ => {}

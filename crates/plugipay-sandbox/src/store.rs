@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SubsecRound, Utc};
 use plugipay_api::patch::{Patch, UpdateCustomerRequest};
 use plugipay_api::types::CreateCustomerRequest;
-use serde::Serialize;
 
 use crate::config::{Limits, MetadataMode};
 use crate::failure::Failure;
@@ -31,42 +30,10 @@ pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// each time the count reaches a power of two (amortised: cheap per write).
 const PURGE_AT: usize = 1024;
 
-/// A customer as the sandbox stores and serves it (every field present,
-/// `null` when unset).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Customer {
-    /// `cus_` and a 26-character ULID.
-    pub id: String,
-    /// `arn:plugipay:<accountId>:customer/<id>`.
-    pub arn: String,
-    /// The workspace.
-    pub account_id: String,
-    /// Email address.
-    pub email: Option<String>,
-    /// Display name.
-    pub name: Option<String>,
-    /// Phone number.
-    pub phone: Option<String>,
-    /// The caller's own id, unique per workspace.
-    pub external_id: Option<String>,
-    /// Tax registration number.
-    pub tax_id: Option<String>,
-    /// Default payment token.
-    pub default_payment_token_id: Option<String>,
-    /// String-to-string metadata.
-    pub metadata: BTreeMap<String, String>,
-    /// Creation time (millisecond precision, the id's timestamp).
-    #[serde(serialize_with = "rfc3339_millis")]
-    pub created_at: DateTime<Utc>,
-    /// Time of the last change.
-    #[serde(serialize_with = "rfc3339_millis")]
-    pub updated_at: DateTime<Utc>,
-}
-
-fn rfc3339_millis<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
+/// A customer as the sandbox stores and serves it: the spec's type, every
+/// field present when serialised (`null` when unset).
+pub use plugipay_api::types::Customer;
+use plugipay_api::types::SortOrder;
 
 /// A request's identity for idempotency: the same key may only replay the
 /// same method, path and (semantically equal) JSON body.
@@ -86,21 +53,12 @@ pub struct Recorded {
     at: Instant,
 }
 
-/// Which way a list runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Order {
-    /// Oldest first.
-    Asc,
-    /// Newest first.
-    Desc,
-}
-
 /// A list query, already validated.
 #[derive(Clone, Debug)]
 pub struct ListQuery {
     pub limit: usize,
     pub after_id: Option<String>,
-    pub order: Order,
+    pub order: SortOrder,
     pub email: Option<String>,
     pub external_id: Option<String>,
     pub created_after: Option<DateTime<Utc>>,
@@ -242,7 +200,7 @@ impl Store {
         }
         let (id, created_at) = self.ids.next_customer_id(Utc::now());
         let customer = Customer {
-            arn: format!("arn:plugipay:{account_id}:customer/{id}"),
+            arn: Some(format!("arn:plugipay:{account_id}:customer/{id}")),
             id,
             account_id: account_id.to_owned(),
             email: req.email,
@@ -378,8 +336,8 @@ impl Store {
             (None, None) => Box::new(range_keys(&ws.customers, q)),
         };
         let ids: Box<dyn Iterator<Item = &String>> = match q.order {
-            Order::Asc => ids,
-            Order::Desc => Box::new(ids.rev()),
+            SortOrder::Asc => ids,
+            SortOrder::Desc => Box::new(ids.rev()),
         };
         let mut items = Vec::with_capacity(q.limit + 1);
         for id in ids {
@@ -388,8 +346,8 @@ impl Store {
             };
             if let Some(after) = &q.after_id {
                 let past = match q.order {
-                    Order::Asc => c.id > *after,
-                    Order::Desc => c.id < *after,
+                    SortOrder::Asc => c.id > *after,
+                    SortOrder::Desc => c.id < *after,
                 };
                 if !past {
                     continue;
@@ -477,12 +435,12 @@ fn bounds(q: &ListQuery) -> (Bound<String>, Bound<String>) {
     let mut upper = Bound::Unbounded;
     if let Some(after) = &q.after_id {
         match q.order {
-            Order::Asc => {
+            SortOrder::Asc => {
                 if !matches!(&lower, Bound::Included(l) if l > after) {
                     lower = Bound::Excluded(after.clone());
                 }
             }
-            Order::Desc => upper = Bound::Excluded(after.clone()),
+            SortOrder::Desc => upper = Bound::Excluded(after.clone()),
         }
     }
     (lower, upper)

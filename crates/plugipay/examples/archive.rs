@@ -1,5 +1,7 @@
-//! "Remove" a customer the Plugipay way: archive it (metadata.archived =
-//! "true"), keep its other metadata, and leave it out of active listings.
+//! Retire a customer that cannot be deleted (it has money history): archive
+//! it (metadata.archived = "true"), keep its other metadata, and leave it
+//! out of active listings. (`customers().remove(id)` deletes when it can and
+//! archives when it cannot.)
 //!
 //! `cargo run -p plugipay --example archive`
 

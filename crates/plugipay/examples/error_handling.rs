@@ -30,16 +30,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => println!("unexpected: {other:?}"),
     }
 
-    // Refused before anything is sent.
+    // Refused before anything is sent: the page size has a documented range.
     match customers.list(ListParams::new().limit(500)).await {
-        Err(Error::InvalidArgument { field, reason }) => println!("invalid {field}: {reason}"),
+        Err(e @ Error::InvalidArgument { .. }) => println!("{e}; retryable: {}", e.is_retryable()),
         other => println!("unexpected: {other:?}"),
     }
+    // Judged by the server: formats and lengths have no published rules.
     match customers
         .create(NewCustomer::new().email("not-an-email"))
         .await
     {
-        Err(e @ Error::InvalidArgument { .. }) => println!("{e}; retryable: {}", e.is_retryable()),
+        Err(e) if e.code() == Some(&ErrorCode::ValidationError) => {
+            println!("the server refused it: {e}")
+        }
         other => println!("unexpected: {other:?}"),
     }
     Ok(())

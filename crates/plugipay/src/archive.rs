@@ -2,25 +2,9 @@
 //! history) is retired by setting `metadata.archived = "true"`, and lists
 //! can skip it.
 
+pub use plugipay_api::archive::{ARCHIVED_KEY, ARCHIVED_VALUE, UNARCHIVED_VALUE};
+
 use crate::customer::Customer;
-
-/// The metadata key that marks an archived customer.
-pub const ARCHIVED_KEY: &str = "archived";
-/// Its value on an archived customer.
-pub const ARCHIVED_VALUE: &str = "true";
-/// Its value on a customer taken out of the archive. Any value but
-/// [`ARCHIVED_VALUE`], or no key, reads as active; unarchiving writes this
-/// one rather than removing the key, because removing one key cannot be
-/// written the same way for a server that merges metadata and one that
-/// replaces it.
-pub const UNARCHIVED_VALUE: &str = "false";
-
-impl Customer {
-    /// Whether the customer is archived (`metadata.archived == "true"`).
-    pub fn is_archived(&self) -> bool {
-        self.metadata.get(ARCHIVED_KEY).map(String::as_str) == Some(ARCHIVED_VALUE)
-    }
-}
 
 /// Which customers a list keeps, by the archive convention.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -29,6 +29,10 @@ pub mod env {
     pub const ON_BEHALF_OF: &str = "PLUGIPAY_ON_BEHALF_OF";
 }
 
+/// What `from_env` reads for a variable whose value is not UTF-8 (a NUL
+/// byte cannot be in an environment variable, so no real value equals it).
+const NOT_UNICODE: &str = "\0not unicode";
+
 /// The default timeout of a call, from connecting to the end of the response.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -72,7 +76,14 @@ impl Client {
     /// empty: a half-set environment must not send test credentials to the
     /// live API, which an empty `PLUGIPAY_BASE_URL` read as unset would.
     pub fn from_env() -> Result<Client, Error> {
-        ClientBuilder::from_lookup(|name| std::env::var(name).ok())?.build()
+        ClientBuilder::from_lookup(|name| match std::env::var(name) {
+            Ok(value) => Some(value),
+            Err(std::env::VarError::NotPresent) => None,
+            // Not text: read as set but unusable, so it is refused by name
+            // rather than taken as unset.
+            Err(std::env::VarError::NotUnicode(_)) => Some(NOT_UNICODE.to_owned()),
+        })?
+        .build()
     }
 
     /// The customers of the workspace.
@@ -292,10 +303,18 @@ impl ClientBuilder {
             env::BASE_URL,
             env::ON_BEHALF_OF,
         ] {
-            if lookup(name).is_some_and(|v| v.trim().is_empty()) {
-                return Err(Error::Config(format!(
-                    "{name} is set but empty: give it a value or unset it"
-                )));
+            match lookup(name) {
+                Some(v) if v == NOT_UNICODE => {
+                    return Err(Error::Config(format!(
+                        "{name} is not valid UTF-8: give it a text value or unset it"
+                    )));
+                }
+                Some(v) if v.trim().is_empty() => {
+                    return Err(Error::Config(format!(
+                        "{name} is set but empty: give it a value or unset it"
+                    )));
+                }
+                _ => {}
             }
         }
         let var = |name: &str| lookup(name);
@@ -400,6 +419,7 @@ impl ClientBuilder {
                 on_behalf_of: self.on_behalf_of,
                 timeout,
                 deadline: self.deadline,
+                deadline_at: None,
                 idempotency_key: None,
                 retry: self.retry.unwrap_or_default(),
                 id_cache: self.id_cache,

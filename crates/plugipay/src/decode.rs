@@ -133,6 +133,25 @@ pub(crate) fn no_data(status: StatusCode, what: &str) -> Error {
     )
 }
 
+/// `data`, read as the caller's `T` once the call is over: a mismatch is the
+/// caller's type, not a fault of the answer, so it is never retried (sending
+/// again would bring the same data, and a write has already been applied).
+pub(crate) fn data_as<T: DeserializeOwned>(
+    status: StatusCode,
+    request_id: Option<String>,
+    data: serde_json::Value,
+) -> Result<T, Error> {
+    let excerpt = excerpt(data.to_string().as_bytes());
+    serde_json::from_value(data).map_err(|e| {
+        Error::Decode(Box::new(DecodeError {
+            status,
+            reason: format!("the answer's data is not the requested type: {e}"),
+            excerpt,
+            request_id,
+        }))
+    })
+}
+
 /// An answer whose body was over the limit and was not read.
 pub(crate) fn too_large(status: StatusCode, headers: &HeaderMap) -> Error {
     let reason = format!(

@@ -28,10 +28,13 @@ pub enum Error {
     #[error(transparent)]
     Api(Box<ApiError>),
 
-    /// An argument broke a rule of the spec; nothing was sent.
+    /// An argument breaks a rule the protocol documents (a list page size,
+    /// an id that must be one path segment, what an HTTP header can carry);
+    /// nothing was sent.
     #[error("invalid argument `{field}`: {reason}")]
     InvalidArgument {
-        /// The argument, as the API names it (`email`, `metadata`, `limit`, `id`).
+        /// The argument (`limit`, `id`, `idempotency_key`, `on_behalf_of`,
+        /// `path`, `query`, `body`, `method`).
         field: String,
         /// What is wrong with it.
         reason: String,

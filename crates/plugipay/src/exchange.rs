@@ -41,7 +41,9 @@ async fn run<T: DeserializeOwned>(
     outgoing: &Outgoing,
 ) -> Result<Envelope<T>, Error> {
     let request = outgoing.build(api, options.on_behalf_of.as_deref())?;
-    let deadline = options.deadline.map(|d| Instant::now() + d);
+    let deadline = options
+        .deadline_at
+        .or_else(|| options.deadline.map(|d| Instant::now() + d));
     let repeatable = outgoing.repeatable();
     let mut retries = 0;
     loop {

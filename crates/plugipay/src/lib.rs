@@ -60,7 +60,7 @@ mod retry;
 
 pub use archive::{ARCHIVED_KEY, ARCHIVED_VALUE, ArchiveFilter, UNARCHIVED_VALUE};
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, env};
-pub use customer::{Customer, CustomerUpdate, ListParams, NewCustomer, Order, Page};
+pub use customer::{Customer, CustomerUpdate, ListParams, NewCustomer, Page, SortOrder};
 pub use customers::Customers;
 pub use error::{ApiError, DecodeError, Error, ErrorCode, PagingError};
 pub use id_cache::{CacheFuture, CustomerIdCache, InMemoryCustomerIdCache};

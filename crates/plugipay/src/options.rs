@@ -17,6 +17,10 @@ pub(crate) struct Options {
     pub(crate) timeout: Option<Duration>,
     /// The time the whole call may take, attempts and waits together.
     pub(crate) deadline: Option<Duration>,
+    /// When the call began, the instant its deadline passes: set once when
+    /// the call is sent, and inherited by the requests a call is made of
+    /// (ensure, archive, remove, …), so they share one deadline.
+    pub(crate) deadline_at: Option<tokio::time::Instant>,
     /// The caller's Idempotency-Key for a write; a fresh one otherwise.
     pub(crate) idempotency_key: Option<String>,
     pub(crate) retry: RetryPolicy,
@@ -30,6 +34,7 @@ impl fmt::Debug for Options {
             .field("on_behalf_of", &self.on_behalf_of)
             .field("timeout", &self.timeout)
             .field("deadline", &self.deadline)
+            .field("deadline_at", &self.deadline_at)
             .field("idempotency_key", &self.idempotency_key)
             .field("retry", &self.retry)
             .field("id_cache", &self.id_cache.is_some())

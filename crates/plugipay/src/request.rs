@@ -42,8 +42,8 @@ pub struct Request<Op> {
 }
 
 /// What awaiting a [`Request`] does: one API call (create, get, list,
-/// update), or a few of them (ensure, archive). Implemented by this crate's
-/// operations only.
+/// update, delete, a raw `request`), or a few of them (ensure, archive,
+/// set_metadata, remove). Implemented by this crate's operations only.
 pub trait Operation: private::Sealed + Sized + Send + 'static {
     /// What the call returns.
     type Output: Send + 'static;
@@ -108,9 +108,13 @@ impl<Op> Request<Op> {
     /// The time the whole call may take, every attempt and every wait between
     /// attempts together, instead of the client's (none by default). A call
     /// whose deadline passes fails with [`Error::Timeout`], or with the last
-    /// attempt's error when the next wait would cross it.
+    /// attempt's error when the next wait would cross it. A call made of
+    /// several requests (ensure, archive, set_metadata, remove) has one
+    /// deadline for all of them; a walk (`stream`, `pages`) gives each page
+    /// its own.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.options.deadline = Some(deadline);
+        self.options.deadline_at = None;
         self
     }
 
@@ -130,7 +134,16 @@ impl<Op> Request<Op> {
 impl<Op: Operation> Request<Op> {
     /// Sends the call; the same as awaiting the request.
     pub fn send(self) -> impl Future<Output = Result<Op::Output, Error>> + Send + 'static {
-        Op::run(self)
+        Op::run(self.started())
+    }
+
+    /// The call as it starts: its deadline, if any, becomes an instant that
+    /// the requests it is made of inherit.
+    fn started(mut self) -> Self {
+        if let (Some(deadline), None) = (self.options.deadline, self.options.deadline_at) {
+            self.options.deadline_at = Some(tokio::time::Instant::now() + deadline);
+        }
+        self
     }
 
     /// Sends `outgoing` with this call's connection and options, as
@@ -151,7 +164,7 @@ impl<Op: Operation> IntoFuture for Request<Op> {
     type IntoFuture = ResponseFuture<Op::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(Op::run(self))
+        Box::pin(self.send())
     }
 }
 

@@ -277,6 +277,69 @@ async fn a_dropped_response_is_replayed_not_duplicated() {
     assert_eq!(sandbox.customer_count(TEST_ACCOUNT_ID), 1);
 }
 
+#[tokio::test]
+async fn a_delete_whose_answer_was_lost_succeeds_on_retry() {
+    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let client = Client::builder()
+        .key_id(plugipay_sandbox::TEST_KEY_ID)
+        .secret(plugipay_sandbox::TEST_SECRET)
+        .base_url(sandbox.base_url())
+        .retry_policy(fast())
+        .build()
+        .unwrap();
+    let customer = client.customers().create(NewCustomer::new()).await.unwrap();
+    // Every write is applied, then its connection closed without an answer.
+    sandbox.set_faults(Faults {
+        drop_after_commit_rate: 1.0,
+        ..Faults::default()
+    });
+    client.customers().delete(&customer.id).await.unwrap();
+    sandbox.set_faults(Faults::default());
+    assert_eq!(sandbox.customer_count(TEST_ACCOUNT_ID), 0);
+}
+
+/// `remove` with a caller's key: the delete goes under the key, the archive
+/// under `key:archive`, and repeating the whole call writes nothing new.
+#[tokio::test]
+async fn remove_with_a_key_can_be_repeated() {
+    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let client = Client::builder()
+        .key_id(plugipay_sandbox::TEST_KEY_ID)
+        .secret(plugipay_sandbox::TEST_SECRET)
+        .base_url(sandbox.base_url())
+        .retry_policy(fast())
+        .build()
+        .unwrap();
+    let customers = client.customers();
+    let held = customers
+        .create(NewCustomer::new().metadata("plan", "pro"))
+        .await
+        .unwrap();
+    sandbox.set_money_history(TEST_ACCOUNT_ID, &held.id, true);
+    let first = customers
+        .remove(&held.id)
+        .idempotency_key("idem_remove_1")
+        .await
+        .unwrap();
+    let plugipay::Removed::Archived(archived) = first else {
+        panic!("a customer with money history is archived, got {first:?}")
+    };
+    assert!(archived.is_archived());
+    assert_eq!(archived.metadata["plan"], "pro");
+    let again = customers
+        .remove(&held.id)
+        .idempotency_key("idem_remove_1")
+        .await
+        .unwrap();
+    let plugipay::Removed::Archived(same) = again else {
+        panic!("the repeat answers the same, got {again:?}")
+    };
+    assert_eq!(
+        same.updated_at, archived.updated_at,
+        "nothing written twice"
+    );
+}
+
 /// The fault soak: 1,000 creates and 1,000 ensures through every kind of
 /// fault at once (about 20 % of attempts) make exactly 2,000 customers: none
 /// lost, none twice.

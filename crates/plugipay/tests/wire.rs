@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use httpmock::prelude::*;
-use plugipay::{CustomerUpdate, Error, ListParams, NewCustomer, Order};
+use plugipay::{CustomerUpdate, Error, ListParams, NewCustomer, SortOrder};
 use serde_json::json;
 
 #[tokio::test]
@@ -180,7 +180,7 @@ async fn list_sends_every_filter_in_a_signed_query() {
                 .email("alice@example.com")
                 .external_id("user 1")
                 .created_after(created_after)
-                .order(Order::Asc),
+                .order(SortOrder::Asc),
         )
         .await
         .unwrap();
@@ -314,6 +314,8 @@ async fn the_generated_client_is_signed_the_same_way() {
             .unwrap()
             .starts_with("plugipay-rs/")
     );
+    // progenitor's `api-version` header is Plugipay's to define, not ours.
+    assert!(header(&req, "api-version").is_none());
 }
 
 #[tokio::test]

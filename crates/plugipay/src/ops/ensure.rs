@@ -7,7 +7,7 @@ use crate::error::{Error, ErrorCode};
 use crate::request::{Operation, Request, Write, private};
 
 /// What [`Customers::ensure`](crate::Customers::ensure) returns.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Ensured {
     /// The customer with the external id.

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde::Serialize;
 
 use crate::archive::ArchiveFilter;
-use crate::customer::{Customer, ListParams, Order, Page};
+use crate::customer::{Customer, ListParams, Page, SortOrder};
 use crate::error::Error;
 use crate::outgoing::{Outgoing, customers_path};
 use crate::pagination::Paginated;
@@ -57,8 +57,8 @@ fn query(params: &ListParams) -> Result<String, Error> {
         external_id: params.external_id.as_deref(),
         limit: params.limit,
         order: params.order.map(|order| match order {
-            Order::Asc => "asc",
-            Order::Desc => "desc",
+            SortOrder::Asc => "asc",
+            SortOrder::Desc => "desc",
         }),
     };
     serde_urlencoded::to_string(&query).map_err(|e| Error::InvalidArgument {

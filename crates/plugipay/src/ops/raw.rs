@@ -10,6 +10,8 @@ use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use serde_json::Value;
+
 use crate::customer::Page;
 use crate::decode::{self, Envelope};
 use crate::error::Error;
@@ -124,6 +126,25 @@ impl<T> Raw<T> {
         Ok(outgoing)
     }
 
+    /// The Idempotency-Key this call sends: the caller's or a fresh one on a
+    /// write; none on a read, where a caller's key is refused rather than
+    /// silently dropped.
+    fn key<Op: Write>(&self, request: &Request<Op>) -> Result<Option<String>, Error> {
+        if self.writes() {
+            return request.resolved_idempotency_key().map(Some);
+        }
+        if request.options().idempotency_key.is_some() {
+            return Err(Error::InvalidArgument {
+                field: "idempotency_key".into(),
+                reason: format!(
+                    "a {} is not a write: it carries no Idempotency-Key",
+                    self.method
+                ),
+            });
+        }
+        Ok(None)
+    }
+
     /// Whether the method changes something, and so carries an Idempotency-Key.
     fn writes(&self) -> bool {
         !matches!(
@@ -142,8 +163,8 @@ fn checked_path(path: &str) -> Result<(), Error> {
         "must be printable ASCII without spaces: escape each segment with plugipay::escape_path_segment"
     } else if path.contains(['?', '#']) {
         "must not hold a query or fragment: give the query with .query(..)"
-    } else if path.contains('\\') || path.split('/').any(|s| s == "." || s == "..") {
-        "must not hold `\\`, `.` or `..` segments, which URL parsing would rewrite"
+    } else if path.contains('\\') || path.split('/').any(is_dot_segment) {
+        "must not hold `\\`, `.` or `..` segments (escaped or not), which URL parsing would rewrite"
     } else {
         return Ok(());
     };
@@ -153,15 +174,31 @@ fn checked_path(path: &str) -> Result<(), Error> {
     })
 }
 
+/// A segment that URL parsing reads as `.` or `..`, also when its dots are
+/// percent-encoded (`%2e`, `%2E`).
+fn is_dot_segment(segment: &str) -> bool {
+    let dots = segment.to_ascii_lowercase().replace("%2e", ".");
+    dots == "." || dots == ".."
+}
+
 /// `value` escaped as one path segment, for building a path for
-/// [`Client::request`](crate::Client::request): every character that is
-/// not unreserved in a URL, `/` and `?` included, is percent-encoded.
+/// [`Client::request`](crate::Client::request): every byte but ASCII
+/// letters, digits and `-`, `.`, `_`, `~` is percent-encoded (a segment of
+/// only dots is still refused by `request`).
 ///
 /// ```
-/// assert_eq!(plugipay::escape_path_segment("inv 1/a?b"), "inv%201%2Fa%3Fb");
+/// assert_eq!(plugipay::escape_path_segment(r"inv 1/a?b\c"), "inv%201%2Fa%3Fb%5Cc");
 /// ```
 pub fn escape_path_segment(value: &str) -> String {
-    progenitor_client::encode_path(value)
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 impl<T> private::Sealed for Raw<T> {}
@@ -176,20 +213,19 @@ impl<T: DeserializeOwned + Send + 'static> Operation for Raw<T> {
     /// Sends the call; a write (any method but GET, HEAD, OPTIONS and
     /// TRACE) carries an Idempotency-Key. An answer without `data` (a 204,
     /// or `data: null`) decodes as JSON `null`, which `serde_json::Value`,
-    /// `Option<_>` and `()` accept.
+    /// `Option<_>` and `()` accept. `data` is read as `T` after the last
+    /// attempt: a `T` that does not fit is an [`Error::Decode`], not a
+    /// reason to send again.
     async fn run(request: Request<Self>) -> Result<T, Error> {
-        let key = if request.op.writes() {
-            Some(request.resolved_idempotency_key()?)
-        } else {
-            None
-        };
+        let key = request.op.key(&request)?;
         let outgoing = request.op.outgoing(key)?;
-        let envelope: Envelope<T> = request.exchange(outgoing).await?;
-        match envelope.data {
-            Some(data) => Ok(data),
-            None => serde_json::from_value(serde_json::Value::Null)
-                .map_err(|_| decode::no_data(envelope.status, "data")),
-        }
+        let envelope: Envelope<Value> = request.exchange(outgoing).await?;
+        let request_id = envelope.meta.request_id;
+        decode::data_as(
+            envelope.status,
+            request_id,
+            envelope.data.unwrap_or(Value::Null),
+        )
     }
 }
 
@@ -197,15 +233,27 @@ impl<T: DeserializeOwned + Send + 'static> Operation for RawList<T> {
     type Output = Page<T>;
     const NAME: &'static str = "request_list";
 
+    /// Sends one page's GET (a walk is for reading: other methods are
+    /// refused, as each page would need its own idempotency key).
     async fn run(request: Request<Self>) -> Result<Page<T>, Error> {
-        let key = if request.op.raw.writes() {
-            Some(request.resolved_idempotency_key()?)
-        } else {
-            None
-        };
+        if request.op.raw.writes() {
+            return Err(Error::InvalidArgument {
+                field: "method".into(),
+                reason: format!(
+                    "a paginated walk reads pages: {} is not GET",
+                    request.op.raw.method
+                ),
+            });
+        }
+        let key = request.op.raw.key(&request)?;
         let outgoing = request.op.raw.outgoing(key)?;
-        let envelope = request.exchange::<Vec<T>>(outgoing).await?;
-        let items = envelope.data.unwrap_or_default();
+        let envelope = request.exchange::<Vec<Value>>(outgoing).await?;
+        let (status, request_id) = (envelope.status, envelope.meta.request_id);
+        let items: Vec<T> = decode::data_as(
+            status,
+            request_id.clone(),
+            Value::Array(envelope.data.unwrap_or_default()),
+        )?;
         let cursor = envelope.meta.cursor;
         Ok(Page {
             served: items.len(),
@@ -213,7 +261,7 @@ impl<T: DeserializeOwned + Send + 'static> Operation for RawList<T> {
             // Without `hasMore`, a cursor means more (as the official SDKs read it).
             has_more: envelope.meta.has_more.unwrap_or(cursor.is_some()),
             cursor,
-            request_id: envelope.meta.request_id,
+            request_id,
         })
     }
 }
@@ -286,7 +334,17 @@ mod tests {
             assert!(checked_path(good).is_ok(), "{good}");
         }
         for bad in [
-            "api/v1", "/a b", "/a?b=1", "/a#b", "/a/../b", "/a/./b", "/a\\b", "/é",
+            "api/v1",
+            "/a b",
+            "/a?b=1",
+            "/a#b",
+            "/a/../b",
+            "/a/./b",
+            "/a\\b",
+            "/é",
+            "/a/%2e%2E/b",
+            "/a/.%2e",
+            "/a/%2E",
         ] {
             assert!(checked_path(bad).is_err(), "{bad}");
         }

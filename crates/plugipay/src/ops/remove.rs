@@ -13,7 +13,7 @@ pub struct RemoveCustomer {
 }
 
 /// What [`Customers::remove`](crate::Customers::remove) did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 #[must_use]
 #[allow(
     clippy::large_enum_variant,
@@ -36,8 +36,10 @@ impl Operation for RemoveCustomer {
 
     /// Sends the DELETE; on 409 `conflict`, archives. With a caller's
     /// idempotency key `K`, the delete is sent under `K` and the archive's
-    /// PATCH under `K:archive`, so repeating the whole call with `K` repeats
-    /// neither write.
+    /// PATCH under `K:archive` (8 characters longer: mind a server's key
+    /// length limit), so repeating the whole call with `K` repeats neither
+    /// write. Without a key, repeating a `remove` that deleted the customer
+    /// fails with `not_found`.
     async fn run(request: Request<Self>) -> Result<Removed, Error> {
         let id = request.op.id.clone();
         let delete = request.with_op(DeleteCustomer { id: id.clone() });
