@@ -119,11 +119,14 @@ pub fn generate(spec_text: &str, display_name: &str) -> Result<String, CodegenEr
 
     let mut file: syn::File = syn::parse2(quote! { #client #limits })
         .map_err(|e| err(None, format!("generated tokens do not parse: {e}")))?;
-    lenient::apply(&mut file, &request_types(&doc));
+    let request_types = request_types(&doc);
+    lenient::apply(&mut file, &request_types);
+    setters::apply(&mut file, &request_types);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
 }
 
 mod lenient;
+mod setters;
 pub mod surface;
 
 /// The client surface of the spec at `spec_path` (see [`surface`]): what

@@ -87,8 +87,20 @@ and lengths (a bad email, a name that is too long) and answers 400
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub external_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub metadata: ::std::option::Option<Metadata>,
+        /**Free-form string-to-string data on the customer. By convention
+`archived: "true"` marks a customer as retired (`"false"`, or no
+key, reads as active). The live API publishes no limits on the
+number of keys or their lengths; it validates them itself.
+*/
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty",
+            deserialize_with = "crate::lenient::null_as_default"
+        )]
+        pub metadata: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
         ///The customer's display name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -101,6 +113,70 @@ and lengths (a bad email, a name that is too long) and answers 400
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub tax_id: ::std::option::Option<::std::string::String>,
+    }
+    ///Builder-style setters of `CreateCustomerRequest`, one per field (generated).
+    impl CreateCustomerRequest {
+        ///No field set yet.
+        pub fn new() -> Self {
+            Self::default()
+        }
+        ///Sets `defaultPaymentTokenId`.
+        pub fn default_payment_token_id(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.default_payment_token_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `email`.
+        pub fn email(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.email = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `externalId`.
+        pub fn external_id(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.external_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Adds one `metadata` entry, keeping the others.
+        pub fn metadata(
+            mut self,
+            key: impl ::std::convert::Into<::std::string::String>,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.metadata.insert(key.into(), value.into());
+            self
+        }
+        ///Sets `name`.
+        pub fn name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `phone`.
+        pub fn phone(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.phone = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `taxId`.
+        pub fn tax_id(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.tax_id = ::std::option::Option::Some(value.into());
+            self
+        }
     }
     impl CreateCustomerRequest {
         pub fn builder() -> builder::CreateCustomerRequest {
@@ -378,48 +454,6 @@ any string.
             Default::default()
         }
     }
-    /**Free-form string-to-string data on the customer. By convention
-`archived: "true"` marks a customer as retired (`"false"`, or no key,
-reads as active). The live API publishes no limits on the number of
-keys or their lengths; it validates them itself.
-*/
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(transparent)]
-    pub struct Metadata(
-        pub ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
-    );
-    impl ::std::ops::Deref for Metadata {
-        type Target = ::std::collections::BTreeMap<
-            ::std::string::String,
-            ::std::string::String,
-        >;
-        fn deref(
-            &self,
-        ) -> &::std::collections::BTreeMap<
-            ::std::string::String,
-            ::std::string::String,
-        > {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<Metadata>
-    for ::std::collections::BTreeMap<::std::string::String, ::std::string::String> {
-        fn from(value: Metadata) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<
-        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
-    > for Metadata {
-        fn from(
-            value: ::std::collections::BTreeMap<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-        ) -> Self {
-            Self(value)
-        }
-    }
     ///Creation-time order of a list.
     #[derive(
         ::serde::Deserialize,
@@ -552,7 +586,10 @@ keys or their lengths; it validates them itself.
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
-                ::std::option::Option<super::Metadata>,
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -622,7 +659,12 @@ keys or their lengths; it validates them itself.
             }
             pub fn metadata<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Metadata>>,
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.metadata = value

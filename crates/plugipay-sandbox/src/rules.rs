@@ -24,11 +24,9 @@ impl Limits {
                 req.default_payment_token_id.as_deref(),
             ),
         ])?;
-        if let Some(metadata) = &req.metadata {
-            self.check_metadata_keys(metadata.0.len())?;
-            for (key, value) in &metadata.0 {
-                self.check_metadata_entry(key, Some(value))?;
-            }
+        self.check_metadata_keys(req.metadata.len())?;
+        for (key, value) in &req.metadata {
+            self.check_metadata_entry(key, Some(value))?;
         }
         Ok(())
     }

@@ -11,6 +11,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use plugipay_api::patch::{Patch, UpdateCustomerRequest};
 use plugipay_api::types::CreateCustomerRequest;
 
+use serde_json::json;
+
 use crate::config::{Limits, MetadataMode};
 use crate::failure::Failure;
 use crate::ids::IdGenerator;
@@ -132,6 +134,21 @@ fn conflict(external_id: &str) -> Failure {
     )
 }
 
+/// A value's JSON fields (a struct serialises to an object).
+fn to_object(value: &impl serde::Serialize) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::Object(fields)) => fields,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// The customer these fields make; a field of the wrong type is the
+/// request's fault.
+fn into_customer(fields: serde_json::Map<String, serde_json::Value>) -> Result<Customer, Failure> {
+    serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| Failure::validation("body", format!("the fields do not make a customer: {e}")))
+}
+
 fn not_found(id: &str) -> Failure {
     Failure::new(
         404,
@@ -192,27 +209,24 @@ impl Store {
         account_id: &str,
         req: CreateCustomerRequest,
     ) -> Result<Customer, Failure> {
-        let external_id = req.external_id;
-        if let Some(ext) = &external_id
+        if let Some(ext) = &req.external_id
             && self.workspace(account_id).external_id_taken(ext, None)
         {
             return Err(conflict(ext));
         }
         let (id, created_at) = self.ids.next_customer_id(Utc::now());
-        let customer = Customer {
-            arn: Some(format!("arn:plugipay:{account_id}:customer/{id}")),
-            id,
-            account_id: account_id.to_owned(),
-            email: req.email,
-            name: req.name,
-            phone: req.phone,
-            external_id,
-            tax_id: req.tax_id,
-            default_payment_token_id: req.default_payment_token_id,
-            metadata: req.metadata.map(|m| m.0).unwrap_or_default(),
-            created_at,
-            updated_at: created_at,
-        };
+        // Every field of the request the customer also has is copied by
+        // name, so a field added to both in the spec needs no code here.
+        let mut fields = to_object(&req);
+        fields.insert("id".into(), json!(id));
+        fields.insert(
+            "arn".into(),
+            json!(format!("arn:plugipay:{account_id}:customer/{id}")),
+        );
+        fields.insert("accountId".into(), json!(account_id));
+        fields.insert("createdAt".into(), json!(created_at));
+        fields.insert("updatedAt".into(), json!(created_at));
+        let customer = into_customer(fields)?;
         let ws = self.workspace(account_id);
         ws.index(&customer);
         ws.customers.insert(customer.id.clone(), customer.clone());
@@ -253,24 +267,17 @@ impl Store {
         let (mode, limits) = (self.metadata_mode, self.limits.clone());
         let ws = self.workspace(account_id);
         let old = ws.customers.get(id).cloned().ok_or_else(|| not_found(id))?;
-        let mut new = old.clone();
-        fn apply(field: &mut Option<String>, patch: Patch<String>) {
-            match patch {
-                Patch::Absent => {}
-                Patch::Null => *field = None,
-                Patch::Set(v) => *field = Some(v),
+        // Every field the patch names is set (or cleared with null) by
+        // name; metadata follows the store's mode.
+        let mut fields = to_object(&old);
+        let metadata = patch.metadata.clone();
+        for (field, value) in to_object(&patch) {
+            if field != "metadata" {
+                fields.insert(field, value);
             }
         }
-        apply(&mut new.email, patch.email);
-        apply(&mut new.name, patch.name);
-        apply(&mut new.phone, patch.phone);
-        apply(&mut new.external_id, patch.external_id);
-        apply(&mut new.tax_id, patch.tax_id);
-        apply(
-            &mut new.default_payment_token_id,
-            patch.default_payment_token_id,
-        );
-        match patch.metadata {
+        let mut new = into_customer(fields)?;
+        match metadata {
             Patch::Absent => {}
             Patch::Null => new.metadata.clear(),
             Patch::Set(changes) => {

@@ -30,9 +30,9 @@ impl Operation for CreateCustomer {
     /// [`Error::Decode`] that says the create was accepted.
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
         let external_id = request.op.customer.external_id.clone();
-        let body = request.op.customer.clone().into_request();
+        let body = &request.op.customer;
         let outgoing = Outgoing::new(Method::POST, customers_path(&[]))
-            .json(&body)?
+            .json(body)?
             .idempotency_key(request.resolved_idempotency_key()?);
         let envelope = request.exchange(outgoing).await?;
         if envelope.data.is_some() {
