@@ -26,21 +26,15 @@ const NULL_AS_DEFAULT: &str = "crate::lenient::null_as_default";
 /// `request_types` are the schemas a request body uses (they keep their
 /// `skip_serializing_if`, so absent fields are not sent as `null`).
 pub(crate) fn apply(file: &mut syn::File, request_types: &BTreeSet<String>) {
-    for item in &mut file.items {
-        let Item::Mod(module) = item else { continue };
-        if module.ident != "types" {
-            continue;
-        }
-        let Some((_, items)) = &mut module.content else {
-            continue;
-        };
-        for item in items {
-            let Item::Struct(item) = item else { continue };
-            let request = request_types.contains(&item.ident.to_string());
-            if let Fields::Named(fields) = &mut item.fields {
-                for field in &mut fields.named {
-                    field.attrs.retain_mut(|attr| rewrite(attr, request));
-                }
+    let Some(items) = crate::types_module(file) else {
+        return;
+    };
+    for item in items {
+        let Item::Struct(item) = item else { continue };
+        let request = request_types.contains(&item.ident.to_string());
+        if let Fields::Named(fields) = &mut item.fields {
+            for field in &mut fields.named {
+                field.attrs.retain_mut(|attr| rewrite(attr, request));
             }
         }
     }

@@ -127,6 +127,17 @@ pub fn generate(spec_text: &str, display_name: &str) -> Result<String, CodegenEr
 
 mod lenient;
 mod setters;
+
+/// The items of the generated `types` module, where typify puts the data
+/// types (for the passes that rework them).
+fn types_module(file: &mut syn::File) -> Option<&mut Vec<syn::Item>> {
+    file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(module) if module.ident == "types" => {
+            module.content.as_mut().map(|(_, items)| items)
+        }
+        _ => None,
+    })
+}
 pub mod surface;
 
 /// The client surface of the spec at `spec_path` (see [`surface`]): what

@@ -15,26 +15,20 @@ use syn::{Fields, GenericArgument, Item, ItemStruct, PathArguments, Type};
 /// Adds an `impl` block of setters (and `new()` where the type has a
 /// `Default`) after each struct of the `types` module named in `request_types`.
 pub(crate) fn apply(file: &mut syn::File, request_types: &BTreeSet<String>) {
-    for item in &mut file.items {
-        let Item::Mod(module) = item else { continue };
-        if module.ident != "types" {
-            continue;
+    let Some(items) = crate::types_module(file) else {
+        return;
+    };
+    let mut added = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        if let Item::Struct(s) = item
+            && request_types.contains(&s.ident.to_string())
+            && let Some(block) = setters(s)
+        {
+            added.push((index + 1, block));
         }
-        let Some((_, items)) = &mut module.content else {
-            continue;
-        };
-        let mut added = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            if let Item::Struct(s) = item
-                && request_types.contains(&s.ident.to_string())
-                && let Some(block) = setters(s)
-            {
-                added.push((index + 1, block));
-            }
-        }
-        for (index, block) in added.into_iter().rev() {
-            items.insert(index, block);
-        }
+    }
+    for (index, block) in added.into_iter().rev() {
+        items.insert(index, block);
     }
 }
 

@@ -208,12 +208,7 @@ async fn customers_routes_against_the_sandbox() {
         plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new().seed_customers(30))
             .await
             .unwrap();
-    let client = Client::builder()
-        .key_id(plugipay_sandbox::TEST_KEY_ID)
-        .secret(plugipay_sandbox::TEST_SECRET)
-        .base_url(sandbox.base_url())
-        .build()
-        .unwrap();
+    let client = sandbox_client(sandbox.base_url());
     let created: serde_json::Value = client
         .request(Method::POST, "/api/v1/customers")
         .json(&json!({"externalId": "raw_1", "metadata": {"plan": "pro"}}))

@@ -261,13 +261,7 @@ async fn a_dropped_response_is_replayed_not_duplicated() {
         drop_after_commit_rate: 1.0,
         ..Faults::default()
     });
-    let client = Client::builder()
-        .key_id(plugipay_sandbox::TEST_KEY_ID)
-        .secret(plugipay_sandbox::TEST_SECRET)
-        .base_url(sandbox.base_url())
-        .retry_policy(fast())
-        .build()
-        .unwrap();
+    let client = sandbox_client(sandbox.base_url());
     let customer = client
         .customers()
         .create(NewCustomer::new().external_id("crm_dropped"))
@@ -280,13 +274,7 @@ async fn a_dropped_response_is_replayed_not_duplicated() {
 #[tokio::test]
 async fn a_delete_whose_answer_was_lost_succeeds_on_retry() {
     let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
-    let client = Client::builder()
-        .key_id(plugipay_sandbox::TEST_KEY_ID)
-        .secret(plugipay_sandbox::TEST_SECRET)
-        .base_url(sandbox.base_url())
-        .retry_policy(fast())
-        .build()
-        .unwrap();
+    let client = sandbox_client(sandbox.base_url());
     let customer = client.customers().create(NewCustomer::new()).await.unwrap();
     // Every write is applied, then its connection closed without an answer.
     sandbox.set_faults(Faults {
@@ -303,13 +291,7 @@ async fn a_delete_whose_answer_was_lost_succeeds_on_retry() {
 #[tokio::test]
 async fn remove_with_a_key_can_be_repeated() {
     let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
-    let client = Client::builder()
-        .key_id(plugipay_sandbox::TEST_KEY_ID)
-        .secret(plugipay_sandbox::TEST_SECRET)
-        .base_url(sandbox.base_url())
-        .retry_policy(fast())
-        .build()
-        .unwrap();
+    let client = sandbox_client(sandbox.base_url());
     let customers = client.customers();
     let held = customers
         .create(NewCustomer::new().metadata("plan", "pro"))

@@ -2,9 +2,12 @@
 //! gives both `CreateCustomerRequest` and `Customer` is set by a generated
 //! `NewCustomer` setter and comes back from the sandbox, create → get.
 
+mod common;
+
 use std::collections::BTreeSet;
 
-use plugipay::{Client, NewCustomer};
+use common::sandbox_client;
+use plugipay::NewCustomer;
 use serde_json::{Value, json};
 
 fn spec() -> serde_yaml::Value {
@@ -53,12 +56,7 @@ async fn every_shared_field_round_trips_through_the_sandbox() {
     let sandbox = plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new())
         .await
         .unwrap();
-    let client = Client::builder()
-        .key_id(plugipay_sandbox::TEST_KEY_ID)
-        .secret(plugipay_sandbox::TEST_SECRET)
-        .base_url(sandbox.base_url())
-        .build()
-        .unwrap();
+    let client = sandbox_client(sandbox.base_url());
     let created = client.customers().create(request).await.unwrap();
     let fetched = client.customers().get(&created.id).await.unwrap();
     let fetched = serde_json::to_value(&fetched).unwrap();

@@ -56,6 +56,22 @@ pub fn client_for(base: &str) -> Client {
         .unwrap()
 }
 
+/// A client of a sandbox's default workspace key, retrying the default
+/// way but quickly (these tests are about what is sent, not how long it waits).
+pub fn sandbox_client(base: &str) -> Client {
+    Client::builder()
+        .key_id(plugipay_sandbox::TEST_KEY_ID)
+        .secret(plugipay_sandbox::TEST_SECRET)
+        .base_url(base)
+        .retry_policy(
+            plugipay::RetryPolicy::default()
+                .base_delay(std::time::Duration::from_millis(1))
+                .max_delay(std::time::Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap()
+}
+
 /// [`client_for`] a mock server.
 pub fn hmac_client(server: &MockServer) -> Client {
     client_for(&server.base_url())
