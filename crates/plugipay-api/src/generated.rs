@@ -2449,7 +2449,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
         idempotency_key: Result<types::UpdateCustomerIdempotencyKey, String>,
         x_plugipay_on_behalf_of: Result<Option<::std::string::String>, String>,
-        body: Result<crate::patch::UpdateCustomerRequest, String>,
+        body: Result<crate::patches::UpdateCustomerRequest, String>,
     }
     impl<'a> UpdateCustomer<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2500,12 +2500,12 @@ pub mod builder {
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<crate::patch::UpdateCustomerRequest>,
+            V: std::convert::TryInto<crate::patches::UpdateCustomerRequest>,
         {
             self.body = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `crate :: patch :: UpdateCustomerRequest` for body failed"
+                    "conversion to `crate :: patches :: UpdateCustomerRequest` for body failed"
                         .to_string()
                 });
             self
@@ -2630,4 +2630,251 @@ pub mod limits {
     pub const LIST_CUSTOMERS_LIMIT_MAX: usize = 100;
     ///`list_customers` query `limit`: at least 1.
     pub const LIST_CUSTOMERS_LIMIT_MIN: usize = 1;
+}
+/// Three-state PATCH bodies (generated from the spec's PATCH
+/// request schemas): each nullable field is absent, `null` or a value.
+pub mod patches {
+    use crate::patch::Patch;
+    /**A patch: only the fields present change; `null` clears a field
+(`metadata: null` removes every key).*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateCustomerRequest {
+        ///`defaultPaymentTokenId`.
+        #[serde(
+            rename = "defaultPaymentTokenId",
+            default,
+            skip_serializing_if = "Patch::is_absent"
+        )]
+        pub default_payment_token_id: Patch<::std::string::String>,
+        ///`email`.
+        #[serde(rename = "email", default, skip_serializing_if = "Patch::is_absent")]
+        pub email: Patch<::std::string::String>,
+        ///`externalId`.
+        #[serde(
+            rename = "externalId",
+            default,
+            skip_serializing_if = "Patch::is_absent"
+        )]
+        pub external_id: Patch<::std::string::String>,
+        /**The customer's metadata as one whole map. Merge or replace is not
+documented (see the operation); send the complete map. A value of
+`null` asks a merging server to remove that key; a server that
+replaces the map may refuse it.*/
+        #[serde(rename = "metadata", default, skip_serializing_if = "Patch::is_absent")]
+        pub metadata: Patch<
+            ::std::collections::BTreeMap<
+                ::std::string::String,
+                ::std::option::Option<::std::string::String>,
+            >,
+        >,
+        ///`name`.
+        #[serde(rename = "name", default, skip_serializing_if = "Patch::is_absent")]
+        pub name: Patch<::std::string::String>,
+        ///`phone`.
+        #[serde(rename = "phone", default, skip_serializing_if = "Patch::is_absent")]
+        pub phone: Patch<::std::string::String>,
+        ///`taxId`.
+        #[serde(rename = "taxId", default, skip_serializing_if = "Patch::is_absent")]
+        pub tax_id: Patch<::std::string::String>,
+    }
+    impl UpdateCustomerRequest {
+        ///A patch that changes nothing yet.
+        pub fn new() -> Self {
+            Self::default()
+        }
+        ///Whether no field is touched.
+        pub fn is_empty(&self) -> bool {
+            *self == Self::default()
+        }
+        ///Sets `defaultPaymentTokenId`.
+        pub fn default_payment_token_id(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.default_payment_token_id = Patch::Set(value.into());
+            self
+        }
+        ///Clears `defaultPaymentTokenId` (sends `null`).
+        pub fn clear_default_payment_token_id(mut self) -> Self {
+            self.default_payment_token_id = Patch::Null;
+            self
+        }
+        ///Sets `email`.
+        pub fn email(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.email = Patch::Set(value.into());
+            self
+        }
+        ///Clears `email` (sends `null`).
+        pub fn clear_email(mut self) -> Self {
+            self.email = Patch::Null;
+            self
+        }
+        ///Sets `externalId`.
+        pub fn external_id(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.external_id = Patch::Set(value.into());
+            self
+        }
+        ///Clears `externalId` (sends `null`).
+        pub fn clear_external_id(mut self) -> Self {
+            self.external_id = Patch::Null;
+            self
+        }
+        ///Sets `metadata`.
+        pub fn metadata(
+            mut self,
+            value: ::std::collections::BTreeMap<
+                ::std::string::String,
+                ::std::option::Option<::std::string::String>,
+            >,
+        ) -> Self {
+            self.metadata = Patch::Set(value);
+            self
+        }
+        ///Clears `metadata` (sends `null`).
+        pub fn clear_metadata(mut self) -> Self {
+            self.metadata = Patch::Null;
+            self
+        }
+        ///Sets `name`.
+        pub fn name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.name = Patch::Set(value.into());
+            self
+        }
+        ///Clears `name` (sends `null`).
+        pub fn clear_name(mut self) -> Self {
+            self.name = Patch::Null;
+            self
+        }
+        ///Sets `phone`.
+        pub fn phone(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.phone = Patch::Set(value.into());
+            self
+        }
+        ///Clears `phone` (sends `null`).
+        pub fn clear_phone(mut self) -> Self {
+            self.phone = Patch::Null;
+            self
+        }
+        ///Sets `taxId`.
+        pub fn tax_id(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.tax_id = Patch::Set(value.into());
+            self
+        }
+        ///Clears `taxId` (sends `null`).
+        pub fn clear_tax_id(mut self) -> Self {
+            self.tax_id = Patch::Null;
+            self
+        }
+    }
+}
+/// Query parameters of the spec's GET operations (generated).
+pub mod params {
+    ///The query parameters of `list_customers`; each is optional, `None` is not sent.
+    #[derive(::serde::Serialize, ::serde::Deserialize, Clone, Debug, Default, PartialEq)]
+    pub struct ListCustomersParams {
+        ///Only customers created strictly after this instant (ISO-8601).
+        #[serde(
+            rename = "createdAfter",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_after: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///The `meta.cursor` of the previous page.
+        #[serde(
+            rename = "cursor",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub cursor: ::std::option::Option<::std::string::String>,
+        ///Only customers with exactly this email address.
+        #[serde(
+            rename = "email",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub email: ::std::option::Option<::std::string::String>,
+        /**Only the customer with this external id (at most one, as external
+ids are unique per workspace). The product guide says v1 has no
+such filter; the live route table has it.*/
+        #[serde(
+            rename = "externalId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub external_id: ::std::option::Option<::std::string::String>,
+        ///Page size.
+        #[serde(
+            rename = "limit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub limit: ::std::option::Option<u32>,
+        ///Sort by creation time; newest first by default.
+        #[serde(
+            rename = "order",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order: ::std::option::Option<crate::types::SortOrder>,
+    }
+    impl ListCustomersParams {
+        ///No parameter set: the server's defaults.
+        pub fn new() -> Self {
+            Self::default()
+        }
+        ///Sets `createdAfter`.
+        pub fn created_after(
+            mut self,
+            value: ::chrono::DateTime<::chrono::offset::Utc>,
+        ) -> Self {
+            self.created_after = ::std::option::Option::Some(value);
+            self
+        }
+        ///Sets `cursor`.
+        pub fn cursor(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.cursor = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `email`.
+        pub fn email(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.email = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `externalId`.
+        pub fn external_id(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.external_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `limit`.
+        pub fn limit(mut self, value: u32) -> Self {
+            self.limit = ::std::option::Option::Some(value);
+            self
+        }
+        ///Sets `order`.
+        pub fn order(mut self, value: crate::types::SortOrder) -> Self {
+            self.order = ::std::option::Option::Some(value);
+            self
+        }
+    }
 }

@@ -2,8 +2,8 @@
 //! or a value.
 //!
 //! typify turns an optional nullable field into an `Option` that skips `None`,
-//! so it could never send `null`. The generator is told (in `xtask`) to use
-//! [`UpdateCustomerRequest`] from this module instead.
+//! so it could never send `null`: the generator writes [`UpdateCustomerRequest`]
+//! itself, with [`Patch`] fields (its `patches` pass), and progenitor uses it.
 //!
 //! ```
 //! use plugipay_api::patch::{Patch, UpdateCustomerRequest};
@@ -89,32 +89,49 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
 /// "remove this key").
 pub type MetadataPatch = BTreeMap<String, Option<String>>;
 
-/// The body of `PATCH /api/v1/customers/{id}` (`UpdateCustomerRequest` in the
-/// spec). Unknown fields are refused when deserialising, as the spec says.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct UpdateCustomerRequest {
-    /// The email address.
-    #[serde(default, skip_serializing_if = "Patch::is_absent")]
-    pub email: Patch<String>,
-    /// The display name.
-    #[serde(default, skip_serializing_if = "Patch::is_absent")]
-    pub name: Patch<String>,
-    /// The phone number.
-    #[serde(default, skip_serializing_if = "Patch::is_absent")]
-    pub phone: Patch<String>,
-    /// Your own id for the customer; unique within the workspace.
-    #[serde(default, skip_serializing_if = "Patch::is_absent")]
-    pub external_id: Patch<String>,
-    /// The tax registration number.
-    #[serde(default, skip_serializing_if = "Patch::is_absent")]
-    pub tax_id: Patch<String>,
-    /// The default payment token.
-    #[serde(default, skip_serializing_if = "Patch::is_absent")]
-    pub default_payment_token_id: Patch<String>,
-    /// The metadata map to send; `Null` clears every key.
-    #[serde(default, skip_serializing_if = "Patch::is_absent")]
-    pub metadata: Patch<MetadataPatch>,
+/// The body of `PATCH /api/v1/customers/{id}`: generated from the spec's
+/// `UpdateCustomerRequest` (a setter and a `clear_` method per field), with
+/// the metadata conveniences below written beside it.
+pub use crate::patches::UpdateCustomerRequest;
+
+impl UpdateCustomerRequest {
+    fn metadata_entry(mut self, key: String, value: Option<String>) -> Self {
+        if !matches!(self.metadata, Patch::Set(_)) {
+            self.metadata = Patch::Set(BTreeMap::new());
+        }
+        if let Patch::Set(map) = &mut self.metadata {
+            map.insert(key, value);
+        }
+        self
+    }
+
+    /// Sends `map` as the customer's whole metadata. Whether the live API
+    /// merges a PATCH's metadata into the stored map or replaces the stored
+    /// map is not documented. The current map with keys added or changed
+    /// gives the same result either way; a key left out does not (a merging
+    /// server keeps it, a replacing one drops it).
+    pub fn metadata_map(mut self, map: BTreeMap<String, String>) -> Self {
+        self.metadata = Patch::Set(map.into_iter().map(|(k, v)| (k, Some(v))).collect());
+        self
+    }
+
+    /// Adds one key to the metadata map this PATCH sends. On a server that
+    /// merges maps the other keys are kept; on one that replaces the map,
+    /// only the keys sent remain. The `plugipay` SDK's
+    /// `customers().set_metadata(..)` is right under both.
+    pub fn set_metadata(self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata_entry(key.into(), Some(value.into()))
+    }
+
+    /// Sends one key as `null` in the metadata map. This relies on the
+    /// server merging maps and reading a `null` value as "remove this key":
+    /// the live API documents neither, no official SDK sends it, and a
+    /// server that replaces the map may refuse the request (400). The one
+    /// removal every server documents is
+    /// [`clear_metadata`](Self::clear_metadata).
+    pub fn remove_metadata(self, key: impl Into<String>) -> Self {
+        self.metadata_entry(key.into(), None)
+    }
 }
 
 #[cfg(test)]
@@ -133,9 +150,10 @@ mod tests {
         let meta = body.metadata.as_set().unwrap();
         assert_eq!(meta["a"].as_deref(), Some("1"));
         assert_eq!(meta["b"], None);
+        // Fields go out in the spec's (alphabetical) order.
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
-            r#"{"phone":null,"taxId":"01.234","metadata":{"a":"1","b":null}}"#
+            r#"{"metadata":{"a":"1","b":null},"phone":null,"taxId":"01.234"}"#
         );
         assert_eq!(
             serde_json::to_string(&UpdateCustomerRequest::default()).unwrap(),

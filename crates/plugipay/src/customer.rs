@@ -2,10 +2,8 @@
 //! conversion to the generated wire types. Lengths and formats are left to
 //! the server, whose rules are not published.
 
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, Utc};
-use plugipay_api::patch::{Patch, UpdateCustomerRequest};
+#[cfg(doc)]
+use plugipay_api::patch::Patch;
 
 /// A customer: the persistent record of someone who can pay the workspace.
 /// This is the type generated from the spec's `Customer` schema, so a field
@@ -13,25 +11,6 @@ use plugipay_api::patch::{Patch, UpdateCustomerRequest};
 /// leniently as Plugipay's official SDKs read it (absent or `null` fields
 /// are `None` or empty) and serialises with every field, as the API sends it.
 pub use plugipay_api::types::Customer;
-
-/// Builder methods that set (`fn field`) or clear (`fn clear_field`) patch fields.
-macro_rules! patch_setters {
-    ($(#[doc = $what:literal] $field:ident, $clear:ident;)*) => {
-        $(
-            #[doc = concat!("Sets", $what, ".")]
-            pub fn $field(mut self, value: impl Into<String>) -> Self {
-                self.$field = Patch::Set(value.into());
-                self
-            }
-
-            #[doc = concat!("Clears", $what, " (sends `null`).")]
-            pub fn $clear(mut self) -> Self {
-                self.$field = Patch::Null;
-                self
-            }
-        )*
-    };
-}
 
 /// The fields of a new customer, every one optional: the spec's
 /// `CreateCustomerRequest`, generated, with a generated setter per field (a
@@ -50,9 +29,11 @@ macro_rules! patch_setters {
 pub use plugipay_api::types::CreateCustomerRequest as NewCustomer;
 
 /// A change to a customer: each field is left alone ([`Patch::Absent`], the
-/// default), cleared ([`Patch::Null`]) or set ([`Patch::Set`]). For one
-/// metadata key, prefer [`Customers::set_metadata`](crate::Customers::set_metadata),
-/// which keeps the other keys on any server.
+/// default), cleared ([`Patch::Null`]) or set ([`Patch::Set`]). It is the
+/// spec's `UpdateCustomerRequest`, generated with a setter and a `clear_`
+/// method per field. For one metadata key, prefer
+/// [`Customers::set_metadata`](crate::Customers::set_metadata), which keeps
+/// the other keys on any server.
 ///
 /// ```
 /// use plugipay::CustomerUpdate;
@@ -62,119 +43,15 @@ pub use plugipay_api::types::CreateCustomerRequest as NewCustomer;
 ///     .clear_phone();
 /// assert!(!change.is_empty());
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CustomerUpdate {
-    /// The email address.
-    pub email: Patch<String>,
-    /// The display name.
-    pub name: Patch<String>,
-    /// The phone number.
-    pub phone: Patch<String>,
-    /// Your own id for the customer; unique within the workspace.
-    pub external_id: Patch<String>,
-    /// The tax registration number.
-    pub tax_id: Patch<String>,
-    /// The default payment token.
-    pub default_payment_token_id: Patch<String>,
-    /// The metadata map to send: each key mapped to a string (`Some`) or to
-    /// `null` (`None`); [`Patch::Null`] clears every key. Whether the server
-    /// keeps keys the map does not name is not documented: see
-    /// [`metadata_map`](Self::metadata_map).
-    pub metadata: Patch<BTreeMap<String, Option<String>>>,
-}
-
-impl CustomerUpdate {
-    /// A change that changes nothing yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Whether no field is touched.
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
-
-    patch_setters! {
-        /// the email address
-        email, clear_email;
-        /// the display name
-        name, clear_name;
-        /// the phone number
-        phone, clear_phone;
-        /// your own id for the customer
-        external_id, clear_external_id;
-        /// the tax registration number
-        tax_id, clear_tax_id;
-        /// the default payment token
-        default_payment_token_id, clear_default_payment_token_id;
-    }
-
-    fn metadata_entry(mut self, key: String, value: Option<String>) -> Self {
-        if !matches!(self.metadata, Patch::Set(_)) {
-            self.metadata = Patch::Set(BTreeMap::new());
-        }
-        if let Patch::Set(map) = &mut self.metadata {
-            map.insert(key, value);
-        }
-        self
-    }
-
-    /// Sends `map` as the customer's whole metadata. Whether the live API
-    /// merges a PATCH's metadata into the stored map or replaces the stored
-    /// map is not documented. The current map with keys added or changed
-    /// gives the same result either way; a key left out does not (a merging
-    /// server keeps it, a replacing one drops it).
-    /// [`Customers::set_metadata`](crate::Customers::set_metadata) does that
-    /// read-change-write for you.
-    pub fn metadata_map(mut self, map: BTreeMap<String, String>) -> Self {
-        self.metadata = Patch::Set(map.into_iter().map(|(k, v)| (k, Some(v))).collect());
-        self
-    }
-
-    /// Adds one key to the metadata map this PATCH sends. On a server that
-    /// merges maps the other keys are kept; on one that replaces the map,
-    /// only the keys sent remain. Prefer
-    /// [`Customers::set_metadata`](crate::Customers::set_metadata), which is
-    /// right under both.
-    pub fn set_metadata(self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.metadata_entry(key.into(), Some(value.into()))
-    }
-
-    /// Sends one key as `null` in the metadata map. This relies on the
-    /// server merging maps and reading a `null` value as "remove this key":
-    /// the live API documents neither, no official SDK sends it, and a
-    /// server that replaces the map may refuse the request (400). The one
-    /// removal every server documents is [`clear_metadata`](Self::clear_metadata).
-    pub fn remove_metadata(self, key: impl Into<String>) -> Self {
-        self.metadata_entry(key.into(), None)
-    }
-
-    /// Removes every metadata key (sends `"metadata": null`).
-    pub fn clear_metadata(mut self) -> Self {
-        self.metadata = Patch::Null;
-        self
-    }
-
-    /// The request body.
-    pub(crate) fn into_request(self) -> UpdateCustomerRequest {
-        UpdateCustomerRequest {
-            email: self.email,
-            name: self.name,
-            phone: self.phone,
-            external_id: self.external_id,
-            tax_id: self.tax_id,
-            default_payment_token_id: self.default_payment_token_id,
-            metadata: self.metadata,
-        }
-    }
-}
+pub use plugipay_api::patch::UpdateCustomerRequest as CustomerUpdate;
 
 /// The order of a list by creation time: the spec's `SortOrder` (newest
 /// first, `Desc`, unless `Asc`).
 pub use plugipay_api::types::SortOrder;
 
-/// Filters and paging of a customer list.
+/// Filters and paging of a customer list: the spec's `list_customers`
+/// query parameters, generated, with a setter per parameter (a filter added
+/// to the spec is here with no hand edit).
 ///
 /// ```
 /// use plugipay::{ListParams, SortOrder};
@@ -182,65 +59,7 @@ pub use plugipay_api::types::SortOrder;
 /// let params = ListParams::new().limit(50).email("alice@example.com").order(SortOrder::Asc);
 /// assert_eq!(params.limit, Some(50));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ListParams {
-    /// Page size, 1 to 100 (the server's default is 25).
-    pub limit: Option<u32>,
-    /// The `cursor` of the previous [`Page`].
-    pub cursor: Option<String>,
-    /// Only customers with exactly this email address.
-    pub email: Option<String>,
-    /// Only the customer with this external id.
-    pub external_id: Option<String>,
-    /// Only customers created strictly after this instant.
-    pub created_after: Option<DateTime<Utc>>,
-    /// Creation-time order (newest first by default).
-    pub order: Option<SortOrder>,
-}
-
-impl ListParams {
-    /// No filters: the first page of every customer, newest first.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the page size (1 to 100).
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Continues after the page that returned `cursor`.
-    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
-        self.cursor = Some(cursor.into());
-        self
-    }
-
-    /// Only customers with exactly this email address.
-    pub fn email(mut self, email: impl Into<String>) -> Self {
-        self.email = Some(email.into());
-        self
-    }
-
-    /// Only the customer with this external id.
-    pub fn external_id(mut self, external_id: impl Into<String>) -> Self {
-        self.external_id = Some(external_id.into());
-        self
-    }
-
-    /// Only customers created strictly after `instant`.
-    pub fn created_after(mut self, instant: DateTime<Utc>) -> Self {
-        self.created_after = Some(instant);
-        self
-    }
-
-    /// Sets the order.
-    pub fn order(mut self, order: SortOrder) -> Self {
-        self.order = Some(order);
-        self
-    }
-}
+pub use plugipay_api::params::ListCustomersParams as ListParams;
 
 /// One page of a list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -262,6 +81,8 @@ pub struct Page<T> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     #[test]
@@ -276,7 +97,7 @@ mod tests {
         let many = (0..60).fold(CustomerUpdate::new(), |u, i| {
             u.set_metadata(format!("k{i}"), "v")
         });
-        let body = many.into_request();
+        let body = many;
         assert_eq!(body.metadata.as_set().map(BTreeMap::len), Some(60));
     }
 
@@ -286,7 +107,7 @@ mod tests {
             ("a".to_owned(), "1".to_owned()),
             ("b".to_owned(), "2".to_owned()),
         ]);
-        let body = CustomerUpdate::new().metadata_map(map).into_request();
+        let body = CustomerUpdate::new().metadata_map(map);
         assert_eq!(
             serde_json::to_value(&body).unwrap(),
             serde_json::json!({"metadata": {"a": "1", "b": "2"}})
@@ -299,8 +120,7 @@ mod tests {
             .name("A")
             .clear_phone()
             .set_metadata("a", "1")
-            .remove_metadata("b")
-            .into_request();
+            .remove_metadata("b");
         assert_eq!(
             serde_json::to_value(&body).unwrap(),
             serde_json::json!({"name": "A", "phone": null, "metadata": {"a": "1", "b": null}})
@@ -309,9 +129,8 @@ mod tests {
         assert!(!CustomerUpdate::new().clear_metadata().is_empty());
     }
 
-    /// The hand-written types must carry every field the spec gives their
-    /// wire counterparts. When one of these fails after a spec change, add the
-    /// field it names to the type it names (in this file).
+    /// The generated PATCH body must carry every field of the spec's
+    /// `UpdateCustomerRequest` (a check of the generator's `patches` pass).
     mod spec_pins {
         use std::collections::BTreeSet;
 
@@ -352,8 +171,7 @@ mod tests {
                 .clear_external_id()
                 .clear_tax_id()
                 .clear_default_payment_token_id()
-                .clear_metadata()
-                .into_request();
+                .clear_metadata();
             let sent = keys(serde_json::to_value(request).unwrap());
             assert_same(
                 "plugipay::CustomerUpdate (and plugipay_api::patch::UpdateCustomerRequest)",

@@ -252,7 +252,7 @@ async fn update_sends_null_to_clear_and_leaves_absent_fields_out() {
     let req = seen.one();
     assert_eq!(
         std::str::from_utf8(req.body_ref()).unwrap(),
-        r#"{"phone":null,"taxId":"01.234.567.8-901.000","defaultPaymentTokenId":"ptok_1","metadata":{"archived":"true","trial":null}}"#
+        r#"{"defaultPaymentTokenId":"ptok_1","metadata":{"archived":"true","trial":null},"phone":null,"taxId":"01.234.567.8-901.000"}"#
     );
     assert_eq!(
         header(&req, "content-type").as_deref(),

@@ -1,12 +1,10 @@
 //! `customers().list(params)`: one page of customers, optionally kept to
 //! active or archived ones (the walk over every page is in `pagination`).
 
-use chrono::{DateTime, Utc};
 use reqwest::Method;
-use serde::Serialize;
 
 use crate::archive::ArchiveFilter;
-use crate::customer::{Customer, ListParams, Page, SortOrder};
+use crate::customer::{Customer, ListParams, Page};
 use crate::error::Error;
 use crate::outgoing::{Outgoing, customers_path};
 use crate::pagination::Paginated;
@@ -27,41 +25,13 @@ impl ListCustomers {
 
 impl private::Sealed for ListCustomers {}
 
-/// The list query as sent: keys in a fixed (alphabetical) order, so the
-/// signed query is the one that goes out.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Query<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    created_after: Option<&'a DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cursor: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    external_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    limit: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    order: Option<&'static str>,
-}
-
+/// The list query as sent: the generated parameters serialise in a fixed
+/// (alphabetical) order, so the signed query is the one that goes out.
 fn query(params: &ListParams) -> Result<String, Error> {
     if let Some(limit) = params.limit {
         plugipay_api::validate::list_limit(limit).map_err(Error::invalid)?;
     }
-    let query = Query {
-        created_after: params.created_after.as_ref(),
-        cursor: params.cursor.as_deref(),
-        email: params.email.as_deref(),
-        external_id: params.external_id.as_deref(),
-        limit: params.limit,
-        order: params.order.map(|order| match order {
-            SortOrder::Asc => "asc",
-            SortOrder::Desc => "desc",
-        }),
-    };
-    serde_urlencoded::to_string(&query).map_err(|e| Error::InvalidArgument {
+    serde_urlencoded::to_string(params).map_err(|e| Error::InvalidArgument {
         field: "list parameters".into(),
         reason: e.to_string(),
     })

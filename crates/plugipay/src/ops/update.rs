@@ -27,9 +27,9 @@ impl Operation for UpdateCustomer {
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
         let id = request.op.id.clone();
         checked_id(&id)?;
-        let body = request.op.update.clone().into_request();
+        let body = &request.op.update;
         let outgoing = Outgoing::new(Method::PATCH, customers_path(&[&id]))
-            .json(&body)?
+            .json(body)?
             .idempotency_key(request.resolved_idempotency_key()?);
         let envelope = request.exchange(outgoing).await?;
         if envelope.data.is_none() {
