@@ -339,7 +339,9 @@ fn settings(patch_bodies: &BTreeSet<String>) -> GenerationSettings {
         .with_inner_type(quote!(crate::hooks::Context))
         // Ordered maps: the same metadata always serialises to the same bytes.
         .with_map_type("::std::collections::BTreeMap")
-        .with_derive("PartialEq");
+        .with_derive("PartialEq")
+        // JSON Schema of every data type (e.g. `plugipay customers import --schema`).
+        .with_derive("::schemars::JsonSchema");
     // typify cannot express "absent vs null" for a PATCH body: the
     // `patches` pass generates a type with three-state fields instead.
     for name in patch_bodies {

@@ -11,7 +11,17 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CreateCustomerIdempotencyKey`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
     #[serde(transparent)]
     pub struct CreateCustomerIdempotencyKey(::std::string::String);
     impl ::std::ops::Deref for CreateCustomerIdempotencyKey {
@@ -69,7 +79,15 @@ pub mod types {
 and lengths (a bad email, a name that is too long) and answers 400
 `validation_error`; their exact rules are not published.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
     #[serde(deny_unknown_fields)]
     pub struct CreateCustomerRequest {
         ///The id of a stored payment token to charge by default.
@@ -188,7 +206,14 @@ eight fields; the live API also returns `arn`, `taxId`,
 `defaultPaymentTokenId` and `metadata`, which a client must not
 require.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
     pub struct Customer {
         ///The workspace the customer belongs to.
         #[serde(rename = "accountId")]
@@ -226,7 +251,14 @@ require.
         }
     }
     ///A response carrying one customer.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
     pub struct CustomerEnvelope {
         pub data: Customer,
         pub error: ::std::option::Option<ErrorBody>,
@@ -239,6 +271,7 @@ require.
     }
     ///A customer id, `cus_` followed by a 26-character ULID.
     #[derive(
+        ::schemars::JsonSchema,
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
@@ -279,7 +312,14 @@ require.
         }
     }
     ///A response carrying one page of customers.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
     pub struct CustomerListEnvelope {
         pub data: ::std::vec::Vec<Customer>,
         pub error: ::std::option::Option<ErrorBody>,
@@ -291,7 +331,17 @@ require.
         }
     }
     ///`DeleteCustomerIdempotencyKey`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
     #[serde(transparent)]
     pub struct DeleteCustomerIdempotencyKey(::std::string::String);
     impl ::std::ops::Deref for DeleteCustomerIdempotencyKey {
@@ -346,7 +396,14 @@ require.
         }
     }
     ///What went wrong.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
     pub struct ErrorBody {
         pub code: ErrorCode,
         ///A page that explains the error.
@@ -373,6 +430,7 @@ part of the live API's promised error shape: never rely on it.
 any string.
 */
     #[derive(
+        ::schemars::JsonSchema,
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
@@ -413,7 +471,14 @@ any string.
         }
     }
     ///A failed call's response; `data` is null.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
     pub struct ErrorEnvelope {
         pub error: ErrorBody,
         pub meta: ::std::option::Option<Meta>,
@@ -424,7 +489,14 @@ any string.
         }
     }
     ///Facts about a page of a list.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
     pub struct ListMeta {
         ///Opaque; pass it as `cursor` to get the next page. Null on the last page.
         pub cursor: ::std::option::Option<::std::string::String>,
@@ -441,7 +513,14 @@ any string.
         }
     }
     ///Facts about the response.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
     pub struct Meta {
         ///The server's id for this request; quote it to support.
         #[serde(rename = "requestId")]
@@ -456,6 +535,7 @@ any string.
     }
     ///Creation-time order of a list.
     #[derive(
+        ::schemars::JsonSchema,
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
@@ -515,7 +595,17 @@ any string.
         }
     }
     ///`UpdateCustomerIdempotencyKey`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
     #[serde(transparent)]
     pub struct UpdateCustomerIdempotencyKey(::std::string::String);
     impl ::std::ops::Deref for UpdateCustomerIdempotencyKey {

@@ -158,7 +158,11 @@ pub enum CustomersCommand {
     /// Ensure every row of a JSON-lines or CSV file (keyed by externalId).
     Import {
         /// The file: `.csv` with a header row, anything else JSON lines.
-        file: PathBuf,
+        #[arg(required_unless_present = "schema")]
+        file: Option<PathBuf>,
+        /// Print the JSON Schema of one import row (a JSON line) and exit.
+        #[arg(long, conflicts_with = "file")]
+        schema: bool,
         /// Rows in flight at once.
         #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
         concurrency: u16,

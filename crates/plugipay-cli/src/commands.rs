@@ -126,9 +126,12 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             Ok(())
         }
         CustomersCommand::Export { out } => transfer::export(client, out).await,
-        CustomersCommand::Import { file, concurrency } => {
-            transfer::import(client, &file, usize::from(concurrency)).await
-        }
+        CustomersCommand::Import {
+            file, concurrency, ..
+        } => match file {
+            Some(file) => transfer::import(client, &file, usize::from(concurrency)).await,
+            None => transfer::print_row_schema(),
+        },
     }
 }
 

@@ -79,6 +79,10 @@ fn connect(c: &Connection) -> Result<Client, Failure> {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
+        // The import row's schema needs no connection.
+        Command::Customers(cli::CustomersCommand::Import { schema: true, .. }) => {
+            transfer::print_row_schema()
+        }
         Command::Customers(command) => {
             commands::customers(&connect(&cli.connection)?, command).await
         }

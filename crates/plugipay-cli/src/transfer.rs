@@ -2,7 +2,6 @@
 //! `import` ensures every row of a file by its externalId, so a re-run (after
 //! a crash, through faults) finds what the last run created.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -10,7 +9,6 @@ use std::time::Instant;
 
 use futures_util::{StreamExt, TryStreamExt};
 use plugipay::{Client, ListParams, NewCustomer};
-use serde::Deserialize;
 
 use crate::Failure;
 use crate::output::{describe, json_line, progress};
@@ -51,65 +49,89 @@ pub async fn export(client: &Client, out: Option<PathBuf>) -> Result<(), Failure
     Ok(())
 }
 
-/// One row of an import file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Row {
-    external_id: Option<String>,
-    email: Option<String>,
-    name: Option<String>,
-    phone: Option<String>,
-    tax_id: Option<String>,
-    default_payment_token_id: Option<String>,
-    #[serde(default)]
-    metadata: BTreeMap<String, String>,
+/// One row of an import file: the spec's create request (`NewCustomer`,
+/// generated, unknown fields refused), which must carry an `externalId`.
+type Row = NewCustomer;
+
+/// A row's external id and the customer to ensure with it.
+fn into_customer(mut row: Row) -> Result<(String, NewCustomer), String> {
+    let external_id = row
+        .external_id
+        .take()
+        .filter(|id| !id.is_empty())
+        .ok_or("externalId is missing")?;
+    Ok((external_id, row))
 }
 
-impl Row {
-    fn into_customer(self) -> Result<(String, NewCustomer), String> {
-        let external_id = self
-            .external_id
-            .filter(|id| !id.is_empty())
-            .ok_or("externalId is missing")?;
-        let mut customer = NewCustomer::new();
-        customer.email = self.email;
-        customer.name = self.name;
-        customer.phone = self.phone;
-        customer.tax_id = self.tax_id;
-        customer.default_payment_token_id = self.default_payment_token_id;
-        customer.metadata = self.metadata;
-        Ok((external_id, customer))
-    }
+/// Prints the JSON Schema of one import row (JSON lines; a CSV row has the
+/// same fields as columns, metadata as `metadata.KEY`).
+pub fn print_row_schema() -> Result<(), Failure> {
+    let mut schema = schemars::schema_for!(Row);
+    // An import row is a create request that must name its externalId.
+    schema.schema.metadata().title = Some("plugipay import row".to_owned());
+    schema
+        .schema
+        .object()
+        .required
+        .insert("externalId".to_owned());
+    let text = serde_json::to_string_pretty(&schema)
+        .map_err(|e| Failure::Other(format!("cannot print the schema: {e}")))?;
+    println!("{text}");
+    Ok(())
 }
 
-/// A CSV record as a row: known columns by their JSON names (`externalId`,
-/// `email`, …, or snake_case), `metadata.KEY` columns into metadata; empty
-/// cells are left out.
+/// A CSV record as a row: each column is a field of the row by its JSON
+/// name (`externalId`, `email`, …; snake_case is accepted too), and
+/// `metadata.KEY` columns fill the metadata; empty cells are left out. The
+/// fields come from the spec, so a column for a field the spec adds needs
+/// no change here.
 fn csv_row(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<Row, String> {
-    let mut row = Row::default();
+    let mut fields = serde_json::Map::new();
+    let mut metadata = serde_json::Map::new();
     for (header, value) in headers.iter().zip(record.iter()) {
         if value.is_empty() {
             continue;
         }
-        let value = value.to_owned();
-        match header.trim() {
-            "externalId" | "external_id" => row.external_id = Some(value),
-            "email" => row.email = Some(value),
-            "name" => row.name = Some(value),
-            "phone" => row.phone = Some(value),
-            "taxId" | "tax_id" => row.tax_id = Some(value),
-            "defaultPaymentTokenId" | "default_payment_token_id" => {
-                row.default_payment_token_id = Some(value)
+        let header = header.trim();
+        match header.strip_prefix("metadata.") {
+            Some(key) => {
+                metadata.insert(key.to_owned(), value.into());
             }
-            other => match other.strip_prefix("metadata.") {
-                Some(key) => {
-                    row.metadata.insert(key.to_owned(), value);
-                }
-                None => return Err(format!("unknown column {other:?}")),
-            },
+            None => {
+                fields.insert(camel(header), value.into());
+            }
         }
     }
-    Ok(row)
+    if !metadata.is_empty() {
+        fields.insert("metadata".to_owned(), metadata.into());
+    }
+    serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| {
+        let message = e.to_string();
+        match message.strip_prefix("unknown field `") {
+            Some(rest) => format!(
+                "unknown column {:?}",
+                rest.split('`').next().unwrap_or(rest)
+            ),
+            None => message,
+        }
+    })
+}
+
+/// `external_id` → `externalId` (a camelCase name is left as it is).
+fn camel(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A row of a file with its line number, or why the line is not a row.
@@ -185,7 +207,7 @@ pub async fn import(client: &Client, path: &Path, concurrency: usize) -> Result<
         .map(|(line, row)| {
             let client = client.clone();
             async move {
-                let (external_id, customer) = match row.and_then(Row::into_customer) {
+                let (external_id, customer) = match row.and_then(into_customer) {
                     Ok(parsed) => parsed,
                     Err(reason) => return Outcome::Failed(line, reason),
                 };

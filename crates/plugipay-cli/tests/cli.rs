@@ -469,3 +469,65 @@ async fn plugipay_sandbox_prints_its_address() {
     assert_eq!(stdout_json(&out).len(), 5);
     child.kill().await.unwrap();
 }
+
+/// The import row's JSON Schema, printed without credentials, is the spec's
+/// create request: the same fields, strings and a string map, nothing else.
+#[tokio::test]
+async fn the_import_row_schema_is_the_specs_create_request() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(["customers", "import", "--schema"])
+        .env_remove("PLUGIPAY_KEY_ID")
+        .env_remove("PLUGIPAY_SECRET")
+        .env_remove("PLUGIPAY_API_KEY")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let spec: serde_yaml::Value =
+        serde_yaml::from_str(include_str!("../../../openapi/customers.yaml")).unwrap();
+    let wanted = &spec["components"]["schemas"]["CreateCustomerRequest"]["properties"];
+    let wanted: std::collections::BTreeMap<String, String> = wanted
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let kind = v["type"].as_str().unwrap_or("object").to_owned();
+            (k.as_str().unwrap().to_owned(), kind)
+        })
+        .collect();
+    let got: std::collections::BTreeMap<String, String> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            // Optional fields are `["string", "null"]`; a map is an object.
+            let kind = match &v["type"] {
+                Value::String(t) => t.clone(),
+                Value::Array(types) => types
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .find(|t| *t != "null")
+                    .unwrap_or_default()
+                    .to_owned(),
+                _ => String::new(),
+            };
+            (k.clone(), kind)
+        })
+        .collect();
+    assert_eq!(got, wanted, "{schema}");
+    assert_eq!(
+        schema["additionalProperties"],
+        Value::Bool(false),
+        "{schema}"
+    );
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["externalId"]),
+        "{schema}"
+    );
+    assert_eq!(
+        schema["properties"]["metadata"]["additionalProperties"]["type"],
+        "string"
+    );
+}
