@@ -6,8 +6,9 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage: cargo xtask generate [--check] | cargo xtask bench [--runs N]
 
-  generate          rewrite crates/plugipay-api/src/generated.rs from openapi/customers.yaml
-  generate --check  exit 1 and print a unified diff when the committed file is stale
+  generate          rewrite crates/plugipay-api/src/generated.rs (the client) and
+                    generated_mock.rs (typed httpmock helpers) from openapi/customers.yaml
+  generate --check  exit 1 and print a unified diff when a committed file is stale
   bench             run the benchmarks (release builds) and write BENCHMARKS.md";
 
 fn main() -> ExitCode {
@@ -40,43 +41,37 @@ fn generate(check: bool) -> ExitCode {
     // keep the default panic hook from printing them a second time.
     std::panic::set_hook(Box::new(|_| {}));
     let root = xtask::workspace_root();
-    let fresh = match xtask::generate_file(&root.join(xtask::SPEC_PATH), xtask::SPEC_PATH) {
-        Ok(text) => text,
+    let files = match xtask::generate_files(&root.join(xtask::SPEC_PATH), xtask::SPEC_PATH) {
+        Ok(files) => files,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let out = root.join(xtask::OUTPUT_PATH);
-    let committed = std::fs::read_to_string(&out).unwrap_or_default();
-    if check {
-        if committed == fresh {
-            println!(
-                "{} is up to date with {}",
-                xtask::OUTPUT_PATH,
-                xtask::SPEC_PATH
-            );
-            return ExitCode::SUCCESS;
+    let mut status = ExitCode::SUCCESS;
+    for (path, fresh) in files {
+        let out = root.join(path);
+        let committed = std::fs::read_to_string(&out).unwrap_or_default();
+        if check {
+            if committed == fresh {
+                println!("{path} is up to date with {}", xtask::SPEC_PATH);
+            } else {
+                print!("{}", xtask::unified_diff(path, &committed, &fresh));
+                eprintln!(
+                    "error: {path} is stale or was edited by hand; run `cargo xtask generate`"
+                );
+                status = ExitCode::FAILURE;
+            }
+        } else if committed == fresh {
+            println!("{path} unchanged");
+        } else if let Err(e) = std::fs::write(&out, &fresh) {
+            eprintln!("error: cannot write {path}: {e}");
+            status = ExitCode::FAILURE;
+        } else {
+            println!("wrote {path}");
         }
-        print!(
-            "{}",
-            xtask::unified_diff(xtask::OUTPUT_PATH, &committed, &fresh)
-        );
-        eprintln!(
-            "error: {} is stale or was edited by hand; run `cargo xtask generate`",
-            xtask::OUTPUT_PATH
-        );
-        return ExitCode::FAILURE;
     }
-    if committed == fresh {
-        println!("{} unchanged", xtask::OUTPUT_PATH);
-    } else if let Err(e) = std::fs::write(&out, &fresh) {
-        eprintln!("error: cannot write {}: {e}", xtask::OUTPUT_PATH);
-        return ExitCode::FAILURE;
-    } else {
-        println!("wrote {}", xtask::OUTPUT_PATH);
-    }
-    ExitCode::SUCCESS
+    status
 }
 
 /// The first line a command prints, or `unknown`.
