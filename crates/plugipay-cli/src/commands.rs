@@ -67,6 +67,11 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
         } => {
             let entries = std::mem::take(&mut attributes.metadata);
             let mut change = update(external_id, attributes, clear);
+            if change.is_empty() && entries.is_empty() {
+                return Err(Failure::Other(
+                    "nothing to change: give at least one field flag (see --help)".into(),
+                ));
+            }
             if !entries.is_empty() {
                 // The whole map, so the other keys survive whether the server
                 // merges PATCHed metadata or replaces it.

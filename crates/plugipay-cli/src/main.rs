@@ -103,12 +103,13 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Partial) => ExitCode::FAILURE,
+        // Server text (and file names) may hold control characters.
         Err(Failure::Sdk(e)) => {
-            eprintln!("error: {}", output::describe(&e));
+            eprintln!("error: {}", output::terminal_safe(&output::describe(&e)));
             ExitCode::FAILURE
         }
         Err(Failure::Other(message)) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", output::terminal_safe(&message));
             ExitCode::FAILURE
         }
     }

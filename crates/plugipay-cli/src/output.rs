@@ -20,6 +20,23 @@ pub fn print_customer(customer: &Customer) -> Result<(), Failure> {
     json_line(&mut stdout, customer)
 }
 
+/// `text` made safe for a terminal, on one line: control characters (ESC,
+/// CR, newlines, …) and other invisible format characters are shown as
+/// escapes, so a server's message cannot move the cursor, recolour the
+/// screen or forge a second line.
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let invisible = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || invisible {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// An error in one line: the code and status, the message, the request id.
 pub fn describe(error: &Error) -> String {
     match error {
@@ -55,4 +72,20 @@ pub fn progress(len: Option<u64>, what: &str) -> ProgressBar {
     bar.set_message(what.to_owned());
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_text_cannot_drive_the_terminal() {
+        let hostile = "gone\u{1b}[2J\r\nerror: forged line\u{202e}txt.exe";
+        let safe = terminal_safe(hostile);
+        assert!(!safe.chars().any(|c| c.is_control()), "{safe}");
+        assert!(!safe.contains('\u{202e}'), "{safe}");
+        assert_eq!(safe.lines().count(), 1);
+        assert!(safe.starts_with("gone\\u{1b}[2J\\r\\n"), "{safe}");
+        assert_eq!(terminal_safe("café 👍"), "café 👍");
+    }
 }

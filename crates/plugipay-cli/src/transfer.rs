@@ -16,13 +16,48 @@ use crate::output::{describe, json_line, progress};
 /// Writes every customer, newest first, as JSON lines to `out` (stdout when
 /// `None`). Memory stays flat: customers are written as pages arrive.
 pub async fn export(client: &Client, out: Option<PathBuf>) -> Result<(), Failure> {
-    let writer: Box<dyn Write> = match &out {
+    // A file is written beside its destination and moved over it only when
+    // the whole book is in: a failed export leaves yesterday's file alone.
+    let partial = out.as_ref().map(|path| {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".partial");
+        path.with_file_name(name)
+    });
+    let writer: Box<dyn Write> = match &partial {
         Some(path) => Box::new(
             File::create(path)
                 .map_err(|e| Failure::Other(format!("cannot create {}: {e}", path.display())))?,
         ),
         None => Box::new(std::io::stdout().lock()),
     };
+    let result = write_book(client, writer).await;
+    let count = match (result, &partial, &out) {
+        (Ok(count), Some(partial), Some(path)) => {
+            std::fs::rename(partial, path).map_err(|e| {
+                Failure::Other(format!("cannot move the export to {}: {e}", path.display()))
+            })?;
+            count
+        }
+        (Ok(count), _, _) => count,
+        (Err(failure), partial, _) => {
+            if let Some(partial) = partial {
+                let _ = std::fs::remove_file(partial);
+            }
+            return Err(failure);
+        }
+    };
+    eprintln!(
+        "exported {} customers in {:.1}s{}",
+        count.0,
+        count.1,
+        out.map(|p| format!(" to {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// Writes every customer to `writer`: how many, and the seconds it took.
+async fn write_book(client: &Client, writer: Box<dyn Write>) -> Result<(u64, f64), Failure> {
     let mut writer = BufWriter::new(writer);
     let bar = progress(None, "customers exported");
     let started = Instant::now();
@@ -40,13 +75,7 @@ pub async fn export(client: &Client, out: Option<PathBuf>) -> Result<(), Failure
         .flush()
         .map_err(|e| Failure::Other(format!("cannot write: {e}")))?;
     bar.finish_and_clear();
-    eprintln!(
-        "exported {count} customers in {:.1}s{}",
-        started.elapsed().as_secs_f64(),
-        out.map(|p| format!(" to {}", p.display()))
-            .unwrap_or_default()
-    );
-    Ok(())
+    Ok((count, started.elapsed().as_secs_f64()))
 }
 
 /// One row of an import file: the spec's create request (`NewCustomer`,

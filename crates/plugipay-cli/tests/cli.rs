@@ -531,3 +531,63 @@ async fn the_import_row_schema_is_the_specs_create_request() {
         "string"
     );
 }
+
+/// A failed export leaves the file it would have replaced as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_export_keeps_the_previous_file() {
+    let sb = sandbox(30).await;
+    let yesterday = "{\"id\":\"cus_yesterday\"}\n";
+    let path = temp_file("book.jsonl", yesterday);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(["customers", "export", "--out", path.to_str().unwrap()])
+        .env("PLUGIPAY_BASE_URL", sb.base_url())
+        .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
+        .env("PLUGIPAY_SECRET", "not-the-secret")
+        .env_remove("PLUGIPAY_API_KEY")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("signature_invalid"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), yesterday);
+    let dir: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        dir,
+        vec![std::ffi::OsString::from("book.jsonl")],
+        "no partial file left"
+    );
+
+    let out = plugipay(
+        &sb,
+        &["customers", "export", "--out", path.to_str().unwrap()],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+    assert_eq!(lines, 30, "a good export replaces it");
+}
+
+/// An update that changes nothing is refused before anything is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_update_is_refused() {
+    let sb = sandbox(1).await;
+    let before = sb.customers(TEST_ACCOUNT_ID).remove(0);
+    let out = plugipay(&sb, &["customers", "update", &before.id]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("nothing to change"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        sb.customers(TEST_ACCOUNT_ID).remove(0).updated_at,
+        before.updated_at
+    );
+}

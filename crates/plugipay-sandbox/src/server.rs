@@ -325,6 +325,9 @@ fn write(
         },
         // Refused before anything ran: not recorded, the caller may fix and resend.
         Err(failure) if failure.status == 400 => return Err(failure),
+        // Nothing there: running it again answers the same, so nothing is
+        // kept (a flood of writes to missing ids must not grow memory).
+        Err(failure) if failure.status == 404 => return Err(failure),
         Err(failure) => Reply {
             status: failure.status,
             body: error_body(&failure, request_id),

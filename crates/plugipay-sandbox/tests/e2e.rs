@@ -885,3 +885,23 @@ async fn the_binary_prints_its_address_and_serves() {
     assert_eq!(page.items.len(), 3);
     child.kill().await.unwrap();
 }
+
+/// A write to a missing customer is not kept as an idempotency record: the
+/// same request answers 404 again, and a flood of them costs no memory.
+#[tokio::test]
+async fn writes_to_missing_customers_are_not_recorded() {
+    let sb = sandbox().await;
+    let raw = RawClient::sandbox(sb.base_url());
+    let key = fresh_key();
+    let path = format!("/api/v1/customers/cus_{}", "x".repeat(2_000));
+    for _ in 0..2 {
+        let a = raw
+            .send("PATCH", &path, Some(r#"{"name":"x"}"#), Some(&key))
+            .await;
+        assert_eq!((a.status, a.code()), (404, "not_found"));
+        assert!(
+            a.headers.get("idempotent-replayed").is_none(),
+            "not a replay"
+        );
+    }
+}
