@@ -157,7 +157,8 @@ pub enum CustomersCommand {
     },
     /// Ensure every row of a JSON-lines or CSV file (keyed by externalId).
     Import {
-        /// The file: `.csv` with a header row, anything else JSON lines.
+        /// The file: `.csv` with a header row, anything else JSON lines; `-`
+        /// reads JSON lines from standard input.
         #[arg(required_unless_present = "schema")]
         file: Option<PathBuf>,
         /// Print the JSON Schema of one import row (a JSON line) and exit.

@@ -11,7 +11,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use plugipay::{Client, ListParams, NewCustomer};
 
 use crate::Failure;
-use crate::output::{describe, json_line, progress};
+use crate::output::{describe, json_line, progress, terminal_safe};
 
 /// Writes every customer, newest first, as JSON lines to `out` (stdout when
 /// `None`). Memory stays flat: customers are written as pages arrive.
@@ -166,18 +166,48 @@ fn camel(name: &str) -> String {
 /// A row of a file with its line number, or why the line is not a row.
 type NumberedRow = (u64, Result<Row, String>);
 
-/// The rows of a file with their line numbers, read lazily.
+/// How many failed rows are reported one by one; the rest are counted.
+const MAX_REPORTED_ROWS: u64 = 20;
+
+/// Where rows come from: the file at `path`, or standard input for `-`. A
+/// directory, or a file that looks binary (a NUL byte early on), is refused
+/// with one line rather than read as rows.
+fn open_input(path: &Path) -> Result<Box<dyn std::io::Read + Send>, Failure> {
+    if path == Path::new("-") {
+        return Ok(Box::new(std::io::stdin()));
+    }
+    let cannot = |e: std::io::Error| Failure::Other(format!("cannot open {}: {e}", path.display()));
+    if std::fs::metadata(path).map_err(cannot)?.is_dir() {
+        return Err(Failure::Other(format!(
+            "{} is a directory, not a file of rows",
+            path.display()
+        )));
+    }
+    let mut file = File::open(path).map_err(cannot)?;
+    let mut head = [0u8; 8192];
+    let read = std::io::Read::read(&mut file, &mut head).map_err(cannot)?;
+    if head[..read].contains(&0) {
+        return Err(Failure::Other(format!(
+            "{} looks binary (it holds NUL bytes): expected JSON lines or CSV text",
+            path.display()
+        )));
+    }
+    std::io::Seek::rewind(&mut file).map_err(cannot)?;
+    Ok(Box::new(file))
+}
+
+fn is_csv(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
+/// The rows of a file (or of stdin) with their line numbers, read lazily. A
+/// UTF-8 byte-order mark is skipped; a read error ends the rows after being
+/// reported once.
 fn rows(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRow> + Send>, Failure> {
-    let open = || {
-        File::open(path).map_err(|e| Failure::Other(format!("cannot open {}: {e}", path.display())))
-    };
-    let is_csv = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if is_csv {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(false)
-            .from_reader(open()?);
+    let input = open_input(path)?;
+    if is_csv(path) {
+        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
         let headers = reader
             .headers()
             .map_err(|e| {
@@ -187,36 +217,83 @@ fn rows(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRow> + Send>, Fai
                 ))
             })?
             .clone();
-        Ok(Box::new(reader.into_records().map(
-            move |record| match record {
+        let mut failed = false;
+        return Ok(Box::new(reader.into_records().map_while(move |record| {
+            if failed {
+                return None;
+            }
+            Some(match record {
                 Ok(record) => {
                     let line = record.position().map_or(0, |p| p.line());
                     (line, csv_row(&headers, &record))
                 }
                 Err(e) => {
+                    // An I/O error would repeat forever: report it, then stop.
+                    failed = matches!(e.kind(), csv::ErrorKind::Io(_));
                     let line = e.position().map_or(0, |p| p.line());
                     (line, Err(format!("unreadable CSV: {e}")))
                 }
-            },
-        )))
-    } else {
-        let lines = BufReader::new(open()?).lines();
-        Ok(Box::new(
-            lines
-                .enumerate()
-                .map(|(i, line)| (i as u64 + 1, line))
-                .filter(|(_, line)| !matches!(line, Ok(l) if l.trim().is_empty()))
-                .map(|(n, line)| {
-                    let row = line
-                        .map_err(|e| format!("unreadable line: {e}"))
-                        .and_then(|l| {
-                            serde_json::from_str::<Row>(&l)
-                                .map_err(|e| format!("not a customer row: {e}"))
-                        });
-                    (n, row)
-                }),
-        ))
+            })
+        })));
     }
+    let mut reader = BufReader::new(input);
+    let mut number = 0u64;
+    let mut done = false;
+    let mut buf = Vec::new();
+    let lines = std::iter::from_fn(move || {
+        loop {
+            if done {
+                return None;
+            }
+            buf.clear();
+            number += 1;
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    done = true;
+                    return Some((number, Err(format!("cannot read: {e}"))));
+                }
+            }
+            let mut line = buf.as_slice();
+            if number == 1 {
+                line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+            }
+            let Ok(text) = std::str::from_utf8(line) else {
+                return Some((number, Err("not UTF-8 text".to_owned())));
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            let row = serde_json::from_str::<Row>(text.trim_end_matches(['\r', '\n']))
+                .map_err(|e| format!("not a customer row: {e}"));
+            return Some((number, row));
+        }
+    });
+    Ok(Box::new(lines))
+}
+
+/// Refuses a row whose externalId an earlier row of the same file has: the
+/// two would silently become one customer with the first row's data.
+fn first_of_each_external_id(
+    rows: impl Iterator<Item = NumberedRow>,
+) -> impl Iterator<Item = NumberedRow> {
+    let mut seen = std::collections::HashMap::<String, u64>::new();
+    rows.map(move |(line, row)| {
+        let row = row.and_then(|row| match row.external_id.as_deref() {
+            Some(id) if !id.is_empty() => match seen.get(id) {
+                Some(first) => Err(format!(
+                    "externalId {id:?} repeats line {first}: one row per customer"
+                )),
+                None => {
+                    seen.insert(id.to_owned(), line);
+                    Ok(row)
+                }
+            },
+            _ => Ok(row),
+        });
+        (line, row)
+    })
 }
 
 /// How one row went.
@@ -230,9 +307,9 @@ enum Outcome {
 /// line numbers and goes on; fails at the end if any row failed.
 pub async fn import(client: &Client, path: &Path, concurrency: usize) -> Result<(), Failure> {
     let total = count_rows(path)?;
-    let bar = progress(Some(total), "rows imported");
+    let bar = progress(total, "rows imported");
     let started = Instant::now();
-    let outcomes = futures_util::stream::iter(rows(path)?)
+    let outcomes = futures_util::stream::iter(first_of_each_external_id(rows(path)?))
         .map(|(line, row)| {
             let client = client.clone();
             async move {
@@ -256,12 +333,21 @@ pub async fn import(client: &Client, path: &Path, concurrency: usize) -> Result<
             Outcome::Found => found += 1,
             Outcome::Failed(line, reason) => {
                 failed += 1;
-                bar.suspend(|| eprintln!("{}:{line}: {reason}", path.display()));
+                if failed <= MAX_REPORTED_ROWS {
+                    let report = terminal_safe(&format!("{}:{line}: {reason}", path.display()));
+                    bar.suspend(|| eprintln!("{report}"));
+                }
             }
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
+    if failed > MAX_REPORTED_ROWS {
+        eprintln!(
+            "… and {} more failed rows not shown",
+            failed - MAX_REPORTED_ROWS
+        );
+    }
     eprintln!(
         "imported {} rows in {:.1}s: {created} created, {found} found, {failed} failed",
         created + found + failed,
@@ -274,21 +360,20 @@ pub async fn import(client: &Client, path: &Path, concurrency: usize) -> Result<
     }
 }
 
-/// The number of rows, for the progress bar (a quick pass over the file).
-fn count_rows(path: &Path) -> Result<u64, Failure> {
-    let file = File::open(path)
-        .map_err(|e| Failure::Other(format!("cannot open {}: {e}", path.display())))?;
-    let lines = BufReader::new(file)
-        .lines()
+/// The number of rows, for the progress bar (a quick pass over the file;
+/// unknown for stdin).
+fn count_rows(path: &Path) -> Result<Option<u64>, Failure> {
+    if path == Path::new("-") {
+        return Ok(None);
+    }
+    let lines = BufReader::new(open_input(path)?)
+        .split(b'\n')
         .map_while(Result::ok)
-        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
         .count() as u64;
-    let is_csv = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    Ok(if is_csv {
+    Ok(Some(if is_csv(path) {
         lines.saturating_sub(1)
     } else {
         lines
-    })
+    }))
 }

@@ -591,3 +591,82 @@ async fn an_empty_update_is_refused() {
         before.updated_at
     );
 }
+
+/// Import input that is not a file of rows gets one clear line; stdin, a
+/// byte-order mark and repeated external ids are handled; errors are capped.
+#[tokio::test(flavor = "multi_thread")]
+async fn import_input_is_checked() {
+    let sb = sandbox(0).await;
+    let dir = temp_file("x.jsonl", "").parent().unwrap().to_owned();
+    let out = plugipay(&sb, &["customers", "import", dir.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("is a directory"), "{}", stderr(&out));
+
+    let binary = temp_file("blob.jsonl", "\u{0}\u{1}\u{2}garbage\n");
+    let out = plugipay(&sb, &["customers", "import", binary.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("looks binary"), "{}", stderr(&out));
+
+    // A byte-order mark, then a repeated externalId with other data.
+    let rows = "\u{feff}{\"externalId\":\"bom_1\",\"name\":\"A\"}\n\
+                {\"externalId\":\"bom_2\"}\n\
+                {\"externalId\":\"bom_1\",\"name\":\"B\"}\n";
+    let file = temp_file("bom.jsonl", rows);
+    let out = plugipay(&sb, &["customers", "import", file.to_str().unwrap()]).await;
+    assert!(!out.status.success(), "the repeat is an error");
+    let err = stderr(&out);
+    assert!(
+        err.contains("bom.jsonl:3: externalId \"bom_1\" repeats line 1"),
+        "{err}"
+    );
+    assert!(err.contains("2 created, 0 found, 1 failed"), "{err}");
+    let names: HashSet<_> = sb
+        .customers(TEST_ACCOUNT_ID)
+        .into_iter()
+        .filter_map(|c| c.name)
+        .collect();
+    assert_eq!(
+        names,
+        HashSet::from(["A".to_owned()]),
+        "the first row's data stands"
+    );
+
+    // Standard input.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(["customers", "import", "-"])
+        .env("PLUGIPAY_BASE_URL", sb.base_url())
+        .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
+        .env("PLUGIPAY_SECRET", TEST_SECRET)
+        .env_remove("PLUGIPAY_API_KEY")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"{\"externalId\":\"stdin_1\"}\n{\"externalId\":\"stdin_2\"}\n")
+            .await
+            .unwrap();
+    }
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2 created"), "{}", stderr(&out));
+
+    // Many bad rows: the first 20 are shown, the rest counted.
+    let bad: String = (0..50).map(|i| format!("not json {i}\n")).collect();
+    let file = temp_file("bad.jsonl", &bad);
+    let out = plugipay(&sb, &["customers", "import", file.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(
+        err.lines().filter(|l| l.contains("bad.jsonl:")).count(),
+        20,
+        "{err}"
+    );
+    assert!(err.contains("… and 30 more failed rows not shown"), "{err}");
+    assert!(err.contains("0 created, 0 found, 50 failed"), "{err}");
+}
