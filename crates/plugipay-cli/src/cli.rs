@@ -21,6 +21,7 @@ pub struct Cli {
 
 /// Where and as whom to connect; each flag falls back on its environment variable.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection (every command)")]
 pub struct Connection {
     /// HMAC key id (ak_live_… / ak_test_…).
     #[arg(long, env = "PLUGIPAY_KEY_ID", global = true)]
@@ -217,6 +218,9 @@ pub struct Clear {
 /// `plugipay customers list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Start after this cursor (printed on stderr when more pages follow).
+    #[arg(long, conflicts_with = "all")]
+    pub cursor: Option<String>,
     /// Only customers with exactly this email.
     #[arg(long)]
     pub email: Option<String>,

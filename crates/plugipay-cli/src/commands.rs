@@ -39,6 +39,7 @@ fn update(external_id: Option<String>, a: Attributes, clear: Clear) -> CustomerU
 fn list_params(args: &ListArgs) -> ListParams {
     let mut params = ListParams::new();
     params.limit = args.limit;
+    params.cursor = args.cursor.clone();
     params.email = args.email.clone();
     params.external_id = args.external_id.clone();
     params.created_after = args.created_after;
@@ -83,16 +84,16 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
         }
         CustomersCommand::Delete { id } => {
             customers.delete(&id).await?;
-            eprintln!("deleted {id}");
+            note!("deleted {id}");
             Ok(())
         }
         CustomersCommand::Remove { id } => match customers.remove(&id).await? {
             Removed::Deleted => {
-                eprintln!("deleted {id}");
+                note!("deleted {id}");
                 Ok(())
             }
             Removed::Archived(customer) => {
-                eprintln!("archived {id}: it has money history, so it cannot be deleted");
+                note!("archived {id}: it has money history, so it cannot be deleted");
                 print_customer(&customer)
             }
         },
@@ -104,7 +105,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                 .ensure(external_id, new_customer(None, attributes))
                 .await?;
             let verb = if ensured.created { "created" } else { "found" };
-            eprintln!("{verb} {}", ensured.customer.id);
+            note!("{verb} {}", ensured.customer.id);
             print_customer(&ensured.customer)
         }
         CustomersCommand::Archive { id } => print_customer(&customers.archive(id).await?),
@@ -124,8 +125,16 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                     json_line(&mut stdout, &customer)?;
                 }
             } else {
-                for customer in request.await?.items {
-                    json_line(&mut stdout, &customer)?;
+                let page = request.await?;
+                for customer in &page.items {
+                    json_line(&mut stdout, customer)?;
+                }
+                if args.active || args.archived {
+                    note!("(archive filter applied to this page only; add --all for every page)");
+                }
+                if let (true, Some(cursor)) = (page.has_more, &page.cursor) {
+                    let cursor = crate::output::terminal_safe(cursor);
+                    note!("more customers follow: --cursor {cursor} (or --all)");
                 }
             }
             Ok(())
@@ -148,7 +157,7 @@ pub async fn sandbox(args: SandboxArgs) -> Result<(), Failure> {
     println!("listening on {}", sandbox.base_url());
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    eprintln!(
+    note!(
         "credentials: key id {} / secret {}, or Bearer {}",
         plugipay_sandbox::TEST_KEY_ID,
         plugipay_sandbox::TEST_SECRET,

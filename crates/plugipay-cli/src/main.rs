@@ -1,5 +1,14 @@
 //! `plugipay`: the Plugipay customers API from a shell.
 
+/// Writes a line on stderr, and goes on if stderr is closed (`eprintln!`
+/// would panic).
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod commands;
 mod demo;
@@ -22,6 +31,8 @@ pub enum Failure {
     Other(String),
     /// The work ran but some of it failed; its own report was printed.
     Partial,
+    /// Whoever read stdout stopped reading (`… | head`): nothing more to say.
+    Closed,
 }
 
 impl From<plugipay::Error> for Failure {
@@ -96,20 +107,21 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            note!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Partial) => ExitCode::FAILURE,
+        Err(Failure::Closed) => ExitCode::SUCCESS,
         // Server text (and file names) may hold control characters.
         Err(Failure::Sdk(e)) => {
-            eprintln!("error: {}", output::terminal_safe(&output::describe(&e)));
+            note!("error: {}", output::terminal_safe(&output::describe(&e)));
             ExitCode::FAILURE
         }
         Err(Failure::Other(message)) => {
-            eprintln!("error: {}", output::terminal_safe(&message));
+            note!("error: {}", output::terminal_safe(&message));
             ExitCode::FAILURE
         }
     }

@@ -8,10 +8,16 @@ use plugipay::{Customer, Error};
 
 use crate::Failure;
 
-/// One customer as one line of JSON.
+/// One customer as one line of JSON. A reader that went away (`… | head`)
+/// ends the command quietly.
 pub fn json_line(out: &mut impl Write, customer: &Customer) -> Result<(), Failure> {
-    serde_json::to_writer(&mut *out, customer).map_err(|e| Failure::Other(e.to_string()))?;
-    writeln!(out).map_err(|e| Failure::Other(format!("cannot write: {e}")))
+    let failed = |kind: Option<std::io::ErrorKind>, e: String| match kind {
+        Some(std::io::ErrorKind::BrokenPipe) => Failure::Closed,
+        _ => Failure::Other(format!("cannot write: {e}")),
+    };
+    serde_json::to_writer(&mut *out, customer)
+        .map_err(|e| failed(e.io_error_kind(), e.to_string()))?;
+    writeln!(out).map_err(|e| failed(Some(e.kind()), e.to_string()))
 }
 
 /// Prints one customer on stdout.
@@ -50,7 +56,20 @@ pub fn describe(error: &Error) -> String {
             }
             line
         }
-        other => other.to_string(),
+        // With its causes: "error sending request" alone hides "connection refused".
+        other => {
+            let mut line = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                if !line.contains(&cause_text) {
+                    line.push_str(": ");
+                    line.push_str(&cause_text);
+                }
+                source = cause.source();
+            }
+            line
+        }
     }
 }
 

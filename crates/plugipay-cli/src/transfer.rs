@@ -46,7 +46,7 @@ pub async fn export(client: &Client, out: Option<PathBuf>) -> Result<(), Failure
             return Err(failure);
         }
     };
-    eprintln!(
+    note!(
         "exported {} customers in {:.1}s{}",
         count.0,
         count.1,
@@ -335,7 +335,7 @@ pub async fn import(client: &Client, path: &Path, concurrency: usize) -> Result<
                 failed += 1;
                 if failed <= MAX_REPORTED_ROWS {
                     let report = terminal_safe(&format!("{}:{line}: {reason}", path.display()));
-                    bar.suspend(|| eprintln!("{report}"));
+                    bar.suspend(|| note!("{report}"));
                 }
             }
         }
@@ -343,12 +343,12 @@ pub async fn import(client: &Client, path: &Path, concurrency: usize) -> Result<
     }
     bar.finish_and_clear();
     if failed > MAX_REPORTED_ROWS {
-        eprintln!(
+        note!(
             "… and {} more failed rows not shown",
             failed - MAX_REPORTED_ROWS
         );
     }
-    eprintln!(
+    note!(
         "imported {} rows in {:.1}s: {created} created, {found} found, {failed} failed",
         created + found + failed,
         started.elapsed().as_secs_f64()

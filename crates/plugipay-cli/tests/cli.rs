@@ -670,3 +670,90 @@ async fn import_input_is_checked() {
     assert!(err.contains("… and 30 more failed rows not shown"), "{err}");
     assert!(err.contains("0 created, 0 found, 50 failed"), "{err}");
 }
+
+/// `list` says when more pages follow and takes `--cursor`; `… | head`
+/// ends quietly; a closed stderr is no crash; connection failures name
+/// their cause; `--help` keeps the connection flags apart.
+#[tokio::test(flavor = "multi_thread")]
+async fn list_hints_pipes_and_help() {
+    let sb = sandbox(3_000).await;
+    let out = plugipay(&sb, &["customers", "list"]).await;
+    assert_eq!(stdout_json(&out).len(), 25);
+    let hint = stderr(&out);
+    let cursor = hint
+        .split("--cursor ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no cursor hint in {hint:?}"));
+    let next = plugipay(
+        &sb,
+        &["customers", "list", "--cursor", cursor, "--limit", "100"],
+    )
+    .await;
+    let next = stdout_json(&next);
+    assert_eq!(next.len(), 100);
+
+    // The reader goes away after one line.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(["customers", "list", "--all"])
+        .env("PLUGIPAY_BASE_URL", sb.base_url())
+        .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
+        .env("PLUGIPAY_SECRET", TEST_SECRET)
+        .env_remove("PLUGIPAY_API_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncBufReadExt;
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        assert!(lines.next_line().await.unwrap().is_some());
+    } // stdout closed here
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).to_lowercase().contains("broken pipe"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Nobody reads stderr: the command still finishes its work and exits 0.
+    let rows = temp_file("quiet.jsonl", "{\"externalId\":\"quiet_1\"}\n");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(["customers", "import", rows.to_str().unwrap()])
+        .env("PLUGIPAY_BASE_URL", sb.base_url())
+        .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
+        .env("PLUGIPAY_SECRET", TEST_SECRET)
+        .env_remove("PLUGIPAY_API_KEY")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 3_001);
+
+    // Nothing listens on port 1: the cause is shown.
+    let out = plugipay_at(
+        "http://127.0.0.1:1",
+        &["customers", "get", "cus_1", "--max-retries", "0"],
+    )
+    .await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).to_lowercase().contains("refused"),
+        "{}",
+        stderr(&out)
+    );
+
+    let help = plugipay(&sb, &["customers", "list", "--help"]).await;
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let (own, connection) = help
+        .split_once("Connection (every command):")
+        .unwrap_or_else(|| panic!("no connection heading in {help}"));
+    assert!(
+        own.contains("--cursor") && !own.contains("--key-id"),
+        "{help}"
+    );
+    assert!(connection.contains("--key-id"), "{help}");
+}
