@@ -269,6 +269,13 @@ pub struct SandboxConfig {
     pub metadata_mode: MetadataMode,
     /// The sandbox's validation limits.
     pub limits: Limits,
+    /// Connections served at once (default 512); more wait to be accepted,
+    /// so a flood of idle clients cannot exhaust the process's descriptors.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, and then its
+    /// body, and how long a kept-alive connection may idle between requests
+    /// (default 30 s); a slower connection is closed.
+    pub read_timeout: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -281,6 +288,8 @@ impl Default for SandboxConfig {
             fault_seed: None,
             metadata_mode: MetadataMode::default(),
             limits: Limits::default(),
+            max_connections: 512,
+            read_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -330,6 +339,19 @@ impl SandboxConfig {
     /// Validates with `limits`.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Serves at most `n` connections at once (at least 1).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// Closes a connection that takes longer than `timeout` to send a
+    /// request's headers, or then its body.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
         self
     }
 }

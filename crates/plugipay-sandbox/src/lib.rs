@@ -88,9 +88,14 @@ impl Sandbox {
             store: Mutex::new(store),
             cursors: CursorCodec::new(),
             dice: FaultDice::new(config.faults, seed),
-            limits: config.limits,
+            limits: config.limits.clone(),
+            read_timeout: config.read_timeout,
         });
-        let task = tokio::spawn(server::serve(listener, Arc::clone(&app)));
+        let limits = server::ConnectionLimits {
+            max_connections: config.max_connections,
+            read_timeout: config.read_timeout,
+        };
+        let task = tokio::spawn(server::serve(listener, Arc::clone(&app), limits));
         Ok(Sandbox {
             base_url: format!("http://{addr}"),
             addr,

@@ -43,6 +43,15 @@ pub(crate) struct App {
     pub cursors: CursorCodec,
     pub dice: FaultDice,
     pub limits: Limits,
+    /// How long a request body may take to arrive.
+    pub read_timeout: std::time::Duration,
+}
+
+/// How many connections are served at once, and how long a client may take
+/// to send a request.
+pub(crate) struct ConnectionLimits {
+    pub max_connections: usize,
+    pub read_timeout: std::time::Duration,
 }
 
 impl App {
@@ -56,20 +65,39 @@ impl App {
 struct Hangup(Arc<Notify>);
 
 /// Accepts connections until the task is aborted; aborting it also ends
-/// every connection it serves.
-pub(crate) async fn serve(listener: TcpListener, app: Arc<App>) {
+/// every connection it serves. At most `limits.max_connections` are served
+/// at once; a client slower than `limits.read_timeout` to send its headers
+/// is disconnected.
+pub(crate) async fn serve(listener: TcpListener, app: Arc<App>, limits: ConnectionLimits) {
     let router = Router::new().fallback(handle).with_state(app);
     let mut connections = JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut backoff = std::time::Duration::from_millis(1);
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            // Out of file descriptors and the like: let running requests finish.
-            tokio::task::yield_now().await;
-            continue;
+        // Wait for a free slot before accepting: excess clients queue in the
+        // kernel's backlog instead of holding descriptors here.
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => {
+                backoff = std::time::Duration::from_millis(1);
+                accepted
+            }
+            Err(_) => {
+                // Out of file descriptors and the like: back off (up to
+                // 100 ms) rather than spin, and let running requests finish.
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_millis(100));
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         while connections.try_join_next().is_some() {}
         let router = router.clone();
+        let read_timeout = limits.read_timeout;
         connections.spawn(async move {
+            let _slot = slot;
             let hangup = Arc::new(Notify::new());
             let on_request = hangup.clone();
             let service =
@@ -78,6 +106,8 @@ pub(crate) async fn serve(listener: TcpListener, app: Arc<App>) {
                     router.clone().oneshot(req.map(Body::new))
                 });
             let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(read_timeout)
                 .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
             tokio::select! {
                 _ = connection => {}
@@ -106,12 +136,13 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Result<Response, I
     if let Fate::Fail(failure, retry_after) = app.dice.roll() {
         return Ok(error_response(&failure, &request_id, retry_after));
     }
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(body) => body,
-        Err(_) => {
+    let body = tokio::time::timeout(app.read_timeout, axum::body::to_bytes(body, MAX_BODY_BYTES));
+    let body = match body.await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) | Err(_) => {
             let failure = Failure::validation(
                 "body",
-                format!("the body is over {MAX_BODY_BYTES} bytes or was cut off"),
+                format!("the body is over {MAX_BODY_BYTES} bytes, was cut off, or was too slow"),
             );
             return Ok(error_response(&failure, &request_id, None));
         }

@@ -1,0 +1,57 @@
+//! Clients that hold connections without finishing requests cannot starve
+//! the sandbox: slow headers are cut off, and connections beyond the cap
+//! wait to be accepted instead of exhausting descriptors.
+
+mod common;
+
+use std::time::Duration;
+
+use common::sdk;
+use plugipay_sandbox::{Sandbox, SandboxConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[tokio::test]
+async fn half_open_connections_do_not_starve_real_requests() {
+    let sandbox = Sandbox::start(
+        SandboxConfig::new()
+            .seed_customers(1)
+            .max_connections(4)
+            .read_timeout(Duration::from_millis(300)),
+    )
+    .await
+    .unwrap();
+    // Every slot taken by a client that starts a request and never ends it.
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let mut stream = TcpStream::connect(sandbox.addr()).await.unwrap();
+        stream
+            .write_all(b"GET /api/v1/customers HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    // A real request still gets its answer once the slow ones are cut off.
+    let client = sdk(sandbox.base_url());
+    let page = client
+        .customers()
+        .list(plugipay::ListParams::new())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    // The stalled connections were closed by the server, not left open.
+    for mut stream in stalled {
+        let mut buf = [0u8; 256];
+        let read = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf))
+            .await
+            .expect("the server closes a stalled connection");
+        match read {
+            Ok(n) => assert!(
+                n == 0 || buf.starts_with(b"HTTP/1.1 408"),
+                "{:?}",
+                String::from_utf8_lossy(&buf[..n])
+            ),
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
+        }
+    }
+}
