@@ -10,6 +10,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use crate::patches::{description, rust_type, snake};
+use crate::surface::resolve;
 
 /// The `params` module, with one struct per GET operation that has query
 /// parameters.
@@ -108,16 +109,6 @@ fn params_struct(operation: &str, params: &[(String, &Value)]) -> Result<TokenSt
             #(#methods)*
         }
     })
-}
-
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str) {
-        Some(reference) => reference
-            .strip_prefix('#')
-            .and_then(|pointer| doc.pointer(pointer))
-            .unwrap_or(value),
-        None => value,
-    }
 }
 
 /// `list_customers` → `ListCustomers`.

@@ -119,7 +119,7 @@ fn operation(doc: &Value, method: &str, path: &str, shared: Option<&Value>, op: 
 }
 
 /// `value`, or what its `$ref` points at.
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+pub(crate) fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
     match value.get("$ref").and_then(Value::as_str) {
         Some(reference) => reference
             .strip_prefix('#')

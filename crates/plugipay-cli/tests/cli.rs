@@ -5,7 +5,7 @@ mod common;
 use std::collections::HashSet;
 use std::process::Output;
 
-use common::{plugipay_at, stderr, temp_file};
+use common::{plugipay_at, plugipay_command, stderr, temp_file};
 use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET};
 use serde_json::Value;
 
@@ -634,12 +634,7 @@ async fn import_input_is_checked() {
     );
 
     // Standard input.
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
-        .args(["customers", "import", "-"])
-        .env("PLUGIPAY_BASE_URL", sb.base_url())
-        .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
-        .env("PLUGIPAY_SECRET", TEST_SECRET)
-        .env_remove("PLUGIPAY_API_KEY")
+    let mut child = plugipay_command(sb.base_url(), &["customers", "import", "-"])
         .stdin(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -694,12 +689,7 @@ async fn list_hints_pipes_and_help() {
     assert_eq!(next.len(), 100);
 
     // The reader goes away after one line.
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
-        .args(["customers", "list", "--all"])
-        .env("PLUGIPAY_BASE_URL", sb.base_url())
-        .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
-        .env("PLUGIPAY_SECRET", TEST_SECRET)
-        .env_remove("PLUGIPAY_API_KEY")
+    let mut child = plugipay_command(sb.base_url(), &["customers", "list", "--all"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -719,15 +709,13 @@ async fn list_hints_pipes_and_help() {
 
     // Nobody reads stderr: the command still finishes its work and exits 0.
     let rows = temp_file("quiet.jsonl", "{\"externalId\":\"quiet_1\"}\n");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
-        .args(["customers", "import", rows.to_str().unwrap()])
-        .env("PLUGIPAY_BASE_URL", sb.base_url())
-        .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
-        .env("PLUGIPAY_SECRET", TEST_SECRET)
-        .env_remove("PLUGIPAY_API_KEY")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = plugipay_command(
+        sb.base_url(),
+        &["customers", "import", rows.to_str().unwrap()],
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     drop(child.stderr.take());
     let status = child.wait().await.unwrap();
     assert!(status.success(), "{status:?}");

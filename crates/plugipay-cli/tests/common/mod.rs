@@ -7,19 +7,23 @@ use std::process::Output;
 
 use plugipay_sandbox::{TEST_KEY_ID, TEST_SECRET};
 
-/// Runs the command against `base_url` (a sandbox, a proxy in front of one,
-/// or a scripted server) with the sandbox's test credentials.
-pub async fn plugipay_at(base_url: &str, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+/// The command, aimed at `base_url` (a sandbox, a proxy in front of one, or
+/// a scripted server) with the sandbox's test credentials, not yet run.
+pub fn plugipay_command(base_url: &str, args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"));
+    command
         .args(args)
         .env("PLUGIPAY_BASE_URL", base_url)
         .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
         .env("PLUGIPAY_SECRET", TEST_SECRET)
         .env_remove("PLUGIPAY_API_KEY")
-        .env_remove("PLUGIPAY_ON_BEHALF_OF")
-        .output()
-        .await
-        .unwrap()
+        .env_remove("PLUGIPAY_ON_BEHALF_OF");
+    command
+}
+
+/// Runs [`plugipay_command`] to the end.
+pub async fn plugipay_at(base_url: &str, args: &[&str]) -> Output {
+    plugipay_command(base_url, args).output().await.unwrap()
 }
 
 pub fn stderr(out: &Output) -> String {
