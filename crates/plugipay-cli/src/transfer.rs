@@ -121,7 +121,8 @@ fn csv_row(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<Ro
         if value.is_empty() {
             continue;
         }
-        let header = header.trim();
+        // Excel starts a UTF-8 CSV with a byte-order mark.
+        let header = header.trim().trim_start_matches('\u{feff}');
         match header.strip_prefix("metadata.") {
             Some(key) => {
                 metadata.insert(key.to_owned(), value.into());
@@ -207,7 +208,15 @@ fn is_csv(path: &Path) -> bool {
 fn rows(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRow> + Send>, Failure> {
     let input = open_input(path)?;
     if is_csv(path) {
-        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+        // The csv crate's own line numbers drift on CRLF files: count the
+        // newlines before each record's first byte instead.
+        let newlines = std::sync::Arc::new(std::sync::Mutex::new(NewlineOffsets::default()));
+        let tap = NewlineTap {
+            inner: input,
+            read: 0,
+            newlines: std::sync::Arc::clone(&newlines),
+        };
+        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(tap);
         let headers = reader
             .headers()
             .map_err(|e| {
@@ -224,13 +233,15 @@ fn rows(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRow> + Send>, Fai
             }
             Some(match record {
                 Ok(record) => {
-                    let line = record.position().map_or(0, |p| p.line());
+                    let byte = record.position().map_or(0, |p| p.byte());
+                    let line = lock(&newlines).line_at(byte);
                     (line, csv_row(&headers, &record))
                 }
                 Err(e) => {
                     // An I/O error would repeat forever: report it, then stop.
                     failed = matches!(e.kind(), csv::ErrorKind::Io(_));
-                    let line = e.position().map_or(0, |p| p.line());
+                    let byte = e.position().map_or(0, |p| p.byte());
+                    let line = lock(&newlines).line_at(byte);
                     (line, Err(format!("unreadable CSV: {e}")))
                 }
             })
@@ -271,6 +282,54 @@ fn rows(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRow> + Send>, Fai
         }
     });
     Ok(Box::new(lines))
+}
+
+/// Where the newlines of a file are, from the last record on: enough to
+/// turn a record's byte offset into its line, in bounded memory (offsets
+/// behind the records already numbered are dropped).
+#[derive(Default)]
+struct NewlineOffsets {
+    /// Offsets of `\n` bytes not yet passed by a record.
+    ahead: std::collections::VecDeque<u64>,
+    /// How many `\n` lie before the last record numbered.
+    passed: u64,
+}
+
+impl NewlineOffsets {
+    /// The line (from 1) of the byte at `offset`; offsets must not go back.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        // `<=`: after a CRLF the csv reader starts the next record at the `\n`.
+        while self.ahead.front().is_some_and(|&n| n <= offset) {
+            self.ahead.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
+
+/// A reader that notes where the newlines are as bytes pass through it.
+struct NewlineTap<R> {
+    inner: R,
+    read: u64,
+    newlines: std::sync::Arc<std::sync::Mutex<NewlineOffsets>>,
+}
+
+impl<R: std::io::Read> std::io::Read for NewlineTap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut newlines = lock(&self.newlines);
+        for (i, _) in buf[..n].iter().enumerate().filter(|(_, b)| **b == b'\n') {
+            newlines.ahead.push_back(self.read + i as u64);
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+fn lock(newlines: &std::sync::Mutex<NewlineOffsets>) -> std::sync::MutexGuard<'_, NewlineOffsets> {
+    newlines
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Refuses a row whose externalId an earlier row of the same file has: the

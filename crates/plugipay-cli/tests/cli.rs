@@ -745,3 +745,26 @@ async fn list_hints_pipes_and_help() {
     );
     assert!(connection.contains("--key-id"), "{help}");
 }
+
+/// A CSV saved by Excel: a byte-order mark and CRLF line endings. Bad rows
+/// are reported at their real line.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crlf_csv_with_a_bom_reports_real_lines() {
+    let sb = sandbox(0).await;
+    let csv = "\u{feff}externalId,email,metadata.plan\r\n\
+               csv_1,a@example.com,pro\r\n\
+               csv_2,not-an-email,pro\r\n\
+               csv_3,c@example.com,\r\n";
+    let file = temp_file("excel.csv", csv);
+    let out = plugipay(&sb, &["customers", "import", file.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("excel.csv:3: validation_error"), "{err}");
+    assert!(err.contains("2 created, 0 found, 1 failed"), "{err}");
+    let plans: Vec<_> = sb
+        .customers(TEST_ACCOUNT_ID)
+        .into_iter()
+        .filter_map(|c| c.metadata.get("plan").cloned())
+        .collect();
+    assert_eq!(plans, ["pro"], "an empty cell is left out");
+}
