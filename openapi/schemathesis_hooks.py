@@ -54,16 +54,20 @@ def _no_cursor(query):
     return query
 
 
-def _good_metadata(body):
+def _good_metadata(body, method=None):
     if not isinstance(body, dict):
         return body
     if isinstance(body.get("metadata"), dict):
-        # Only string values: the sandbox's default metadata mode (replace)
-        # refuses a null value, which only a merging server reads as removal.
+        # A PATCH may send a null value (the spec allows it), which the
+        # sandbox's default metadata mode (replace) refuses: drop those. Other
+        # non-string values stay, so a case meant to be invalid stays invalid.
+        drop_nulls = (method or "").upper() == "PATCH"
         entries = [
             (k, v)
             for k, v in body["metadata"].items()
-            if _good_key(k) and isinstance(v, str) and len(v) <= VALUE_MAX_LENGTH
+            if _good_key(k)
+            and not (drop_nulls and v is None)
+            and (not isinstance(v, str) or len(v) <= VALUE_MAX_LENGTH)
         ]
         body["metadata"] = dict(entries[:METADATA_MAX_KEYS])
     for field, limit in FIELD_MAX_CHARS.items():
@@ -91,14 +95,18 @@ def map_query(context, query):
     return _no_cursor(query)
 
 
+def _method(operation):
+    return getattr(operation, "method", None)
+
+
 @schemathesis.hook
 def map_body(context, body):
-    return _good_metadata(body)
+    return _good_metadata(body, _method(getattr(context, "operation", None)))
 
 
 @schemathesis.hook
 def map_case(context, case):
     _fresh_key(case.headers)
     _no_cursor(case.query)
-    _good_metadata(case.body)
+    _good_metadata(case.body, _method(getattr(case, "operation", None)))
     return case
