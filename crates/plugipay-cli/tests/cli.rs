@@ -5,7 +5,7 @@ mod common;
 use std::collections::HashSet;
 use std::process::Output;
 
-use common::{plugipay_at, plugipay_command, stderr, temp_file};
+use common::{plugipay_at, plugipay_command, plugipay_without_credentials, stderr, temp_file};
 use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET};
 use serde_json::Value;
 
@@ -367,14 +367,7 @@ async fn errors_are_one_clear_line() {
     .await;
     assert_eq!(out.status.code(), Some(2));
 
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
-        .args(["customers", "get", "cus_x"])
-        .env_remove("PLUGIPAY_KEY_ID")
-        .env_remove("PLUGIPAY_SECRET")
-        .env_remove("PLUGIPAY_API_KEY")
-        .output()
-        .await
-        .unwrap();
+    let out = plugipay_without_credentials(&["customers", "get", "cus_x"]).await;
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -474,14 +467,7 @@ async fn plugipay_sandbox_prints_its_address() {
 /// create request: the same fields, strings and a string map, nothing else.
 #[tokio::test]
 async fn the_import_row_schema_is_the_specs_create_request() {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
-        .args(["customers", "import", "--schema"])
-        .env_remove("PLUGIPAY_KEY_ID")
-        .env_remove("PLUGIPAY_SECRET")
-        .env_remove("PLUGIPAY_API_KEY")
-        .output()
-        .await
-        .unwrap();
+    let out = plugipay_without_credentials(&["customers", "import", "--schema"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
     let spec: serde_yaml::Value =

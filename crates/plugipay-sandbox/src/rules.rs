@@ -14,14 +14,19 @@ impl Limits {
     /// Checks a create body.
     pub(crate) fn check_create(&self, req: &CreateCustomerRequest) -> Result<(), Failure> {
         self.check_fields([
-            ("email", req.email.as_deref()),
-            ("name", req.name.as_deref()),
-            ("phone", req.phone.as_deref()),
-            ("externalId", req.external_id.as_deref()),
-            ("taxId", req.tax_id.as_deref()),
+            ("email", req.email.as_deref(), self.email_max_chars),
+            ("name", req.name.as_deref(), self.name_max_chars),
+            ("phone", req.phone.as_deref(), self.phone_max_chars),
+            (
+                "externalId",
+                req.external_id.as_deref(),
+                self.external_id_max_chars,
+            ),
+            ("taxId", req.tax_id.as_deref(), self.tax_id_max_chars),
             (
                 "defaultPaymentTokenId",
                 req.default_payment_token_id.as_deref(),
+                self.payment_token_id_max_chars,
             ),
         ])?;
         self.check_metadata_keys(req.metadata.len())?;
@@ -32,16 +37,22 @@ impl Limits {
     }
 
     /// Checks a PATCH body (the metadata count is checked on the result).
-    pub(crate) fn check_update(&self, req: &UpdateCustomerRequest) -> Result<(), Failure> {
+    pub(crate) fn check_update<'a>(&self, req: &'a UpdateCustomerRequest) -> Result<(), Failure> {
+        let set = |patch: &'a Patch<String>| patch.as_set().map(String::as_str);
         self.check_fields([
-            ("email", req.email.as_set().map(String::as_str)),
-            ("name", req.name.as_set().map(String::as_str)),
-            ("phone", req.phone.as_set().map(String::as_str)),
-            ("externalId", req.external_id.as_set().map(String::as_str)),
-            ("taxId", req.tax_id.as_set().map(String::as_str)),
+            ("email", set(&req.email), self.email_max_chars),
+            ("name", set(&req.name), self.name_max_chars),
+            ("phone", set(&req.phone), self.phone_max_chars),
+            (
+                "externalId",
+                set(&req.external_id),
+                self.external_id_max_chars,
+            ),
+            ("taxId", set(&req.tax_id), self.tax_id_max_chars),
             (
                 "defaultPaymentTokenId",
-                req.default_payment_token_id.as_set().map(String::as_str),
+                set(&req.default_payment_token_id),
+                self.payment_token_id_max_chars,
             ),
         ])?;
         if let Patch::Set(changes) = &req.metadata {
@@ -80,20 +91,13 @@ impl Limits {
         Ok(())
     }
 
+    /// Checks each `(field, value, longest)`; absent values pass.
     fn check_fields<'a>(
         &self,
-        fields: impl IntoIterator<Item = (&'static str, Option<&'a str>)>,
+        fields: impl IntoIterator<Item = (&'static str, Option<&'a str>, usize)>,
     ) -> Result<(), Failure> {
-        for (field, value) in fields {
+        for (field, value, max) in fields {
             let Some(value) = value else { continue };
-            let max = match field {
-                "email" => self.email_max_chars,
-                "name" => self.name_max_chars,
-                "phone" => self.phone_max_chars,
-                "externalId" => self.external_id_max_chars,
-                "taxId" => self.tax_id_max_chars,
-                _ => self.payment_token_id_max_chars,
-            };
             let chars = value.chars().count();
             if chars == 0 {
                 return Err(Failure::validation(

@@ -29,10 +29,6 @@ pub mod env {
     pub const ON_BEHALF_OF: &str = "PLUGIPAY_ON_BEHALF_OF";
 }
 
-/// What `from_env` reads for a variable whose value is not UTF-8 (a NUL
-/// byte cannot be in an environment variable, so no real value equals it).
-const NOT_UNICODE: &str = "\0not unicode";
-
 /// The default timeout of a call, from connecting to the end of the response.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -77,11 +73,10 @@ impl Client {
     /// live API, which an empty `PLUGIPAY_BASE_URL` read as unset would.
     pub fn from_env() -> Result<Client, Error> {
         ClientBuilder::from_lookup(|name| match std::env::var(name) {
-            Ok(value) => Some(value),
-            Err(std::env::VarError::NotPresent) => None,
-            // Not text: read as set but unusable, so it is refused by name
-            // rather than taken as unset.
-            Err(std::env::VarError::NotUnicode(_)) => Some(NOT_UNICODE.to_owned()),
+            Ok(value) => Ok(Some(value)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            // Set but not text: refused by name rather than taken as unset.
+            Err(std::env::VarError::NotUnicode(_)) => Err(()),
         })?
         .build()
     }
@@ -294,8 +289,9 @@ impl ClientBuilder {
         self
     }
 
-    /// A builder filled from environment variables, read through `lookup`.
-    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+    /// A builder filled from environment variables, read through `lookup`
+    /// (`Err` for a variable that is set but not UTF-8).
+    fn from_lookup(lookup: impl Fn(&str) -> Result<Option<String>, ()>) -> Result<Self, Error> {
         for name in [
             env::KEY_ID,
             env::SECRET,
@@ -304,12 +300,12 @@ impl ClientBuilder {
             env::ON_BEHALF_OF,
         ] {
             match lookup(name) {
-                Some(v) if v == NOT_UNICODE => {
+                Err(()) => {
                     return Err(Error::Config(format!(
                         "{name} is not valid UTF-8: give it a text value or unset it"
                     )));
                 }
-                Some(v) if v.trim().is_empty() => {
+                Ok(Some(v)) if v.trim().is_empty() => {
                     return Err(Error::Config(format!(
                         "{name} is set but empty: give it a value or unset it"
                     )));
@@ -317,7 +313,8 @@ impl ClientBuilder {
                 _ => {}
             }
         }
-        let var = |name: &str| lookup(name);
+        // Every variable was read above; here only their text matters.
+        let var = |name: &str| lookup(name).ok().flatten();
         let builder = match ((var(env::KEY_ID), var(env::SECRET)), var(env::API_KEY)) {
             ((Some(key_id), Some(secret)), None) => {
                 ClientBuilder::default().key_id(key_id).secret(secret)
@@ -477,7 +474,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         ClientBuilder::from_lookup(move |name| {
-            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            Ok(vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
         })
     }
 

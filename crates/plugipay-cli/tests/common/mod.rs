@@ -21,6 +21,18 @@ pub fn plugipay_command(base_url: &str, args: &[&str]) -> tokio::process::Comman
     command
 }
 
+/// Runs the command with no credentials in its environment.
+pub async fn plugipay_without_credentials(args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(args)
+        .env_remove("PLUGIPAY_KEY_ID")
+        .env_remove("PLUGIPAY_SECRET")
+        .env_remove("PLUGIPAY_API_KEY")
+        .output()
+        .await
+        .unwrap()
+}
+
 /// Runs [`plugipay_command`] to the end.
 pub async fn plugipay_at(base_url: &str, args: &[&str]) -> Output {
     plugipay_command(base_url, args).output().await.unwrap()
