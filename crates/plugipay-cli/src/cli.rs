@@ -156,7 +156,8 @@ pub enum CustomersCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Ensure every row of a JSON-lines or CSV file (keyed by externalId).
+    /// Ensure every row of a JSON-lines or CSV file (keyed by externalId);
+    /// with --update, also bring existing customers in line with their rows.
     Import {
         /// The file: `.csv` with a header row, anything else JSON lines; `-`
         /// reads JSON lines from standard input.
@@ -168,6 +169,15 @@ pub enum CustomersCommand {
         /// Rows in flight at once.
         #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
         concurrency: u16,
+        /// Sync from your CRM: also update existing customers whose fields
+        /// differ from their rows (only those fields; metadata keys the row
+        /// does not name are kept). Reports created / updated / unchanged.
+        #[arg(long)]
+        update: bool,
+        /// Write nothing: print on stdout each row that would be created or
+        /// updated (with the fields that differ), then the counts.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

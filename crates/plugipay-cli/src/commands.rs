@@ -141,9 +141,20 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
         }
         CustomersCommand::Export { out } => transfer::export(client, out).await,
         CustomersCommand::Import {
-            file, concurrency, ..
+            file,
+            concurrency,
+            update,
+            dry_run,
+            ..
         } => match file {
-            Some(file) => transfer::import(client, &file, usize::from(concurrency)).await,
+            Some(file) => {
+                let mode = transfer::ImportMode {
+                    update,
+                    dry_run,
+                    concurrency: usize::from(concurrency),
+                };
+                transfer::import(client, &file, mode).await
+            }
             None => transfer::print_row_schema(),
         },
     }

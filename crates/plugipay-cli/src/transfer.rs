@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use futures_util::{StreamExt, TryStreamExt};
-use plugipay::{Client, ListParams, NewCustomer};
+use plugipay::{Client, ListParams, NewCustomer, SyncAction};
 
 use crate::Failure;
 use crate::output::{describe, json_line, progress, terminal_safe};
@@ -355,44 +355,123 @@ fn first_of_each_external_id(
     })
 }
 
-/// How one row went.
+/// What `import` does with each row.
+#[derive(Clone, Copy, Debug)]
+pub struct ImportMode {
+    /// Also update existing customers whose fields differ from the row.
+    pub update: bool,
+    /// Only say what would be done; write nothing.
+    pub dry_run: bool,
+    /// Rows in flight at once.
+    pub concurrency: usize,
+}
+
+/// How one row went (or, in a dry run, would go).
 enum Outcome {
     Created,
     Found,
+    Updated,
+    Unchanged,
     Failed(u64, String),
 }
 
-/// Ensures every row, `concurrency` at a time; reports bad rows with their
-/// line numbers and goes on; fails at the end if any row failed.
-pub async fn import(client: &Client, path: &Path, concurrency: usize) -> Result<(), Failure> {
+/// What happens to one row: `ensure` (or `sync` with `update`), or in a dry
+/// run a lookup that says on stdout what would be written.
+async fn import_row(
+    client: Client,
+    mode: ImportMode,
+    line: u64,
+    row: Result<Row, String>,
+) -> Outcome {
+    let (external_id, customer) = match row.and_then(into_customer) {
+        Ok(parsed) => parsed,
+        Err(reason) => return Outcome::Failed(line, reason),
+    };
+    let customers = client.customers();
+    let result = match (mode.dry_run, mode.update) {
+        (false, false) => customers.ensure(external_id, customer).await.map(|e| {
+            if e.created {
+                Outcome::Created
+            } else {
+                Outcome::Found
+            }
+        }),
+        (false, true) => customers
+            .sync(external_id, customer)
+            .await
+            .map(|s| match s.action {
+                SyncAction::Created => Outcome::Created,
+                SyncAction::Updated(_) => Outcome::Updated,
+                _ => Outcome::Unchanged,
+            }),
+        (true, _) => plan_row(&client, mode.update, line, &external_id, &customer).await,
+    };
+    result.unwrap_or_else(|e| Outcome::Failed(line, describe(&e)))
+}
+
+/// A dry run of one row: looks the customer up and prints on stdout what a
+/// real run would write (nothing for a row that needs nothing).
+async fn plan_row(
+    client: &Client,
+    update: bool,
+    line: u64,
+    external_id: &str,
+    row: &NewCustomer,
+) -> Result<Outcome, plugipay::Error> {
+    let Some(current) = client.customers().find(external_id).await? else {
+        println_safe(&format!("line {line}: create {external_id}"));
+        return Ok(Outcome::Created);
+    };
+    if !update {
+        return Ok(Outcome::Found);
+    }
+    let change = plugipay::difference(&current, row);
+    if change.fields.is_empty() {
+        return Ok(Outcome::Unchanged);
+    }
+    let fields = change.fields.join(", ");
+    println_safe(&format!(
+        "line {line}: update {external_id} ({}): {fields}",
+        current.id
+    ));
+    Ok(Outcome::Updated)
+}
+
+/// One line of a dry run's plan on stdout, made safe for a terminal.
+fn println_safe(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{}", terminal_safe(line));
+}
+
+/// Ensures (or, with `mode.update`, syncs) every row, `mode.concurrency` at
+/// a time; reports bad rows with their line numbers and goes on; fails at
+/// the end if any row failed. A dry run writes nothing and prints on stdout
+/// one line per row that would be created or updated.
+pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<(), Failure> {
     let total = count_rows(path)?;
-    let bar = progress(total, "rows imported");
+    let bar = progress(
+        total,
+        if mode.dry_run {
+            "rows checked"
+        } else {
+            "rows imported"
+        },
+    );
     let started = Instant::now();
     let outcomes = futures_util::stream::iter(first_of_each_external_id(rows(path)?))
-        .map(|(line, row)| {
-            let client = client.clone();
-            async move {
-                let (external_id, customer) = match row.and_then(into_customer) {
-                    Ok(parsed) => parsed,
-                    Err(reason) => return Outcome::Failed(line, reason),
-                };
-                match client.customers().ensure(external_id, customer).await {
-                    Ok(ensured) if ensured.created => Outcome::Created,
-                    Ok(_) => Outcome::Found,
-                    Err(e) => Outcome::Failed(line, describe(&e)),
-                }
-            }
-        })
-        .buffer_unordered(concurrency);
-    let (mut created, mut found, mut failed) = (0u64, 0u64, 0u64);
+        .map(|(line, row)| import_row(client.clone(), mode, line, row))
+        .buffer_unordered(mode.concurrency);
+    let mut tally = Tally::default();
     futures_util::pin_mut!(outcomes);
     while let Some(outcome) = outcomes.next().await {
         match outcome {
-            Outcome::Created => created += 1,
-            Outcome::Found => found += 1,
+            Outcome::Created => tally.created += 1,
+            Outcome::Found => tally.found += 1,
+            Outcome::Updated => tally.updated += 1,
+            Outcome::Unchanged => tally.unchanged += 1,
             Outcome::Failed(line, reason) => {
-                failed += 1;
-                if failed <= MAX_REPORTED_ROWS {
+                tally.failed += 1;
+                if tally.failed <= MAX_REPORTED_ROWS {
                     let report = terminal_safe(&format!("{}:{line}: {reason}", path.display()));
                     bar.suspend(|| note!("{report}"));
                 }
@@ -401,21 +480,57 @@ pub async fn import(client: &Client, path: &Path, concurrency: usize) -> Result<
         bar.inc(1);
     }
     bar.finish_and_clear();
-    if failed > MAX_REPORTED_ROWS {
+    if tally.failed > MAX_REPORTED_ROWS {
         note!(
             "… and {} more failed rows not shown",
-            failed - MAX_REPORTED_ROWS
+            tally.failed - MAX_REPORTED_ROWS
         );
     }
-    note!(
-        "imported {} rows in {:.1}s: {created} created, {found} found, {failed} failed",
-        created + found + failed,
-        started.elapsed().as_secs_f64()
-    );
-    if failed > 0 {
+    note!("{}", tally.summary(mode, started.elapsed().as_secs_f64()));
+    if tally.failed > 0 {
         Err(Failure::Partial)
     } else {
         Ok(())
+    }
+}
+
+/// How many rows went each way.
+#[derive(Default)]
+struct Tally {
+    created: u64,
+    found: u64,
+    updated: u64,
+    unchanged: u64,
+    failed: u64,
+}
+
+impl Tally {
+    /// The closing line of an import.
+    fn summary(&self, mode: ImportMode, seconds: f64) -> String {
+        let Tally {
+            created,
+            found,
+            updated,
+            unchanged,
+            failed,
+        } = self;
+        let rows = created + found + updated + unchanged + failed;
+        match (mode.dry_run, mode.update) {
+            (false, false) => format!(
+                "imported {rows} rows in {seconds:.1}s: {created} created, {found} found, {failed} failed"
+            ),
+            (false, true) => format!(
+                "synced {rows} rows in {seconds:.1}s: {created} created, {updated} updated, \
+                 {unchanged} unchanged, {failed} failed"
+            ),
+            (true, false) => format!(
+                "dry run, nothing written: {rows} rows: {created} to create, {found} found, {failed} failed"
+            ),
+            (true, true) => format!(
+                "dry run, nothing written: {rows} rows: {created} to create, {updated} to update, \
+                 {unchanged} unchanged, {failed} failed"
+            ),
+        }
     }
 }
 

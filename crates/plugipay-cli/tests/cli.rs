@@ -754,3 +754,121 @@ async fn a_crlf_csv_with_a_bom_reports_real_lines() {
         .collect();
     assert_eq!(plans, ["pro"], "an empty cell is left out");
 }
+
+/// 100 CRM rows, the first `changed` of them with a new name (and every
+/// third of those with a new metadata entry too).
+fn crm_rows(changed: usize) -> String {
+    (0..100)
+        .map(|i| {
+            let (name, extra) = match i < changed {
+                true if i % 3 == 0 => (format!("Renamed {i}"), r#","tier":"gold""#),
+                true => (format!("Renamed {i}"), ""),
+                false => (format!("Customer {i}"), ""),
+            };
+            format!(
+                r#"{{"externalId":"crm_{i:03}","name":"{name}","email":"c{i}@example.com","metadata":{{"src":"crm"{extra}}}}}"#
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_update_syncs_only_what_changed() {
+    let sb = sandbox(0).await;
+    let original = temp_file("crm.jsonl", &crm_rows(0));
+    let first = plugipay(&sb, &["customers", "import", original.to_str().unwrap()]).await;
+    assert!(
+        stderr(&first).contains("100 created, 0 found, 0 failed"),
+        "{}",
+        stderr(&first)
+    );
+    // An operator archived one: a sync must keep metadata keys rows do not name.
+    let book = sb.customers(TEST_ACCOUNT_ID);
+    let crm_000 = book
+        .iter()
+        .find(|c| c.external_id.as_deref() == Some("crm_000"))
+        .unwrap();
+    let archived = plugipay(&sb, &["customers", "archive", &crm_000.id]).await;
+    assert!(archived.status.success(), "{}", stderr(&archived));
+
+    let changed = temp_file("crm.jsonl", &crm_rows(10));
+    let changed = changed.to_str().unwrap();
+    let before = sb.customers(TEST_ACCOUNT_ID);
+
+    // A dry run lists the ten rows and writes nothing.
+    let dry = plugipay(
+        &sb,
+        &["customers", "import", changed, "--update", "--dry-run"],
+    )
+    .await;
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(
+        stderr(&dry).contains(
+            "nothing written: 100 rows: 0 to create, 10 to update, 90 unchanged, 0 failed"
+        ),
+        "{}",
+        stderr(&dry)
+    );
+    let plan = String::from_utf8(dry.stdout.clone()).unwrap();
+    let planned: HashSet<&str> = plan.lines().collect();
+    assert_eq!(planned.len(), 10, "{plan}");
+    assert!(
+        planned.iter().all(|l| l.contains(": update crm_00")),
+        "{plan}"
+    );
+    let crm_003 = before
+        .iter()
+        .find(|c| c.external_id.as_deref() == Some("crm_003"))
+        .unwrap();
+    assert!(
+        planned
+            .contains(format!("line 4: update crm_003 ({}): name, metadata", crm_003.id).as_str()),
+        "{plan}"
+    );
+    assert_eq!(
+        sb.customers(TEST_ACCOUNT_ID),
+        before,
+        "a dry run writes nothing"
+    );
+
+    let sync = plugipay(&sb, &["customers", "import", changed, "--update"]).await;
+    assert!(sync.status.success(), "{}", stderr(&sync));
+    assert!(
+        stderr(&sync).contains("100 rows in")
+            && stderr(&sync).contains("0 created, 10 updated, 90 unchanged, 0 failed"),
+        "{}",
+        stderr(&sync)
+    );
+    let again = plugipay(&sb, &["customers", "import", changed, "--update"]).await;
+    assert!(
+        stderr(&again).contains("0 created, 0 updated, 100 unchanged, 0 failed"),
+        "{}",
+        stderr(&again)
+    );
+
+    let after = sb.customers(TEST_ACCOUNT_ID);
+    assert_eq!(after.len(), 100);
+    let by_external = |id: &str| {
+        after
+            .iter()
+            .find(|c| c.external_id.as_deref() == Some(id))
+            .unwrap()
+            .clone()
+    };
+    let c0 = by_external("crm_000");
+    assert_eq!(c0.name.as_deref(), Some("Renamed 0"));
+    assert_eq!(c0.metadata["tier"], "gold");
+    assert_eq!(
+        c0.metadata["archived"], "true",
+        "keys rows do not name are kept"
+    );
+    assert_eq!(by_external("crm_005").name.as_deref(), Some("Renamed 5"));
+    assert_eq!(by_external("crm_050").name.as_deref(), Some("Customer 50"));
+    // Unchanged customers were not written to at all.
+    let untouched = before
+        .iter()
+        .find(|c| c.external_id.as_deref() == Some("crm_050"))
+        .unwrap();
+    assert_eq!(by_external("crm_050").updated_at, untouched.updated_at);
+}

@@ -1,5 +1,5 @@
 //! The CLI through a production-like network and a misbehaving server:
-//! import and export through 30 % faults of eight kinds do everything
+//! import, sync and export through 30 % faults of eight kinds do everything
 //! exactly once and report no false failure; a server whose paging would
 //! loop ends `list --all` and `export` with a clear error.
 
@@ -52,6 +52,41 @@ async fn import_and_export_through_faults_are_exactly_once() {
         assert!(stderr(&out).contains(expect), "run {run}: {}", stderr(&out));
         assert_eq!(sandbox.customer_count(TEST_ACCOUNT_ID), 1_000, "run {run}");
     }
+
+    // A CRM sync of 200 of them through the same faults: twenty renamed,
+    // each updated, and a second run finds nothing left to change.
+    let renamed: Vec<String> = (0..200)
+        .map(|i| {
+            let name = if i % 10 == 0 { "Renamed" } else { "Customer" };
+            format!(r#"{{"externalId":"crm_{i:04}","name":"{name} {i}"}}"#)
+        })
+        .collect();
+    let renamed = temp_file("renamed.jsonl", &renamed.join("\n"));
+    let renamed = renamed.to_str().unwrap();
+    for (run, expect) in [
+        (3, "0 created, 20 updated, 180 unchanged, 0 failed"),
+        (4, "0 created, 0 updated, 200 unchanged, 0 failed"),
+    ] {
+        let mut args = THROUGH_FAULTS.to_vec();
+        args.extend([
+            "customers",
+            "import",
+            renamed,
+            "--update",
+            "--concurrency",
+            "32",
+        ]);
+        let out = plugipay_at(proxy.base_url(), &args).await;
+        assert!(out.status.success(), "run {run}: {}", stderr(&out));
+        assert!(stderr(&out).contains(expect), "run {run}: {}", stderr(&out));
+    }
+    let book = sandbox.customers(TEST_ACCOUNT_ID);
+    assert_eq!(book.len(), 1_000);
+    let renamed_count = book
+        .iter()
+        .filter(|c| c.name.as_deref().is_some_and(|n| n.starts_with("Renamed")))
+        .count();
+    assert_eq!(renamed_count, 20);
 
     let mut args = THROUGH_FAULTS.to_vec();
     args.extend(["customers", "export", "--out", export.to_str().unwrap()]);

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::customer::{CustomerUpdate, ListParams, NewCustomer};
 use crate::ops::{
-    ArchiveCustomer, CreateCustomer, DeleteCustomer, EnsureCustomer, GetCustomer, ListCustomers,
-    RemoveCustomer, SetMetadata, UpdateCustomer,
+    ArchiveCustomer, CreateCustomer, DeleteCustomer, EnsureCustomer, FindCustomer, GetCustomer,
+    ListCustomers, RemoveCustomer, SetMetadata, SyncCustomer, UpdateCustomer,
 };
 use crate::options::Options;
 use crate::request::Request;
@@ -96,6 +96,51 @@ impl<'a> Customers<'a> {
         self.request(EnsureCustomer {
             external_id: external_id.into(),
             attrs,
+        })
+    }
+
+    /// The customer holding your `external_id`, or `None` (one list request
+    /// with the `externalId` filter).
+    pub fn find(&self, external_id: impl Into<String>) -> Request<FindCustomer> {
+        self.request(FindCustomer {
+            external_id: external_id.into(),
+        })
+    }
+
+    /// Makes the customer with your `external_id` hold `record` (a row from
+    /// your CRM): creates it when there is none ([`ensure`](Self::ensure),
+    /// so never twice); otherwise PATCHes only the fields that differ
+    /// ([`difference`](crate::difference): fields `record` leaves out and
+    /// metadata keys it does not name stay as they are), or writes nothing.
+    /// [`Synced::action`](crate::Synced) says which. Retrying a sync, or
+    /// running it again, converges: the second run finds nothing to change.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new()).await?;
+    /// # let client = plugipay::Client::builder().key_id("ak_test_sandbox").secret("sk_test_sandbox").base_url(sandbox.base_url()).build()?;
+    /// use plugipay::{NewCustomer, SyncAction};
+    ///
+    /// let customers = client.customers();
+    /// let crm_row = NewCustomer::new().email("budi@example.com").name("Budi");
+    /// assert_eq!(customers.sync("crm_7", crm_row.clone()).await?.action, SyncAction::Created);
+    /// assert_eq!(customers.sync("crm_7", crm_row.clone()).await?.action, SyncAction::Unchanged);
+    ///
+    /// let renamed = crm_row.name("Budi Santoso");
+    /// let synced = customers.sync("crm_7", renamed).await?;
+    /// assert_eq!(synced.action, SyncAction::Updated(vec!["name".to_owned()]));
+    /// assert_eq!(synced.customer.name.as_deref(), Some("Budi Santoso"));
+    /// # Ok(()) }
+    /// ```
+    pub fn sync(
+        &self,
+        external_id: impl Into<String>,
+        record: NewCustomer,
+    ) -> Request<SyncCustomer> {
+        self.request(SyncCustomer {
+            external_id: external_id.into(),
+            record,
         })
     }
 

@@ -26,6 +26,9 @@
 //!   deletes or, for a customer with money history, archives; metadata
 //!   changes ([`Customers::set_metadata`], archive) are right whether the server
 //!   merges PATCHed metadata or replaces it.
+//! - [`Customers::sync`] makes the customer with your CRM id hold your CRM's
+//!   record: created, updated in the fields that differ ([`difference`]), or
+//!   left alone.
 //! - [`Client::request`] reaches any route, signed, retried and decoded the
 //!   same way.
 //! - Every failure is an [`Error`]; API errors carry an [`ErrorCode`], the HTTP
@@ -48,6 +51,7 @@ mod client;
 mod customer;
 mod customers;
 mod decode;
+mod difference;
 mod error;
 mod exchange;
 mod id_cache;
@@ -62,12 +66,13 @@ pub use archive::{ARCHIVED_KEY, ARCHIVED_VALUE, ArchiveFilter, UNARCHIVED_VALUE}
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, env};
 pub use customer::{Customer, CustomerUpdate, ListParams, NewCustomer, Page, SortOrder};
 pub use customers::Customers;
+pub use difference::{Difference, difference};
 pub use error::{ApiError, DecodeError, Error, ErrorCode, PagingError};
 pub use id_cache::{CacheFuture, CustomerIdCache, InMemoryCustomerIdCache};
 pub use ops::{
-    ArchiveCustomer, CreateCustomer, DeleteCustomer, EnsureCustomer, Ensured, GetCustomer,
-    ListCustomers, Raw, RawList, RemoveCustomer, Removed, SetMetadata, UpdateCustomer,
-    escape_path_segment,
+    ArchiveCustomer, CreateCustomer, DeleteCustomer, EnsureCustomer, Ensured, FindCustomer,
+    GetCustomer, ListCustomers, Raw, RawList, RemoveCustomer, Removed, SetMetadata, SyncAction,
+    SyncCustomer, Synced, UpdateCustomer, escape_path_segment,
 };
 pub use pagination::{CustomerStream, Items, MAX_EMPTY_PAGES, Pages, Paginated};
 pub use plugipay_api::patch::Patch;

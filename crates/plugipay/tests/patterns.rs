@@ -11,7 +11,7 @@ use common::*;
 use futures_util::{StreamExt, TryStreamExt};
 use httpmock::prelude::*;
 use plugipay::{Client, Error, ErrorCode, InMemoryCustomerIdCache, ListParams, NewCustomer};
-use plugipay_sandbox::{Sandbox, SandboxConfig, TEST_ACCOUNT_ID};
+use plugipay_sandbox::{MetadataMode, Sandbox, SandboxConfig, TEST_ACCOUNT_ID};
 use serde_json::json;
 
 fn page(ids: &[&str], cursor: Option<&str>) -> Reply {
@@ -170,6 +170,61 @@ async fn ensure_creates_then_finds() {
     assert!(!found.created);
     assert_eq!(found.customer.id, created.customer.id);
     assert_eq!(sandbox.customer_count(TEST_ACCOUNT_ID), 1);
+}
+
+#[tokio::test]
+async fn sync_creates_updates_what_differs_and_then_rests() {
+    use plugipay::SyncAction;
+    for mode in [MetadataMode::Replace, MetadataMode::Merge] {
+        let sandbox = Sandbox::start(SandboxConfig::new().metadata_mode(mode))
+            .await
+            .unwrap();
+        let client = sandbox_client(&sandbox);
+        let customers = client.customers();
+        assert_eq!(customers.find("crm_9").await.unwrap(), None);
+
+        let row = NewCustomer::new()
+            .email("sari@example.com")
+            .metadata("src", "crm");
+        let created = customers
+            .sync("crm_9", row.clone())
+            .idempotency_key("sync-crm_9-v1")
+            .await
+            .unwrap();
+        assert_eq!(created.action, SyncAction::Created);
+        let id = created.customer.id.clone();
+        assert_eq!(
+            customers.find("crm_9").await.unwrap().map(|c| c.id),
+            Some(id.clone())
+        );
+        customers.archive(&id).await.unwrap();
+
+        // Only the differing fields are sent; keys the row does not name stay.
+        let row = row.name("Sari").metadata("tier", "gold");
+        let updated = customers
+            .sync("crm_9", row.clone())
+            .idempotency_key("sync-crm_9-v2")
+            .await
+            .unwrap();
+        assert_eq!(
+            updated.action,
+            SyncAction::Updated(vec!["name".into(), "metadata".into()]),
+            "{mode:?}"
+        );
+        assert_eq!(updated.customer.id, id);
+        assert_eq!(updated.customer.name.as_deref(), Some("Sari"));
+        assert!(
+            updated.customer.is_archived(),
+            "{mode:?}: {:?}",
+            updated.customer.metadata
+        );
+        assert_eq!(updated.customer.metadata["tier"], "gold");
+
+        let rest = customers.sync("crm_9", row).await.unwrap();
+        assert_eq!(rest.action, SyncAction::Unchanged);
+        assert_eq!(rest.customer.updated_at, updated.customer.updated_at);
+        assert_eq!(sandbox.customer_count(TEST_ACCOUNT_ID), 1);
+    }
 }
 
 #[tokio::test]

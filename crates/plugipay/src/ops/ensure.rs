@@ -1,8 +1,8 @@
 //! `customers().ensure(external_id, attrs)`: find-or-create by your own id,
 //! never creating a second customer.
 
-use super::{CreateCustomer, GetCustomer, ListCustomers};
-use crate::customer::{Customer, ListParams, NewCustomer};
+use super::{CreateCustomer, FindCustomer, GetCustomer};
+use crate::customer::{Customer, NewCustomer};
 use crate::error::{Error, ErrorCode};
 use crate::request::{Operation, Request, Write, private};
 
@@ -55,12 +55,13 @@ impl Operation for EnsureCustomer {
             Err(error) if error.code() == Some(&ErrorCode::Conflict) => {}
             Err(error) => return Err(error),
         }
-        let holds_it = |c: &Customer| c.external_id.as_deref() == Some(external_id.as_str());
-        let filter = ListParams::new().external_id(external_id.clone()).limit(1);
-        let page = request.with_op(ListCustomers::new(filter)).send().await?;
-        if let Some(customer) = page.items.into_iter().find(holds_it) {
+        let find = FindCustomer {
+            external_id: external_id.clone(),
+        };
+        if let Some(customer) = request.with_op(find).send().await? {
             return remember(customer, false).await;
         }
+        let holds_it = |c: &Customer| c.external_id.as_deref() == Some(external_id.as_str());
         if let Some(cache) = &cache
             && let Some(id) = cache.get(&external_id).await
         {

@@ -3,21 +3,25 @@
 mod create;
 mod delete;
 mod ensure;
+mod find;
 mod get;
 mod list;
 mod metadata;
 mod raw;
 mod remove;
+mod sync;
 mod update;
 
 pub use create::CreateCustomer;
 pub use delete::DeleteCustomer;
 pub use ensure::{EnsureCustomer, Ensured};
+pub use find::FindCustomer;
 pub use get::GetCustomer;
 pub use list::ListCustomers;
 pub use metadata::{ArchiveCustomer, SetMetadata};
 pub use raw::{Raw, RawList, escape_path_segment};
 pub use remove::{RemoveCustomer, Removed};
+pub use sync::{SyncAction, SyncCustomer, Synced};
 pub use update::UpdateCustomer;
 
 use crate::customer::Customer;
