@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use plugipay::SortOrder;
+use plugipay::{SortOrder, env};
 use plugipay_sandbox::SandboxArgs;
 
 /// The Plugipay customers API from your shell.
@@ -19,28 +19,34 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Where and as whom to connect; each flag falls back on its environment variable.
+/// Where and as whom to connect. Each flag overrides its environment
+/// variable, which the SDK reads ([`plugipay::ClientBuilder::from_env`]): the
+/// variables are not clap's, so usage lines on errors never list them.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Connection (every command)")]
 pub struct Connection {
-    /// HMAC key id (ak_live_… / ak_test_…).
-    #[arg(long, env = "PLUGIPAY_KEY_ID", global = true)]
+    #[arg(long, global = true, help = with_env("HMAC key id (ak_live_… / ak_test_…).", env::KEY_ID))]
     pub key_id: Option<String>,
 
-    /// HMAC secret.
-    #[arg(long, env = "PLUGIPAY_SECRET", global = true, hide_env_values = true)]
+    #[arg(long, global = true, help = with_env("HMAC secret.", env::SECRET))]
     pub secret: Option<String>,
 
-    /// Dashboard API key (pk_live_… / pk_test_…), instead of an HMAC pair.
-    #[arg(long, env = "PLUGIPAY_API_KEY", global = true, hide_env_values = true)]
+    #[arg(long, global = true, help = with_env(
+        "Dashboard API key (pk_live_… / pk_test_…), instead of an HMAC pair.",
+        env::API_KEY,
+    ))]
     pub api_key: Option<String>,
 
-    /// Base URL of the API [default: https://plugipay.com].
-    #[arg(long, env = "PLUGIPAY_BASE_URL", global = true)]
+    #[arg(long, global = true, help = with_env(
+        "Base URL of the API [default: https://plugipay.com].",
+        env::BASE_URL,
+    ))]
     pub base_url: Option<String>,
 
-    /// Act for this merchant workspace (platform keys).
-    #[arg(long, env = "PLUGIPAY_ON_BEHALF_OF", global = true)]
+    #[arg(long, global = true, help = with_env(
+        "Act for this merchant workspace (platform keys).",
+        env::ON_BEHALF_OF,
+    ))]
     pub on_behalf_of: Option<String>,
 
     /// Retries of a failed call (network errors, cut or unreadable answers,
@@ -55,6 +61,11 @@ pub struct Connection {
     /// Time a whole call may take, retries and waits included, in seconds [default: none].
     #[arg(long, value_name = "SECS", global = true, value_parser = seconds)]
     pub deadline: Option<Duration>,
+}
+
+/// A flag's help naming the environment variable it overrides (never its value).
+fn with_env(help: &str, variable: &str) -> String {
+    format!("{help} [env: {variable}]")
 }
 
 /// The longest timeout or deadline accepted: a day.

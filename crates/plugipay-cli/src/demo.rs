@@ -7,7 +7,7 @@ use plugipay_sandbox::{Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID, TES
 
 use crate::Failure;
 use crate::cli::DemoArgs;
-use crate::output::{describe, progress};
+use crate::output::progress;
 
 fn chapter(n: u32, title: &str) {
     println!("\n{n}. {title}");
@@ -137,13 +137,13 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     )?;
     say(format!(
         "creating externalId user_19823 again → {}",
-        describe(&conflict)
+        conflict.report()
     ));
     let missing = expect_error(
         customers.get("cus_00000000000000000000000000").await,
         ErrorCode::NotFound,
     )?;
-    say(format!("getting an unknown id → {}", describe(&missing)));
+    say(format!("getting an unknown id → {}", missing.report()));
 
     chapter(6, "Update: rename her and clear her phone number");
     let updated = customers
@@ -173,7 +173,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     // In the sandbox, we say the business customer has invoices.
     sandbox.set_money_history(TEST_ACCOUNT_ID, &business.id, true);
     let refused = expect_error(customers.delete(&business.id).await, ErrorCode::Conflict)?;
-    say(format!("deleting {} → {}", business.id, describe(&refused)));
+    say(format!("deleting {} → {}", business.id, refused.report()));
     match customers.remove(&business.id).await? {
         Removed::Archived(archived) => say(format!(
             "removed {}: archived instead (metadata.archived = \"{}\", its other metadata kept)",

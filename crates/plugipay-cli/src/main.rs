@@ -18,7 +18,7 @@ mod transfer;
 use std::process::ExitCode;
 
 use clap::Parser;
-use plugipay::{Client, RetryPolicy};
+use plugipay::{Client, ClientBuilder};
 
 use crate::cli::{Cli, Command, Connection};
 
@@ -41,34 +41,19 @@ impl From<plugipay::Error> for Failure {
     }
 }
 
-/// The client the connection settings describe.
+/// The client the connection settings describe: the SDK's builder filled
+/// from the environment, each flag given overriding its variable; the
+/// builder alone judges the result.
 fn connect(c: &Connection) -> Result<Client, Failure> {
-    let mut builder = Client::builder();
-    match (&c.key_id, &c.secret, &c.api_key) {
-        (Some(key_id), Some(secret), None) => builder = builder.key_id(key_id).secret(secret),
-        (None, None, Some(api_key)) => builder = builder.api_key(api_key),
-        (None, None, None) => {
-            return Err(Failure::Other(
-                "no credentials: pass --key-id and --secret (PLUGIPAY_KEY_ID, PLUGIPAY_SECRET) \
-                 or --api-key (PLUGIPAY_API_KEY)"
-                    .into(),
-            ));
-        }
-        (_, _, Some(_)) => {
-            return Err(Failure::Other(
-                "both an HMAC key pair and an API key are set: use one".into(),
-            ));
-        }
-        (Some(_), None, None) => {
-            return Err(Failure::Other(
-                "--key-id needs --secret (PLUGIPAY_SECRET)".into(),
-            ));
-        }
-        (None, Some(_), None) => {
-            return Err(Failure::Other(
-                "--secret needs --key-id (PLUGIPAY_KEY_ID)".into(),
-            ));
-        }
+    let mut builder = ClientBuilder::from_env()?;
+    if let Some(key_id) = &c.key_id {
+        builder = builder.key_id(key_id);
+    }
+    if let Some(secret) = &c.secret {
+        builder = builder.secret(secret);
+    }
+    if let Some(api_key) = &c.api_key {
+        builder = builder.api_key(api_key);
     }
     if let Some(url) = &c.base_url {
         builder = builder.base_url(url);
@@ -77,7 +62,7 @@ fn connect(c: &Connection) -> Result<Client, Failure> {
         builder = builder.on_behalf_of(account);
     }
     if let Some(retries) = c.max_retries {
-        builder = builder.retry_policy(RetryPolicy::default().max_retries(retries));
+        builder = builder.max_retries(retries);
     }
     if let Some(timeout) = c.timeout {
         builder = builder.timeout(timeout);
@@ -117,7 +102,7 @@ fn main() -> ExitCode {
         Err(Failure::Closed) => ExitCode::SUCCESS,
         // Server text (and file names) may hold control characters.
         Err(Failure::Sdk(e)) => {
-            note!("error: {}", output::terminal_safe(&output::describe(&e)));
+            note!("error: {}", output::terminal_safe(&e.report().to_string()));
             ExitCode::FAILURE
         }
         Err(Failure::Other(message)) => {

@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use plugipay::{Customer, Error};
+use plugipay::Customer;
 
 use crate::Failure;
 
@@ -41,36 +41,6 @@ pub fn terminal_safe(text: &str) -> String {
         }
     }
     out
-}
-
-/// An error in one line: the code and status, the message, the request id.
-pub fn describe(error: &Error) -> String {
-    match error {
-        Error::Api(api) => {
-            let mut line = format!("{} ({}): {}", api.code, api.status.as_u16(), api.message);
-            if let Some(field) = &api.field {
-                line.push_str(&format!(" [field {field}]"));
-            }
-            if let Some(id) = &api.request_id {
-                line.push_str(&format!(" [request {id}]"));
-            }
-            line
-        }
-        // With its causes: "error sending request" alone hides "connection refused".
-        other => {
-            let mut line = other.to_string();
-            let mut source = std::error::Error::source(other);
-            while let Some(cause) = source {
-                let cause_text = cause.to_string();
-                if !line.contains(&cause_text) {
-                    line.push_str(": ");
-                    line.push_str(&cause_text);
-                }
-                source = cause.source();
-            }
-            line
-        }
-    }
 }
 
 /// A progress bar on stderr when stderr is a terminal, hidden otherwise.

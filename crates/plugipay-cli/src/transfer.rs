@@ -11,7 +11,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use plugipay::{Client, ListParams, NewCustomer, SyncAction};
 
 use crate::Failure;
-use crate::output::{describe, json_line, progress, terminal_safe};
+use crate::output::{json_line, progress, terminal_safe};
 
 /// Writes every customer, newest first, as JSON lines to `out` (stdout when
 /// `None`). Memory stays flat: customers are written as pages arrive.
@@ -406,7 +406,7 @@ async fn import_row(
             }),
         (true, _) => plan_row(&client, mode.update, line, &external_id, &customer).await,
     };
-    result.unwrap_or_else(|e| Outcome::Failed(line, describe(&e)))
+    result.unwrap_or_else(|e| Outcome::Failed(line, e.report().to_string()))
 }
 
 /// A dry run of one row: looks the customer up and prints on stdout what a

@@ -337,7 +337,8 @@ async fn errors_are_one_clear_line() {
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with("error: not_found (404): ") && err.contains("[request req_"),
+        err.starts_with("error: Plugipay API error not_found (404): ")
+            && err.contains("[request req_"),
         "{err}"
     );
 
@@ -745,7 +746,7 @@ async fn a_crlf_csv_with_a_bom_reports_real_lines() {
     let out = plugipay(&sb, &["customers", "import", file.to_str().unwrap()]).await;
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("excel.csv:3: validation_error"), "{err}");
+    assert!(err.contains("excel.csv:3: Plugipay API error validation_error"), "{err}");
     assert!(err.contains("2 created, 0 found, 1 failed"), "{err}");
     let plans: Vec<_> = sb
         .customers(TEST_ACCOUNT_ID)
@@ -871,4 +872,56 @@ async fn import_update_syncs_only_what_changed() {
         .find(|c| c.external_id.as_deref() == Some("crm_050"))
         .unwrap();
     assert_eq!(by_external("crm_050").updated_at, untouched.updated_at);
+}
+
+/// Usage lines on errors show the command, not the connection settings the
+/// environment fills; a set-but-empty variable is refused by name; the SDK
+/// alone judges which credentials go together.
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_lines_and_credentials_come_from_one_place() {
+    let run = |args: &'static [&'static str], env: &'static [(&'static str, &'static str)]| async move {
+        let mut command = plugipay_command("http://127.0.0.1:9", args);
+        command.envs(env.iter().copied());
+        command.output().await.unwrap()
+    };
+    let out = run(&["customers", "list", "--active", "--archived"], &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let usage = stderr(&out);
+    assert!(
+        usage.contains("Usage: plugipay customers list --active\n"),
+        "{usage}"
+    );
+    assert!(
+        !usage.contains("--key-id") && !usage.contains("--secret"),
+        "{usage}"
+    );
+    assert!(
+        !usage.contains(TEST_SECRET) && !usage.contains(TEST_KEY_ID),
+        "{usage}"
+    );
+
+    let out = run(&["customers", "get", "cus_x"], &[("PLUGIPAY_BASE_URL", "")]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("PLUGIPAY_BASE_URL is set but empty"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A flag overrides its variable; the combination is the SDK's to judge.
+    let out = run(
+        &["--api-key", "pk_test_x", "customers", "get", "cus_x"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("both an HMAC key pair") && err.contains("API key"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(TEST_SECRET) && !err.contains("pk_test_x"),
+        "{err}"
+    );
 }

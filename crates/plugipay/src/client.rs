@@ -72,13 +72,7 @@ impl Client {
     /// empty: a half-set environment must not send test credentials to the
     /// live API, which an empty `PLUGIPAY_BASE_URL` read as unset would.
     pub fn from_env() -> Result<Client, Error> {
-        ClientBuilder::from_lookup(|name| match std::env::var(name) {
-            Ok(value) => Ok(Some(value)),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            // Set but not text: refused by name rather than taken as unset.
-            Err(std::env::VarError::NotUnicode(_)) => Err(()),
-        })?
-        .build()
+        ClientBuilder::from_env()?.build()
     }
 
     /// The customers of the workspace.
@@ -289,6 +283,31 @@ impl ClientBuilder {
         self
     }
 
+    /// A builder holding what the environment sets ([`env`]), to add to or
+    /// override before [`build`](Self::build) (a command line's flags, for
+    /// instance). Fails with [`Error::Config`] naming a variable that is set
+    /// but empty, or not UTF-8; which credentials go together is checked
+    /// by `build`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), plugipay::Error> {
+    /// # if std::env::var_os(plugipay::env::API_KEY).is_some() { return Ok(()); }
+    /// let client = plugipay::ClientBuilder::from_env()?
+    ///     .key_id("ak_test_123")
+    ///     .secret("sk_test_456")
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| match std::env::var(name) {
+            Ok(value) => Ok(Some(value)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            // Set but not text: refused by name rather than taken as unset.
+            Err(std::env::VarError::NotUnicode(_)) => Err(()),
+        })
+    }
+
     /// A builder filled from environment variables, read through `lookup`
     /// (`Err` for a variable that is set but not UTF-8).
     fn from_lookup(lookup: impl Fn(&str) -> Result<Option<String>, ()>) -> Result<Self, Error> {
@@ -313,52 +332,17 @@ impl ClientBuilder {
                 _ => {}
             }
         }
-        // Every variable was read above; here only their text matters.
+        // Every variable was read above; here only their text matters. Which
+        // credentials go together is checked once, by `build`.
         let var = |name: &str| lookup(name).ok().flatten();
-        let builder = match ((var(env::KEY_ID), var(env::SECRET)), var(env::API_KEY)) {
-            ((Some(key_id), Some(secret)), None) => {
-                ClientBuilder::default().key_id(key_id).secret(secret)
-            }
-            ((None, None), Some(api_key)) => ClientBuilder::default().api_key(api_key),
-            ((None, None), None) => {
-                return Err(Error::Config(format!(
-                    "no Plugipay credentials: set {} and {}, or {}",
-                    env::KEY_ID,
-                    env::SECRET,
-                    env::API_KEY
-                )));
-            }
-            (_, Some(_)) => {
-                return Err(Error::Config(format!(
-                    "both an HMAC pair ({}, {}) and {} are set; set one kind of credentials",
-                    env::KEY_ID,
-                    env::SECRET,
-                    env::API_KEY
-                )));
-            }
-            ((Some(_), None), None) => {
-                return Err(Error::Config(format!(
-                    "{} is set but {} is not",
-                    env::KEY_ID,
-                    env::SECRET
-                )));
-            }
-            ((None, Some(_)), None) => {
-                return Err(Error::Config(format!(
-                    "{} is set but {} is not",
-                    env::SECRET,
-                    env::KEY_ID
-                )));
-            }
-        };
-        let mut builder = builder;
-        if let Some(url) = var(env::BASE_URL) {
-            builder = builder.base_url(url);
-        }
-        if let Some(account) = var(env::ON_BEHALF_OF) {
-            builder = builder.on_behalf_of(account);
-        }
-        Ok(builder)
+        Ok(ClientBuilder {
+            key_id: var(env::KEY_ID),
+            secret: var(env::SECRET),
+            api_key: var(env::API_KEY),
+            base_url: var(env::BASE_URL),
+            on_behalf_of: var(env::ON_BEHALF_OF),
+            ..ClientBuilder::default()
+        })
     }
 
     /// Checks the settings and builds the client (no network traffic).
@@ -369,21 +353,35 @@ impl ClientBuilder {
                 Credentials::hmac(key_id, secret).map_err(config)?
             }
             (None, None, Some(api_key)) => Credentials::bearer(api_key).map_err(config)?,
+            // The one place credentials are checked: the messages name the
+            // environment variables too, which the CLI's flags fall back on.
             (None, None, None) => {
-                return Err(Error::Config(
-                    "no credentials: give key_id and secret, or api_key".into(),
-                ));
+                return Err(Error::Config(format!(
+                    "no credentials: give a key id and its secret ({}, {}) or an API key ({})",
+                    env::KEY_ID,
+                    env::SECRET,
+                    env::API_KEY
+                )));
             }
             (_, _, Some(_)) => {
-                return Err(Error::Config(
-                    "give either key_id and secret, or api_key, not both".into(),
-                ));
+                return Err(Error::Config(format!(
+                    "both an HMAC key pair ({}, {}) and an API key ({}) are given: use one kind",
+                    env::KEY_ID,
+                    env::SECRET,
+                    env::API_KEY
+                )));
             }
             (Some(_), None, None) => {
-                return Err(Error::Config("key_id given without secret".into()));
+                return Err(Error::Config(format!(
+                    "a key id is given without its secret ({})",
+                    env::SECRET
+                )));
             }
             (None, Some(_), None) => {
-                return Err(Error::Config("secret given without key_id".into()));
+                return Err(Error::Config(format!(
+                    "a secret is given without its key id ({})",
+                    env::KEY_ID
+                )));
             }
         };
         let base_url = normalize_base_url(
@@ -479,7 +477,7 @@ mod tests {
     }
 
     fn config_message(result: Result<ClientBuilder, Error>) -> String {
-        match result {
+        match result.and_then(ClientBuilder::build) {
             Err(Error::Config(message)) => message,
             other => panic!("expected a config error, got {other:?}"),
         }

@@ -79,6 +79,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// This error with its causes, on one line, each cause once
+    /// (`transport error: error sending request …: connection refused`):
+    /// what a log line or a terminal needs, where `Display` gives only the
+    /// error's own text. No secret appears in either.
+    ///
+    /// ```
+    /// let error = plugipay::Error::Timeout;
+    /// assert_eq!(error.report().to_string(), "timed out waiting for Plugipay");
+    /// ```
+    pub fn report(&self) -> Report<'_> {
+        Report(self)
+    }
+
     /// Whether trying the same call again later (with the same idempotency
     /// key) may succeed: network failures (a body cut off included),
     /// timeouts, 429 and 500/502/503/504, and a 2xx whose body was not the
@@ -196,6 +209,27 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// How long the server asked us to wait (`Retry-After`), on 429 and 503.
     pub retry_after: Option<Duration>,
+}
+
+/// An [`Error`] with its causes on one line: [`Error::report`].
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a>(&'a Error);
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = self.0.to_string();
+        let mut cause = std::error::Error::source(self.0);
+        while let Some(error) = cause {
+            // Some causes repeat their own cause's text: say each once.
+            let text = error.to_string();
+            if !line.contains(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
+            }
+            cause = error.source();
+        }
+        f.write_str(&line)
+    }
 }
 
 impl fmt::Display for ApiError {

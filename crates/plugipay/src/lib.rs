@@ -67,7 +67,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, env};
 pub use customer::{Customer, CustomerUpdate, ListParams, NewCustomer, Page, SortOrder};
 pub use customers::Customers;
 pub use difference::{Difference, difference};
-pub use error::{ApiError, DecodeError, Error, ErrorCode, PagingError};
+pub use error::{ApiError, DecodeError, Error, ErrorCode, PagingError, Report};
 pub use id_cache::{CacheFuture, CustomerIdCache, InMemoryCustomerIdCache};
 pub use ops::{
     ArchiveCustomer, CreateCustomer, DeleteCustomer, EnsureCustomer, Ensured, FindCustomer,
