@@ -3,7 +3,10 @@
 
 use futures_util::TryStreamExt;
 use plugipay::{Client, CustomerUpdate, Error, ErrorCode, ListParams, NewCustomer, Removed};
-use plugipay_sandbox::{Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET};
+use plugipay_sandbox::{
+    FaultKind, FaultProxy, ProxyFaults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID,
+    TEST_SECRET,
+};
 
 use crate::Failure;
 use crate::cli::DemoArgs;
@@ -161,6 +164,55 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
 
     chapter(
         7,
+        "A lost answer: the server created her, the reply never came back",
+    );
+    // A fault proxy between client and sandbox drops the first answer after
+    // the sandbox acted (seed 16 makes exactly the first request meet it).
+    let proxy = FaultProxy::start(
+        sandbox.base_url(),
+        ProxyFaults {
+            rate: 0.5,
+            kinds: vec![FaultKind::DropAfterForward],
+            seed: 16,
+            ..ProxyFaults::default()
+        },
+    )
+    .await
+    .map_err(|e| Failure::Other(format!("cannot start the fault proxy: {e}")))?;
+    let flaky = Client::builder()
+        .key_id(TEST_KEY_ID)
+        .secret(TEST_SECRET)
+        .base_url(proxy.base_url())
+        .build()?;
+    let before = sandbox.customer_count(TEST_ACCOUNT_ID);
+    let dewi = flaky
+        .customers()
+        .create(
+            NewCustomer::new()
+                .email("dewi@example.com")
+                .name("Dewi Lestari"),
+        )
+        .await?;
+    let lost = proxy.counts()[&FaultKind::DropAfterForward];
+    let created = sandbox.customer_count(TEST_ACCOUNT_ID) - before;
+    if lost != 1 || created != 1 {
+        return Err(Failure::Other(format!(
+            "expected one lost answer and one customer, saw {lost} and {created}"
+        )));
+    }
+    say("attempt 1: the sandbox created the customer, then the connection closed with no answer");
+    say(format!(
+        "attempt 2: the SDK retried with the same Idempotency-Key; the sandbox replayed its \
+         first answer → {}",
+        brief(&dewi)
+    ));
+    say(format!(
+        "{} requests sent, {created} customer created: a retried create never makes a duplicate",
+        proxy.requests()
+    ));
+
+    chapter(
+        8,
         "Retire customers: delete one that never paid, archive one with money history",
     );
     let trial = customers
@@ -199,7 +251,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     }
 
     chapter(
-        8,
+        9,
         "Walk the whole book, 100 a page, the next page fetched while we count",
     );
     let bar = progress(None, "customers walked");
@@ -219,7 +271,9 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         seen.len()
     ));
 
-    println!("\nDone: create, get, list, ensure, errors, update, delete, archive and a full walk.");
+    println!(
+        "\nDone: create, get, list, ensure, errors, update, a safe retry, delete, archive and a full walk."
+    );
     println!(
         "Try it yourself: plugipay sandbox --seed-customers 1000, then plugipay customers --help."
     );

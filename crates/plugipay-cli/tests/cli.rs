@@ -412,12 +412,18 @@ async fn the_demo_tells_the_story_and_exits_zero() {
         "4. Find-or-create",
         "5. Errors",
         "6. Update",
-        "7. Retire",
-        "8. Walk",
+        "7. A lost answer",
+        "8. Retire",
+        "9. Walk",
     ] {
         assert!(story.contains(chapter), "{chapter} missing:\n{story}");
     }
     assert!(story.contains("gives 2 customers"), "{story}");
+    assert!(
+        story.contains("same Idempotency-Key")
+            && story.contains("2 requests sent, 1 customer created"),
+        "{story}"
+    );
     assert!(
         story.contains(": deleted (it never paid)") && story.contains(": archived instead"),
         "{story}"
@@ -427,7 +433,7 @@ async fn the_demo_tells_the_story_and_exits_zero() {
         "{story}"
     );
     assert!(
-        story.contains("walked 153 customers (1 archived), each exactly once"),
+        story.contains("walked 154 customers (1 archived), each exactly once"),
         "{story}"
     );
 }
@@ -746,7 +752,10 @@ async fn a_crlf_csv_with_a_bom_reports_real_lines() {
     let out = plugipay(&sb, &["customers", "import", file.to_str().unwrap()]).await;
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("excel.csv:3: Plugipay API error validation_error"), "{err}");
+    assert!(
+        err.contains("excel.csv:3: Plugipay API error validation_error"),
+        "{err}"
+    );
     assert!(err.contains("2 created, 0 found, 1 failed"), "{err}");
     let plans: Vec<_> = sb
         .customers(TEST_ACCOUNT_ID)
