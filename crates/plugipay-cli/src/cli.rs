@@ -161,11 +161,16 @@ pub enum CustomersCommand {
         /// The customer id (cus_…).
         id: String,
     },
-    /// Write the whole book as JSON lines.
+    /// Write the whole book as JSON lines, each customer once.
     Export {
         /// Write to this file instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Creation-time ranges walked at once (lines then come in no overall
+        /// order); 1 walks one cursor, newest first.
+        #[arg(long, value_name = "N", default_value_t = 16,
+              value_parser = clap::value_parser!(u16).range(1..=plugipay::MAX_PARTITIONS as i64))]
+        parallel: u16,
     },
     /// Ensure every row of a JSON-lines or CSV file (keyed by externalId);
     /// with --update, also bring existing customers in line with their rows.

@@ -139,7 +139,9 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             }
             Ok(())
         }
-        CustomersCommand::Export { out } => transfer::export(client, out).await,
+        CustomersCommand::Export { out, parallel } => {
+            transfer::export(client, out, usize::from(parallel)).await
+        }
         CustomersCommand::Import {
             file,
             concurrency,

@@ -65,6 +65,9 @@ async fn run<T: DeserializeOwned>(
             Ok(envelope) => envelope.meta.request_id.clone(),
             Err(error) => error.request_id().map(str::to_owned),
         };
+        if let (Some(429), Some(counter)) = (status, &options.throttled) {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         span.record("status", status);
         span.record("request_id", request_id.as_deref());
         let decision = match result {

@@ -59,6 +59,7 @@ mod ops;
 mod options;
 mod outgoing;
 mod pagination;
+mod partition;
 mod request;
 mod retry;
 
@@ -75,6 +76,7 @@ pub use ops::{
     SyncCustomer, Synced, UpdateCustomer, escape_path_segment,
 };
 pub use pagination::{CustomerStream, Items, MAX_EMPTY_PAGES, Pages, Paginated};
+pub use partition::{MAX_PARTITIONS, Partitioned};
 pub use plugipay_api::patch::Patch;
 pub use request::{Operation, Request, ResponseFuture, Write, new_idempotency_key};
 pub use reqwest::Method;

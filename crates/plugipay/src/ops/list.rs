@@ -14,7 +14,7 @@ use crate::request::{Operation, Request, private};
 #[derive(Debug, Clone)]
 pub struct ListCustomers {
     pub(crate) params: ListParams,
-    keep: Option<ArchiveFilter>,
+    pub(crate) keep: Option<ArchiveFilter>,
 }
 
 impl ListCustomers {

@@ -1,0 +1,449 @@
+//! A walk of the whole list split by creation time: the span from the
+//! oldest to the newest customer is cut into ranges, each walked oldest
+//! first at the same time as the others, and a range that runs out of work
+//! takes half of the largest one left. Every customer is assigned to one
+//! range by the `createdAt` the server serves, so each is yielded once.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use futures_core::Stream;
+
+use crate::archive::ArchiveFilter;
+use crate::customer::{Customer, SortOrder};
+use crate::error::Error;
+use crate::ops::ListCustomers;
+use crate::pagination::Pages;
+use crate::request::Request;
+
+/// The most ranges a partitioned walk runs at once.
+pub const MAX_PARTITIONS: usize = 64;
+
+/// The page size of each range's walk when the parameters give none.
+const PAGE_SIZE: u32 = 100;
+
+impl Request<ListCustomers> {
+    /// Every matching customer, walked as up to `partitions` creation-time
+    /// ranges at once: a book of `N` customers takes about `N / 100 /
+    /// partitions` round trips of waiting instead of `N / 100`.
+    ///
+    /// - **Exactly once.** Every customer that exists when the walk begins
+    ///   (and is not deleted during it) is yielded once; one created during
+    ///   the walk at most once. A range `(a, b]` holds the customers whose
+    ///   served `createdAt` is after `a` and at most `b`; boundaries are
+    ///   whole milliseconds, so customers sharing a millisecond stay
+    ///   together whatever precision the server keeps.
+    /// - **Order.** None overall: each range is walked oldest first and the
+    ///   ranges interleave. Use [`stream`](Request::stream) for one order.
+    /// - **Work sharing.** When a range is done, the largest range left is
+    ///   split in two, so a skewed book (most customers in one month) still
+    ///   keeps every walker busy.
+    /// - **Back-pressure.** Each range prefetches at most one page; at most
+    ///   `partitions` pages are in flight. A 429 halves the number of
+    ///   ranges walked at once and each page without one adds back a
+    ///   fraction (additive increase, multiplicative decrease); the 429s
+    ///   themselves are retried as every call's are.
+    /// - **Filters** (`email`, `externalId`, `createdAfter`, `limit` as the
+    ///   page size, [`active`](Request::active), [`archived`](Request::archived))
+    ///   compose; `order` must be unset or `Asc`, and `cursor` unset
+    ///   ([`Error::InvalidArgument`] otherwise, as for `partitions` outside
+    ///   1..=[`MAX_PARTITIONS`]).
+    ///
+    /// Two requests (the oldest and the newest customer) come first. Needs a
+    /// Tokio runtime, like [`stream`](Request::stream).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new().seed_customers(450)).await?;
+    /// # let client = plugipay::Client::builder().key_id("ak_test_sandbox").secret("sk_test_sandbox").base_url(sandbox.base_url()).build()?;
+    /// use futures_util::TryStreamExt;
+    /// use plugipay::ListParams;
+    ///
+    /// let mut book = client.customers().list(ListParams::new()).partitioned(8);
+    /// let mut ids = std::collections::HashSet::new();
+    /// while let Some(customer) = book.try_next().await? {
+    ///     assert!(ids.insert(customer.id), "each customer once");
+    /// }
+    /// assert_eq!(ids.len(), 450);
+    /// # Ok(()) }
+    /// ```
+    pub fn partitioned(self, partitions: usize) -> Partitioned {
+        Partitioned::new(self, partitions)
+    }
+}
+
+/// The stream [`Request::partitioned`] returns.
+#[must_use = "streams do nothing unless polled"]
+pub struct Partitioned {
+    state: State,
+}
+
+enum State {
+    /// Finding the oldest and newest customer.
+    Planning(Pin<Box<dyn Future<Output = Result<Walk, Error>> + Send>>),
+    Walking(Box<Walk>),
+    /// An error to yield, then the end.
+    Failed(Error),
+    Done,
+}
+
+impl Partitioned {
+    fn new(request: Request<ListCustomers>, partitions: usize) -> Self {
+        let state = match check(&request, partitions) {
+            Ok(()) => State::Planning(Box::pin(plan(request, partitions))),
+            Err(error) => State::Failed(error),
+        };
+        Self { state }
+    }
+}
+
+impl std::fmt::Debug for Partitioned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            State::Planning(_) => "planning".to_owned(),
+            State::Walking(walk) => format!("walking {} ranges", walk.ranges.len()),
+            State::Failed(_) => "failed".to_owned(),
+            State::Done => "done".to_owned(),
+        };
+        f.debug_struct("Partitioned")
+            .field("state", &state)
+            .finish()
+    }
+}
+
+fn check(request: &Request<ListCustomers>, partitions: usize) -> Result<(), Error> {
+    let invalid = |field: &str, reason: String| Error::InvalidArgument {
+        field: field.into(),
+        reason,
+    };
+    if !(1..=MAX_PARTITIONS).contains(&partitions) {
+        return Err(invalid(
+            "partitions",
+            format!("must be 1 to {MAX_PARTITIONS}, not {partitions}"),
+        ));
+    }
+    let params = &request.op.params;
+    if params.cursor.is_some() {
+        return Err(invalid(
+            "cursor",
+            "a partitioned walk starts at the beginning of the list".into(),
+        ));
+    }
+    if params.order == Some(SortOrder::Desc) {
+        return Err(invalid(
+            "order",
+            "a partitioned walk has no overall order (each range is walked oldest first)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Finds the span of the book and cuts it into `partitions` ranges.
+async fn plan(mut request: Request<ListCustomers>, partitions: usize) -> Result<Walk, Error> {
+    // The archive filter is applied after the range check (a range must see
+    // every customer to know where it ends), and 429s are counted.
+    let keep = request.op.keep.take();
+    let throttled = Arc::new(AtomicU64::new(0));
+    request.options_mut().throttled = Some(Arc::clone(&throttled));
+    let params = &mut request.op.params;
+    params.order = Some(SortOrder::Asc);
+    params.limit = params.limit.or(Some(PAGE_SIZE));
+    let edge = |order: SortOrder| {
+        let mut edge = request.clone();
+        edge.op.params.order = Some(order);
+        edge.op.params.limit = Some(1);
+        edge.send()
+    };
+    // Both ends at once; the task is aborted if this future is dropped.
+    let mut newest = AbortOnDrop(tokio::spawn(edge(SortOrder::Desc)));
+    let oldest = edge(SortOrder::Asc).await?;
+    let newest = match (&mut newest.0).await {
+        Ok(result) => result?,
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        Err(_) => return Err(Error::Timeout),
+    };
+    let mut walk = Walk {
+        start: request.op.params.created_after,
+        oldest: DateTime::<Utc>::MIN_UTC,
+        newest: DateTime::<Utc>::MIN_UTC,
+        template: request,
+        keep,
+        ranges: Vec::new(),
+        ready: VecDeque::new(),
+        failed: None,
+        window: Window::new(partitions),
+        throttled,
+        throttles_seen: 0,
+    };
+    let (Some(oldest), Some(newest)) = (oldest.items.first(), newest.items.first()) else {
+        return Ok(walk); // an empty book
+    };
+    walk.oldest = oldest.created_at;
+    walk.newest = newest.created_at.max(oldest.created_at);
+    let span = (walk.newest - walk.oldest).num_milliseconds();
+    let mut after = walk.start;
+    for k in 1..partitions as i64 {
+        let cut =
+            (walk.oldest + TimeDelta::milliseconds(span * k / partitions as i64)).trunc_subsecs(3);
+        if after.is_some_and(|a| cut <= a) || cut >= walk.newest {
+            continue;
+        }
+        walk.ranges.push(walk.range(after, Some(cut)));
+        after = Some(cut);
+    }
+    walk.ranges.push(walk.range(after, None));
+    Ok(walk)
+}
+
+/// A spawned task that ends when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One range `(after, until]` of creation times and its walk.
+struct Range {
+    /// Customers created at or before this belong to the range before.
+    after: Option<DateTime<Utc>>,
+    /// Customers created after this belong to the range after; `None`: the
+    /// last range, which also holds customers created during the walk.
+    until: Option<DateTime<Utc>>,
+    /// The `createdAt` of the last customer this range yielded.
+    reached: Option<DateTime<Utc>>,
+    pages: Pages<ListCustomers>,
+    done: bool,
+}
+
+/// How many ranges are walked at once: halved on a 429, grown by `1 / n`
+/// for each page that met none, between 1 and the partitions asked for.
+struct Window {
+    size: f64,
+    max: f64,
+}
+
+impl Window {
+    fn new(partitions: usize) -> Self {
+        let max = partitions as f64;
+        Self { size: max, max }
+    }
+
+    fn ranges(&self) -> usize {
+        self.size as usize
+    }
+
+    fn throttled(&mut self) {
+        self.size = (self.size / 2.0).max(1.0);
+    }
+
+    fn page_ok(&mut self) {
+        self.size = (self.size + 1.0 / self.size).min(self.max);
+    }
+}
+
+/// The walk once planned.
+struct Walk {
+    /// The request every range's walk starts from (oldest first, pages of
+    /// the caller's limit or 100, no archive filter).
+    template: Request<ListCustomers>,
+    keep: Option<ArchiveFilter>,
+    /// The caller's `createdAfter`.
+    start: Option<DateTime<Utc>>,
+    oldest: DateTime<Utc>,
+    newest: DateTime<Utc>,
+    /// Ranges not yet done, the ones walked first at the front.
+    ranges: Vec<Range>,
+    /// Customers fetched, not yet handed out.
+    ready: VecDeque<Customer>,
+    /// An error to yield once `ready` is empty; the walk then ends.
+    failed: Option<Error>,
+    window: Window,
+    throttled: Arc<AtomicU64>,
+    throttles_seen: u64,
+}
+
+impl Walk {
+    fn range(&self, after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Range {
+        let mut request = self.template.clone();
+        request.op.params.created_after = after;
+        Range {
+            after,
+            until,
+            reached: None,
+            pages: request.pages(),
+            done: false,
+        }
+    }
+
+    /// Takes range `i`'s page: its customers inside the range are ready;
+    /// one created after the range's end ends the range.
+    fn take(&mut self, i: usize, items: Vec<Customer>) {
+        let range = &mut self.ranges[i];
+        for customer in items {
+            let at = customer.created_at;
+            if range.after.is_some_and(|after| at <= after) {
+                continue;
+            }
+            if range.until.is_some_and(|until| at > until) {
+                range.done = true;
+                break;
+            }
+            range.reached = Some(at);
+            if self.keep.is_none_or(|keep| keep.keeps(&customer)) {
+                self.ready.push_back(customer);
+            }
+        }
+    }
+
+    /// While fewer ranges run than the window allows, splits the range with
+    /// the most time left in two (a range of under 2 ms is not split).
+    fn share_work(&mut self) {
+        while self.ranges.len() < self.window.ranges() {
+            let left = |r: &Range| {
+                let from = r.reached.or(r.after).unwrap_or(self.oldest);
+                let to = r.until.unwrap_or(self.newest.max(from));
+                (from, (to - from).num_milliseconds())
+            };
+            let Some((i, (from, span))) = self
+                .ranges
+                .iter()
+                .map(left)
+                .enumerate()
+                .max_by_key(|(_, (_, span))| *span)
+            else {
+                return;
+            };
+            if span < 2 {
+                return;
+            }
+            let cut = (from + TimeDelta::milliseconds(span / 2)).trunc_subsecs(3);
+            if cut <= from {
+                return;
+            }
+            let until = self.ranges[i].until.replace(cut);
+            let half = self.range(Some(cut), until);
+            self.ranges.push(half);
+        }
+    }
+
+    /// 429s met since the last look shrink the window; a page without
+    /// any grows it.
+    fn adjust_window(&mut self) {
+        let throttles = self.throttled.load(Ordering::Relaxed);
+        if throttles > self.throttles_seen {
+            self.throttles_seen = throttles;
+            self.window.throttled();
+        } else {
+            self.window.page_ok();
+        }
+    }
+
+    fn poll_walk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Customer, Error>>> {
+        loop {
+            if let Some(customer) = self.ready.pop_front() {
+                return Poll::Ready(Some(Ok(customer)));
+            }
+            if let Some(error) = self.failed.take() {
+                return Poll::Ready(Some(Err(error)));
+            }
+            if self.ranges.is_empty() {
+                return Poll::Ready(None);
+            }
+            let mut moved = false;
+            let active = self.window.ranges().clamp(1, self.ranges.len());
+            for i in 0..active {
+                match Pin::new(&mut self.ranges[i].pages).poll_next(cx) {
+                    Poll::Ready(Some(Ok(page))) => {
+                        self.take(i, page.items);
+                        self.adjust_window();
+                        moved = true;
+                    }
+                    Poll::Ready(Some(Err(error))) => {
+                        // The walk ends: what is ready is handed out first.
+                        self.failed = Some(error);
+                        self.ranges.clear();
+                        moved = true;
+                        break;
+                    }
+                    Poll::Ready(None) => {
+                        self.ranges[i].done = true;
+                        moved = true;
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            if !moved {
+                return Poll::Pending;
+            }
+            self.ranges.retain(|r| !r.done);
+            self.share_work();
+        }
+    }
+}
+
+impl Stream for Partitioned {
+    type Item = Result<Customer, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            match &mut self.state {
+                State::Planning(plan) => match plan.as_mut().poll(cx) {
+                    Poll::Ready(Ok(walk)) => self.state = State::Walking(Box::new(walk)),
+                    Poll::Ready(Err(error)) => self.state = State::Failed(error),
+                    Poll::Pending => return Poll::Pending,
+                },
+                State::Walking(walk) => {
+                    let next = walk.poll_walk(cx);
+                    if let Poll::Ready(None) = next {
+                        self.state = State::Done;
+                    }
+                    return next;
+                }
+                State::Failed(_) => {
+                    let State::Failed(error) = std::mem::replace(&mut self.state, State::Done)
+                    else {
+                        unreachable!("matched above");
+                    };
+                    return Poll::Ready(Some(Err(error)));
+                }
+                State::Done => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
+impl Unpin for Partitioned {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_halves_on_429_and_grows_back_slowly() {
+        let mut window = Window::new(8);
+        assert_eq!(window.ranges(), 8);
+        window.throttled();
+        window.throttled();
+        assert_eq!(window.ranges(), 2);
+        for _ in 0..3 {
+            window.throttled();
+        }
+        assert_eq!(window.ranges(), 1, "never below one");
+        for _ in 0..3 {
+            window.page_ok();
+        }
+        assert!(window.ranges() >= 2);
+        for _ in 0..1_000 {
+            window.page_ok();
+        }
+        assert_eq!(window.ranges(), 8, "never above the partitions asked for");
+    }
+}

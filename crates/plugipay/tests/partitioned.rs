@@ -1,0 +1,203 @@
+//! The partitioned walk against the sandbox: every customer once, whatever
+//! the number of ranges, with many customers sharing one millisecond, with
+//! customers created during the walk, through 429s, with filters; bad
+//! arguments refused before anything is sent.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use futures_util::{StreamExt, TryStreamExt};
+use plugipay::{Client, Customer, Error, ListParams, NewCustomer, SortOrder};
+use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET};
+
+fn client(sandbox: &Sandbox) -> Client {
+    Client::builder()
+        .key_id(TEST_KEY_ID)
+        .secret(TEST_SECRET)
+        .base_url(sandbox.base_url())
+        .max_retries(10)
+        .build()
+        .unwrap()
+}
+
+/// Walks and counts how often each id came.
+async fn walk(client: &Client, params: ListParams, partitions: usize) -> HashMap<String, u32> {
+    let mut seen = HashMap::new();
+    let mut stream = client.customers().list(params).partitioned(partitions);
+    while let Some(customer) = stream.try_next().await.unwrap() {
+        *seen.entry(customer.id).or_insert(0) += 1;
+    }
+    seen
+}
+
+fn ids(customers: &[Customer]) -> HashSet<String> {
+    customers.iter().map(|c| c.id.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_customer_once_whatever_the_partitions() {
+    // Seeded in a few milliseconds: hundreds of customers share each one.
+    let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(2_500))
+        .await
+        .unwrap();
+    let book = sandbox.customers(TEST_ACCOUNT_ID);
+    let mut per_ms: HashMap<_, u32> = HashMap::new();
+    for c in &book {
+        *per_ms.entry(c.created_at).or_default() += 1;
+    }
+    let most = per_ms.values().max().copied().unwrap_or(0);
+    assert!(
+        most > 1,
+        "customers share milliseconds, so ranges meet at ties"
+    );
+    let client = client(&sandbox);
+    for partitions in [1, 2, 3, 7, 16, 64] {
+        let seen = walk(&client, ListParams::new(), partitions).await;
+        assert!(
+            seen.values().all(|&n| n == 1),
+            "{partitions}: a customer came twice"
+        );
+        assert_eq!(
+            seen.keys().cloned().collect::<HashSet<_>>(),
+            ids(&book),
+            "{partitions}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_created_during_the_walk_come_at_most_once() {
+    let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(1_500))
+        .await
+        .unwrap();
+    let before = ids(&sandbox.customers(TEST_ACCOUNT_ID));
+    let client = client(&sandbox);
+    let mut stream = client
+        .customers()
+        .list(ListParams::new().limit(20))
+        .partitioned(8);
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut created = 0;
+    while let Some(customer) = stream.try_next().await.unwrap() {
+        *seen.entry(customer.id).or_default() += 1;
+        if seen.len().is_multiple_of(50) && created < 200 {
+            for _ in 0..10 {
+                client
+                    .customers()
+                    .create(NewCustomer::new().email(format!("late{created}@example.com")))
+                    .await
+                    .unwrap();
+                created += 1;
+            }
+        }
+    }
+    assert_eq!(created, 200);
+    assert!(seen.values().all(|&n| n == 1), "a customer came twice");
+    let seen: HashSet<String> = seen.into_keys().collect();
+    assert!(before.is_subset(&seen), "every customer of the start came");
+    let after = ids(&sandbox.customers(TEST_ACCOUNT_ID));
+    assert!(seen.is_subset(&after));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_walk_through_429s_completes_exactly_once() {
+    let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(1_200).fault_seed(5))
+        .await
+        .unwrap();
+    let book = ids(&sandbox.customers(TEST_ACCOUNT_ID));
+    sandbox.set_faults(Faults {
+        rate_limit_rate: 0.3,
+        retry_after_secs: 0,
+        ..Faults::default()
+    });
+    let client = Client::builder()
+        .key_id(TEST_KEY_ID)
+        .secret(TEST_SECRET)
+        .base_url(sandbox.base_url())
+        .retry_policy(
+            plugipay::RetryPolicy::default()
+                .max_retries(20)
+                .base_delay(Duration::from_millis(2))
+                .max_delay(Duration::from_millis(20)),
+        )
+        .build()
+        .unwrap();
+    let seen = walk(&client, ListParams::new().limit(50), 16).await;
+    assert!(seen.values().all(|&n| n == 1));
+    assert_eq!(seen.into_keys().collect::<HashSet<_>>(), book);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_compose() {
+    let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(600))
+        .await
+        .unwrap();
+    let client = client(&sandbox);
+    let customers = client.customers();
+    let book = sandbox.customers(TEST_ACCOUNT_ID);
+    for c in book.iter().step_by(7) {
+        customers.archive(&c.id).await.unwrap();
+    }
+    let archived: HashSet<String> = book.iter().step_by(7).map(|c| c.id.clone()).collect();
+
+    let mut stream = customers.list(ListParams::new()).archived().partitioned(5);
+    let mut got = HashSet::new();
+    while let Some(c) = stream.try_next().await.unwrap() {
+        assert!(got.insert(c.id));
+    }
+    assert_eq!(got, archived);
+
+    let active: Vec<Customer> = customers
+        .list(ListParams::new())
+        .active()
+        .partitioned(5)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(active.len(), book.len() - archived.len());
+
+    let middle = book[300].created_at;
+    let later = walk(&client, ListParams::new().created_after(middle), 6).await;
+    let expected: HashSet<String> = book
+        .iter()
+        .filter(|c| c.created_at > middle)
+        .map(|c| c.id.clone())
+        .collect();
+    assert_eq!(later.into_keys().collect::<HashSet<_>>(), expected);
+
+    let one = walk(
+        &client,
+        ListParams::new().email("customer42@example.test"),
+        4,
+    )
+    .await;
+    assert_eq!(one.len(), 1);
+}
+
+#[tokio::test]
+async fn an_empty_book_and_bad_arguments() {
+    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let client = client(&sandbox);
+    assert!(walk(&client, ListParams::new(), 8).await.is_empty());
+    let customers = client.customers();
+    for (params, partitions, field) in [
+        (ListParams::new(), 0, "partitions"),
+        (
+            ListParams::new(),
+            plugipay::MAX_PARTITIONS + 1,
+            "partitions",
+        ),
+        (ListParams::new().cursor("c"), 2, "cursor"),
+        (ListParams::new().order(SortOrder::Desc), 2, "order"),
+    ] {
+        let mut stream = customers.list(params).partitioned(partitions);
+        match stream.next().await {
+            Some(Err(Error::InvalidArgument { field: f, .. })) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+        assert!(
+            stream.next().await.is_none(),
+            "the stream ends after its error"
+        );
+    }
+}
