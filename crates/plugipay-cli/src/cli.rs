@@ -259,7 +259,7 @@ pub struct ListArgs {
     /// Creation-time order: asc (oldest first) or desc (newest first, the default).
     #[arg(long, value_name = "ORDER", value_parser = sort_order)]
     pub order: Option<SortOrder>,
-    /// Page size, 1 to 100.
+    /// Page size, 1 to 100 [default: 25, or 100 with --all].
     #[arg(long, value_name = "N")]
     pub limit: Option<u32>,
     /// Every page, not only the first.

@@ -38,7 +38,8 @@ fn update(external_id: Option<String>, a: Attributes, clear: Clear) -> CustomerU
 
 fn list_params(args: &ListArgs) -> ListParams {
     let mut params = ListParams::new();
-    params.limit = args.limit;
+    // A whole walk goes in the largest pages unless told otherwise.
+    params.limit = args.limit.or(args.all.then_some(100));
     params.cursor = args.cursor.clone();
     params.email = args.email.clone();
     params.external_id = args.external_id.clone();
@@ -118,7 +119,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             if args.archived {
                 request = request.archived();
             }
-            let mut stdout = std::io::stdout().lock();
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
             if args.all {
                 let mut stream = request.stream();
                 while let Some(customer) = stream.try_next().await? {
@@ -137,7 +138,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                     note!("more customers follow: --cursor {cursor} (or --all)");
                 }
             }
-            Ok(())
+            crate::output::flush(&mut stdout)
         }
         CustomersCommand::Export { out, parallel } => {
             transfer::export(client, out, usize::from(parallel)).await

@@ -20,6 +20,26 @@ pub fn json_line(out: &mut impl Write, customer: &Customer) -> Result<(), Failur
     writeln!(out).map_err(|e| failed(Some(e.kind()), e.to_string()))
 }
 
+/// One line of text (a customer's JSON as the server sent it), ended like
+/// [`json_line`].
+pub fn text_line(out: &mut impl Write, text: &str) -> Result<(), Failure> {
+    let line = out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.write_all(b"\n"));
+    line.map_err(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Failure::Closed,
+        _ => Failure::Other(format!("cannot write: {e}")),
+    })
+}
+
+/// Flushes buffered output; a reader that went away ends the command quietly.
+pub fn flush(out: &mut impl Write) -> Result<(), Failure> {
+    out.flush().map_err(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Failure::Closed,
+        _ => Failure::Other(format!("cannot write: {e}")),
+    })
+}
+
 /// Prints one customer on stdout.
 pub fn print_customer(customer: &Customer) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();

@@ -11,7 +11,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use plugipay::{Client, ListParams, NewCustomer, SyncAction};
 
 use crate::Failure;
-use crate::output::{json_line, progress, terminal_safe};
+use crate::output::{progress, terminal_safe, text_line};
 
 /// Writes every customer as JSON lines to `out` (stdout when `None`):
 /// `parallel` creation-time ranges at once, or with 1 a single walk, newest
@@ -66,7 +66,12 @@ async fn write_book(
     let mut writer = BufWriter::new(writer);
     let bar = progress(None, "customers exported");
     let started = Instant::now();
-    let list = client.customers().list(ListParams::new().limit(100));
+    // Customers are copied through as the server sent them: no typed record
+    // is built or encoded again, and fields the SDK does not know survive.
+    let list = client
+        .customers()
+        .list(ListParams::new().limit(100))
+        .json_items();
     let mut stream: std::pin::Pin<Box<dyn futures_util::Stream<Item = _> + Send>> = if parallel > 1
     {
         Box::pin(list.partitioned(parallel))
@@ -75,7 +80,7 @@ async fn write_book(
     };
     let mut count = 0u64;
     while let Some(customer) = stream.try_next().await? {
-        json_line(&mut writer, &customer)?;
+        text_line(&mut writer, customer.json())?;
         count += 1;
         bar.inc(1);
     }

@@ -18,6 +18,11 @@ pub enum ArchiveFilter {
 impl ArchiveFilter {
     /// Whether `customer` passes the filter.
     pub fn keeps(self, customer: &Customer) -> bool {
-        customer.is_archived() == (self == ArchiveFilter::Archived)
+        self.keeps_flag(customer.is_archived())
+    }
+
+    /// Whether a customer that is (or is not) archived passes the filter.
+    pub(crate) fn keeps_flag(self, archived: bool) -> bool {
+        archived == (self == ArchiveFilter::Archived)
     }
 }

@@ -152,6 +152,11 @@ pub(crate) fn data_as<T: DeserializeOwned>(
     })
 }
 
+/// One item of a 2xx list answer that is not what a list item must be.
+pub(crate) fn unreadable_item(reason: String, json: &str) -> Error {
+    decode_error(StatusCode::OK, &HeaderMap::new(), json.as_bytes(), reason)
+}
+
 /// An answer whose body was over the limit and was not read.
 pub(crate) fn too_large(status: StatusCode, headers: &HeaderMap) -> Error {
     let reason = format!(

@@ -49,6 +49,7 @@ mod archive;
 mod attempt;
 mod client;
 mod customer;
+mod customer_json;
 mod customers;
 mod decode;
 mod difference;
@@ -66,17 +67,18 @@ mod retry;
 pub use archive::{ARCHIVED_KEY, ARCHIVED_VALUE, ArchiveFilter, UNARCHIVED_VALUE};
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, env};
 pub use customer::{Customer, CustomerUpdate, ListParams, NewCustomer, Page, SortOrder};
+pub use customer_json::CustomerJson;
 pub use customers::Customers;
 pub use difference::{Difference, difference};
 pub use error::{ApiError, DecodeError, Error, ErrorCode, PagingError, Report};
 pub use id_cache::{CacheFuture, CustomerIdCache, InMemoryCustomerIdCache};
 pub use ops::{
     ArchiveCustomer, CreateCustomer, DeleteCustomer, EnsureCustomer, Ensured, FindCustomer,
-    GetCustomer, ListCustomers, Raw, RawList, RemoveCustomer, Removed, SetMetadata, SyncAction,
-    SyncCustomer, Synced, UpdateCustomer, escape_path_segment,
+    GetCustomer, ListCustomers, ListCustomersJson, Raw, RawList, RemoveCustomer, Removed,
+    SetMetadata, SyncAction, SyncCustomer, Synced, UpdateCustomer, escape_path_segment,
 };
 pub use pagination::{CustomerStream, Items, MAX_EMPTY_PAGES, Pages, Paginated};
-pub use partition::{MAX_PARTITIONS, Partitioned};
+pub use partition::{MAX_PARTITIONS, Partitionable, Partitioned};
 pub use plugipay_api::patch::Patch;
 pub use request::{Operation, Request, ResponseFuture, Write, new_idempotency_key};
 pub use reqwest::Method;

@@ -16,10 +16,11 @@ use futures_core::Stream;
 
 use crate::archive::ArchiveFilter;
 use crate::customer::{Customer, SortOrder};
+use crate::customer_json::CustomerJson;
 use crate::error::Error;
-use crate::ops::ListCustomers;
-use crate::pagination::Pages;
-use crate::request::Request;
+use crate::ops::{ListCustomers, ListCustomersJson};
+use crate::pagination::{Pages, Paginated};
+use crate::request::{Request, private};
 
 /// The most ranges a partitioned walk runs at once.
 pub const MAX_PARTITIONS: usize = 64;
@@ -27,7 +28,49 @@ pub const MAX_PARTITIONS: usize = 64;
 /// The page size of each range's walk when the parameters give none.
 const PAGE_SIZE: u32 = 100;
 
-impl Request<ListCustomers> {
+/// A customer list a partitioned walk can split: its items carry their
+/// creation time. Implemented by this crate's customer lists only.
+pub trait Partitionable: Paginated + private::Sealed {
+    /// When `item` was created, as served.
+    #[doc(hidden)]
+    fn created_at(item: &Self::Item) -> DateTime<Utc>;
+    /// Whether `item` is archived.
+    #[doc(hidden)]
+    fn is_archived(item: &Self::Item) -> bool;
+    /// The list request underneath.
+    #[doc(hidden)]
+    fn list(&mut self) -> &mut ListCustomers;
+}
+
+impl Partitionable for ListCustomers {
+    fn created_at(item: &Customer) -> DateTime<Utc> {
+        item.created_at
+    }
+
+    fn is_archived(item: &Customer) -> bool {
+        item.is_archived()
+    }
+
+    fn list(&mut self) -> &mut ListCustomers {
+        self
+    }
+}
+
+impl Partitionable for ListCustomersJson {
+    fn created_at(item: &CustomerJson) -> DateTime<Utc> {
+        item.created_at()
+    }
+
+    fn is_archived(item: &CustomerJson) -> bool {
+        item.is_archived()
+    }
+
+    fn list(&mut self) -> &mut ListCustomers {
+        &mut self.list
+    }
+}
+
+impl<Op: Partitionable> Request<Op> {
     /// Every matching customer, walked as up to `partitions` creation-time
     /// ranges at once: a book of `N` customers takes about `N / 100 /
     /// partitions` round trips of waiting instead of `N / 100`.
@@ -73,29 +116,29 @@ impl Request<ListCustomers> {
     /// assert_eq!(ids.len(), 450);
     /// # Ok(()) }
     /// ```
-    pub fn partitioned(self, partitions: usize) -> Partitioned {
-        Partitioned::new(self, partitions)
+    pub fn partitioned(mut self, partitions: usize) -> Partitioned<Op> {
+        Partitioned::new(self.op.list().clone(), self, partitions)
     }
 }
 
 /// The stream [`Request::partitioned`] returns.
 #[must_use = "streams do nothing unless polled"]
-pub struct Partitioned {
-    state: State,
+pub struct Partitioned<Op: Partitionable = ListCustomers> {
+    state: State<Op>,
 }
 
-enum State {
+enum State<Op: Partitionable> {
     /// Finding the oldest and newest customer.
-    Planning(Pin<Box<dyn Future<Output = Result<Walk, Error>> + Send>>),
-    Walking(Box<Walk>),
+    Planning(Pin<Box<dyn Future<Output = Result<Walk<Op>, Error>> + Send>>),
+    Walking(Box<Walk<Op>>),
     /// An error to yield, then the end.
     Failed(Error),
     Done,
 }
 
-impl Partitioned {
-    fn new(request: Request<ListCustomers>, partitions: usize) -> Self {
-        let state = match check(&request, partitions) {
+impl<Op: Partitionable> Partitioned<Op> {
+    fn new(list: ListCustomers, request: Request<Op>, partitions: usize) -> Self {
+        let state = match check(&list, partitions) {
             Ok(()) => State::Planning(Box::pin(plan(request, partitions))),
             Err(error) => State::Failed(error),
         };
@@ -103,7 +146,7 @@ impl Partitioned {
     }
 }
 
-impl std::fmt::Debug for Partitioned {
+impl<Op: Partitionable> std::fmt::Debug for Partitioned<Op> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match &self.state {
             State::Planning(_) => "planning".to_owned(),
@@ -117,7 +160,7 @@ impl std::fmt::Debug for Partitioned {
     }
 }
 
-fn check(request: &Request<ListCustomers>, partitions: usize) -> Result<(), Error> {
+fn check(list: &ListCustomers, partitions: usize) -> Result<(), Error> {
     let invalid = |field: &str, reason: String| Error::InvalidArgument {
         field: field.into(),
         reason,
@@ -128,7 +171,7 @@ fn check(request: &Request<ListCustomers>, partitions: usize) -> Result<(), Erro
             format!("must be 1 to {MAX_PARTITIONS}, not {partitions}"),
         ));
     }
-    let params = &request.op.params;
+    let params = &list.params;
     if params.cursor.is_some() {
         return Err(invalid(
             "cursor",
@@ -145,31 +188,37 @@ fn check(request: &Request<ListCustomers>, partitions: usize) -> Result<(), Erro
 }
 
 /// Finds the span of the book and cuts it into `partitions` ranges.
-async fn plan(mut request: Request<ListCustomers>, partitions: usize) -> Result<Walk, Error> {
+async fn plan<Op: Partitionable>(
+    mut request: Request<Op>,
+    partitions: usize,
+) -> Result<Walk<Op>, Error> {
     // The archive filter is applied after the range check (a range must see
     // every customer to know where it ends), and 429s are counted.
-    let keep = request.op.keep.take();
+    let keep = request.op.list().keep.take();
     let throttled = Arc::new(AtomicU64::new(0));
     request.options_mut().throttled = Some(Arc::clone(&throttled));
-    let params = &mut request.op.params;
+    let params = &mut request.op.list().params;
     params.order = Some(SortOrder::Asc);
     params.limit = params.limit.or(Some(PAGE_SIZE));
-    let edge = |order: SortOrder| {
-        let mut edge = request.clone();
-        edge.op.params.order = Some(order);
-        edge.op.params.limit = Some(1);
-        edge.send()
+    let (first, last) = {
+        let edge = |order: SortOrder| {
+            let mut edge = request.clone();
+            edge.op.list().params.order = Some(order);
+            edge.op.list().params.limit = Some(1);
+            edge
+        };
+        (edge(SortOrder::Asc), edge(SortOrder::Desc))
     };
     // Both ends at once; the task is aborted if this future is dropped.
-    let mut newest = AbortOnDrop(tokio::spawn(edge(SortOrder::Desc)));
-    let oldest = edge(SortOrder::Asc).await?;
+    let mut newest = AbortOnDrop(tokio::spawn(last.send()));
+    let oldest = first.send().await?;
     let newest = match (&mut newest.0).await {
         Ok(result) => result?,
         Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
         Err(_) => return Err(Error::Timeout),
     };
     let mut walk = Walk {
-        start: request.op.params.created_after,
+        start: request.op.list().params.created_after,
         oldest: DateTime::<Utc>::MIN_UTC,
         newest: DateTime::<Utc>::MIN_UTC,
         template: request,
@@ -184,8 +233,8 @@ async fn plan(mut request: Request<ListCustomers>, partitions: usize) -> Result<
     let (Some(oldest), Some(newest)) = (oldest.items.first(), newest.items.first()) else {
         return Ok(walk); // an empty book
     };
-    walk.oldest = oldest.created_at;
-    walk.newest = newest.created_at.max(oldest.created_at);
+    walk.oldest = Op::created_at(oldest);
+    walk.newest = Op::created_at(newest).max(walk.oldest);
     let span = (walk.newest - walk.oldest).num_milliseconds();
     let mut after = walk.start;
     for k in 1..partitions as i64 {
@@ -211,7 +260,7 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 /// One range `(after, until]` of creation times and its walk.
-struct Range {
+struct Range<Op: Paginated> {
     /// Customers created at or before this belong to the range before.
     after: Option<DateTime<Utc>>,
     /// Customers created after this belong to the range after; `None`: the
@@ -219,7 +268,7 @@ struct Range {
     until: Option<DateTime<Utc>>,
     /// The `createdAt` of the last customer this range yielded.
     reached: Option<DateTime<Utc>>,
-    pages: Pages<ListCustomers>,
+    pages: Pages<Op>,
     done: bool,
 }
 
@@ -250,19 +299,19 @@ impl Window {
 }
 
 /// The walk once planned.
-struct Walk {
+struct Walk<Op: Partitionable> {
     /// The request every range's walk starts from (oldest first, pages of
     /// the caller's limit or 100, no archive filter).
-    template: Request<ListCustomers>,
+    template: Request<Op>,
     keep: Option<ArchiveFilter>,
     /// The caller's `createdAfter`.
     start: Option<DateTime<Utc>>,
     oldest: DateTime<Utc>,
     newest: DateTime<Utc>,
     /// Ranges not yet done, the ones walked first at the front.
-    ranges: Vec<Range>,
+    ranges: Vec<Range<Op>>,
     /// Customers fetched, not yet handed out.
-    ready: VecDeque<Customer>,
+    ready: VecDeque<Op::Item>,
     /// An error to yield once `ready` is empty; the walk then ends.
     failed: Option<Error>,
     window: Window,
@@ -270,10 +319,10 @@ struct Walk {
     throttles_seen: u64,
 }
 
-impl Walk {
-    fn range(&self, after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Range {
+impl<Op: Partitionable> Walk<Op> {
+    fn range(&self, after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Range<Op> {
         let mut request = self.template.clone();
-        request.op.params.created_after = after;
+        request.op.list().params.created_after = after;
         Range {
             after,
             until,
@@ -285,10 +334,10 @@ impl Walk {
 
     /// Takes range `i`'s page: its customers inside the range are ready;
     /// one created after the range's end ends the range.
-    fn take(&mut self, i: usize, items: Vec<Customer>) {
+    fn take(&mut self, i: usize, items: Vec<Op::Item>) {
         let range = &mut self.ranges[i];
         for customer in items {
-            let at = customer.created_at;
+            let at = Op::created_at(&customer);
             if range.after.is_some_and(|after| at <= after) {
                 continue;
             }
@@ -297,7 +346,10 @@ impl Walk {
                 break;
             }
             range.reached = Some(at);
-            if self.keep.is_none_or(|keep| keep.keeps(&customer)) {
+            if self
+                .keep
+                .is_none_or(|keep| keep.keeps_flag(Op::is_archived(&customer)))
+            {
                 self.ready.push_back(customer);
             }
         }
@@ -307,7 +359,7 @@ impl Walk {
     /// the most time left in two (a range of under 2 ms is not split).
     fn share_work(&mut self) {
         while self.ranges.len() < self.window.ranges() {
-            let left = |r: &Range| {
+            let left = |r: &Range<Op>| {
                 let from = r.reached.or(r.after).unwrap_or(self.oldest);
                 let to = r.until.unwrap_or(self.newest.max(from));
                 (from, (to - from).num_milliseconds())
@@ -346,7 +398,7 @@ impl Walk {
         }
     }
 
-    fn poll_walk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Customer, Error>>> {
+    fn poll_walk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Op::Item, Error>>> {
         loop {
             if let Some(customer) = self.ready.pop_front() {
                 return Poll::Ready(Some(Ok(customer)));
@@ -389,8 +441,8 @@ impl Walk {
     }
 }
 
-impl Stream for Partitioned {
-    type Item = Result<Customer, Error>;
+impl<Op: Partitionable> Stream for Partitioned<Op> {
+    type Item = Result<Op::Item, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
@@ -420,7 +472,7 @@ impl Stream for Partitioned {
     }
 }
 
-impl Unpin for Partitioned {}
+impl<Op: Partitionable> Unpin for Partitioned<Op> {}
 
 #[cfg(test)]
 mod tests {

@@ -201,3 +201,40 @@ async fn an_empty_book_and_bad_arguments() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_items_walk_the_same_book_as_sent() {
+    let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(700))
+        .await
+        .unwrap();
+    let client = client(&sandbox);
+    let book = sandbox.customers(TEST_ACCOUNT_ID);
+    for partitions in [1, 6] {
+        let mut stream = client
+            .customers()
+            .list(ListParams::new())
+            .json_items()
+            .partitioned(partitions);
+        let mut seen = HashSet::new();
+        while let Some(item) = stream.try_next().await.unwrap() {
+            let typed = item.decode().unwrap();
+            assert_eq!(
+                (typed.id.as_str(), typed.created_at),
+                (item.id(), item.created_at())
+            );
+            let value: serde_json::Value = serde_json::from_str(item.json()).unwrap();
+            assert_eq!(value["id"], item.id(), "the text is the customer's object");
+            assert!(seen.insert(item.id().to_owned()));
+        }
+        assert_eq!(seen, ids(&book), "{partitions}");
+    }
+    let plain: Vec<_> = client
+        .customers()
+        .list(ListParams::new().limit(100))
+        .json_items()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(plain.len(), 700);
+}

@@ -25,6 +25,13 @@ impl ListCustomers {
 
 impl private::Sealed for ListCustomers {}
 
+impl ListCustomers {
+    /// The list query as sent.
+    pub(crate) fn query(&self) -> Result<String, Error> {
+        query(&self.params)
+    }
+}
+
 /// The list query as sent: the generated parameters serialise in a fixed
 /// (alphabetical) order, so the signed query is the one that goes out.
 fn query(params: &ListParams) -> Result<String, Error> {
