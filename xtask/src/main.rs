@@ -85,7 +85,50 @@ fn first_line(program: &str, args: &[&str]) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// `cargo xtask bench`: B7's code generation timing here, B1–B6 by the
+/// The version of Plugipay's official Python SDK B8 compares against.
+const PYTHON_SDK: &str = "forjio-plugipay==0.6.0";
+
+/// A Python in `target/bench-venv` with the official SDK installed from
+/// PyPI, or why there is none (no `python3`, PyPI unreachable, …).
+fn official_python_sdk(root: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    let venv = root.join("target/bench-venv");
+    let python = venv.join("bin/python");
+    let run = |program: &std::path::Path, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", program.display()))
+            .and_then(|o| {
+                if o.status.success() {
+                    Ok(())
+                } else {
+                    let err = String::from_utf8_lossy(&o.stderr);
+                    let last = err.lines().last().unwrap_or("").trim().to_owned();
+                    Err(format!("{} failed: {last}", program.display()))
+                }
+            })
+    };
+    if !python.exists() {
+        let venv = venv.to_string_lossy();
+        run(std::path::Path::new("python3"), &["-m", "venv", &venv])?;
+    }
+    let pip = venv.join("bin/pip");
+    run(
+        &pip,
+        &[
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--timeout",
+            "20",
+            PYTHON_SDK,
+        ],
+    )
+    .map_err(|e| format!("cannot install {PYTHON_SDK} from PyPI ({e})"))?;
+    Ok(python)
+}
+
+/// `cargo xtask bench`: B7's code generation timing here, B1–B6 and B8 by the
 /// release-built harness, all written to BENCHMARKS.md.
 fn bench(runs: usize) -> ExitCode {
     let root = xtask::workspace_root();
@@ -119,16 +162,26 @@ fn bench(runs: usize) -> ExitCode {
         eprintln!("error: the release build failed");
         return ExitCode::FAILURE;
     }
+    println!("installing Plugipay's official Python SDK for B8…");
+    let python = official_python_sdk(&root);
+    if let Err(why) = &python {
+        println!("note: B8 runs without the Python SDK: {why}");
+    }
     println!("running the benchmarks ({runs} runs each; this takes a few minutes)…");
     let release = root.join("target/release");
-    let output = std::process::Command::new(release.join("plugipay-bench"))
+    let mut harness = std::process::Command::new(release.join("plugipay-bench"));
+    harness
         .arg("all")
         .arg("--sandbox")
         .arg(release.join("plugipay-sandbox"))
         .arg("--cli")
         .arg(release.join("plugipay"))
-        .args(["--runs", &runs.to_string()])
-        .output();
+        .args(["--runs", &runs.to_string()]);
+    match &python {
+        Ok(python) => harness.arg("--python").arg(python),
+        Err(why) => harness.arg("--no-python-because").arg(why),
+    };
+    let output = harness.output();
     let results = match output {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
         Ok(o) => {

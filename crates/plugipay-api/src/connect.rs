@@ -25,6 +25,25 @@ pub fn http_client_builder() -> reqwest::ClientBuilder {
         .connect_timeout(Duration::from_secs(10))
 }
 
+/// [`http_client_builder`] for a client that only ever talks to
+/// `base_url`: when that is plain `http://` (a local sandbox), no TLS root
+/// certificates are loaded (with the `rustls` feature, reading the system's
+/// roots is most of a short-lived process's start-up). Requests to other
+/// URLs over HTTPS then fail, which is what a client bound to one
+/// plain-HTTP base URL wants.
+pub fn http_client_builder_for(base_url: &str) -> reqwest::ClientBuilder {
+    let builder = http_client_builder();
+    #[cfg(feature = "rustls")]
+    let builder = if base_url.starts_with("http://") {
+        builder.tls_certs_only(std::iter::empty())
+    } else {
+        builder
+    };
+    #[cfg(not(feature = "rustls"))]
+    let _ = base_url;
+    builder
+}
+
 /// A generated client for `base_url` (e.g. `https://plugipay.com`) that signs
 /// with `credentials`, with a 30-second request timeout.
 ///
@@ -36,7 +55,7 @@ pub fn http_client_builder() -> reqwest::ClientBuilder {
 /// let _request = client.get_customer().id("cus_01HXAB7K3M9N2P5QRS8TVWXY3Z");
 /// ```
 pub fn client(base_url: &str, credentials: Credentials) -> reqwest::Result<Client> {
-    let http = http_client_builder()
+    let http = http_client_builder_for(base_url)
         .timeout(Duration::from_secs(30))
         .build()?;
     Ok(client_with_http(base_url, credentials, http))

@@ -69,5 +69,8 @@ mod lenient;
 pub mod patch;
 pub mod validate;
 
-pub use connect::{DEFAULT_BASE_URL, USER_AGENT, client, client_with_http, http_client_builder};
+pub use connect::{
+    DEFAULT_BASE_URL, USER_AGENT, client, client_with_http, http_client_builder,
+    http_client_builder_for,
+};
 pub use hooks::{Context, MAX_RESPONSE_BYTES};

@@ -37,6 +37,27 @@ enum Cmd {
         /// Runs per figure (the median is reported).
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// A Python with Plugipay's official SDK (`forjio-plugipay`), for B8.
+        #[arg(long)]
+        python: Option<PathBuf>,
+        /// Why there is no `--python`, said in B8 instead of its Python rows.
+        #[arg(long)]
+        no_python_because: Option<String>,
+    },
+    /// Only B8 (whole-book walks as whole processes, side by side).
+    B8 {
+        /// The release `plugipay-sandbox` binary.
+        #[arg(long)]
+        sandbox: PathBuf,
+        /// The release `plugipay` binary.
+        #[arg(long)]
+        cli: PathBuf,
+        /// Runs (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// A Python with Plugipay's official SDK (`forjio-plugipay`).
+        #[arg(long)]
+        python: Option<PathBuf>,
     },
     /// Only B1 (for profiling the per-call path).
     B1 {
@@ -478,6 +499,209 @@ async fn b6(sandbox: &PathBuf, out: &mut String) {
     out.push('\n');
 }
 
+/// A whole process's cost: wall time, CPU time (user + system) and peak RSS.
+struct Cost {
+    wall: f64,
+    cpu: f64,
+    peak_kib: u64,
+}
+
+/// Runs `command` with its stdout in `out`, and what it cost; fails the
+/// benchmark if it fails.
+fn measure(mut command: Command, out: &std::path::Path) -> Cost {
+    let file = std::fs::File::create(out).unwrap();
+    let start = Instant::now();
+    #[allow(
+        clippy::zombie_processes,
+        reason = "reaped by wait4 below, which also gives its resource usage"
+    )]
+    let child = command
+        .stdout(file)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the command starts");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero `rusage` is a valid value; `wait4` fills it for
+    // our own child, which nothing else waits for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // The peak RSS is the child's own high-water mark, read from /proc while
+    // it runs (`ru_maxrss` would count this process's memory too: the child
+    // starts as a copy sharing it).
+    let mut peak_kib = 0;
+    let waited = loop {
+        let done = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if done != 0 {
+            break done;
+        }
+        peak_kib = peak_kib.max(vm_hwm_kib(pid as u32));
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let wall = start.elapsed().as_secs_f64();
+    assert_eq!(waited, pid, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{command:?} failed"
+    );
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Cost {
+        wall,
+        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        peak_kib,
+    }
+}
+
+/// The high-water mark of a running process's resident memory, in KiB (0
+/// once it has exited).
+fn vm_hwm_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The customers of a JSON-lines file: how many lines, how many distinct
+/// ids (read line by line, ids kept as hashes, so a million stay small).
+fn lines_and_ids(path: &std::path::Path) -> (usize, usize) {
+    use std::hash::{BuildHasher, RandomState};
+    let hasher = RandomState::new();
+    let mut ids = std::collections::HashSet::new();
+    let mut lines = 0;
+    for line in BufReader::new(std::fs::File::open(path).unwrap()).lines() {
+        let line = line.unwrap();
+        lines += 1;
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        ids.insert(hasher.hash_one(value["id"].as_str().unwrap_or_default()));
+    }
+    (lines, ids.len())
+}
+
+/// Makes the command of one side of B8, afresh for each run.
+type CommandMaker<'a> = Box<dyn Fn() -> Command + 'a>;
+
+/// B8: a whole book walked by whole processes, side by side: Plugipay's
+/// official Python SDK following the cursor, our CLI's sequential walk,
+/// its export on one cursor and its partitioned export; then our export of
+/// a million customers (memory).
+fn b8(
+    sandbox: &PathBuf,
+    cli: &PathBuf,
+    python: Result<PathBuf, String>,
+    runs: usize,
+    out: &mut String,
+) {
+    const BOOK: usize = 20_000;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/walk_book.py");
+    let file = std::env::temp_dir().join(format!("plugipay-b8-{}.jsonl", std::process::id()));
+    let ours = |args: &[&str], url: &str| {
+        let mut command = Command::new(cli);
+        command
+            .args(args)
+            .env("PLUGIPAY_BASE_URL", url)
+            .env("PLUGIPAY_KEY_ID", KEY_ID)
+            .env("PLUGIPAY_SECRET", SECRET)
+            .env_remove("PLUGIPAY_API_KEY")
+            .env_remove("PLUGIPAY_ON_BEHALF_OF");
+        command
+    };
+    let mut rows = String::new();
+    let mut ratios = Vec::new();
+    for latency in [0u64, 20] {
+        let sb = SandboxProcess::start(sandbox, BOOK, latency);
+        let mut sides: Vec<(&str, CommandMaker)> = vec![
+            (
+                "`plugipay customers list --all` (sequential walk, typed)",
+                Box::new(|| ours(&["customers", "list", "--all"], &sb.url)),
+            ),
+            (
+                "`plugipay customers export --parallel 1` (one cursor)",
+                Box::new(|| ours(&["customers", "export", "--parallel", "1"], &sb.url)),
+            ),
+            (
+                "`plugipay customers export` (16 ranges)",
+                Box::new(|| ours(&["customers", "export"], &sb.url)),
+            ),
+        ];
+        if let Ok(python) = &python {
+            let (python, script, url) = (python.clone(), script.clone(), sb.url.clone());
+            sides.insert(
+                0,
+                (
+                    "official Python SDK, cursor loop (`tests/python/walk_book.py`)",
+                    Box::new(move || {
+                        let mut command = Command::new(&python);
+                        command.arg(&script).arg(&url);
+                        command
+                    }),
+                ),
+            );
+        }
+        let mut medians = Vec::new();
+        for (name, command) in &sides {
+            let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+            for _ in 0..runs {
+                let cost = measure(command(), &file);
+                assert_eq!(
+                    lines_and_ids(&file),
+                    (BOOK, BOOK),
+                    "{name}: each customer once"
+                );
+                walls.push(cost.wall);
+                cpus.push(cost.cpu);
+            }
+            let (wall, cpu) = (median(walls), median(cpus));
+            rows.push_str(&format!(
+                "| {latency} ms | {name} | {wall:.3} | {:.0} |\n",
+                cpu * 1e3
+            ));
+            medians.push((*name, wall, cpu));
+        }
+        if python.is_ok() {
+            let (_, py_wall, py_cpu) = medians[0];
+            let (_, wall, cpu) = medians[medians.len() - 1];
+            ratios.push((latency, py_wall / wall, py_cpu / cpu));
+        }
+    }
+    let sb = SandboxProcess::start(sandbox, 1_000_000, 0);
+    let big = measure(ours(&["customers", "export"], &sb.url), &file);
+    assert_eq!(lines_and_ids(&file), (1_000_000, 1_000_000));
+    drop(sb);
+    let sb = SandboxProcess::start(sandbox, BOOK, 0);
+    let small = measure(ours(&["customers", "export"], &sb.url), &file);
+    drop(sb);
+    let _ = std::fs::remove_file(&file);
+    out.push_str(&format!(
+        "## B8 whole-book walks as whole processes\n\n\
+         {BOOK} customers in one sandbox per latency, pages of 100, every customer's JSON line \
+         written to a file; each process timed from start to exit (wall) and by the CPU it used \
+         (user + system, from `wait4`), median of {runs} runs. Every run's output was checked: \
+         {BOOK} lines, {BOOK} distinct ids.\n\n\
+         | added latency | walker | wall (s) | CPU (ms) |\n|---|---|---|---|\n{rows}\n"
+    ));
+    match &python {
+        Ok(_) => {
+            for (latency, wall, cpu) in ratios {
+                out.push_str(&format!(
+                    "**At {latency} ms: export vs the Python SDK's cursor loop: {wall:.1}× faster, \
+         {cpu:.1}× less CPU.**\n\n"
+                ));
+            }
+            out.push_str("Goals: ≥ 10× faster at 20 ms; ≥ 10× less CPU at 0 ms.\n\n");
+        }
+        Err(why) => out.push_str(&format!("The Python SDK's rows are missing: {why}.\n\n")),
+    }
+    out.push_str(&format!(
+        "Export memory: peak RSS {:.1} MiB for 1,000,000 customers, {:.1} MiB for {BOOK} \
+         (**{:.2}×**; {:.1} s for the million).\n\n",
+        big.peak_kib as f64 / 1024.0,
+        small.peak_kib as f64 / 1024.0,
+        big.peak_kib as f64 / small.peak_kib as f64,
+        big.wall
+    ));
+}
+
 fn main() {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -493,7 +717,13 @@ fn main() {
             runtime.block_on(b1(&sandbox, runs, &mut out));
             print!("{out}");
         }
-        Cmd::All { sandbox, cli, runs } => {
+        Cmd::All {
+            sandbox,
+            cli,
+            runs,
+            python,
+            no_python_because,
+        } => {
             let mut out = String::new();
             runtime.block_on(b1(&sandbox, runs, &mut out));
             runtime.block_on(b2(&sandbox, runs, &mut out));
@@ -501,6 +731,19 @@ fn main() {
             b4(&sandbox, &cli, runs.min(3), &mut out);
             runtime.block_on(b5(&sandbox, &mut out));
             runtime.block_on(b6(&sandbox, &mut out));
+            let python = python.ok_or(no_python_because.unwrap_or_default());
+            b8(&sandbox, &cli, python, runs.min(3), &mut out);
+            print!("{out}");
+        }
+        Cmd::B8 {
+            sandbox,
+            cli,
+            runs,
+            python,
+        } => {
+            let mut out = String::new();
+            let python = python.ok_or_else(|| "no --python given".to_owned());
+            b8(&sandbox, &cli, python, runs, &mut out);
             print!("{out}");
         }
     }

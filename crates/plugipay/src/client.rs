@@ -396,7 +396,7 @@ impl ClientBuilder {
             Some(http) => (http, self.timeout),
             None => {
                 let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
-                let http = plugipay_api::http_client_builder()
+                let http = plugipay_api::http_client_builder_for(&base_url)
                     .timeout(timeout)
                     .build()
                     .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
