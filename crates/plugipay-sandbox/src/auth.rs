@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
+use hyper::http::HeaderMap;
 use plugipay_api::auth::{
     HMAC_SCHEME, IDEMPOTENCY_KEY_HEADER, MAX_CLOCK_SKEW_SECS, TIMESTAMP_HEADER, string_to_sign,
 };
@@ -74,7 +74,7 @@ impl Keys {
     ) -> Result<Principal, Failure> {
         let unauthorized = |message: &str| Failure::new(401, "unauthorized", message);
         let auth = headers
-            .get(axum::http::header::AUTHORIZATION)
+            .get(hyper::http::header::AUTHORIZATION)
             .ok_or_else(|| unauthorized("missing Authorization header"))?
             .to_str()
             .map_err(|_| unauthorized("unreadable Authorization header"))?;

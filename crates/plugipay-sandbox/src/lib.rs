@@ -27,20 +27,35 @@
 //! Bearer key [`TEST_API_KEY`] (`pk_test_sandbox`), all on workspace
 //! [`TEST_ACCOUNT_ID`]; and a platform key [`PLATFORM_KEY_ID`] /
 //! [`PLATFORM_SECRET`] that may act for any workspace.
+//!
+//! Inside, an HTTP edge (connections, timeouts, caps, hang-ups) hands whole
+//! requests to a small `match`-based router, on plain hyper rather than a
+//! web framework: the sandbox must answer every malformed request (bad
+//! JSON, a bad query string, an unknown path, a wrong method) with the wire
+//! protocol's exact error envelope and status, in the live API's order
+//! (404 before authentication, 405 after it, the body parsed only after its
+//! HMAC signature over the raw bytes is checked), and a framework's router
+//! and extractors answer those cases themselves, before or instead of the
+//! sandbox's code.
 #![warn(missing_docs)]
 
 mod args;
 mod auth;
 mod config;
 mod cursor;
+mod decode;
+mod edge;
+mod envelope;
 mod failure;
 pub mod fault_proxy;
 mod faults;
 mod ids;
+mod list;
 mod rng;
+mod routes;
 mod rules;
-mod server;
 mod store;
+mod writes;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -59,7 +74,7 @@ use crate::auth::Keys;
 use crate::cursor::CursorCodec;
 use crate::faults::FaultDice;
 use crate::rng::SplitMix64;
-use crate::server::App;
+use crate::routes::App;
 use crate::store::Store;
 
 /// A running sandbox. Dropping it stops the server and closes its connections.
@@ -89,13 +104,16 @@ impl Sandbox {
             cursors: CursorCodec::new(),
             dice: FaultDice::new(config.faults, seed),
             limits: config.limits.clone(),
-            read_timeout: config.read_timeout,
         });
-        let limits = server::ConnectionLimits {
+        let limits = edge::ConnectionLimits {
             max_connections: config.max_connections,
             read_timeout: config.read_timeout,
         };
-        let task = tokio::spawn(server::serve(listener, Arc::clone(&app), limits));
+        let handler = {
+            let app = Arc::clone(&app);
+            move |req| routes::handle(Arc::clone(&app), req)
+        };
+        let task = tokio::spawn(edge::serve(listener, limits, handler));
         Ok(Sandbox {
             base_url: format!("http://{addr}"),
             addr,

@@ -905,3 +905,22 @@ async fn writes_to_missing_customers_are_not_recorded() {
         );
     }
 }
+
+/// Paths and methods the sandbox does not serve answer with the error
+/// envelope, in the live API's order: an unknown path before
+/// authentication, a wrong method after it.
+#[tokio::test]
+async fn unknown_paths_and_methods_answer_the_envelope() {
+    let sb = sandbox().await;
+    let raw = RawClient::sandbox(sb.base_url());
+    let mut stranger = RawClient::sandbox(sb.base_url());
+    stranger.auth = Auth::Bearer("pk_nobody".into());
+    for path in ["/nope", "/api/v1/customers/", "/api/v1/customers/a/b"] {
+        let a = stranger.send("GET", path, None, None).await;
+        assert_eq!((a.status, a.code()), (404, "not_found"), "{path}");
+    }
+    let a = stranger.send("PUT", "/api/v1/customers", None, None).await;
+    assert_eq!((a.status, a.code()), (401, "unauthorized"));
+    let a = raw.send("PUT", "/api/v1/customers", None, None).await;
+    assert_eq!((a.status, a.code()), (405, "method_not_allowed"));
+}

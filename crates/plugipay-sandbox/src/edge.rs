@@ -1,0 +1,182 @@
+//! The HTTP edge: turns TCP connections into whole requests and puts the
+//! answers (or a hang-up) back on the wire, while keeping hostile or broken
+//! clients from starving the process — a cap on connections served at once,
+//! read timeouts for headers, bodies and idle keep-alives, a cap on body
+//! size, and a backoff when `accept` fails (out of descriptors).
+//!
+//! It knows nothing of the API: every request, malformed or not, is handed
+//! to the one handler it serves (`routes::handle`), which answers it.
+//!
+//! # Why plain hyper, not axum
+//!
+//! The sandbox must answer *every* request with the wire protocol's error
+//! envelope and exact status — bad JSON, a malformed query string, an
+//! unknown path, a method a path does not take — and in the live API's
+//! order: an unknown path is 404 before authentication, a wrong method is
+//! 405 only after it, and a body is parsed only after its HMAC signature,
+//! which covers the raw bytes and the raw request target, has been checked.
+//! axum's router answers 404/405 itself (before any handler, with its own
+//! bodies), and its `Json`, `Query` and `Path` extractors reject with their
+//! own plain-text bodies and consume the raw bytes the signature needs; each
+//! would have to be wrapped to restore the envelope and the order, leaving
+//! axum as a `fallback` around hand-written routing, as it was. Fault
+//! injection also needs the connection itself (to hang up after a commit),
+//! which lives here, below any router. So the edge uses hyper directly and
+//! the routes module is a small `match` on (method, resource).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::http::request::Parts;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::envelope::Response;
+
+/// The largest request body accepted.
+pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The longest wait between two failed `accept`s.
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How many connections are served at once, and how long a client may take
+/// to send a request (headers, then body) or idle between requests.
+pub(crate) struct ConnectionLimits {
+    pub max_connections: usize,
+    pub read_timeout: Duration,
+}
+
+/// A request whose headers have arrived; its body is read on demand.
+pub(crate) struct Request {
+    pub parts: Parts,
+    pub body: Body,
+}
+
+/// A request body not yet read.
+pub(crate) struct Body {
+    incoming: Incoming,
+    read_timeout: Duration,
+}
+
+/// A body over [`MAX_BODY_BYTES`], cut off, or slower than the read timeout.
+#[derive(Debug)]
+pub(crate) struct BodyError;
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the body is over {MAX_BODY_BYTES} bytes, was cut off, or was too slow"
+        )
+    }
+}
+
+impl Body {
+    /// The whole body, at most [`MAX_BODY_BYTES`], within the read timeout.
+    pub async fn read(self) -> Result<Vec<u8>, BodyError> {
+        tokio::time::timeout(self.read_timeout, collect(self.incoming, MAX_BODY_BYTES))
+            .await
+            .map_err(|_| BodyError)?
+    }
+}
+
+async fn collect(mut body: Incoming, max: usize) -> Result<Vec<u8>, BodyError> {
+    use hyper::body::Body as _;
+    if body.size_hint().lower() > max as u64 {
+        return Err(BodyError);
+    }
+    let mut bytes = Vec::new();
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let Ok(data) = frame.map_err(|_| BodyError)?.into_data() else {
+            continue; // trailers
+        };
+        if bytes.len() + data.len() > max {
+            return Err(BodyError);
+        }
+        bytes.extend_from_slice(&data);
+    }
+    Ok(bytes)
+}
+
+/// What the handler makes of a request.
+pub(crate) enum Outcome {
+    /// Send this response.
+    Respond(Response),
+    /// Close the connection without a response (an injected fault).
+    HangUp,
+}
+
+/// Accepts connections until the task is aborted; aborting it also ends
+/// every connection it serves. At most `limits.max_connections` are served
+/// at once; a client slower than `limits.read_timeout` to send its headers
+/// is disconnected. Every request goes to `handler`.
+pub(crate) async fn serve<H, F>(listener: TcpListener, limits: ConnectionLimits, handler: H)
+where
+    H: Fn(Request) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    let mut connections = JoinSet::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        // Wait for a free slot before accepting: excess clients queue in the
+        // kernel's backlog instead of holding descriptors here.
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                backoff = Duration::from_millis(1);
+                stream
+            }
+            Err(_) => {
+                // Out of file descriptors and the like: back off rather than
+                // spin, and let running requests finish.
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        while connections.try_join_next().is_some() {}
+        let handler = handler.clone();
+        let read_timeout = limits.read_timeout;
+        connections.spawn(async move {
+            let _slot = slot;
+            let hangup = Arc::new(Notify::new());
+            let on_request = Arc::clone(&hangup);
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                let (handler, hangup) = (handler.clone(), Arc::clone(&on_request));
+                async move {
+                    let (parts, incoming) = req.into_parts();
+                    let body = Body {
+                        incoming,
+                        read_timeout,
+                    };
+                    match handler(Request { parts, body }).await {
+                        Outcome::Respond(response) => Ok::<_, Infallible>(response),
+                        Outcome::HangUp => {
+                            hangup.notify_one();
+                            std::future::pending().await
+                        }
+                    }
+                }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(read_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {}
+                // Dropping the connection closes the socket mid-request.
+                _ = hangup.notified() => {}
+            }
+        });
+    }
+}

@@ -1,0 +1,82 @@
+//! A create, update or delete: checks its idempotency key, applies the
+//! change and records the answer under one lock, so two requests with one
+//! key never both execute.
+
+use hyper::http::request::Parts;
+use plugipay_api::auth::IDEMPOTENCY_KEY_HEADER;
+use serde_json::Value;
+
+use crate::auth::Principal;
+use crate::envelope::error_body;
+use crate::failure::Failure;
+use crate::routes::{App, Reply};
+use crate::store::{Fingerprint, Store};
+
+/// Runs `apply` on the store with the body as JSON (`null` when empty), or
+/// replays the answer recorded under the request's Idempotency-Key.
+pub(crate) fn write(
+    app: &App,
+    principal: &Principal,
+    parts: &Parts,
+    body: &[u8],
+    request_id: &str,
+    apply: impl FnOnce(&mut Store, &Value) -> Result<(u16, Value), Failure>,
+) -> Result<Reply, Failure> {
+    let key = parts
+        .headers
+        .get(IDEMPOTENCY_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            Failure::validation("Idempotency-Key", "writes need an Idempotency-Key header")
+        })?;
+    app.limits.check_idempotency_key(key)?;
+    // No body (a delete) is read as JSON null.
+    let value: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| Failure::validation("body", format!("the body is not JSON: {e}")))?
+    };
+    let fingerprint = Fingerprint {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        body: value,
+    };
+    let account = &principal.account_id;
+    let mut store = app.store();
+    if let Some(recorded) = store.recorded(account, key) {
+        if recorded.fingerprint != fingerprint {
+            return Err(Failure::new(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for a different request",
+            ));
+        }
+        return Ok(Reply {
+            status: recorded.status,
+            body: recorded.body.clone(),
+            replayed: true,
+            hang_up: false,
+        });
+    }
+    let reply = match apply(&mut store, &fingerprint.body) {
+        Ok((status, data)) => Reply {
+            hang_up: app.dice.drop_after_commit(),
+            ..Reply::ok(status, data, request_id)
+        },
+        // Refused before anything ran: not recorded, the caller may fix and resend.
+        Err(failure) if failure.status == 400 => return Err(failure),
+        // Nothing there: running it again answers the same, so nothing is
+        // kept (a flood of writes to missing ids must not grow memory).
+        Err(failure) if failure.status == 404 => return Err(failure),
+        Err(failure) => Reply {
+            status: failure.status,
+            body: error_body(&failure, request_id),
+            replayed: false,
+            hang_up: false,
+        },
+    };
+    store.record(account, key, fingerprint, reply.status, reply.body.clone());
+    Ok(reply)
+}
