@@ -276,6 +276,15 @@ pub struct SandboxConfig {
     /// body, and how long a kept-alive connection may idle between requests
     /// (default 30 s); a slower connection is closed.
     pub read_timeout: Duration,
+    /// The most bytes the idempotency records of all workspaces may hold
+    /// together (default 64 MiB): the recorded answers, keys and workspace
+    /// ids, plus a fixed allowance per record (a request itself is kept as
+    /// a 32-byte digest, whatever its size). When a new record does not
+    /// fit, the oldest go first; a key whose record is gone is unknown
+    /// again, so its request executes again, as after
+    /// [`IDEMPOTENCY_TTL`](crate::IDEMPOTENCY_TTL). An answer bigger than
+    /// the whole budget is not recorded.
+    pub idempotency_budget_bytes: usize,
 }
 
 impl Default for SandboxConfig {
@@ -290,6 +299,7 @@ impl Default for SandboxConfig {
             limits: Limits::default(),
             max_connections: 512,
             read_timeout: Duration::from_secs(30),
+            idempotency_budget_bytes: 64 << 20,
         }
     }
 }
@@ -352,6 +362,13 @@ impl SandboxConfig {
     /// request's headers, or then its body.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = timeout;
+        self
+    }
+
+    /// Keeps at most `bytes` of idempotency records, the oldest dropped
+    /// first (see [`idempotency_budget_bytes`](Self::idempotency_budget_bytes)).
+    pub fn idempotency_budget_bytes(mut self, bytes: usize) -> Self {
+        self.idempotency_budget_bytes = bytes;
         self
     }
 }

@@ -49,6 +49,7 @@ mod envelope;
 mod failure;
 pub mod fault_proxy;
 mod faults;
+mod idempotency;
 mod ids;
 mod list;
 mod rng;
@@ -68,7 +69,8 @@ pub use config::{
     SandboxConfig, Scope, Secret, TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
 };
 pub use fault_proxy::{FaultKind, FaultProxy, ProxyFaults};
-pub use store::{Customer, IDEMPOTENCY_TTL, MONEY_HISTORY_KEY};
+pub use idempotency::IDEMPOTENCY_TTL;
+pub use store::{Customer, MONEY_HISTORY_KEY};
 
 use crate::auth::Keys;
 use crate::cursor::CursorCodec;
@@ -95,6 +97,7 @@ impl Sandbox {
             SplitMix64::random_seed(),
             config.metadata_mode,
             config.limits.clone(),
+            config.idempotency_budget_bytes,
         );
         store.seed(TEST_ACCOUNT_ID, config.seed_customers);
         let seed = config.fault_seed.unwrap_or_else(SplitMix64::random_seed);
@@ -154,6 +157,12 @@ impl Sandbox {
     /// customer's metadata key [`MONEY_HISTORY_KEY`] to `"true"` instead.
     pub fn set_money_history(&self, account_id: &str, id: &str, held: bool) -> bool {
         self.app.store().set_money_history(account_id, id, held)
+    }
+
+    /// The bytes its idempotency records hold now, as counted against
+    /// [`SandboxConfig::idempotency_budget_bytes`] (never more than that).
+    pub fn idempotency_bytes(&self) -> usize {
+        self.app.store().idempotency_bytes()
     }
 
     /// How many customers a workspace has.

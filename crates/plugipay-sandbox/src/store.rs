@@ -1,11 +1,10 @@
 //! The in-memory customer book of every workspace: customers ordered by id
 //! (ids are monotonic ULIDs, so id order is creation order), indexes by
 //! `externalId` and email, the customers marked as having money history,
-//! and the recorded results of idempotent writes.
+//! and the recorded results of idempotent writes (see [`crate::idempotency`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use plugipay_api::patch::{Patch, UpdateCustomerRequest};
@@ -15,6 +14,7 @@ use serde_json::json;
 
 use crate::config::{Limits, MetadataMode};
 use crate::failure::Failure;
+use crate::idempotency::{Fingerprint, Recorded, Records};
 use crate::ids::IdGenerator;
 use crate::rules;
 
@@ -25,35 +25,10 @@ use crate::rules;
 /// of this key.
 pub const MONEY_HISTORY_KEY: &str = "sandbox_money_history";
 
-/// How long an idempotency key is remembered.
-pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// From this many records on, a workspace's expired records are dropped
-/// each time the count reaches a power of two (amortised: cheap per write).
-const PURGE_AT: usize = 1024;
-
 /// A customer as the sandbox stores and serves it: the spec's type, every
 /// field present when serialised (`null` when unset).
 pub use plugipay_api::types::Customer;
 use plugipay_api::types::SortOrder;
-
-/// A request's identity for idempotency: the same key may only replay the
-/// same method, path and (semantically equal) JSON body.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Fingerprint {
-    pub method: String,
-    pub path: String,
-    pub body: serde_json::Value,
-}
-
-/// A response recorded under an idempotency key.
-#[derive(Clone, Debug)]
-pub struct Recorded {
-    pub fingerprint: Fingerprint,
-    pub status: u16,
-    pub body: String,
-    at: Instant,
-}
 
 /// A list query, already validated.
 #[derive(Clone, Debug)]
@@ -79,7 +54,6 @@ struct Workspace {
     by_external_id: HashMap<String, String>,
     by_email: HashMap<String, BTreeSet<String>>,
     money_history: HashSet<String>,
-    idempotency: HashMap<String, Recorded>,
 }
 
 impl Workspace {
@@ -124,6 +98,7 @@ pub struct Store {
     ids: IdGenerator,
     metadata_mode: MetadataMode,
     limits: Limits,
+    records: Records,
 }
 
 fn conflict(external_id: &str) -> Failure {
@@ -159,13 +134,20 @@ fn not_found(id: &str) -> Failure {
 
 impl Store {
     /// An empty store whose ids draw randomness from `seed`, applying
-    /// PATCHed metadata the `metadata_mode` way within `limits`.
-    pub fn new(seed: u64, metadata_mode: MetadataMode, limits: Limits) -> Self {
+    /// PATCHed metadata the `metadata_mode` way within `limits`, and keeping
+    /// at most `idempotency_budget` bytes of idempotency records.
+    pub fn new(
+        seed: u64,
+        metadata_mode: MetadataMode,
+        limits: Limits,
+        idempotency_budget: usize,
+    ) -> Self {
         Self {
             workspaces: HashMap::new(),
             ids: IdGenerator::new(seed),
             metadata_mode,
             limits,
+            records: Records::new(idempotency_budget),
         }
     }
 
@@ -175,13 +157,11 @@ impl Store {
 
     /// The recorded response of `key` in `account_id`, if still fresh.
     pub fn recorded(&self, account_id: &str, key: &str) -> Option<&Recorded> {
-        let rec = self.workspaces.get(account_id)?.idempotency.get(key)?;
-        (rec.at.elapsed() < IDEMPOTENCY_TTL).then_some(rec)
+        self.records.get(account_id, key)
     }
 
-    /// Remembers the response of a write under its idempotency key. Expired
-    /// records are dropped as the map grows, so memory follows the writes of
-    /// the last [`IDEMPOTENCY_TTL`], not of the sandbox's whole life.
+    /// Remembers the response of a write under its idempotency key, within
+    /// the byte budget: expired records and then the oldest ones make room.
     pub fn record(
         &mut self,
         account_id: &str,
@@ -190,17 +170,13 @@ impl Store {
         status: u16,
         body: String,
     ) {
-        let rec = Recorded {
-            fingerprint,
-            status,
-            body,
-            at: Instant::now(),
-        };
-        let records = &mut self.workspace(account_id).idempotency;
-        if records.len() >= PURGE_AT && records.len().is_power_of_two() {
-            records.retain(|_, r| r.at.elapsed() < IDEMPOTENCY_TTL);
-        }
-        records.insert(key.to_owned(), rec);
+        self.records
+            .insert(account_id, key, fingerprint, status, body);
+    }
+
+    /// The bytes the idempotency records hold, as counted against the budget.
+    pub fn idempotency_bytes(&self) -> usize {
+        self.records.bytes()
     }
 
     /// Creates a customer; 409 when the externalId is taken.
@@ -472,16 +448,13 @@ mod tests {
     use super::*;
 
     fn fingerprint(n: usize) -> Fingerprint {
-        Fingerprint {
-            method: "POST".into(),
-            path: "/api/v1/customers".into(),
-            body: serde_json::json!({ "n": n }),
-        }
+        Fingerprint::new("POST", "/api/v1/customers", &serde_json::json!({ "n": n }))
     }
 
     #[test]
     fn purging_keeps_every_fresh_record() {
-        let mut store = Store::new(1, MetadataMode::Merge, Limits::default());
+        const PURGE_AT: usize = 1024;
+        let mut store = Store::new(1, MetadataMode::Merge, Limits::default(), 64 << 20);
         for n in 0..PURGE_AT * 4 + 1 {
             store.record("acct", &format!("k{n}"), fingerprint(n), 201, String::new());
         }

@@ -9,8 +9,9 @@ use serde_json::Value;
 use crate::auth::Principal;
 use crate::envelope::error_body;
 use crate::failure::Failure;
+use crate::idempotency::Fingerprint;
 use crate::routes::{App, Reply};
-use crate::store::{Fingerprint, Store};
+use crate::store::Store;
 
 /// Runs `apply` on the store with the body as JSON (`null` when empty), or
 /// replays the answer recorded under the request's Idempotency-Key.
@@ -38,11 +39,7 @@ pub(crate) fn write(
         serde_json::from_slice(body)
             .map_err(|e| Failure::validation("body", format!("the body is not JSON: {e}")))?
     };
-    let fingerprint = Fingerprint {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        body: value,
-    };
+    let fingerprint = Fingerprint::new(parts.method.as_str(), parts.uri.path(), &value);
     let account = &principal.account_id;
     let mut store = app.store();
     if let Some(recorded) = store.recorded(account, key) {
@@ -60,7 +57,7 @@ pub(crate) fn write(
             hang_up: false,
         });
     }
-    let reply = match apply(&mut store, &fingerprint.body) {
+    let reply = match apply(&mut store, &value) {
         Ok((status, data)) => Reply {
             hang_up: app.dice.drop_after_commit(),
             ..Reply::ok(status, data, request_id)

@@ -924,3 +924,36 @@ async fn unknown_paths_and_methods_answer_the_envelope() {
     let a = raw.send("PUT", "/api/v1/customers", None, None).await;
     assert_eq!((a.status, a.code()), (405, "method_not_allowed"));
 }
+
+/// Idempotency records stay within their byte budget, the oldest dropped
+/// first; a key whose record was dropped is unknown again, so its request
+/// executes again (as after the TTL), while recent keys still replay.
+#[tokio::test]
+async fn idempotency_records_stay_within_their_byte_budget() {
+    let budget = 8 * 1024;
+    let sb = Sandbox::start(SandboxConfig::new().idempotency_budget_bytes(budget))
+        .await
+        .unwrap();
+    let raw = RawClient::sandbox(sb.base_url());
+    let keys: Vec<String> = (0..40).map(|_| fresh_key()).collect();
+    for (n, key) in keys.iter().enumerate() {
+        let a = raw.create(&format!(r#"{{"name":"n{n}"}}"#), key).await;
+        assert_eq!(a.status, 201);
+        assert!(
+            sb.idempotency_bytes() <= budget,
+            "{}",
+            sb.idempotency_bytes()
+        );
+    }
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 40);
+    // The newest key replays: nothing is created.
+    let newest = raw.create(r#"{"name":"n39"}"#, &keys[39]).await;
+    assert_eq!(newest.headers["idempotent-replayed"], "true");
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 40);
+    // The oldest was evicted: the same request executes again.
+    let oldest = raw.create(r#"{"name":"n0"}"#, &keys[0]).await;
+    assert_eq!(oldest.status, 201);
+    assert!(oldest.headers.get("idempotent-replayed").is_none());
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 41);
+    assert!(sb.idempotency_bytes() <= budget);
+}
