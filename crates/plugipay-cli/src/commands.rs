@@ -2,7 +2,7 @@
 
 use futures_util::TryStreamExt;
 use plugipay::{Client, CustomerUpdate, ListParams, NewCustomer, Removed};
-use plugipay_sandbox::{Sandbox, SandboxArgs};
+use plugipay_sandbox::SandboxArgs;
 
 use crate::Failure;
 use crate::cli::{Attributes, Clear, CustomersCommand, ListArgs};
@@ -165,21 +165,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
 
 /// Runs `plugipay sandbox`: the same flags and readiness line as `plugipay-sandbox`.
 pub async fn sandbox(args: SandboxArgs) -> Result<(), Failure> {
-    let sandbox = Sandbox::start(args.config())
+    plugipay_sandbox::run(args)
         .await
-        .map_err(|e| Failure::Other(format!("cannot listen on {}: {e}", args.addr)))?;
-    println!("listening on {}", sandbox.base_url());
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    note!(
-        "credentials: key id {} / secret {}, or Bearer {}",
-        plugipay_sandbox::TEST_KEY_ID,
-        plugipay_sandbox::TEST_SECRET,
-        plugipay_sandbox::TEST_API_KEY
-    );
-    tokio::select! {
-        _ = sandbox.serve_forever() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    Ok(())
+        .map_err(|e| Failure::Other(e.to_string()))
 }

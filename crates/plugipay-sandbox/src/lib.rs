@@ -55,6 +55,7 @@ mod list;
 mod rng;
 mod routes;
 mod rules;
+mod runner;
 mod store;
 mod writes;
 
@@ -70,6 +71,7 @@ pub use config::{
 };
 pub use fault_proxy::{FaultKind, FaultProxy, ProxyFaults};
 pub use idempotency::IDEMPOTENCY_TTL;
+pub use runner::{RunError, run};
 pub use store::{Customer, MONEY_HISTORY_KEY};
 
 use crate::auth::Keys;

@@ -957,3 +957,34 @@ async fn idempotency_records_stay_within_their_byte_budget() {
     assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 41);
     assert!(sb.idempotency_bytes() <= budget);
 }
+
+/// The binary's stderr names every default credential, the platform key
+/// included, once it is listening.
+#[tokio::test]
+async fn the_binary_prints_its_credentials() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay-sandbox"))
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let line = tokio::io::BufReader::new(stderr)
+        .lines()
+        .next_line()
+        .await
+        .unwrap()
+        .unwrap();
+    for credential in [
+        plugipay_sandbox::TEST_KEY_ID,
+        plugipay_sandbox::TEST_SECRET,
+        plugipay_sandbox::TEST_API_KEY,
+        PLATFORM_KEY_ID,
+        PLATFORM_SECRET,
+    ] {
+        assert!(line.contains(credential), "{credential}: {line}");
+    }
+    child.kill().await.unwrap();
+}
