@@ -26,6 +26,11 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed_customers: usize,
 
+    /// Spread the seeded customers' creation over this many days before
+    /// start (0: all created at start).
+    #[arg(long, value_name = "DAYS", default_value_t = 0)]
+    pub seed_span_days: u32,
+
     /// Fraction of requests answered 500 or 503 (0 to 1).
     #[arg(long, value_name = "RATE", value_parser = rate, default_value_t = 0.0)]
     pub error_rate: f64,
@@ -62,6 +67,7 @@ impl SandboxArgs {
         let mut config = SandboxConfig::new()
             .addr(self.addr)
             .seed_customers(self.seed_customers)
+            .seed_span(Duration::from_secs(u64::from(self.seed_span_days) * 86_400))
             .metadata_mode(self.metadata_mode)
             .faults(Faults {
                 error_rate: self.error_rate,

@@ -260,6 +260,9 @@ pub struct SandboxConfig {
     pub extra_keys: Vec<ApiKey>,
     /// Customers to create in [`TEST_ACCOUNT_ID`] at start.
     pub seed_customers: usize,
+    /// The time the seeded customers' creation spreads over, ending at
+    /// start (default zero: all created at start, many in one millisecond).
+    pub seed_span: Duration,
     /// Faults to inject from the start (change them later with
     /// [`Sandbox::set_faults`](crate::Sandbox::set_faults)).
     pub faults: Faults,
@@ -293,6 +296,7 @@ impl Default for SandboxConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             extra_keys: Vec::new(),
             seed_customers: 0,
+            seed_span: Duration::ZERO,
             faults: Faults::default(),
             fault_seed: None,
             metadata_mode: MetadataMode::default(),
@@ -325,6 +329,13 @@ impl SandboxConfig {
     /// Starts with `n` generated customers in [`TEST_ACCOUNT_ID`].
     pub fn seed_customers(mut self, n: usize) -> Self {
         self.seed_customers = n;
+        self
+    }
+
+    /// Spreads the seeded customers' creation times evenly over `span`,
+    /// ending at start (a book that grew over months, say).
+    pub fn seed_span(mut self, span: Duration) -> Self {
+        self.seed_span = span;
         self
     }
 

@@ -101,7 +101,7 @@ impl Sandbox {
             config.limits.clone(),
             config.idempotency_budget_bytes,
         );
-        store.seed(TEST_ACCOUNT_ID, config.seed_customers);
+        store.seed(TEST_ACCOUNT_ID, config.seed_customers, config.seed_span);
         let seed = config.fault_seed.unwrap_or_else(SplitMix64::random_seed);
         let app = Arc::new(App {
             keys: Keys::new(ApiKey::defaults().into_iter().chain(config.extra_keys)),
@@ -165,6 +165,19 @@ impl Sandbox {
     /// [`SandboxConfig::idempotency_budget_bytes`] (never more than that).
     pub fn idempotency_bytes(&self) -> usize {
         self.app.store().idempotency_bytes()
+    }
+
+    /// Creates a generated customer in workspace `account_id` at each of
+    /// `times`, as if created then (for tests of time-based walks). Times
+    /// must not go back, nor come before the newest customer's: ids follow
+    /// creation order, so such a time gets the newest customer's
+    /// millisecond instead. Returns how many were created.
+    pub fn seed_at(
+        &self,
+        account_id: &str,
+        times: impl IntoIterator<Item = chrono::DateTime<chrono::Utc>>,
+    ) -> usize {
+        self.app.store().seed_at(account_id, times)
     }
 
     /// How many customers a workspace has.

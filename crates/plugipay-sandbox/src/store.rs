@@ -185,12 +185,23 @@ impl Store {
         account_id: &str,
         req: CreateCustomerRequest,
     ) -> Result<Customer, Failure> {
+        self.create_at(account_id, req, Utc::now())
+    }
+
+    /// Creates a customer as if at `now` (ids stay in creation order: a
+    /// time before the newest customer's gets that customer's millisecond).
+    fn create_at(
+        &mut self,
+        account_id: &str,
+        req: CreateCustomerRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Customer, Failure> {
         if let Some(ext) = &req.external_id
             && self.workspace(account_id).external_id_taken(ext, None)
         {
             return Err(conflict(ext));
         }
-        let (id, created_at) = self.ids.next_customer_id(Utc::now());
+        let (id, created_at) = self.ids.next_customer_id(now);
         // Every field of the request the customer also has is copied by
         // name, so a field added to both in the spec needs no code here.
         let mut fields = to_object(&req);
@@ -209,9 +220,33 @@ impl Store {
         Ok(customer)
     }
 
-    /// Creates `n` generated customers (for demos and benchmarks).
-    pub fn seed(&mut self, account_id: &str, n: usize) {
-        for i in 1..=n {
+    /// Creates `n` generated customers (for demos and benchmarks), their
+    /// creation times spread evenly over the `span` that ends now (all now
+    /// when `span` is zero).
+    pub fn seed(&mut self, account_id: &str, n: usize, span: std::time::Duration) {
+        let now = Utc::now();
+        let span_ms = i64::try_from(span.as_millis()).unwrap_or(i64::MAX);
+        let start = now
+            .checked_sub_signed(chrono::TimeDelta::milliseconds(span_ms))
+            .unwrap_or(now);
+        let times = (1..=n as i128).map(|i| {
+            let offset = (i128::from(span_ms) * i / n as i128) as i64;
+            start + chrono::TimeDelta::milliseconds(offset)
+        });
+        self.seed_at(account_id, times);
+    }
+
+    /// Creates a generated customer at each of `times` (which must not go
+    /// back: ids follow creation order, so an earlier time gets the newest
+    /// customer's millisecond). Returns how many were created.
+    pub fn seed_at(
+        &mut self,
+        account_id: &str,
+        times: impl IntoIterator<Item = DateTime<Utc>>,
+    ) -> usize {
+        let first = self.count(account_id) + 1;
+        let mut created = 0;
+        for (i, at) in (first..).zip(times) {
             let req = CreateCustomerRequest {
                 email: Some(format!("customer{i}@example.test")),
                 name: Some(format!("Seed Customer {i}")),
@@ -219,8 +254,9 @@ impl Store {
                 ..Default::default()
             };
             // Seeds never collide: their external ids are unique.
-            let _ = self.create(account_id, req);
+            created += usize::from(self.create_at(account_id, req, at).is_ok());
         }
+        created
     }
 
     /// One customer; 404 when absent from this workspace.

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use chrono::SubsecRound;
 use futures_util::{StreamExt, TryStreamExt};
 use plugipay::{Client, Customer, Error, ListParams, NewCustomer, SortOrder};
 use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET};
@@ -61,6 +62,28 @@ async fn every_customer_once_whatever_the_partitions() {
             seen.keys().cloned().collect::<HashSet<_>>(),
             ids(&book),
             "{partitions}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_in_the_millisecond_a_range_ends_at() {
+    // Five bursts of 300 customers, one millisecond each, a second apart:
+    // four ranges cut the span exactly at the middle three bursts.
+    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let base = chrono::Utc::now().trunc_subsecs(0) - chrono::TimeDelta::hours(1);
+    let times =
+        (0..5).flat_map(|burst| std::iter::repeat_n(base + chrono::TimeDelta::seconds(burst), 300));
+    assert_eq!(sandbox.seed_at(TEST_ACCOUNT_ID, times), 1_500);
+    let book = sandbox.customers(TEST_ACCOUNT_ID);
+    let client = client(&sandbox);
+    for (partitions, page) in [(4, 100), (4, 7), (2, 100), (8, 33), (64, 100)] {
+        let seen = walk(&client, ListParams::new().limit(page), partitions).await;
+        assert!(seen.values().all(|&n| n == 1), "{partitions}/{page}: twice");
+        assert_eq!(
+            seen.keys().cloned().collect::<HashSet<_>>(),
+            ids(&book),
+            "{partitions}/{page}"
         );
     }
 }
@@ -237,4 +260,50 @@ async fn json_items_walk_the_same_book_as_sent() {
         .await
         .unwrap();
     assert_eq!(plain.len(), 700);
+}
+
+mod property {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Creation times as millisecond offsets, sorted: runs of customers in
+    /// one millisecond, bursts and long gaps.
+    fn distribution() -> impl Strategy<Value = Vec<i64>> {
+        prop::collection::vec((0i64..5_000, 1usize..40), 1..25).prop_map(|clusters| {
+            let mut offsets: Vec<i64> = clusters
+                .into_iter()
+                .flat_map(|(at, n)| std::iter::repeat_n(at, n))
+                .collect();
+            offsets.sort_unstable();
+            offsets
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn every_customer_once_for_any_spread_of_creation_times(
+            offsets in distribution(),
+            partitions in 1usize..=16,
+            page in 1u32..=100,
+        ) {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+                let base = chrono::Utc::now() - chrono::TimeDelta::days(1);
+                let times = offsets.iter().map(|&ms| base + chrono::TimeDelta::milliseconds(ms));
+                assert_eq!(sandbox.seed_at(TEST_ACCOUNT_ID, times), offsets.len());
+                let book = ids(&sandbox.customers(TEST_ACCOUNT_ID));
+                let seen = walk(&client(&sandbox), ListParams::new().limit(page), partitions).await;
+                assert!(seen.values().all(|&n| n == 1), "a customer came twice");
+                assert_eq!(seen.into_keys().collect::<HashSet<_>>(), book);
+            });
+        }
+    }
 }
