@@ -2,7 +2,11 @@
 //! answers (or a hang-up) back on the wire, while keeping hostile or broken
 //! clients from starving the process — a cap on connections served at once,
 //! read timeouts for headers, bodies and idle keep-alives, a cap on body
-//! size, and a backoff when `accept` fails (out of descriptors).
+//! size, and a backoff when `accept` fails (out of descriptors). When it is
+//! out of connection slots or descriptors, it sheds the oldest connection
+//! that is not running a request (one still sending its headers, or idle
+//! between requests), so a flood of half-open clients cannot keep real
+//! requests waiting for the read timeout.
 //!
 //! It knows nothing of the API: every request, malformed or not, is handed
 //! to the one handler it serves (`routes::handle`), which answers it.
@@ -24,10 +28,11 @@
 //! which lives here, below any router. So the edge uses hyper directly and
 //! the routes module is a small `match` on (method, resource).
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyper::body::Incoming;
@@ -104,6 +109,33 @@ async fn collect(mut body: Incoming, max: usize) -> Result<Vec<u8>, BodyError> {
     Ok(bytes)
 }
 
+/// The connections not running a request now, oldest first, each with the
+/// signal that closes it.
+#[derive(Default)]
+struct Waiting(Mutex<BTreeMap<u64, Arc<Notify>>>);
+
+impl Waiting {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<Notify>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Closes the oldest connection not running a request; `false` when
+    /// every connection is running one.
+    fn shed_oldest(&self) -> bool {
+        let oldest = self.lock().pop_first();
+        oldest.map(|(_, close)| close.notify_one()).is_some()
+    }
+}
+
+/// Takes a connection off the waiting list for as long as it lives.
+struct Listed(Arc<Waiting>, u64);
+
+impl Drop for Listed {
+    fn drop(&mut self) {
+        self.0.lock().remove(&self.1);
+    }
+}
+
 /// What the handler makes of a request.
 pub(crate) enum Outcome {
     /// Send this response.
@@ -123,44 +155,71 @@ where
 {
     let mut connections = JoinSet::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let waiting = Arc::new(Waiting::default());
     let mut backoff = Duration::from_millis(1);
-    loop {
+    for id in 0u64.. {
         // Wait for a free slot before accepting: excess clients queue in the
-        // kernel's backlog instead of holding descriptors here.
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+        // kernel's backlog instead of holding descriptors here. With none
+        // free, one held by a client not running a request is freed.
+        let slot = match Arc::clone(&slots).try_acquire_owned() {
+            Ok(slot) => Ok(slot),
+            Err(_) => {
+                waiting.shed_oldest();
+                Arc::clone(&slots).acquire_owned().await
+            }
+        };
+        let Ok(slot) = slot else {
             return;
         };
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => {
-                backoff = Duration::from_millis(1);
-                stream
-            }
-            Err(_) => {
-                // Out of file descriptors and the like: back off rather than
-                // spin, and let running requests finish.
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
-                continue;
+        let stream = loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    backoff = Duration::from_millis(1);
+                    break stream;
+                }
+                Err(_) => {
+                    // Out of file descriptors and the like: free one held
+                    // by a client not running a request, or else back off
+                    // rather than spin, and let running requests finish.
+                    if waiting.shed_oldest() {
+                        backoff = Duration::from_millis(1);
+                    } else {
+                        backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+                    }
+                    tokio::time::sleep(backoff).await;
+                }
             }
         };
         let _ = stream.set_nodelay(true);
         while connections.try_join_next().is_some() {}
         let handler = handler.clone();
         let read_timeout = limits.read_timeout;
+        let waiting = Arc::clone(&waiting);
         connections.spawn(async move {
             let _slot = slot;
+            // Closes the connection: an injected hang-up, or shedding.
             let hangup = Arc::new(Notify::new());
+            waiting.lock().insert(id, Arc::clone(&hangup));
+            let _listed = Listed(Arc::clone(&waiting), id);
             let on_request = Arc::clone(&hangup);
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 let (handler, hangup) = (handler.clone(), Arc::clone(&on_request));
+                let waiting = Arc::clone(&waiting);
                 async move {
+                    // Running a request: not to be shed until it is answered.
+                    let running = waiting.lock().remove(&id).is_some();
                     let (parts, incoming) = req.into_parts();
                     let body = Body {
                         incoming,
                         read_timeout,
                     };
                     match handler(Request { parts, body }).await {
-                        Outcome::Respond(response) => Ok::<_, Infallible>(response),
+                        Outcome::Respond(response) => {
+                            if running {
+                                waiting.lock().insert(id, Arc::clone(&hangup));
+                            }
+                            Ok::<_, Infallible>(response)
+                        }
                         Outcome::HangUp => {
                             hangup.notify_one();
                             std::future::pending().await

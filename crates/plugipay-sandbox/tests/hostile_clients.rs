@@ -55,3 +55,39 @@ async fn half_open_connections_do_not_starve_real_requests() {
         }
     }
 }
+
+/// With every connection slot held by a client that never finishes its
+/// request, and a read timeout far beyond the test's life, a real request
+/// is still served: the oldest stalled connection is shed to make room.
+#[tokio::test]
+async fn stalled_connections_are_shed_when_slots_run_out() {
+    let sandbox = Sandbox::start(
+        SandboxConfig::new()
+            .seed_customers(1)
+            .max_connections(4)
+            .read_timeout(Duration::from_secs(3600)),
+    )
+    .await
+    .unwrap();
+    let mut stalled = Vec::new();
+    for _ in 0..8 {
+        let mut stream = TcpStream::connect(sandbox.addr()).await.unwrap();
+        stream
+            .write_all(b"GET /api/v1/customers HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    let client = sdk(sandbox.base_url());
+    // A guard against hanging forever, not a timing goal: without shedding
+    // the request would wait for the hour-long read timeout.
+    let page = tokio::time::timeout(
+        Duration::from_secs(120),
+        client.customers().list(plugipay::ListParams::new()),
+    )
+    .await
+    .expect("served without waiting for the read timeout")
+    .unwrap();
+    assert_eq!(page.items.len(), 1);
+    drop(stalled);
+}
