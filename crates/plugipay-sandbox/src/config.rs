@@ -261,7 +261,8 @@ pub struct SandboxConfig {
     /// Customers to create in [`TEST_ACCOUNT_ID`] at start.
     pub seed_customers: usize,
     /// The time the seeded customers' creation spreads over, ending at
-    /// start (default zero: all created at start, many in one millisecond).
+    /// start (default zero: each is created when it is made, so many share
+    /// a millisecond).
     pub seed_span: Duration,
     /// Faults to inject from the start (change them later with
     /// [`Sandbox::set_faults`](crate::Sandbox::set_faults)).

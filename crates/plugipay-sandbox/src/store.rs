@@ -221,9 +221,13 @@ impl Store {
     }
 
     /// Creates `n` generated customers (for demos and benchmarks), their
-    /// creation times spread evenly over the `span` that ends now (all now
-    /// when `span` is zero).
+    /// creation times spread evenly over the `span` that ends now, or, when
+    /// `span` is zero, each created at the moment it is made.
     pub fn seed(&mut self, account_id: &str, n: usize, span: std::time::Duration) {
+        if span.is_zero() {
+            self.seed_at(account_id, std::iter::repeat_with(Utc::now).take(n));
+            return;
+        }
         let now = Utc::now();
         let span_ms = i64::try_from(span.as_millis()).unwrap_or(i64::MAX);
         let start = now

@@ -28,6 +28,9 @@ pub const MAX_PARTITIONS: usize = 64;
 /// The page size of each range's walk when the parameters give none.
 const PAGE_SIZE: u32 = 100;
 
+/// The fewest pages a range must have left to be split in two.
+const MIN_PAGES_TO_SPLIT: f64 = 4.0;
+
 /// A customer list a partitioned walk can split: its items carry their
 /// creation time. Implemented by this crate's customer lists only.
 pub trait Partitionable: Paginated + private::Sealed {
@@ -268,6 +271,9 @@ struct Range<Op: Paginated> {
     until: Option<DateTime<Utc>>,
     /// The `createdAt` of the last customer this range yielded.
     reached: Option<DateTime<Utc>>,
+    /// About how many milliseconds of creation time one page covers here,
+    /// from the last page (unknown before the first).
+    page_ms: Option<f64>,
     pages: Pages<Op>,
     done: bool,
 }
@@ -327,6 +333,7 @@ impl<Op: Partitionable> Walk<Op> {
             after,
             until,
             reached: None,
+            page_ms: None,
             pages: request.pages(),
             done: false,
         }
@@ -336,6 +343,15 @@ impl<Op: Partitionable> Walk<Op> {
     /// one created after the range's end ends the range.
     fn take(&mut self, i: usize, items: Vec<Op::Item>) {
         let range = &mut self.ranges[i];
+        if let (Some(first), Some(last), Some(limit)) = (
+            items.first(),
+            items.last(),
+            self.template.op.list().params.limit,
+        ) {
+            let covered = (Op::created_at(last) - Op::created_at(first)).num_milliseconds();
+            let per_item = covered.max(1) as f64 / items.len() as f64;
+            range.page_ms = Some(per_item * f64::from(limit));
+        }
         for customer in items {
             let at = Op::created_at(&customer);
             if range.after.is_some_and(|after| at <= after) {
@@ -356,24 +372,30 @@ impl<Op: Partitionable> Walk<Op> {
     }
 
     /// While fewer ranges run than the window allows, splits the range with
-    /// the most time left in two (a range of under 2 ms is not split).
+    /// the most pages left in two. A range is split only when it has at
+    /// least [`MIN_PAGES_TO_SPLIT`] pages left by the density its last page
+    /// showed: each range ends by fetching a page that goes past its end,
+    /// so splitting a nearly finished range costs more requests than it
+    /// saves.
     fn share_work(&mut self) {
         while self.ranges.len() < self.window.ranges() {
             let left = |r: &Range<Op>| {
                 let from = r.reached.or(r.after).unwrap_or(self.oldest);
                 let to = r.until.unwrap_or(self.newest.max(from));
-                (from, (to - from).num_milliseconds())
+                let span = (to - from).num_milliseconds();
+                let pages = r.page_ms.map_or(0.0, |per_page| span as f64 / per_page);
+                (from, span, pages)
             };
-            let Some((i, (from, span))) = self
+            let Some((i, (from, span, pages))) = self
                 .ranges
                 .iter()
                 .map(left)
                 .enumerate()
-                .max_by_key(|(_, (_, span))| *span)
+                .max_by(|(_, a), (_, b)| a.2.total_cmp(&b.2))
             else {
                 return;
             };
-            if span < 2 {
+            if pages < MIN_PAGES_TO_SPLIT || span < 2 {
                 return;
             }
             let cut = (from + TimeDelta::milliseconds(span / 2)).trunc_subsecs(3);
