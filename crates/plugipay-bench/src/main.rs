@@ -209,7 +209,7 @@ async fn b1(sandbox: &PathBuf, runs: usize, out: &mut String) {
     let id = first_id(&ours).await;
     // The baseline gets the SDK's HTTP settings, its 30 s timeout included:
     // a production client sets one too, and the timer costs ~5 µs a call.
-    let http = plugipay_api::http_client_builder()
+    let http = plugipay_api::http_client_builder_for(&sb.url)
         .timeout(plugipay::DEFAULT_TIMEOUT)
         .build()
         .unwrap();
