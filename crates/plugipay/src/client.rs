@@ -283,7 +283,7 @@ impl ClientBuilder {
         self
     }
 
-    /// A builder holding what the environment sets ([`env`]), to add to or
+    /// A builder holding what the environment sets ([`env`](mod@env)), to add to or
     /// override before [`build`](Self::build) (a command line's flags, for
     /// instance). Fails with [`Error::Config`] naming a variable that is set
     /// but empty, or not UTF-8; which credentials go together is checked
