@@ -418,7 +418,6 @@ impl ClientBuilder {
                 idempotency_key: None,
                 retry: self.retry.unwrap_or_default(),
                 id_cache: self.id_cache,
-                throttled: None,
             },
         })
     }

@@ -77,6 +77,8 @@ pub struct Page<T> {
     pub request_id: Option<String>,
     /// How many items the server sent, before any archive filter.
     pub(crate) served: usize,
+    /// How many attempts at this page were answered 429 before it came.
+    pub(crate) throttled: u32,
 }
 
 #[cfg(test)]

@@ -22,6 +22,9 @@ pub(crate) struct Envelope<T> {
     pub(crate) status: StatusCode,
     pub(crate) data: Option<T>,
     pub(crate) meta: Meta,
+    /// How many earlier attempts of the call were answered 429 (set by
+    /// the attempt loop; a walk backs off on it).
+    pub(crate) throttled: u32,
 }
 
 /// The `meta` of a success envelope; every field may be missing.
@@ -72,6 +75,7 @@ pub(crate) fn envelope<T: DeserializeOwned>(
                 request_id: header_request_id(headers),
                 ..Meta::default()
             },
+            throttled: 0,
         });
     }
     match serde_json::from_slice::<Success<T>>(body) {
@@ -88,7 +92,12 @@ pub(crate) fn envelope<T: DeserializeOwned>(
             if meta.request_id.is_none() {
                 meta.request_id = header_request_id(headers);
             }
-            Ok(Envelope { status, data, meta })
+            Ok(Envelope {
+                status,
+                data,
+                meta,
+                throttled: 0,
+            })
         }
         Err(e) => Err(failure_or(
             status,

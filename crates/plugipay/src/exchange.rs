@@ -46,6 +46,7 @@ async fn run<T: DeserializeOwned>(
         .or_else(|| options.deadline.map(|d| Instant::now() + d));
     let repeatable = outgoing.repeatable();
     let mut retries = 0;
+    let mut throttled = 0;
     loop {
         let timeout = attempt_timeout(options.timeout, deadline)?;
         let span = tracing::debug_span!(
@@ -65,9 +66,6 @@ async fn run<T: DeserializeOwned>(
             Ok(envelope) => envelope.meta.request_id.clone(),
             Err(error) => error.request_id().map(str::to_owned),
         };
-        if let (Some(429), Some(counter)) = (status, &options.throttled) {
-            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
         span.record("status", status);
         span.record("request_id", request_id.as_deref());
         let decision = match result {
@@ -90,6 +88,7 @@ async fn run<T: DeserializeOwned>(
                 });
                 tokio::time::sleep(wait).await;
                 retries += 1;
+                throttled += u32::from(status == Some(429));
             }
             (_, result) => {
                 let call = tracing::Span::current();
@@ -100,7 +99,10 @@ async fn run<T: DeserializeOwned>(
                     Ok(_) => tracing::debug!("succeeded"),
                     Err(error) => tracing::debug!(error = %error, "failed"),
                 }
-                return result;
+                return result.map(|envelope| Envelope {
+                    throttled,
+                    ..envelope
+                });
             }
         }
     }

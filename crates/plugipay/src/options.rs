@@ -26,8 +26,6 @@ pub(crate) struct Options {
     pub(crate) retry: RetryPolicy,
     /// Where `ensure` looks up ids the list filter cannot find.
     pub(crate) id_cache: Option<Arc<dyn CustomerIdCache>>,
-    /// Counts the attempts answered 429 (a partitioned walk's back-off).
-    pub(crate) throttled: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl fmt::Debug for Options {
@@ -40,7 +38,6 @@ impl fmt::Debug for Options {
             .field("idempotency_key", &self.idempotency_key)
             .field("retry", &self.retry)
             .field("id_cache", &self.id_cache.is_some())
-            .field("throttled", &self.throttled)
             .finish()
     }
 }

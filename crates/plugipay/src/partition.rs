@@ -7,8 +7,6 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
@@ -195,14 +193,13 @@ async fn plan<Op: Partitionable>(
     mut request: Request<Op>,
     partitions: usize,
 ) -> Result<Walk<Op>, Error> {
-    // The archive filter is applied after the range check (a range must see
-    // every customer to know where it ends), and 429s are counted.
+    // The archive filter is applied after the range check: a range must see
+    // every customer to know where it ends.
     let keep = request.op.list().keep.take();
-    let throttled = Arc::new(AtomicU64::new(0));
-    request.options_mut().throttled = Some(Arc::clone(&throttled));
     let params = &mut request.op.list().params;
     params.order = Some(SortOrder::Asc);
     params.limit = params.limit.or(Some(PAGE_SIZE));
+    let start = params.created_after;
     let (first, last) = {
         let edge = |order: SortOrder| {
             let mut edge = request.clone();
@@ -212,16 +209,8 @@ async fn plan<Op: Partitionable>(
         };
         (edge(SortOrder::Asc), edge(SortOrder::Desc))
     };
-    // Both ends at once; the task is aborted if this future is dropped.
-    let mut newest = AbortOnDrop(tokio::spawn(last.send()));
-    let oldest = first.send().await?;
-    let newest = match (&mut newest.0).await {
-        Ok(result) => result?,
-        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-        Err(_) => return Err(Error::Timeout),
-    };
+    let (oldest, newest) = tokio::try_join!(first.send(), last.send())?;
     let mut walk = Walk {
-        start: request.op.list().params.created_after,
         oldest: DateTime::<Utc>::MIN_UTC,
         newest: DateTime::<Utc>::MIN_UTC,
         template: request,
@@ -230,8 +219,6 @@ async fn plan<Op: Partitionable>(
         ready: VecDeque::new(),
         failed: None,
         window: Window::new(partitions),
-        throttled,
-        throttles_seen: 0,
     };
     let (Some(oldest), Some(newest)) = (oldest.items.first(), newest.items.first()) else {
         return Ok(walk); // an empty book
@@ -239,7 +226,7 @@ async fn plan<Op: Partitionable>(
     walk.oldest = Op::created_at(oldest);
     walk.newest = Op::created_at(newest).max(walk.oldest);
     let span = (walk.newest - walk.oldest).num_milliseconds();
-    let mut after = walk.start;
+    let mut after = start;
     for k in 1..partitions as i64 {
         let cut =
             (walk.oldest + TimeDelta::milliseconds(span * k / partitions as i64)).trunc_subsecs(3);
@@ -251,15 +238,6 @@ async fn plan<Op: Partitionable>(
     }
     walk.ranges.push(walk.range(after, None));
     Ok(walk)
-}
-
-/// A spawned task that ends when its handle is dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// One range `(after, until]` of creation times and its walk.
@@ -310,8 +288,6 @@ struct Walk<Op: Partitionable> {
     /// the caller's limit or 100, no archive filter).
     template: Request<Op>,
     keep: Option<ArchiveFilter>,
-    /// The caller's `createdAfter`.
-    start: Option<DateTime<Utc>>,
     oldest: DateTime<Utc>,
     newest: DateTime<Utc>,
     /// Ranges not yet done, the ones walked first at the front.
@@ -321,8 +297,6 @@ struct Walk<Op: Partitionable> {
     /// An error to yield once `ready` is empty; the walk then ends.
     failed: Option<Error>,
     window: Window,
-    throttled: Arc<AtomicU64>,
-    throttles_seen: u64,
 }
 
 impl<Op: Partitionable> Walk<Op> {
@@ -408,12 +382,10 @@ impl<Op: Partitionable> Walk<Op> {
         }
     }
 
-    /// 429s met since the last look shrink the window; a page without
-    /// any grows it.
-    fn adjust_window(&mut self) {
-        let throttles = self.throttled.load(Ordering::Relaxed);
-        if throttles > self.throttles_seen {
-            self.throttles_seen = throttles;
+    /// A page that met 429s on the way shrinks the window; one that met
+    /// none grows it.
+    fn adjust_window(&mut self, throttled: u32) {
+        if throttled > 0 {
             self.window.throttled();
         } else {
             self.window.page_ok();
@@ -436,8 +408,8 @@ impl<Op: Partitionable> Walk<Op> {
             for i in 0..active {
                 match Pin::new(&mut self.ranges[i].pages).poll_next(cx) {
                     Poll::Ready(Some(Ok(page))) => {
+                        self.adjust_window(page.throttled);
                         self.take(i, page.items);
-                        self.adjust_window();
                         moved = true;
                     }
                     Poll::Ready(Some(Err(error))) => {

@@ -91,11 +91,6 @@ impl<Op> Request<Op> {
         &self.options
     }
 
-    /// The resolved options of this call, to change.
-    pub(crate) fn options_mut(&mut self) -> &mut Options {
-        &mut self.options
-    }
-
     /// Acts for the merchant workspace `account_id` on this call only
     /// (overrides [`Client::for_merchant`](crate::Client::for_merchant)).
     pub fn on_behalf_of(mut self, account_id: impl Into<String>) -> Self {

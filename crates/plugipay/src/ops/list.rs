@@ -66,6 +66,7 @@ impl Operation for ListCustomers {
             cursor,
             request_id: envelope.meta.request_id,
             served,
+            throttled: envelope.throttled,
         })
     }
 }

@@ -47,6 +47,7 @@ impl Operation for ListCustomersJson {
             cursor,
             request_id: envelope.meta.request_id,
             served,
+            throttled: envelope.throttled,
         })
     }
 }

@@ -262,6 +262,7 @@ impl<T: DeserializeOwned + Send + 'static> Operation for RawList<T> {
             has_more: envelope.meta.has_more.unwrap_or(cursor.is_some()),
             cursor,
             request_id,
+            throttled: envelope.throttled,
         })
     }
 }
