@@ -8,36 +8,31 @@ use plugipay::Customer;
 
 use crate::Failure;
 
-/// One customer as one line of JSON. A reader that went away (`… | head`)
-/// ends the command quietly.
+/// A failed write: a reader that went away (`… | head`) ends the command
+/// quietly; anything else is an error.
+fn write_failure(e: std::io::Error) -> Failure {
+    match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Failure::Closed,
+        _ => Failure::Other(format!("cannot write: {e}")),
+    }
+}
+
+/// One customer as one line of JSON.
 pub fn json_line(out: &mut impl Write, customer: &Customer) -> Result<(), Failure> {
-    let failed = |kind: Option<std::io::ErrorKind>, e: String| match kind {
-        Some(std::io::ErrorKind::BrokenPipe) => Failure::Closed,
-        _ => Failure::Other(format!("cannot write: {e}")),
-    };
-    serde_json::to_writer(&mut *out, customer)
-        .map_err(|e| failed(e.io_error_kind(), e.to_string()))?;
-    writeln!(out).map_err(|e| failed(Some(e.kind()), e.to_string()))
+    serde_json::to_writer(&mut *out, customer).map_err(|e| write_failure(e.into()))?;
+    writeln!(out).map_err(write_failure)
 }
 
-/// One line of text (a customer's JSON as the server sent it), ended like
-/// [`json_line`].
+/// One line of text (a customer's JSON as the server sent it).
 pub fn text_line(out: &mut impl Write, text: &str) -> Result<(), Failure> {
-    let line = out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.write_all(b"\n"));
-    line.map_err(|e| match e.kind() {
-        std::io::ErrorKind::BrokenPipe => Failure::Closed,
-        _ => Failure::Other(format!("cannot write: {e}")),
-    })
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .map_err(write_failure)
 }
 
-/// Flushes buffered output; a reader that went away ends the command quietly.
+/// Flushes buffered output.
 pub fn flush(out: &mut impl Write) -> Result<(), Failure> {
-    out.flush().map_err(|e| match e.kind() {
-        std::io::ErrorKind::BrokenPipe => Failure::Closed,
-        _ => Failure::Other(format!("cannot write: {e}")),
-    })
+    out.flush().map_err(write_failure)
 }
 
 /// Prints one customer on stdout.

@@ -11,7 +11,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use plugipay::{Client, ListParams, NewCustomer, SyncAction};
 
 use crate::Failure;
-use crate::output::{progress, terminal_safe, text_line};
+use crate::output::{flush, progress, terminal_safe, text_line};
 
 /// Writes every customer as JSON lines to `out` (stdout when `None`):
 /// `parallel` creation-time ranges at once, or with 1 a single walk, newest
@@ -84,9 +84,7 @@ async fn write_book(
         count += 1;
         bar.inc(1);
     }
-    writer
-        .flush()
-        .map_err(|e| Failure::Other(format!("cannot write: {e}")))?;
+    flush(&mut writer)?;
     bar.finish_and_clear();
     Ok((count, started.elapsed().as_secs_f64()))
 }

@@ -11,19 +11,22 @@ use plugipay_sandbox::{Sandbox, SandboxConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-#[tokio::test]
-async fn half_open_connections_do_not_starve_real_requests() {
-    let sandbox = Sandbox::start(
+/// A sandbox with one customer, four connection slots and `read_timeout`.
+async fn four_slots(read_timeout: Duration) -> Sandbox {
+    Sandbox::start(
         SandboxConfig::new()
             .seed_customers(1)
             .max_connections(4)
-            .read_timeout(Duration::from_millis(300)),
+            .read_timeout(read_timeout),
     )
     .await
-    .unwrap();
-    // Every slot taken by a client that starts a request and never ends it.
+    .unwrap()
+}
+
+/// `n` connections that each start a request and never finish it.
+async fn stall(sandbox: &Sandbox, n: usize) -> Vec<TcpStream> {
     let mut stalled = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..n {
         let mut stream = TcpStream::connect(sandbox.addr()).await.unwrap();
         stream
             .write_all(b"GET /api/v1/customers HTTP/1.1\r\nHost: x\r\n")
@@ -31,6 +34,14 @@ async fn half_open_connections_do_not_starve_real_requests() {
             .unwrap();
         stalled.push(stream);
     }
+    stalled
+}
+
+#[tokio::test]
+async fn half_open_connections_do_not_starve_real_requests() {
+    let sandbox = four_slots(Duration::from_millis(300)).await;
+    // Every slot taken by a client that starts a request and never ends it.
+    let stalled = stall(&sandbox, 4).await;
     // A real request still gets its answer once the slow ones are cut off.
     let client = sdk(sandbox.base_url());
     let page = client
@@ -61,23 +72,8 @@ async fn half_open_connections_do_not_starve_real_requests() {
 /// is still served: the oldest stalled connection is shed to make room.
 #[tokio::test]
 async fn stalled_connections_are_shed_when_slots_run_out() {
-    let sandbox = Sandbox::start(
-        SandboxConfig::new()
-            .seed_customers(1)
-            .max_connections(4)
-            .read_timeout(Duration::from_secs(3600)),
-    )
-    .await
-    .unwrap();
-    let mut stalled = Vec::new();
-    for _ in 0..8 {
-        let mut stream = TcpStream::connect(sandbox.addr()).await.unwrap();
-        stream
-            .write_all(b"GET /api/v1/customers HTTP/1.1\r\nHost: x\r\n")
-            .await
-            .unwrap();
-        stalled.push(stream);
-    }
+    let sandbox = four_slots(Duration::from_secs(3600)).await;
+    let stalled = stall(&sandbox, 8).await;
     let client = sdk(sandbox.base_url());
     // A guard against hanging forever, not a timing goal: without shedding
     // the request would wait for the hour-long read timeout.
