@@ -7,7 +7,7 @@ use plugipay_sandbox::SandboxArgs;
 use crate::Failure;
 use crate::cli::{Attributes, Clear, CustomersCommand, ListArgs};
 use crate::output::{json_line, print_customer};
-use crate::transfer;
+use crate::{export, import};
 
 /// The attributes as a new customer.
 pub fn new_customer(external_id: Option<String>, a: Attributes) -> NewCustomer {
@@ -141,7 +141,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             crate::output::flush(&mut stdout)
         }
         CustomersCommand::Export { out, parallel } => {
-            transfer::export(client, out, usize::from(parallel)).await
+            export::export(client, out, usize::from(parallel)).await
         }
         CustomersCommand::Import {
             file,
@@ -151,14 +151,14 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             ..
         } => match file {
             Some(file) => {
-                let mode = transfer::ImportMode {
+                let mode = import::ImportMode {
                     update,
                     dry_run,
                     concurrency: usize::from(concurrency),
                 };
-                transfer::import(client, &file, mode).await
+                import::import(client, &file, mode).await
             }
-            None => transfer::print_row_schema(),
+            None => import::print_row_schema(),
         },
     }
 }

@@ -12,8 +12,9 @@ macro_rules! note {
 mod cli;
 mod commands;
 mod demo;
+mod export;
+mod import;
 mod output;
-mod transfer;
 
 use std::process::ExitCode;
 
@@ -77,7 +78,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         // The import row's schema needs no connection.
         Command::Customers(cli::CustomersCommand::Import { schema: true, .. }) => {
-            transfer::print_row_schema()
+            import::print_row_schema()
         }
         Command::Customers(command) => {
             commands::customers(&connect(&cli.connection)?, command).await
