@@ -179,6 +179,8 @@ impl FaultProxy {
             dice: Mutex::new(Dice::new(faults)),
             counts: Default::default(),
             requests: AtomicU64::new(0),
+            forwarding: AtomicU64::new(0),
+            quiet: tokio::sync::Notify::new(),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         Ok(FaultProxy {
@@ -212,6 +214,20 @@ impl FaultProxy {
                 (kind, n)
             })
             .collect()
+    }
+
+    /// Waits until no request is held to be forwarded late or is on its way
+    /// to the upstream: every request the proxy forwards has then been
+    /// answered by the upstream (a client that gave up on a delayed request
+    /// does not stop it from arriving; this waits for it).
+    pub async fn settled(&self) {
+        loop {
+            let quiet = self.shared.quiet.notified();
+            if self.shared.forwarding.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            quiet.await;
+        }
     }
 
     /// How many requests were received in all: every request read in full
@@ -330,6 +346,29 @@ struct Shared {
     dice: Mutex<Dice>,
     counts: [AtomicU64; 8],
     requests: AtomicU64,
+    /// Requests held to be forwarded, or on their way to the upstream and
+    /// back.
+    forwarding: AtomicU64,
+    /// Notified whenever `forwarding` drops to zero.
+    quiet: tokio::sync::Notify,
+}
+
+/// Counts one request as being forwarded while it lives.
+struct Forwarding<'a>(&'a Shared);
+
+impl<'a> Forwarding<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        shared.forwarding.fetch_add(1, Ordering::SeqCst);
+        Self(shared)
+    }
+}
+
+impl Drop for Forwarding<'_> {
+    fn drop(&mut self) {
+        if self.0.forwarding.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.quiet.notify_waiters();
+        }
+    }
 }
 
 /// What happens to one request, decided when it has been read.
@@ -657,10 +696,13 @@ async fn answer(
         return Ok(keep_alive);
     }
 
+    let forwarding = Forwarding::new(shared);
     if plan.fault == Some(FaultKind::DelayBeforeForward) {
         tokio::time::sleep(plan.delay).await;
     }
-    let response = match forward(shared.upstream, &request.forward, body, request.is_head).await {
+    let forwarded = forward(shared.upstream, &request.forward, body, request.is_head).await;
+    drop(forwarding);
+    let response = match forwarded {
         Upstream::Answer(response) => response,
         Upstream::HungUp => return Ok(false),
         Upstream::Unreachable => {

@@ -418,6 +418,7 @@ impl ClientBuilder {
                 idempotency_key: None,
                 retry: self.retry.unwrap_or_default(),
                 id_cache: self.id_cache,
+                locks: Arc::default(),
             },
         })
     }

@@ -114,6 +114,10 @@ impl<'a> Customers<'a> {
     /// metadata keys it does not name stay as they are), or writes nothing.
     /// [`Synced::action`](crate::Synced) says which. Retrying a sync, or
     /// running it again, converges: the second run finds nothing to change.
+    /// A change to the metadata is a whole-map write with the same limit
+    /// across processes as [`archive`](Self::archive) (within one client it
+    /// waits for the other metadata writes to the customer and reads it
+    /// again first).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -149,9 +153,14 @@ impl<'a> Customers<'a> {
     /// is right whether the server merges PATCHed metadata or replaces it.
     /// Archiving an archived customer writes nothing.
     ///
-    /// The read and the write are two requests: a metadata change another
-    /// writer makes between them can be lost on a server that replaces the
-    /// map (see the README's "Metadata" section for the measured race).
+    /// The read and the write are two requests. Metadata writes of one
+    /// client (and its clones: `archive`, `unarchive`, `set_metadata`,
+    /// `remove`'s archive and `sync`'s metadata) to the same customer wait
+    /// for each other, so none is lost within a process. Another process
+    /// (or another client) writing the same customer's metadata between the
+    /// read and the write can still have its change lost on a server that
+    /// replaces the map: the API has no conditional write to prevent it
+    /// (see the README's "Metadata" section for the measured race).
     pub fn archive(&self, id: impl Into<String>) -> Request<ArchiveCustomer> {
         self.request(ArchiveCustomer {
             id: id.into(),

@@ -142,6 +142,16 @@ pub(crate) fn no_data(status: StatusCode, what: &str) -> Error {
     )
 }
 
+/// A 2xx read whole whose envelope has no `data` where the call needs it
+/// (an empty body, `{}`, `"data": null`): not the answer the API promises.
+pub(crate) fn missing_data(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+    let reason = format!(
+        "a {} answer without the data it must carry",
+        status.as_u16()
+    );
+    decode_error(status, headers, body, reason)
+}
+
 /// `data`, read as the caller's `T` once the call is over: a mismatch is the
 /// caller's type, not a fault of the answer, so it is never retried (sending
 /// again would bring the same data, and a write has already been applied).

@@ -104,6 +104,31 @@ fn merged_metadata(
     })
 }
 
+/// Whether `current` holds everything `update` sets: each field it sets
+/// (or clears) has that value, and each metadata entry it sends is there.
+/// What reading a customer back after an update of unknown outcome checks.
+pub(crate) fn holds_update(current: &Customer, update: &CustomerUpdate) -> bool {
+    let (Ok(Value::Object(current_json)), Ok(Value::Object(update_json))) =
+        (serde_json::to_value(current), serde_json::to_value(update))
+    else {
+        return false;
+    };
+    update_json.iter().all(|(field, value)| {
+        let held = current_json.get(field).unwrap_or(&Value::Null);
+        match (field.as_str(), value, held) {
+            ("metadata", Value::Object(sent), Value::Object(held)) => {
+                sent.iter().all(|(k, v)| match v {
+                    // A null entry removes the key.
+                    Value::Null => held.get(k).is_none_or(Value::is_null),
+                    v => held.get(k) == Some(v),
+                })
+            }
+            ("metadata", Value::Null, Value::Object(held)) => held.is_empty(),
+            _ => held == value,
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +184,22 @@ mod tests {
             serde_json::to_value(&change.update).unwrap(),
             serde_json::json!({"metadata": {"archived": "true", "plan": "pro", "tier": "gold"}})
         );
+    }
+
+    #[test]
+    fn an_update_is_held_when_every_field_it_sends_is() {
+        let current = stored(serde_json::json!({
+            "email": "a@example.com", "metadata": {"plan": "pro", "archived": "true"}
+        }));
+        let holds = |update: CustomerUpdate| holds_update(&current, &update);
+        assert!(holds(CustomerUpdate::new().email("a@example.com")));
+        assert!(holds(CustomerUpdate::new().clear_phone()));
+        assert!(holds(CustomerUpdate::new().set_metadata("plan", "pro")));
+        assert!(holds(CustomerUpdate::new()));
+        assert!(!holds(CustomerUpdate::new().email("b@example.com")));
+        assert!(!holds(CustomerUpdate::new().clear_email()));
+        assert!(!holds(CustomerUpdate::new().set_metadata("plan", "free")));
+        assert!(!holds(CustomerUpdate::new().name("A")));
     }
 
     #[test]

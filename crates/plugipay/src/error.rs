@@ -65,6 +65,19 @@ pub enum Error {
     #[error("the list walk stopped: {0}")]
     Paging(PagingError),
 
+    /// A write's outcome is unknown: an attempt may have reached the server
+    /// and been applied (no answer came, a 5xx, an answer cut off), and
+    /// neither a later attempt nor reading the customer back could say
+    /// whether it was. It was not reported failed because it may not have
+    /// failed. Sending the same write again under the same Idempotency-Key
+    /// is safe (a create by `externalId`, an `ensure` or a `sync` too): it
+    /// is applied at most once. The last attempt's error is the source.
+    #[error(
+        "the write's outcome is unknown: it may have been applied \
+         (sending it again under the same Idempotency-Key is safe)"
+    )]
+    OutcomeUnknown(#[source] Box<Error>),
+
     /// `ensure`: a customer with this external id exists (409) but neither
     /// the `externalId` list filter nor the client's id cache could find it.
     /// Nothing was created.
@@ -99,7 +112,7 @@ impl Error {
     /// [`RetryPolicy`](crate::RetryPolicy) allows before returning one.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport(_) | Error::Timeout => true,
+            Error::Transport(_) | Error::Timeout | Error::OutcomeUnknown(_) => true,
             Error::Api(e) => retryable_status(e.status),
             Error::Decode(e) => e.status.is_success() || retryable_status(e.status),
             Error::InvalidArgument { .. }
@@ -115,6 +128,7 @@ impl Error {
             Error::Api(e) => Some(e.status),
             Error::Decode(e) => Some(e.status),
             Error::Transport(e) => e.status(),
+            Error::OutcomeUnknown(last) => last.status(),
             _ => None,
         }
     }
@@ -132,8 +146,15 @@ impl Error {
         match self {
             Error::Api(e) => e.request_id.as_deref(),
             Error::Decode(e) => e.request_id.as_deref(),
+            Error::OutcomeUnknown(last) => last.request_id(),
             _ => None,
         }
+    }
+
+    /// Whether this is [`Error::OutcomeUnknown`]: a write that may have been
+    /// applied. Never report it as failed.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown(_))
     }
 
     /// The [`ApiError`], for [`Error::Api`].

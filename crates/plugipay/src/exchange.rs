@@ -14,11 +14,14 @@ use crate::decode::{self, Envelope};
 use crate::error::Error;
 use crate::options::Options;
 use crate::outgoing::Outgoing;
-use crate::retry::{self, BodyState, Decision, Outcome, decide};
+use crate::retry::{self, BodyState, Decision, Outcome, decide, may_have_applied};
 
 /// Sends `outgoing` as the call `operation` (its name in traces) until an
 /// attempt gives a result worth keeping: a decoded envelope of `T`, or the
-/// error of the last attempt.
+/// error of the last attempt. A write that fails after an attempt that may
+/// have been applied fails with [`Error::OutcomeUnknown`] around that
+/// error, unless the last answer settles it (a decoded 4xx other than 429:
+/// under the same key, an applied write would have been replayed instead).
 pub(crate) async fn exchange<T: DeserializeOwned>(
     api: &plugipay_api::Client,
     options: &Options,
@@ -45,19 +48,33 @@ async fn run<T: DeserializeOwned>(
         .deadline_at
         .or_else(|| options.deadline.map(|d| Instant::now() + d));
     let repeatable = outgoing.repeatable();
+    let needs_data = outgoing.requires_data();
     let mut retries = 0;
     let mut throttled = 0;
+    // Whether an attempt so far may have been applied by the server.
+    let mut maybe_applied = false;
+    let unknown_unless_settled = |error: Error, settled: bool, maybe_applied: bool| {
+        if outgoing.is_write() && maybe_applied && !settled {
+            Error::OutcomeUnknown(Box::new(error))
+        } else {
+            error
+        }
+    };
     loop {
-        let timeout = attempt_timeout(options.timeout, deadline)?;
+        let timeout = match attempt_timeout(options.timeout, deadline) {
+            Ok(timeout) => timeout,
+            Err(error) => return Err(unknown_unless_settled(error, false, maybe_applied)),
+        };
         let span = tracing::debug_span!(
             "attempt",
             number = retries + 1,
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        let (result, outcome) = one::<T>(api, &request, timeout)
+        let (result, outcome) = one::<T>(api, &request, timeout, needs_data)
             .instrument(span.clone())
             .await?;
+        maybe_applied |= may_have_applied(outcome);
         let status = match outcome {
             Outcome::Answered { status, .. } => Some(status),
             _ => None,
@@ -99,13 +116,28 @@ async fn run<T: DeserializeOwned>(
                     Ok(_) => tracing::debug!("succeeded"),
                     Err(error) => tracing::debug!(error = %error, "failed"),
                 }
-                return result.map(|envelope| Envelope {
-                    throttled,
-                    ..envelope
-                });
+                let settled = settles(outcome);
+                return result
+                    .map(|envelope| Envelope {
+                        throttled,
+                        ..envelope
+                    })
+                    .map_err(|error| unknown_unless_settled(error, settled, maybe_applied));
             }
         }
     }
+}
+
+/// Whether an answer tells where a write stands even after earlier
+/// attempts that may have been applied: a decoded 4xx other than 429. (A
+/// write applied under the same key would have been answered with its
+/// recorded answer; the server refused this one for what it is.)
+fn settles(outcome: Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Answered { status, body: BodyState::Decoded, .. }
+            if (400..500).contains(&status) && status != 429
+    )
 }
 
 /// The time one attempt may take: the call's per-attempt timeout, cut to
@@ -125,10 +157,12 @@ fn attempt_timeout(
 }
 
 /// One attempt, judged: its result and the HTTP-level facts of its outcome.
+/// With `needs_data`, a success without `data` is an unreadable answer.
 async fn one<T: DeserializeOwned>(
     api: &plugipay_api::Client,
     request: &reqwest::Request,
     timeout: Option<Duration>,
+    needs_data: bool,
 ) -> Result<(Result<Envelope<T>, Error>, Outcome), Error> {
     let answer = match attempt::attempt(api, request, timeout).await? {
         Attempt::Failed(e) => {
@@ -148,7 +182,12 @@ async fn one<T: DeserializeOwned>(
     } = answer;
     let (result, state) = match body {
         Body::Whole(bytes) => {
-            let result = decode::envelope::<T>(status, &headers, &bytes);
+            let result = match decode::envelope::<T>(status, &headers, &bytes) {
+                Ok(envelope) if needs_data && envelope.data.is_none() => {
+                    Err(decode::missing_data(status, &headers, &bytes))
+                }
+                result => result,
+            };
             let state = match &result {
                 Err(Error::Decode(_)) if json_ends_early(&bytes) => BodyState::Cut,
                 Err(Error::Decode(_)) => BodyState::Undecodable,

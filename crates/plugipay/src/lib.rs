@@ -56,6 +56,7 @@ mod difference;
 mod error;
 mod exchange;
 mod id_cache;
+mod locks;
 mod ops;
 mod options;
 mod outgoing;
@@ -82,7 +83,9 @@ pub use partition::{MAX_PARTITIONS, Partitionable, Partitioned};
 pub use plugipay_api::patch::Patch;
 pub use request::{Operation, Request, ResponseFuture, Write, new_idempotency_key};
 pub use reqwest::Method;
-pub use retry::{BodyState, Decision, Outcome, RetryPolicy, decide, worth_repeating};
+pub use retry::{
+    BodyState, Decision, Outcome, RetryPolicy, decide, may_have_applied, worth_repeating,
+};
 
 /// The generated low-level client crate, re-exported for [`Client::api`].
 pub use plugipay_api as api;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::id_cache::CustomerIdCache;
+use crate::locks::CustomerLocks;
 use crate::retry::RetryPolicy;
 
 /// Resolved per-call settings.
@@ -26,6 +27,9 @@ pub(crate) struct Options {
     pub(crate) retry: RetryPolicy,
     /// Where `ensure` looks up ids the list filter cannot find.
     pub(crate) id_cache: Option<Arc<dyn CustomerIdCache>>,
+    /// The client's per-customer locks for metadata writes, shared by its
+    /// clones.
+    pub(crate) locks: Arc<CustomerLocks>,
 }
 
 impl fmt::Debug for Options {

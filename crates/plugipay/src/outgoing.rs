@@ -23,6 +23,9 @@ pub(crate) struct Outgoing {
     query: Option<String>,
     body: Option<Vec<u8>>,
     idempotency_key: Option<String>,
+    /// Whether a success must carry `data` (a list page must carry its list):
+    /// one without is an unreadable answer, retried like one.
+    needs_data: bool,
 }
 
 impl Outgoing {
@@ -34,6 +37,7 @@ impl Outgoing {
             query: None,
             body: None,
             idempotency_key: None,
+            needs_data: false,
         }
     }
 
@@ -57,6 +61,26 @@ impl Outgoing {
     pub(crate) fn idempotency_key(mut self, key: String) -> Self {
         self.idempotency_key = Some(key);
         self
+    }
+
+    /// Makes a success without `data` (an empty 2xx, `{}`, `"data": null`)
+    /// an unreadable answer rather than an empty one: for reads, whose
+    /// answer is the data (a list page that lost its list is not the end of
+    /// the list).
+    pub(crate) fn needs_data(mut self) -> Self {
+        self.needs_data = true;
+        self
+    }
+
+    /// Whether a success must carry `data`.
+    pub(crate) fn requires_data(&self) -> bool {
+        self.needs_data
+    }
+
+    /// Whether it changes something on the server (anything but GET and
+    /// HEAD).
+    pub(crate) fn is_write(&self) -> bool {
+        !matches!(self.method, Method::GET | Method::HEAD)
     }
 
     /// Whether sending it twice is harmless: a GET (or HEAD), or a write

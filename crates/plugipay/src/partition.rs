@@ -76,9 +76,12 @@ impl<Op: Partitionable> Request<Op> {
     /// ranges at once: a book of `N` customers takes about `N / 100 /
     /// partitions` round trips of waiting instead of `N / 100`.
     ///
-    /// - **Exactly once.** Every customer that exists when the walk begins
-    ///   (and is not deleted during it) is yielded once; one created during
-    ///   the walk at most once. A range `(a, b]` holds the customers whose
+    /// - **Exactly once, and it ends.** Every customer that exists for the
+    ///   whole walk is yielded once. The walk is bounded by the newest
+    ///   customer when it begins: customers created after that are not
+    ///   walked (one created in the very millisecond of the newest at most
+    ///   once), so a book that grows faster than it can be read still ends.
+    ///   A range `(a, b]` holds the customers whose
     ///   served `createdAt` is after `a` and at most `b`; boundaries are
     ///   whole milliseconds, so customers sharing a millisecond stay
     ///   together whatever precision the server keeps.
@@ -233,10 +236,13 @@ async fn plan<Op: Partitionable>(
         if after.is_some_and(|a| cut <= a) || cut >= walk.newest {
             continue;
         }
-        walk.ranges.push(walk.range(after, Some(cut)));
+        walk.ranges.push(walk.range(after, cut));
         after = Some(cut);
     }
-    walk.ranges.push(walk.range(after, None));
+    // The last range ends at the newest customer the book held when the
+    // walk began: customers created during the walk fall after it, so the
+    // walk ends however fast the book grows.
+    walk.ranges.push(walk.range(after, walk.newest));
     Ok(walk)
 }
 
@@ -244,9 +250,9 @@ async fn plan<Op: Partitionable>(
 struct Range<Op: Paginated> {
     /// Customers created at or before this belong to the range before.
     after: Option<DateTime<Utc>>,
-    /// Customers created after this belong to the range after; `None`: the
-    /// last range, which also holds customers created during the walk.
-    until: Option<DateTime<Utc>>,
+    /// Customers created after this belong to the range after; the last
+    /// range ends at the newest customer when the walk began.
+    until: DateTime<Utc>,
     /// The `createdAt` of the last customer this range yielded.
     reached: Option<DateTime<Utc>>,
     /// About how many milliseconds of creation time one page covers here,
@@ -300,7 +306,7 @@ struct Walk<Op: Partitionable> {
 }
 
 impl<Op: Partitionable> Walk<Op> {
-    fn range(&self, after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Range<Op> {
+    fn range(&self, after: Option<DateTime<Utc>>, until: DateTime<Utc>) -> Range<Op> {
         let mut request = self.template.clone();
         request.op.list().params.created_after = after;
         Range {
@@ -331,7 +337,7 @@ impl<Op: Partitionable> Walk<Op> {
             if range.after.is_some_and(|after| at <= after) {
                 continue;
             }
-            if range.until.is_some_and(|until| at > until) {
+            if at > range.until {
                 range.done = true;
                 break;
             }
@@ -355,7 +361,7 @@ impl<Op: Partitionable> Walk<Op> {
         while self.ranges.len() < self.window.ranges() {
             let left = |r: &Range<Op>| {
                 let from = r.reached.or(r.after).unwrap_or(self.oldest);
-                let to = r.until.unwrap_or(self.newest.max(from));
+                let to = r.until.max(from);
                 let span = (to - from).num_milliseconds();
                 let pages = r.page_ms.map_or(0.0, |per_page| span as f64 / per_page);
                 (from, span, pages)
@@ -376,7 +382,7 @@ impl<Op: Partitionable> Walk<Op> {
             if cut <= from {
                 return;
             }
-            let until = self.ranges[i].until.replace(cut);
+            let until = std::mem::replace(&mut self.ranges[i].until, cut);
             let half = self.range(Some(cut), until);
             self.ranges.push(half);
         }

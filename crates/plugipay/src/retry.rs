@@ -155,6 +155,35 @@ pub fn worth_repeating(outcome: Outcome, repeatable: bool) -> bool {
     }
 }
 
+/// Whether a write whose attempt came to `outcome` may have been applied by
+/// the server although the attempt did not bring back a result: no answer
+/// (the request may have arrived), a 5xx (the server may have failed after
+/// committing), or a 2xx whose body could not be read (it was applied, and
+/// the answer was lost). A connection never made, a 429 and any other answer
+/// (a decoded success, a 4xx) say where the write stands.
+///
+/// ```
+/// use plugipay::{BodyState, Outcome, may_have_applied};
+///
+/// assert!(may_have_applied(Outcome::NoAnswer));
+/// assert!(!may_have_applied(Outcome::NotSent));
+/// let cut_201 = Outcome::Answered { status: 201, retry_after: None, body: BodyState::Cut };
+/// assert!(may_have_applied(cut_201));
+/// let conflict = Outcome::Answered { status: 409, retry_after: None, body: BodyState::Decoded };
+/// assert!(!may_have_applied(conflict));
+/// ```
+pub fn may_have_applied(outcome: Outcome) -> bool {
+    match outcome {
+        Outcome::NotSent => false,
+        Outcome::NoAnswer => true,
+        Outcome::Answered { status, body, .. } => match status {
+            500..=599 => true,
+            200..=299 => body != BodyState::Decoded,
+            _ => false,
+        },
+    }
+}
+
 /// The decision after attempt number `retries_done + 1` came to `outcome`.
 ///
 /// Gives up when the budget is spent or the outcome is not
@@ -309,6 +338,28 @@ mod tests {
             decide(&slow, with_retry_after(429, 1), true, 0, 1.0),
             Decision::RetryAfter(MS(4000))
         );
+    }
+
+    #[test]
+    fn which_outcomes_may_have_applied_a_write() {
+        use BodyState::*;
+        let table = [
+            (Outcome::NotSent, false),
+            (Outcome::NoAnswer, true),
+            (answered(429, Decoded), false),
+            (answered(400, Decoded), false),
+            (answered(409, Cut), false),
+            (answered(500, Decoded), true),
+            (answered(502, Undecodable), true),
+            (answered(200, Decoded), false),
+            (answered(201, Cut), true),
+            (answered(201, Undecodable), true),
+            (answered(200, TooLarge), true),
+            (answered(301, Undecodable), false),
+        ];
+        for (outcome, applied) in table {
+            assert_eq!(may_have_applied(outcome), applied, "{outcome:?}");
+        }
     }
 
     #[test]

@@ -2,14 +2,13 @@
 
 use reqwest::Method;
 
-use super::customer;
-use crate::customer::{Customer, ListParams, NewCustomer};
+use super::{FindCustomer, Settled, customer, settle};
+use crate::customer::{Customer, NewCustomer};
 use crate::decode;
+use crate::difference::difference;
 use crate::error::Error;
 use crate::outgoing::{Outgoing, customers_path};
 use crate::request::{Operation, Request, Write, private};
-
-use super::ListCustomers;
 
 /// `customers().create(..)`.
 #[derive(Debug, Clone)]
@@ -27,29 +26,52 @@ impl Operation for CreateCustomer {
     /// Sends the create. A 2xx without a customer (an empty answer) means
     /// it was created: the customer is then found by its `externalId`; one
     /// without an `externalId` cannot be found, and the call fails with an
-    /// [`Error::Decode`] that says the create was accepted.
+    /// [`Error::Decode`] that says the create was accepted. A create whose
+    /// outcome is unknown is read back by its `externalId` too: found,
+    /// holding every field it sent, it is the created customer; otherwise
+    /// (or with no `externalId`) the call fails with
+    /// [`Error::OutcomeUnknown`].
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
-        let external_id = request.op.customer.external_id.clone();
-        let body = &request.op.customer;
+        let new = &request.op.customer;
         let outgoing = Outgoing::new(Method::POST, customers_path(&[]))
-            .json(body)?
+            .json(new)?
             .idempotency_key(request.resolved_idempotency_key()?);
-        let envelope = request.exchange(outgoing).await?;
+        let answer = request.exchange(outgoing).await;
+        let settled = settle(answer, || async {
+            let found = find(&request, new).await?;
+            Ok(found.filter(|customer| difference(customer, new).is_empty()))
+        })
+        .await?;
+        let envelope = match settled {
+            Settled::ReadBack(customer) => return Ok(customer),
+            Settled::Answered(envelope) => envelope,
+        };
         if envelope.data.is_some() {
             return customer(envelope);
         }
-        let Some(external_id) = external_id else {
+        if new.external_id.is_none() {
             return Err(decode::no_data(
                 envelope.status,
                 "a customer: the create was accepted, but the new customer's id is unknown \
                  (do not send it again under a new idempotency key)",
             ));
-        };
-        let filter = ListParams::new().external_id(external_id.clone()).limit(1);
-        let page = request.with_op(ListCustomers::new(filter)).send().await?;
-        page.items
-            .into_iter()
-            .find(|c| c.external_id.as_deref() == Some(external_id.as_str()))
+        }
+        find(&request, new)
+            .await?
             .ok_or_else(|| decode::no_data(envelope.status, "the customer it created"))
     }
+}
+
+/// The customer holding `new`'s `externalId`; `None` without one.
+async fn find(
+    request: &Request<CreateCustomer>,
+    new: &NewCustomer,
+) -> Result<Option<Customer>, Error> {
+    let Some(external_id) = &new.external_id else {
+        return Ok(None);
+    };
+    let find = FindCustomer {
+        external_id: external_id.clone(),
+    };
+    request.with_op(find).send().await
 }

@@ -3,8 +3,8 @@
 use reqwest::Method;
 use serde::de::IgnoredAny;
 
-use super::checked_id;
-use crate::error::Error;
+use super::{GetCustomer, checked_id, settle};
+use crate::error::{Error, ErrorCode};
 use crate::outgoing::{Outgoing, customers_path};
 use crate::request::{Operation, Request, Write, private};
 
@@ -24,12 +24,23 @@ impl Operation for DeleteCustomer {
     /// Sends the DELETE under an Idempotency-Key: a retry of a delete that
     /// was applied but whose answer was lost replays the first answer
     /// instead of failing with 404. Any 2xx is success, with or without a body.
+    /// A delete whose outcome is unknown is read back: a customer that is
+    /// gone (404) was deleted; otherwise the call fails with
+    /// [`Error::OutcomeUnknown`].
     async fn run(request: Request<Self>) -> Result<(), Error> {
         let id = request.op.id.clone();
         checked_id(&id)?;
         let outgoing = Outgoing::new(Method::DELETE, customers_path(&[&id]))
             .idempotency_key(request.resolved_idempotency_key()?);
-        request.exchange::<IgnoredAny>(outgoing).await?;
+        let answer = request.exchange::<IgnoredAny>(outgoing).await;
+        settle(answer, || async {
+            match request.with_op(GetCustomer { id: id.clone() }).send().await {
+                Err(error) if error.code() == Some(&ErrorCode::NotFound) => Ok(Some(())),
+                Err(error) => Err(error),
+                Ok(_) => Ok(None),
+            }
+        })
+        .await?;
         Ok(())
     }
 }

@@ -22,7 +22,7 @@ impl Operation for GetCustomer {
 
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
         checked_id(&request.op.id)?;
-        let outgoing = Outgoing::new(Method::GET, customers_path(&[&request.op.id]));
+        let outgoing = Outgoing::new(Method::GET, customers_path(&[&request.op.id])).needs_data();
         customer(request.exchange(outgoing).await?)
     }
 }

@@ -49,9 +49,11 @@ impl Operation for ListCustomers {
     const NAME: &'static str = "list_customers";
 
     async fn run(request: Request<Self>) -> Result<Page<Customer>, Error> {
-        let outgoing =
-            Outgoing::new(Method::GET, customers_path(&[])).query(query(&request.op.params)?);
+        let outgoing = Outgoing::new(Method::GET, customers_path(&[]))
+            .query(query(&request.op.params)?)
+            .needs_data();
         let envelope = request.exchange::<Vec<Customer>>(outgoing).await?;
+        // A page without its list was refused (and retried) as unreadable.
         let items = envelope.data.unwrap_or_default();
         let served = items.len();
         let keep = request.op.keep;

@@ -26,7 +26,9 @@ impl Operation for ListCustomersJson {
 
     async fn run(request: Request<Self>) -> Result<Page<CustomerJson>, Error> {
         let list = &request.op.list;
-        let outgoing = Outgoing::new(Method::GET, customers_path(&[])).query(list.query()?);
+        let outgoing = Outgoing::new(Method::GET, customers_path(&[]))
+            .query(list.query()?)
+            .needs_data();
         let envelope = request.exchange::<Vec<Box<RawValue>>>(outgoing).await?;
         let raw = envelope.data.unwrap_or_default();
         let served = raw.len();

@@ -75,12 +75,20 @@ impl Operation for ArchiveCustomer {
 
 /// Reads customer `id`, computes the metadata it should hold with `change`,
 /// and, when that differs from what it holds, sends the whole map in a PATCH
-/// under the request's idempotency key.
+/// under the request's idempotency key. Calls of one client (and its
+/// clones) on the same customer run one at a time, so none loses another's
+/// change; writers in other processes can still interleave (see
+/// [`Customers::set_metadata`](crate::Customers::set_metadata)).
 async fn write_entries<Op: Write>(
     request: &Request<Op>,
     id: String,
     change: impl FnOnce(&Customer) -> BTreeMap<String, String>,
 ) -> Result<Customer, Error> {
+    let options = request.options();
+    let _writing = options
+        .locks
+        .lock(options.on_behalf_of.as_deref(), &id)
+        .await;
     let current = request
         .with_op(GetCustomer { id: id.clone() })
         .send()

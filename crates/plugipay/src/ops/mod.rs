@@ -30,6 +30,42 @@ use crate::customer::Customer;
 use crate::decode::{self, Envelope};
 use crate::error::Error;
 
+/// What a write came to: the server's answer, or, when its outcome was
+/// unknown, what reading the customer back showed.
+enum Settled<A, R> {
+    Answered(A),
+    ReadBack(R),
+}
+
+/// A write's result, settled when its outcome is unknown: `read_back`
+/// looks at the server and returns what the write stands for when what it
+/// finds shows the write was applied (`Ok(Some(..))`). Anything else — not
+/// found, not as written, or the read failing — keeps the
+/// [`Error::OutcomeUnknown`]: a late copy of the write may still arrive.
+async fn settle<A, R, F>(
+    result: Result<A, Error>,
+    read_back: impl FnOnce() -> F,
+) -> Result<Settled<A, R>, Error>
+where
+    F: std::future::Future<Output = Result<Option<R>, Error>>,
+{
+    match result {
+        Ok(answer) => Ok(Settled::Answered(answer)),
+        Err(Error::OutcomeUnknown(last)) => match read_back().await {
+            Ok(Some(found)) => {
+                tracing::debug!("a write of unknown outcome was read back as applied");
+                Ok(Settled::ReadBack(found))
+            }
+            Ok(None) => Err(Error::OutcomeUnknown(last)),
+            Err(error) => {
+                tracing::debug!(error = %error, "reading back a write of unknown outcome failed");
+                Err(Error::OutcomeUnknown(last))
+            }
+        },
+        Err(error) => Err(error),
+    }
+}
+
 /// A customer id bound for a path, checked.
 fn checked_id(id: &str) -> Result<(), Error> {
     plugipay_api::validate::path_segment("id", id).map_err(Error::invalid)

@@ -246,7 +246,8 @@ impl<T: DeserializeOwned + Send + 'static> Operation for RawList<T> {
             });
         }
         let key = request.op.raw.key(&request)?;
-        let outgoing = request.op.raw.outgoing(key)?;
+        // A page must carry its list: one without is unreadable, not the end.
+        let outgoing = request.op.raw.outgoing(key)?.needs_data();
         let envelope = request.exchange::<Vec<Value>>(outgoing).await?;
         let (status, request_id) = (envelope.status, envelope.meta.request_id);
         let items: Vec<T> = decode::data_as(

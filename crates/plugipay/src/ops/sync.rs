@@ -2,7 +2,7 @@
 //! id hold a record from your CRM: create it, update the fields that differ,
 //! or leave it alone.
 
-use super::{EnsureCustomer, UpdateCustomer};
+use super::{EnsureCustomer, GetCustomer, UpdateCustomer};
 use crate::customer::{Customer, NewCustomer};
 use crate::difference::difference;
 use crate::error::Error;
@@ -57,7 +57,7 @@ impl Operation for SyncCustomer {
             external_id: request.op.external_id.clone(),
             attrs: record.clone(),
         });
-        let ensured = ensure.send().await?;
+        let mut ensured = ensure.send().await?;
         if ensured.created {
             return Ok(Synced {
                 customer: ensured.customer,
@@ -65,7 +65,27 @@ impl Operation for SyncCustomer {
                 unchangeable: Vec::new(),
             });
         }
-        let change = difference(&ensured.customer, &record);
+        let mut change = difference(&ensured.customer, &record);
+        // The metadata is written whole: under this client's lock on the
+        // customer, from a fresh read, so no other metadata write of this
+        // client is lost.
+        let _writing = if change.update.metadata.as_set().is_some() {
+            let options = request.options();
+            let id = &ensured.customer.id;
+            let guard = options
+                .locks
+                .lock(options.on_behalf_of.as_deref(), id)
+                .await;
+            let current = request
+                .with_op(GetCustomer { id: id.clone() })
+                .send()
+                .await?;
+            change = difference(&current, &record);
+            ensured.customer = current;
+            Some(guard)
+        } else {
+            None
+        };
         if change.fields.is_empty() {
             return Ok(Synced {
                 customer: ensured.customer,

@@ -2,8 +2,9 @@
 
 use reqwest::Method;
 
-use super::{GetCustomer, checked_id, customer};
+use super::{GetCustomer, Settled, checked_id, customer, settle};
 use crate::customer::{Customer, CustomerUpdate};
+use crate::difference::holds_update;
 use crate::error::Error;
 use crate::outgoing::{Outgoing, customers_path};
 use crate::request::{Operation, Request, Write, private};
@@ -23,7 +24,10 @@ impl Operation for UpdateCustomer {
     const NAME: &'static str = "update_customer";
 
     /// Sends the PATCH. A 2xx without a customer (an empty answer) means the
-    /// change was made: the customer is then read back with a GET.
+    /// change was made: the customer is then read back with a GET. A PATCH
+    /// whose outcome is unknown is read back too: a customer that holds
+    /// every field it sent is the answer; otherwise the call fails with
+    /// [`Error::OutcomeUnknown`].
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
         let id = request.op.id.clone();
         checked_id(&id)?;
@@ -31,7 +35,19 @@ impl Operation for UpdateCustomer {
         let outgoing = Outgoing::new(Method::PATCH, customers_path(&[&id]))
             .json(body)?
             .idempotency_key(request.resolved_idempotency_key()?);
-        let envelope = request.exchange(outgoing).await?;
+        let answer = request.exchange(outgoing).await;
+        let settled = settle(answer, || async {
+            let current = request
+                .with_op(GetCustomer { id: id.clone() })
+                .send()
+                .await?;
+            Ok(holds_update(&current, body).then_some(current))
+        })
+        .await?;
+        let envelope = match settled {
+            Settled::Answered(envelope) => envelope,
+            Settled::ReadBack(current) => return Ok(current),
+        };
         if envelope.data.is_none() {
             return request.with_op(GetCustomer { id }).send().await;
         }

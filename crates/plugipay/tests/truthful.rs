@@ -1,0 +1,430 @@
+//! The SDK never says something false: a list answer without its list is not
+//! the end of the book; a write that may have been applied is never reported
+//! failed (it is read back, or reported as of unknown outcome); a walk of a
+//! growing book ends; metadata writes of one client do not lose each other.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::scripted::{Reply, Scripted};
+use common::*;
+use futures_util::{StreamExt, TryStreamExt};
+use plugipay::{Client, CustomerUpdate, Error, ErrorCode, ListParams, NewCustomer, RetryPolicy};
+use plugipay_sandbox::{
+    FaultKind, FaultProxy, Faults, MetadataMode, ProxyFaults, Sandbox, SandboxConfig,
+    TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET,
+};
+use serde_json::{Value, json};
+
+fn page(ids: &[&str], cursor: Option<&str>) -> Reply {
+    let data: Vec<Value> = ids.iter().map(|id| customer_json(id)).collect();
+    let meta = json!({"requestId": "r", "cursor": cursor, "hasMore": cursor.is_some()});
+    Reply::json(200, json!({"data": data, "error": null, "meta": meta}))
+}
+
+/// A client of `base` with `retries` quick retries.
+fn retrying(base: &str, retries: u32) -> Client {
+    Client::builder()
+        .key_id(KEY_ID)
+        .secret(SECRET)
+        .base_url(base)
+        .retry_policy(
+            RetryPolicy::default()
+                .max_retries(retries)
+                .base_delay(Duration::from_millis(1))
+                .max_delay(Duration::from_millis(2)),
+        )
+        .build()
+        .unwrap()
+}
+
+/// 2xx answers that carry no list.
+fn listless() -> Vec<Reply> {
+    vec![
+        Reply::raw(200, ""),
+        Reply::raw(204, ""),
+        Reply::json(200, json!({})),
+        Reply::json(
+            200,
+            json!({"data": null, "error": null, "meta": {"hasMore": false}}),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_list_answer_without_its_list_is_retried_never_the_end_of_the_book() {
+    for empty in listless() {
+        // Page 2 comes back without its list once: the walk asks again.
+        let script = vec![page(&["a"], Some("c2")), empty.clone(), page(&["b"], None)];
+        let server = Scripted::start(script).await;
+        let ids: Vec<String> = retrying(&server.base_url, 2)
+            .customers()
+            .list(ListParams::new())
+            .stream()
+            .map_ok(|c| c.id)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(server.received().len(), 3);
+
+        // Without retries the walk fails: it never ends quietly short.
+        let server = Scripted::start(vec![page(&["a"], Some("c2")), empty.clone()]).await;
+        let walked: Vec<_> = client_for(&server.base_url)
+            .customers()
+            .list(ListParams::new())
+            .json_items()
+            .stream()
+            .collect()
+            .await;
+        assert_eq!(walked.len(), 2, "one customer, then the error");
+        let err = walked[1].as_ref().unwrap_err();
+        assert!(matches!(err, Error::Decode(_)), "{err:?}");
+        assert!(err.is_retryable());
+
+        // The same on the first page of a raw paginated walk.
+        let server = Scripted::start(vec![empty.clone()]).await;
+        let raw: Vec<_> = client_for(&server.base_url)
+            .request(plugipay::Method::GET, "/api/v1/customers")
+            .paginated()
+            .stream()
+            .collect()
+            .await;
+        assert!(matches!(raw.as_slice(), [Err(Error::Decode(_))]), "{raw:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_get_without_its_customer_is_retried() {
+    let server = Scripted::start(vec![
+        Reply::raw(200, ""),
+        Reply::json(200, envelope(customer_json(CUSTOMER_ID))),
+    ])
+    .await;
+    let customer = retrying(&server.base_url, 1)
+        .customers()
+        .get(CUSTOMER_ID)
+        .await
+        .unwrap();
+    assert_eq!(customer.id, CUSTOMER_ID);
+}
+
+fn busy() -> Reply {
+    Reply::json(503, error_envelope("service_unavailable", "busy"))
+}
+
+#[tokio::test]
+async fn a_write_that_may_have_been_applied_is_never_reported_failed() {
+    // No externalId: nothing to read it back by.
+    let server = Scripted::start(vec![busy(), busy(), busy()]).await;
+    let err = retrying(&server.base_url, 2)
+        .customers()
+        .create(NewCustomer::new().name("Budi"))
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert!(err.is_retryable());
+    let Error::OutcomeUnknown(last) = &err else {
+        unreachable!()
+    };
+    assert_eq!(last.status().map(|s| s.as_u16()), Some(503));
+    assert!(
+        err.report().to_string().contains("outcome is unknown"),
+        "{}",
+        err.report()
+    );
+
+    // An HTML 500, then a cut 201: as ambiguous.
+    let server = Scripted::start(vec![
+        Reply::raw(500, "<html>"),
+        Reply::raw(201, r#"{"data":{"id":"#),
+    ])
+    .await;
+    let err = retrying(&server.base_url, 1)
+        .customers()
+        .create(NewCustomer::new().name("Budi"))
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+}
+
+/// The create `customer_json` answers for.
+fn alice() -> NewCustomer {
+    NewCustomer::new()
+        .external_id("user_19823")
+        .email("alice@example.com")
+        .name("Alice Tan")
+        .metadata("plan", "pro")
+}
+
+#[tokio::test]
+async fn a_create_of_unknown_outcome_is_read_back_by_its_external_id() {
+    let server = Scripted::start(vec![busy(), page(&[CUSTOMER_ID], None)]).await;
+    let customer = client_for(&server.base_url)
+        .customers()
+        .create(alice())
+        .await
+        .unwrap();
+    assert_eq!(customer.id, CUSTOMER_ID);
+    let received = server.received();
+    assert_eq!(received[1].method, "GET");
+    assert!(
+        received[1].target.contains("externalId=user_19823"),
+        "{}",
+        received[1].target
+    );
+
+    // Found, but not as this create would have made it: still unknown.
+    let server = Scripted::start(vec![busy(), page(&[CUSTOMER_ID], None)]).await;
+    let err = client_for(&server.base_url)
+        .customers()
+        .create(alice().name("Someone Else"))
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+
+    // Not found: unknown (a late copy may still arrive), never failed.
+    let server = Scripted::start(vec![busy(), page(&[], None)]).await;
+    let err = client_for(&server.base_url)
+        .customers()
+        .create(alice())
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+}
+
+#[tokio::test]
+async fn answers_that_settle_a_write_are_reported_as_they_are() {
+    // A 503, then a 400 for the same keyed request: refused, not unknown.
+    let invalid = Reply::json(400, error_envelope("validation_error", "bad email"));
+    let server = Scripted::start(vec![busy(), invalid]).await;
+    let err = retrying(&server.base_url, 1)
+        .customers()
+        .create(alice())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::ValidationError), "{err:?}");
+
+    // 429s only: the server refused every attempt unprocessed.
+    let limited = Reply::json(429, error_envelope("rate_limited", "slow down"));
+    let server = Scripted::start(vec![limited.clone(), limited]).await;
+    let err = retrying(&server.base_url, 1)
+        .customers()
+        .create(alice())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::RateLimited), "{err:?}");
+
+    // A read is never of unknown outcome.
+    let server = Scripted::start(vec![busy()]).await;
+    let err = client_for(&server.base_url)
+        .customers()
+        .get(CUSTOMER_ID)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503), "{err:?}");
+    assert!(!err.is_outcome_unknown());
+}
+
+#[tokio::test]
+async fn updates_and_deletes_of_unknown_outcome_are_read_back() {
+    let customer = Reply::json(200, envelope(customer_json(CUSTOMER_ID)));
+    // The customer holds the change: the update is done.
+    let server = Scripted::start(vec![Reply::raw(502, "<html>"), customer.clone()]).await;
+    let updated = client_for(&server.base_url)
+        .customers()
+        .update(
+            CUSTOMER_ID,
+            CustomerUpdate::new().name("Alice Tan").clear_phone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.name.as_deref(), Some("Alice Tan"));
+    // It does not: unknown.
+    let server = Scripted::start(vec![Reply::raw(502, "<html>"), customer]).await;
+    let err = client_for(&server.base_url)
+        .customers()
+        .update(CUSTOMER_ID, CustomerUpdate::new().name("Alice T. Wijaya"))
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+
+    // A delete whose customer is gone is done.
+    let gone = Reply::json(404, error_envelope("not_found", "no such customer"));
+    let server = Scripted::start(vec![busy(), gone]).await;
+    client_for(&server.base_url)
+        .customers()
+        .delete(CUSTOMER_ID)
+        .await
+        .unwrap();
+    let received = server.received();
+    assert_eq!(
+        (received[0].method.as_str(), received[1].method.as_str()),
+        ("DELETE", "GET")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_walk_of_a_growing_book_ends() {
+    let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(400))
+        .await
+        .unwrap();
+    let client = sandbox_client(sandbox.base_url());
+    let before: HashSet<String> = sandbox
+        .customers(TEST_ACCOUNT_ID)
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let mut walk = client
+        .customers()
+        .list(ListParams::new().limit(10))
+        .partitioned(2);
+    let mut seen = HashSet::new();
+    let first = walk.try_next().await.unwrap().unwrap();
+    seen.insert(first.id);
+    // Customers created once the walk has begun (dated later than any
+    // before): a walk that chased them would yield them, or never end.
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let times = (0..200).map(|n| later + chrono::Duration::milliseconds(n));
+    assert_eq!(sandbox.seed_at(TEST_ACCOUNT_ID, times), 200);
+    while let Some(customer) = walk.try_next().await.unwrap() {
+        assert!(seen.insert(customer.id), "each customer once");
+    }
+    assert_eq!(
+        seen, before,
+        "exactly the customers of the book as it began"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_writes_of_one_client_do_not_lose_each_other() {
+    // A server that replaces the map, slow enough for writers to overlap.
+    let faults = Faults {
+        latency: Duration::from_millis(5),
+        ..Faults::default()
+    };
+    let sandbox = Sandbox::start(
+        SandboxConfig::new()
+            .metadata_mode(MetadataMode::Replace)
+            .faults(faults),
+    )
+    .await
+    .unwrap();
+    let client = sandbox_client(sandbox.base_url());
+    let id = client
+        .customers()
+        .create(NewCustomer::new().metadata("plan", "pro"))
+        .await
+        .unwrap()
+        .id;
+    let mut writers = tokio::task::JoinSet::new();
+    for n in 0..8 {
+        let (client, id) = (client.clone(), id.clone());
+        writers.spawn(async move {
+            for round in 0..3 {
+                let key = format!("writer_{n}_{round}");
+                client
+                    .customers()
+                    .set_metadata(&id, key, "x")
+                    .await
+                    .unwrap();
+            }
+        });
+        // archive runs through the same lock.
+    }
+    let archiver = {
+        let (client, id) = (client.clone(), id.clone());
+        tokio::spawn(async move { client.customers().archive(&id).await.unwrap() })
+    };
+    writers.join_all().await;
+    archiver.await.unwrap();
+    let customer = client.customers().get(&id).await.unwrap();
+    assert_eq!(
+        customer.metadata.len(),
+        1 + 8 * 3 + 1,
+        "{:?}",
+        customer.metadata
+    );
+    assert!(customer.is_archived());
+}
+
+/// Through 30 % faults of every kind, with too few retries to get every
+/// answer: each ensure that succeeds is right on the server, each reported
+/// failed is absent, and none is reported failed that the server applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_faults_done_is_done_and_failed_is_absent() {
+    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let proxy = FaultProxy::start(
+        sandbox.base_url(),
+        ProxyFaults {
+            rate: 0.3,
+            kinds: FaultKind::ALL.to_vec(),
+            delay: Duration::from_millis(450),
+            retry_after_secs: 0,
+            seed: 17,
+        },
+    )
+    .await
+    .unwrap();
+    let client = Client::builder()
+        .key_id(TEST_KEY_ID)
+        .secret(TEST_SECRET)
+        .base_url(proxy.base_url())
+        .timeout(Duration::from_millis(300))
+        .retry_policy(
+            RetryPolicy::default()
+                .max_retries(1)
+                .base_delay(Duration::from_millis(1))
+                .max_delay(Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap();
+    let rows = 300;
+    let results: Vec<(usize, Result<plugipay::Ensured, Error>)> =
+        futures_util::stream::iter(0..rows)
+            .map(|n| {
+                let client = client.clone();
+                async move {
+                    let row = NewCustomer::new().name(format!("Row {n}"));
+                    (n, client.customers().ensure(format!("row_{n}"), row).await)
+                }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+    // Every copy the proxy holds back has reached the server.
+    proxy.settled().await;
+    let book: std::collections::HashMap<String, plugipay::Customer> = sandbox
+        .customers(TEST_ACCOUNT_ID)
+        .into_iter()
+        .filter_map(|c| Some((c.external_id.clone()?, c)))
+        .collect();
+    let (mut done, mut failed, mut unknown) = (0, 0, 0);
+    for (n, result) in results {
+        let external_id = format!("row_{n}");
+        match result {
+            Ok(ensured) => {
+                done += 1;
+                let stored = &book[&external_id];
+                assert_eq!(stored.id, ensured.customer.id);
+                assert_eq!(stored.name.as_deref(), Some(format!("Row {n}").as_str()));
+            }
+            Err(e) if e.is_outcome_unknown() => unknown += 1,
+            Err(e) => {
+                failed += 1;
+                assert!(
+                    !book.contains_key(&external_id),
+                    "{external_id} reported failed ({e}) but is on the server"
+                );
+            }
+        }
+    }
+    eprintln!("{done} done, {failed} failed, {unknown} of unknown outcome");
+    assert!(
+        done > 0 && failed + unknown > 0,
+        "{done} {failed} {unknown}"
+    );
+    assert!(book.len() <= rows, "no duplicates");
+}
