@@ -163,7 +163,18 @@ pub enum CustomersCommand {
     },
     /// Write the whole book as JSON lines, each customer once.
     Export {
-        /// Write to this file instead of stdout.
+        /// Write to this file instead of stdout; it is replaced only once the
+        /// whole book is in (see --help).
+        ///
+        /// The book goes to a private temporary file beside FILE, renamed over
+        /// FILE only once complete: a failed or interrupted export (Ctrl-C,
+        /// SIGTERM: exit status 130) removes it and leaves the old FILE as it
+        /// was. A replaced file keeps its permissions; a new one is readable
+        /// by you only. A symbolic link is followed and the file it leads to
+        /// replaced (the link stays). A FIFO or a device (/dev/null,
+        /// /dev/stdout) is written through as the book arrives. A directory,
+        /// or a directory that does not exist, is refused before anything is
+        /// fetched.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// Creation-time ranges walked at once (lines then come in no overall
