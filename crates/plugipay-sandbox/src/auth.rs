@@ -1,5 +1,8 @@
-//! Who is calling: verifies the HMAC signature (constant-time) or the Bearer
-//! key of a request as received, and resolves the workspace it acts on.
+//! Who is calling, in two steps: [`Keys::admit`] judges a request from its
+//! headers (the key, the timestamp, the signature's form, the workspace it
+//! acts on), before any of its body is read; [`Admission::verify`] then
+//! checks the HMAC signature (constant-time), which covers the body, over
+//! the request as received.
 
 use std::collections::HashMap;
 
@@ -21,21 +24,6 @@ pub const ON_BEHALF_OF_HEADER: &str = "x-plugipay-on-behalf-of";
 pub struct Principal {
     /// The workspace the request acts on.
     pub account_id: String,
-    scopes: Vec<Scope>,
-}
-
-impl Principal {
-    /// 403 `forbidden` unless the key holds `scope`.
-    pub fn require(&self, scope: Scope) -> Result<(), Failure> {
-        if self.scopes.contains(&scope) {
-            return Ok(());
-        }
-        Err(Failure::new(
-            403,
-            "forbidden",
-            format!("this key lacks the {} scope", scope.as_str()),
-        ))
-    }
 }
 
 /// The keys a sandbox accepts, by key id and by Bearer token.
@@ -62,66 +50,44 @@ impl Keys {
         Self { hmac, bearer }
     }
 
-    /// Authenticates a request from what arrived: its method, its target
-    /// (path and query, as received), its headers and its body bytes.
-    pub fn authenticate(
-        &self,
-        method: &str,
-        target: &str,
-        headers: &HeaderMap,
-        body: &[u8],
-        now_secs: u64,
-    ) -> Result<Principal, Failure> {
+    /// Judges a request from its headers alone, before its body is read:
+    /// the Authorization header's shape, the key, and for an HMAC key the
+    /// timestamp (present, Unix seconds, within the allowed skew) and the
+    /// signature's form. A request refused here is refused whatever its
+    /// body; one admitted still has its signature, which covers the body,
+    /// to [verify](Admission::verify).
+    pub fn admit(&self, headers: &HeaderMap, now_secs: u64) -> Result<Admission<'_>, Failure> {
         let unauthorized = |message: &str| Failure::new(401, "unauthorized", message);
         let auth = headers
             .get(hyper::http::header::AUTHORIZATION)
             .ok_or_else(|| unauthorized("missing Authorization header"))?
             .to_str()
             .map_err(|_| unauthorized("unreadable Authorization header"))?;
-        let key = if let Some(token) = auth.strip_prefix("Bearer ") {
-            self.bearer
+        let (key, signed) = if let Some(token) = auth.strip_prefix("Bearer ") {
+            let key = self
+                .bearer
                 .get(token.trim())
-                .ok_or_else(|| unauthorized("unknown API key"))?
+                .ok_or_else(|| unauthorized("unknown API key"))?;
+            (key, None)
         } else if let Some(params) = auth.strip_prefix(HMAC_SCHEME) {
-            self.verify_hmac(params, method, target, headers, body, now_secs)?
+            let (key, signed) = self.admit_hmac(params, headers, now_secs)?;
+            (key, Some(signed))
         } else {
             return Err(unauthorized("unsupported Authorization scheme"));
         };
-        let account_id = match headers.get(ON_BEHALF_OF_HEADER) {
-            None => key.account_id.clone(),
-            Some(value) => {
-                let account = value.to_str().unwrap_or("").trim();
-                if !key.platform {
-                    return Err(Failure::new(
-                        403,
-                        "forbidden",
-                        "only platform keys may use X-Plugipay-On-Behalf-Of",
-                    ));
-                }
-                if account.is_empty() {
-                    return Err(Failure::validation(
-                        "X-Plugipay-On-Behalf-Of",
-                        "X-Plugipay-On-Behalf-Of is empty",
-                    ));
-                }
-                account.to_owned()
-            }
-        };
-        Ok(Principal {
-            account_id,
-            scopes: key.scopes.clone(),
+        Ok(Admission {
+            key,
+            signed,
+            account: acting_for(key, headers),
         })
     }
 
-    fn verify_hmac(
+    fn admit_hmac(
         &self,
         params: &str,
-        method: &str,
-        target: &str,
         headers: &HeaderMap,
-        body: &[u8],
         now_secs: u64,
-    ) -> Result<&ApiKey, Failure> {
+    ) -> Result<(&ApiKey, Signed<'_>), Failure> {
         let field = |name: &str| {
             params.split(',').find_map(|part| {
                 let (k, v) = part.trim().split_once('=')?;
@@ -156,23 +122,120 @@ impl Keys {
                 ),
             ));
         }
-        let idempotency_key = headers
-            .get(IDEMPOTENCY_KEY_HEADER)
-            .and_then(|v| v.to_str().ok());
-        let to_sign = string_to_sign(method, target, timestamp, body, idempotency_key);
-        let bad_signature = || {
-            Failure::new(
-                401,
-                "signature_invalid",
-                "the signature does not match the request",
-            )
+        // A signature that is not an HMAC-SHA256 in hex matches no body.
+        let signature = hex::decode(signature)
+            .ok()
+            .filter(|s| s.len() == SIGNATURE_BYTES)
+            .ok_or_else(bad_signature)?;
+        let signed = Signed {
+            secret,
+            signature,
+            timestamp,
         };
-        let signature = hex::decode(signature).map_err(|_| bad_signature())?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-            .expect("HMAC takes keys of any length");
-        mac.update(to_sign.as_bytes());
-        // Constant-time comparison.
-        mac.verify_slice(&signature).map_err(|_| bad_signature())?;
-        Ok(key)
+        Ok((key, signed))
+    }
+}
+
+/// The length of an HMAC-SHA256.
+const SIGNATURE_BYTES: usize = 32;
+
+fn bad_signature() -> Failure {
+    Failure::new(
+        401,
+        "signature_invalid",
+        "the signature does not match the request",
+    )
+}
+
+/// The workspace a key acts on: its own, or the one it names in
+/// `X-Plugipay-On-Behalf-Of` if it is a platform key.
+fn acting_for(key: &ApiKey, headers: &HeaderMap) -> Result<String, Failure> {
+    let Some(value) = headers.get(ON_BEHALF_OF_HEADER) else {
+        return Ok(key.account_id.clone());
+    };
+    let account = value.to_str().unwrap_or("").trim();
+    if !key.platform {
+        return Err(Failure::new(
+            403,
+            "forbidden",
+            "only platform keys may use X-Plugipay-On-Behalf-Of",
+        ));
+    }
+    if account.is_empty() {
+        return Err(Failure::validation(
+            "X-Plugipay-On-Behalf-Of",
+            "X-Plugipay-On-Behalf-Of is empty",
+        ));
+    }
+    Ok(account.to_owned())
+}
+
+/// What an HMAC signature needs besides the request itself.
+struct Signed<'k> {
+    secret: &'k str,
+    signature: Vec<u8>,
+    timestamp: u64,
+}
+
+/// A request whose headers passed: a known key, and for an HMAC key a
+/// fresh timestamp and a well-formed signature, still to be checked
+/// against the body.
+pub struct Admission<'k> {
+    key: &'k ApiKey,
+    signed: Option<Signed<'k>>,
+    /// The workspace it acts on, or what it is answered once its signature
+    /// holds (a key that may not act for another workspace).
+    account: Result<String, Failure>,
+}
+
+impl Admission<'_> {
+    /// Whether the answer depends on the body: an HMAC signature covers
+    /// it; a Bearer key is judged by its headers alone.
+    pub fn needs_body(&self) -> bool {
+        self.signed.is_some()
+    }
+
+    /// Whether the key may act on the workspace the headers name: a
+    /// failure here is the answer once the signature holds.
+    pub fn check_acting(&self) -> Result<(), Failure> {
+        self.account.as_ref().map(|_| ()).map_err(Clone::clone)
+    }
+
+    /// 403 `forbidden` unless the key holds `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), Failure> {
+        if self.key.scopes.contains(&scope) {
+            return Ok(());
+        }
+        Err(Failure::new(
+            403,
+            "forbidden",
+            format!("this key lacks the {} scope", scope.as_str()),
+        ))
+    }
+
+    /// Checks the signature (constant-time) over the request as received:
+    /// its method, its target (path and query) and its body bytes; then
+    /// the caller is known. 401 `signature_invalid` when it does not match.
+    pub fn verify(
+        self,
+        method: &str,
+        target: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Principal, Failure> {
+        if let Some(signed) = &self.signed {
+            let idempotency_key = headers
+                .get(IDEMPOTENCY_KEY_HEADER)
+                .and_then(|v| v.to_str().ok());
+            let to_sign = string_to_sign(method, target, signed.timestamp, body, idempotency_key);
+            let mut mac = Hmac::<Sha256>::new_from_slice(signed.secret.as_bytes())
+                .expect("HMAC takes keys of any length");
+            mac.update(to_sign.as_bytes());
+            mac.verify_slice(&signed.signature)
+                .map_err(|_| bad_signature())?;
+        }
+        Ok(Principal {
+            account_id: self.account?,
+        })
     }
 }

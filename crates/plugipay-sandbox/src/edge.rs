@@ -47,6 +47,10 @@ use crate::envelope::Response;
 /// The largest request body accepted.
 pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// The most of a body read before the request is known to fail anyway,
+/// only to tell which answer it gets (see `routes::handle`).
+pub(crate) const DOOMED_BODY_BYTES: usize = 16 << 10;
+
 /// The longest wait between two failed `accept`s.
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -69,40 +73,49 @@ pub(crate) struct Body {
     read_timeout: Duration,
 }
 
-/// A body over [`MAX_BODY_BYTES`], cut off, or slower than the read timeout.
-#[derive(Debug)]
-pub(crate) struct BodyError;
+/// A body over the bound it was read with, cut off, or slower than the
+/// read timeout.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BodyError {
+    max: usize,
+}
 
 impl std::fmt::Display for BodyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "the body is over {MAX_BODY_BYTES} bytes, was cut off, or was too slow"
+            "the body is over {} bytes, was cut off, or was too slow",
+            self.max
         )
     }
 }
 
 impl Body {
-    /// The whole body, at most [`MAX_BODY_BYTES`], within the read timeout.
-    pub async fn read(self) -> Result<Vec<u8>, BodyError> {
-        tokio::time::timeout(self.read_timeout, collect(self.incoming, MAX_BODY_BYTES))
+    /// The whole body, at most `max` bytes, within the read timeout. A body
+    /// that declares more (`Content-Length`) is refused before any of it is
+    /// read. A body not read at all is dropped with the request: the
+    /// connection then closes after the answer, unless what was sent had
+    /// already arrived.
+    pub async fn read(self, max: usize) -> Result<Vec<u8>, BodyError> {
+        tokio::time::timeout(self.read_timeout, collect(self.incoming, max))
             .await
-            .map_err(|_| BodyError)?
+            .map_err(|_| BodyError { max })?
     }
 }
 
 async fn collect(mut body: Incoming, max: usize) -> Result<Vec<u8>, BodyError> {
     use hyper::body::Body as _;
+    let too_big = BodyError { max };
     if body.size_hint().lower() > max as u64 {
-        return Err(BodyError);
+        return Err(too_big);
     }
     let mut bytes = Vec::new();
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let Ok(data) = frame.map_err(|_| BodyError)?.into_data() else {
+        let Ok(data) = frame.map_err(|_| BodyError { max })?.into_data() else {
             continue; // trailers
         };
         if bytes.len() + data.len() > max {
-            return Err(BodyError);
+            return Err(too_big);
         }
         bytes.extend_from_slice(&data);
     }

@@ -1,5 +1,6 @@
-//! Routing: runs each request through faults → path → authentication →
-//! method → operation, and answers with the envelope. The table is a
+//! Routing: runs each request through faults → path → authentication from
+//! the headers → the body → the signature → workspace, method and scope →
+//! operation, and answers with the envelope. The table is a
 //! `match` on (method, resource); see the [edge](crate::edge) for why
 //! there is no router framework.
 
@@ -11,11 +12,11 @@ use plugipay_api::patch::UpdateCustomerRequest;
 use plugipay_api::types::CreateCustomerRequest;
 use serde_json::{Value, json};
 
-use crate::auth::Keys;
+use crate::auth::{Keys, Principal};
 use crate::config::{Limits, Scope};
 use crate::cursor::CursorCodec;
 use crate::decode::{decode_body, refuse_nulls};
-use crate::edge::{Outcome, Request};
+use crate::edge::{DOOMED_BODY_BYTES, MAX_BODY_BYTES, Outcome, Request};
 use crate::envelope::{error_response, json_response, success_body};
 use crate::failure::Failure;
 use crate::faults::{Fate, FaultDice};
@@ -65,7 +66,18 @@ impl Reply {
     }
 }
 
-/// Answers one request.
+/// Answers one request, in the live API's order: an unknown path is 404
+/// before authentication; then the headers are judged (401s) before any of
+/// the body is read; then the signature over the body (401
+/// `signature_invalid`); then the workspace the key acts on (403/400), the
+/// method (405) and the key's scope (403).
+///
+/// Only a request whose headers pass has its body read whole (up to
+/// [`MAX_BODY_BYTES`]). One whose headers already decide a failure past the
+/// signature (a wrong method, a missing scope, a workspace the key may not
+/// act on) has at most [`DOOMED_BODY_BYTES`] read, only to check its
+/// signature and answer as for a small body; past that, it gets that
+/// failure unread. A request refused by its headers alone has none read.
 pub(crate) async fn handle(app: Arc<App>, req: Request) -> Outcome {
     let request_id = ids::request_id();
     let latency = app.dice.faults().latency;
@@ -75,14 +87,7 @@ pub(crate) async fn handle(app: Arc<App>, req: Request) -> Outcome {
     if let Fate::Fail(failure, retry_after) = app.dice.roll() {
         return Outcome::Respond(error_response(&failure, &request_id, retry_after));
     }
-    let body = match req.body.read().await {
-        Ok(body) => body,
-        Err(e) => {
-            let failure = Failure::validation("body", e.to_string());
-            return Outcome::Respond(error_response(&failure, &request_id, None));
-        }
-    };
-    let reply = match route(&app, &req.parts, &body, &request_id) {
+    let reply = match serve(&app, req, &request_id).await {
         Ok(reply) => reply,
         Err(failure) => return Outcome::Respond(error_response(&failure, &request_id, None)),
     };
@@ -96,6 +101,39 @@ pub(crate) async fn handle(app: Arc<App>, req: Request) -> Outcome {
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Outcome::Respond(response)
+}
+
+/// Authenticates a request, reading its body only as far as its headers
+/// allow, and runs its operation.
+async fn serve(app: &App, req: Request, request_id: &str) -> Result<Reply, Failure> {
+    let parts = &req.parts;
+    let path = parts.uri.path();
+    let target = parts.uri.path_and_query().map_or(path, |pq| pq.as_str());
+    let resource =
+        resource(path).ok_or_else(|| Failure::new(404, "not_found", format!("no route {path}")))?;
+    let admission = app.keys.admit(&parts.headers, now_secs())?;
+    let method = &parts.method;
+    // What the headers decide past the signature.
+    let planned = admission.check_acting().and_then(|()| {
+        let operation = operation(method.as_str(), resource, path)?;
+        admission.require(operation.scope())?;
+        Ok(operation)
+    });
+    let body = match (&planned, admission.needs_body()) {
+        (Ok(_), _) => req
+            .body
+            .read(MAX_BODY_BYTES)
+            .await
+            .map_err(|e| Failure::validation("body", e.to_string()))?,
+        // Refused whatever the body: none of it is read.
+        (Err(failure), false) => return Err(failure.clone()),
+        (Err(failure), true) => match req.body.read(DOOMED_BODY_BYTES).await {
+            Ok(body) => body,
+            Err(_) => return Err(failure.clone()),
+        },
+    };
+    let principal = admission.verify(method.as_str(), target, &parts.headers, &body)?;
+    run(app, &principal, planned?, parts, &body, request_id)
 }
 
 /// Which customer resource a path names.
@@ -142,61 +180,80 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-/// An unknown path is 404 before authentication; a method the path does not
-/// take is 405 after it.
-fn route(app: &App, parts: &Parts, body: &[u8], request_id: &str) -> Result<Reply, Failure> {
-    let path = parts.uri.path();
-    let target = parts.uri.path_and_query().map_or(path, |pq| pq.as_str());
-    let resource =
-        resource(path).ok_or_else(|| Failure::new(404, "not_found", format!("no route {path}")))?;
-    let method = &parts.method;
-    let principal =
-        app.keys
-            .authenticate(method.as_str(), target, &parts.headers, body, now_secs())?;
-    match (method.as_str(), resource) {
-        ("POST", Resource::Collection) => {
-            principal.require(Scope::Create)?;
-            writes::write(app, &principal, parts, body, request_id, |store, value| {
-                refuse_nulls(value)?;
-                let req: CreateCustomerRequest = decode_body(value)?;
-                app.limits.check_create(&req)?;
-                store
-                    .create(&principal.account_id, req)
-                    .map(|c| (201, json!(c)))
-            })
+/// What a request asks for.
+enum Operation {
+    Create,
+    List,
+    Get(String),
+    Update(String),
+    Delete(String),
+}
+
+impl Operation {
+    /// The scope it needs.
+    fn scope(&self) -> Scope {
+        match self {
+            Operation::Create => Scope::Create,
+            Operation::List | Operation::Get(_) => Scope::Read,
+            Operation::Update(_) => Scope::Update,
+            Operation::Delete(_) => Scope::Delete,
         }
-        ("GET", Resource::Collection) => {
-            principal.require(Scope::Read)?;
-            list::list(app, &principal, parts.uri.query(), request_id)
-        }
-        ("GET", Resource::Item(id)) => {
-            principal.require(Scope::Read)?;
-            let customer = app.store().get(&principal.account_id, &id)?;
-            Ok(Reply::ok(200, json!(customer), request_id))
-        }
-        ("PATCH", Resource::Item(id)) => {
-            principal.require(Scope::Update)?;
-            writes::write(app, &principal, parts, body, request_id, |store, value| {
-                let req: UpdateCustomerRequest = decode_body(value)?;
-                app.limits.check_update(&req)?;
-                store
-                    .update(&principal.account_id, &id, req)
-                    .map(|c| (200, json!(c)))
-            })
-        }
-        ("DELETE", Resource::Item(id)) => {
-            principal.require(Scope::Delete)?;
-            writes::write(app, &principal, parts, body, request_id, |store, _| {
-                store
-                    .delete(&principal.account_id, &id)
-                    .map(|()| (204, Value::Null))
-            })
-        }
+    }
+}
+
+/// The operation `method` asks of `resource`; 405 when the path does not
+/// take the method.
+fn operation(method: &str, resource: Resource, path: &str) -> Result<Operation, Failure> {
+    match (method, resource) {
+        ("POST", Resource::Collection) => Ok(Operation::Create),
+        ("GET", Resource::Collection) => Ok(Operation::List),
+        ("GET", Resource::Item(id)) => Ok(Operation::Get(id)),
+        ("PATCH", Resource::Item(id)) => Ok(Operation::Update(id)),
+        ("DELETE", Resource::Item(id)) => Ok(Operation::Delete(id)),
         _ => Err(Failure::new(
             405,
             "method_not_allowed",
             format!("{method} is not supported on {path}"),
         )),
+    }
+}
+
+/// Runs an authenticated operation.
+fn run(
+    app: &App,
+    principal: &Principal,
+    operation: Operation,
+    parts: &Parts,
+    body: &[u8],
+    request_id: &str,
+) -> Result<Reply, Failure> {
+    let account = &principal.account_id;
+    match operation {
+        Operation::Create => {
+            writes::write(app, principal, parts, body, request_id, |store, value| {
+                refuse_nulls(value)?;
+                let req: CreateCustomerRequest = decode_body(value)?;
+                app.limits.check_create(&req)?;
+                store.create(account, req).map(|c| (201, json!(c)))
+            })
+        }
+        Operation::List => list::list(app, principal, parts.uri.query(), request_id),
+        Operation::Get(id) => {
+            let customer = app.store().get(account, &id)?;
+            Ok(Reply::ok(200, json!(customer), request_id))
+        }
+        Operation::Update(id) => {
+            writes::write(app, principal, parts, body, request_id, |store, value| {
+                let req: UpdateCustomerRequest = decode_body(value)?;
+                app.limits.check_update(&req)?;
+                store.update(account, &id, req).map(|c| (200, json!(c)))
+            })
+        }
+        Operation::Delete(id) => {
+            writes::write(app, principal, parts, body, request_id, |store, _| {
+                store.delete(account, &id).map(|()| (204, Value::Null))
+            })
+        }
     }
 }
 

@@ -87,3 +87,89 @@ async fn stalled_connections_are_shed_when_slots_run_out() {
     assert_eq!(page.items.len(), 1);
     drop(stalled);
 }
+
+/// Seconds since the Unix epoch, as `X-Plugipay-Timestamp` writes them.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Sends `head` (a request's headers, declaring a 1 MiB body) and none of
+/// its body, and returns the status line of the answer.
+async fn answer_without_body(sandbox: &Sandbox, head: &str) -> String {
+    let mut stream = TcpStream::connect(sandbox.addr()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut seen = Vec::new();
+    // A guard against hanging forever, not a timing goal: reading the body
+    // first would wait for the hour-long read timeout.
+    tokio::time::timeout(Duration::from_secs(120), async {
+        let mut buf = [0u8; 4096];
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before answering");
+            seen.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .expect("answered before the body arrived");
+    let text = String::from_utf8_lossy(&seen);
+    text.lines().next().unwrap().to_owned()
+}
+
+/// A request whose headers already fail is answered at once: the sandbox
+/// does not wait for (or hold) a body it would refuse whatever it held.
+#[tokio::test]
+async fn bodies_of_requests_refused_by_their_headers_are_not_read() {
+    let sandbox = four_slots(Duration::from_secs(3600)).await;
+    let now = now_secs();
+    let signature = "0".repeat(64);
+    let stale = now - 3600;
+    let cases = [
+        (String::new(), "401"),
+        ("Authorization: Bearer pk_nobody\r\n".to_owned(), "401"),
+        (
+            format!(
+                "Authorization: Plugipay-HMAC-SHA256 keyId=ak_nobody, signature={signature}\r\n\
+                 X-Plugipay-Timestamp: {now}\r\n"
+            ),
+            "401",
+        ),
+        (
+            format!(
+                "Authorization: Plugipay-HMAC-SHA256 keyId=ak_test_sandbox, signature={signature}\r\n\
+                 X-Plugipay-Timestamp: {stale}\r\n"
+            ),
+            "401",
+        ),
+        (
+            "Authorization: Plugipay-HMAC-SHA256 keyId=ak_test_sandbox, signature=zz\r\n\
+             X-Plugipay-Timestamp: 1\r\n"
+                .to_owned(),
+            "401",
+        ),
+        // Headers that pass, but a workspace the key may not act on: the
+        // answer is 403 whatever the body, and 1 MiB is past what is read
+        // to check its signature.
+        (
+            format!(
+                "Authorization: Plugipay-HMAC-SHA256 keyId=ak_test_sandbox, signature={signature}\r\n\
+                 X-Plugipay-Timestamp: {now}\r\nX-Plugipay-On-Behalf-Of: acct_other\r\n"
+            ),
+            "403",
+        ),
+    ];
+    for (auth, status) in cases {
+        let head = format!(
+            "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Idempotency-Key: k\r\n{auth}Content-Length: {}\r\n\r\n",
+            1 << 20
+        );
+        let line = answer_without_body(&sandbox, &head).await;
+        assert!(
+            line.starts_with(&format!("HTTP/1.1 {status}")),
+            "{auth}: {line}"
+        );
+    }
+}
