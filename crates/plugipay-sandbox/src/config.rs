@@ -283,12 +283,21 @@ pub struct SandboxConfig {
     /// The most bytes the idempotency records of all workspaces may hold
     /// together (default 64 MiB): the recorded answers, keys and workspace
     /// ids, plus a fixed allowance per record (a request itself is kept as
-    /// a 32-byte digest, whatever its size). When a new record does not
-    /// fit, the oldest go first; a key whose record is gone is unknown
-    /// again, so its request executes again, as after
-    /// [`IDEMPOTENCY_TTL`](crate::IDEMPOTENCY_TTL). An answer bigger than
-    /// the whole budget is not recorded.
+    /// a 32-byte digest, whatever its size). Each workspace also keeps
+    /// within its own [budget](Self::idempotency_workspace_budget_bytes);
+    /// a write is answered 429 `rate_limited`, before it runs, while the
+    /// other workspaces' records leave less than that budget of this total
+    /// free, so no workspace's records are ever dropped to make room for
+    /// another's.
     pub idempotency_budget_bytes: usize,
+    /// The most bytes one workspace's idempotency records may hold
+    /// (default 8 MiB; never more than
+    /// [`idempotency_budget_bytes`](Self::idempotency_budget_bytes)). When
+    /// a new record does not fit, that workspace's own oldest records go
+    /// first; a key whose record is gone is unknown again, so its request
+    /// executes again, as after [`IDEMPOTENCY_TTL`](crate::IDEMPOTENCY_TTL).
+    /// An answer bigger than this budget is not recorded.
+    pub idempotency_workspace_budget_bytes: usize,
 }
 
 impl Default for SandboxConfig {
@@ -305,6 +314,7 @@ impl Default for SandboxConfig {
             max_connections: 512,
             read_timeout: Duration::from_secs(30),
             idempotency_budget_bytes: 64 << 20,
+            idempotency_workspace_budget_bytes: 8 << 20,
         }
     }
 }
@@ -377,10 +387,18 @@ impl SandboxConfig {
         self
     }
 
-    /// Keeps at most `bytes` of idempotency records, the oldest dropped
-    /// first (see [`idempotency_budget_bytes`](Self::idempotency_budget_bytes)).
+    /// Keeps at most `bytes` of idempotency records in all workspaces
+    /// together (see [`idempotency_budget_bytes`](Self::idempotency_budget_bytes)).
     pub fn idempotency_budget_bytes(mut self, bytes: usize) -> Self {
         self.idempotency_budget_bytes = bytes;
+        self
+    }
+
+    /// Keeps at most `bytes` of idempotency records in any one workspace,
+    /// its own oldest dropped first (see
+    /// [`idempotency_workspace_budget_bytes`](Self::idempotency_workspace_budget_bytes)).
+    pub fn idempotency_workspace_budget_bytes(mut self, bytes: usize) -> Self {
+        self.idempotency_workspace_budget_bytes = bytes;
         self
     }
 }

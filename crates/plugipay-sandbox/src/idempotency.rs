@@ -1,12 +1,20 @@
 //! The recorded answers of idempotent writes, by workspace and key: each
-//! fresh for [`IDEMPOTENCY_TTL`], all together within a byte budget, the
-//! oldest dropped first when either runs out.
+//! fresh for [`IDEMPOTENCY_TTL`], each workspace's within its own byte
+//! budget and all of them within a total one.
+//!
+//! Workspaces are kept apart: a workspace makes room for a new record only
+//! by dropping its own oldest records, never another's, and a write is
+//! [admitted](Records::admits) only while the other workspaces leave its
+//! whole budget free, so the record of an admitted write always fits. A
+//! flood of writes in one workspace therefore cannot make another's key
+//! unknown again (and its request execute twice).
 //!
 //! A record keeps a fixed-size digest of its request (method, path, body),
 //! not the request itself, so its size does not follow the request's: only
 //! the workspace id, the key (both bounded) and the recorded answer count.
-//! A key whose record was dropped — expired or evicted — is unknown again:
-//! its request executes again, like one with a fresh key.
+//! A key whose record was dropped — expired, or evicted by its own
+//! workspace's newer records — is unknown again: its request executes
+//! again, like one with a fresh key.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -93,37 +101,61 @@ struct Entry {
     record: Recorded,
 }
 
-/// Every workspace's records, oldest first within a byte budget.
+/// One workspace's records.
+#[derive(Default)]
+struct Workspace {
+    by_key: HashMap<String, Entry>,
+    /// The keys by insertion order: the first is the oldest.
+    order: BTreeMap<u64, String>,
+    bytes: usize,
+}
+
+/// Every workspace's records, each workspace within its own byte budget
+/// and all of them within a total one.
 pub struct Records {
-    by_account: HashMap<String, HashMap<String, Entry>>,
-    /// (account, key) by insertion order: the front is the oldest.
+    by_account: HashMap<String, Workspace>,
+    /// Every record's (account, key) by insertion order, for expiry: the
+    /// first is the oldest anywhere.
     order: BTreeMap<u64, (String, String)>,
     next_seq: u64,
     bytes: usize,
     budget: usize,
+    workspace_budget: usize,
 }
 
 /// What a record of `body` under `key` in `account` counts against the
-/// budget: its texts as often as they are held, and the fixed allowance.
+/// budgets: its texts as often as they are held, and the fixed allowance.
 fn cost(account: &str, key: &str, body: &str) -> usize {
-    2 * (account.len() + key.len()) + body.len() + RECORD_OVERHEAD_BYTES
+    2 * account.len() + 3 * key.len() + body.len() + RECORD_OVERHEAD_BYTES
 }
 
 impl Records {
-    /// No records yet; together they will hold at most `budget` bytes.
-    pub fn new(budget: usize) -> Self {
+    /// No records yet; together they will hold at most `budget` bytes, and
+    /// one workspace's at most `workspace_budget` (or `budget`, if less).
+    pub fn new(budget: usize, workspace_budget: usize) -> Self {
         Self {
             by_account: HashMap::new(),
             order: BTreeMap::new(),
             next_seq: 0,
             bytes: 0,
             budget,
+            workspace_budget: workspace_budget.min(budget),
         }
     }
 
     /// The bytes the records hold now, as counted against the budget.
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// The bytes the records of `account` hold now.
+    pub fn account_bytes(&self, account: &str) -> usize {
+        self.by_account.get(account).map_or(0, |ws| ws.bytes)
+    }
+
+    /// The workspaces holding records.
+    pub fn accounts(&self) -> impl Iterator<Item = &str> {
+        self.by_account.keys().map(String::as_str)
     }
 
     /// How many records are held.
@@ -134,13 +166,25 @@ impl Records {
 
     /// The record of `key` in `account`, if still fresh.
     pub fn get(&self, account: &str, key: &str) -> Option<&Recorded> {
-        let entry = self.by_account.get(account)?.get(key)?;
+        let entry = self.by_account.get(account)?.by_key.get(key)?;
         (entry.record.at.elapsed() < IDEMPOTENCY_TTL).then_some(&entry.record)
     }
 
-    /// Records the answer to a write. Expired records go first, then the
-    /// oldest until it fits; an answer bigger than the whole budget is not
-    /// kept at all.
+    /// Whether a write in `account` may run: only while the other
+    /// workspaces' records leave this workspace's whole budget free, so
+    /// that its answer can be recorded by dropping, at most, this
+    /// workspace's own oldest records. Expired records are dropped first.
+    pub fn admits(&mut self, account: &str) -> bool {
+        self.expire();
+        let others = self.bytes - self.account_bytes(account);
+        others + self.workspace_budget <= self.budget
+    }
+
+    /// Records the answer to a write. Expired records go first, then this
+    /// workspace's own oldest until it fits its budget and the total; an
+    /// answer bigger than a workspace's budget is not kept at all, nor one
+    /// that does not fit even so (never the case for a write
+    /// [admitted](Self::admits) just before).
     pub fn insert(
         &mut self,
         account: &str,
@@ -152,10 +196,16 @@ impl Records {
         self.expire();
         self.remove(account, key);
         let bytes = cost(account, key, &body);
-        if bytes > self.budget {
+        if bytes > self.workspace_budget {
             return;
         }
-        while self.bytes + bytes > self.budget && self.evict_oldest() {}
+        while (self.account_bytes(account) + bytes > self.workspace_budget
+            || self.bytes + bytes > self.budget)
+            && self.evict_oldest_of(account)
+        {}
+        if self.bytes + bytes > self.budget {
+            return;
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
         self.order.insert(seq, (account.to_owned(), key.to_owned()));
@@ -169,61 +219,60 @@ impl Records {
                 at: Instant::now(),
             },
         };
-        self.by_account
-            .entry(account.to_owned())
-            .or_default()
-            .insert(key.to_owned(), entry);
+        let ws = self.by_account.entry(account.to_owned()).or_default();
+        ws.order.insert(seq, key.to_owned());
+        ws.by_key.insert(key.to_owned(), entry);
+        ws.bytes += bytes;
         self.bytes += bytes;
     }
 
-    /// Drops the expired records, which are the oldest.
+    /// Drops the expired records, which are the oldest anywhere.
     fn expire(&mut self) {
-        while let Some((account, key)) = self.order.values().next() {
+        while let Some((&seq, (account, key))) = self.order.iter().next() {
             let expired = self
                 .by_account
                 .get(account)
-                .and_then(|keys| keys.get(key))
+                .and_then(|ws| ws.by_key.get(key))
                 .is_none_or(|entry| entry.record.at.elapsed() >= IDEMPOTENCY_TTL);
             if !expired {
                 break;
             }
-            self.evict_oldest();
+            let (account, key) = (account.clone(), key.clone());
+            self.remove(&account, &key);
+            // Gone with the record, unless the two orders disagreed.
+            self.order.remove(&seq);
         }
     }
 
-    /// Drops the oldest record; `false` when there is none.
-    fn evict_oldest(&mut self) -> bool {
-        match self.order.pop_first() {
-            Some((_, (account, key))) => {
-                self.forget(&account, &key);
+    /// Drops the oldest record of `account`; `false` when it has none.
+    fn evict_oldest_of(&mut self, account: &str) -> bool {
+        let oldest = self
+            .by_account
+            .get(account)
+            .and_then(|ws| ws.order.values().next())
+            .cloned();
+        match oldest {
+            Some(key) => {
+                self.remove(account, &key);
                 true
             }
             None => false,
         }
     }
 
-    /// Drops the record of `key` in `account`, if any.
+    /// Drops the record of `key` in `account`, if any, and the workspace's
+    /// entry with its last record.
     fn remove(&mut self, account: &str, key: &str) {
-        if let Some(seq) = self
-            .by_account
-            .get(account)
-            .and_then(|keys| keys.get(key))
-            .map(|entry| entry.seq)
-        {
-            self.order.remove(&seq);
-            self.forget(account, key);
-        }
-    }
-
-    /// Removes the entry (its order entry is already gone).
-    fn forget(&mut self, account: &str, key: &str) {
-        let Some(keys) = self.by_account.get_mut(account) else {
+        let Some(ws) = self.by_account.get_mut(account) else {
             return;
         };
-        if let Some(entry) = keys.remove(key) {
+        if let Some(entry) = ws.by_key.remove(key) {
+            ws.order.remove(&entry.seq);
+            ws.bytes -= entry.bytes;
+            self.order.remove(&entry.seq);
             self.bytes -= entry.bytes;
         }
-        if keys.is_empty() {
+        if ws.by_key.is_empty() {
             self.by_account.remove(account);
         }
     }
@@ -266,7 +315,7 @@ mod tests {
         let body = "x".repeat(1000);
         let one = cost("acct", "k0000", &body);
         let budget = one * 10 + one / 2;
-        let mut records = Records::new(budget);
+        let mut records = Records::new(budget, budget);
         for n in 0..100 {
             records.insert(
                 "acct",
@@ -287,16 +336,83 @@ mod tests {
             let rec = records.get("acct", &format!("k{n:04}")).unwrap();
             assert_eq!(rec.fingerprint, fingerprint(n));
         }
-        // Across workspaces too: the oldest record anywhere goes first.
+        // Another workspace never makes room by evicting these: it is not
+        // admitted, and a record it tries anyway is not kept.
+        assert!(!records.admits("acct2"));
         records.insert("acct2", "k0000", fingerprint(0), 201, body.clone());
-        assert!(records.get("acct", "k0090").is_none());
-        assert!(records.get("acct2", "k0000").is_some());
+        assert!(records.get("acct2", "k0000").is_none());
+        assert!(records.get("acct", "k0090").is_some());
+        assert!(records.admits("acct"));
         assert!(records.bytes() <= budget);
     }
 
     #[test]
+    fn each_workspace_evicts_only_its_own_records() {
+        let body = "x".repeat(1000);
+        let one = cost("acct_a", "k0000", &body);
+        let (total, each) = (one * 40, one * 10);
+        let mut records = Records::new(total, each);
+        records.insert("acct_b", "kept", fingerprint(0), 200, body.clone());
+        for n in 0..1000 {
+            assert!(records.admits("acct_a"), "{n}");
+            records.insert(
+                "acct_a",
+                &format!("k{n:04}"),
+                fingerprint(n),
+                201,
+                body.clone(),
+            );
+            assert!(records.account_bytes("acct_a") <= each);
+            assert!(records.bytes() <= total);
+        }
+        // acct_a kept its newest ten; acct_b's record was never touched.
+        assert_eq!(records.account_bytes("acct_a"), one * 10);
+        assert!(records.get("acct_a", "k0990").is_some());
+        assert!(records.get("acct_a", "k0989").is_none());
+        assert_eq!(records.get("acct_b", "kept").unwrap().status, 200);
+    }
+
+    #[test]
+    fn writes_are_admitted_only_while_the_others_leave_a_whole_budget() {
+        let body = "x".repeat(1000);
+        let one = cost("acct_0", "k1", &body);
+        let (total, each) = (one * 4, one * 2);
+        let mut records = Records::new(total, each);
+        records.insert("acct_0", "k1", fingerprint(0), 201, body.clone());
+        records.insert("acct_1", "k1", fingerprint(1), 201, body.clone());
+        // Two records elsewhere leave exactly one budget free.
+        assert!(records.admits("acct_2"));
+        records.insert("acct_2", "k1", fingerprint(2), 201, body.clone());
+        assert!(
+            !records.admits("acct_3"),
+            "three records leave less than a budget"
+        );
+        // A workspace already holding records may still write: it makes
+        // room from its own.
+        assert!(records.admits("acct_2"));
+        records.insert("acct_2", "k2", fingerprint(3), 201, body.clone());
+        records.insert("acct_2", "k3", fingerprint(4), 201, body.clone());
+        assert_eq!(records.account_bytes("acct_2"), one * 2);
+        assert!(records.get("acct_0", "k1").is_some());
+        assert!(records.get("acct_1", "k1").is_some());
+        assert!(records.bytes() <= total);
+    }
+
+    #[test]
+    fn a_workspace_entry_goes_with_its_last_record() {
+        let mut records = Records::new(1 << 20, 1 << 10);
+        records.insert("acct", "k", fingerprint(0), 201, "x".repeat(600));
+        records.insert("acct", "k2", fingerprint(1), 201, "x".repeat(600));
+        assert_eq!(records.accounts().count(), 1);
+        assert_eq!(records.len(), 1, "the older record made room");
+        records.remove("acct", "k2");
+        assert_eq!(records.accounts().count(), 0);
+        assert_eq!((records.len(), records.bytes()), (0, 0));
+    }
+
+    #[test]
     fn an_answer_bigger_than_the_budget_is_not_kept() {
-        let mut records = Records::new(1024);
+        let mut records = Records::new(1024, 1024);
         records.insert("acct", "small", fingerprint(0), 201, String::new());
         records.insert("acct", "big", fingerprint(1), 201, "x".repeat(2048));
         assert!(records.get("acct", "big").is_none());
@@ -310,8 +426,8 @@ mod tests {
     fn a_record_of_a_huge_path_holds_as_much_as_one_of_a_short_path() {
         let huge = format!("/api/v1/customers/cus_{}", "x".repeat(1 << 20));
         let body = r#"{"data":null,"error":{"code":"conflict"}}"#.to_owned();
-        let mut short_records = Records::new(1 << 30);
-        let mut huge_records = Records::new(1 << 30);
+        let mut short_records = Records::new(1 << 30, 1 << 30);
+        let mut huge_records = Records::new(1 << 30, 1 << 30);
         let short_fp = Fingerprint::new("PATCH", "/api/v1/customers/cus_1", &json!({}));
         let huge_fp = Fingerprint::new("PATCH", &huge, &json!({}));
         short_records.insert("acct", "k", short_fp, 409, body.clone());
@@ -324,7 +440,7 @@ mod tests {
 
     #[test]
     fn recording_a_key_again_replaces_its_record() {
-        let mut records = Records::new(1 << 20);
+        let mut records = Records::new(1 << 20, 1 << 20);
         records.insert("acct", "k", fingerprint(0), 201, "a".into());
         let bytes = records.bytes();
         records.insert("acct", "k", fingerprint(1), 201, "b".into());

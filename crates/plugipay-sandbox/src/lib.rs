@@ -33,8 +33,9 @@
 //! web framework: the sandbox must answer every malformed request (bad
 //! JSON, a bad query string, an unknown path, a wrong method) with the wire
 //! protocol's exact error envelope and status, in the live API's order
-//! (404 before authentication, 405 after it, the body parsed only after its
-//! HMAC signature over the raw bytes is checked), and a framework's router
+//! (404 before authentication, 405 after it, the body read only once the
+//! headers pass and parsed only after its HMAC signature over the raw bytes
+//! is checked), and a framework's router
 //! and extractors answer those cases themselves, before or instead of the
 //! sandbox's code.
 #![warn(missing_docs)]
@@ -100,6 +101,7 @@ impl Sandbox {
             config.metadata_mode,
             config.limits.clone(),
             config.idempotency_budget_bytes,
+            config.idempotency_workspace_budget_bytes,
         );
         store.seed(TEST_ACCOUNT_ID, config.seed_customers, config.seed_span);
         let seed = config.fault_seed.unwrap_or_else(SplitMix64::random_seed);
@@ -165,6 +167,15 @@ impl Sandbox {
     /// [`SandboxConfig::idempotency_budget_bytes`] (never more than that).
     pub fn idempotency_bytes(&self) -> usize {
         self.app.store().idempotency_bytes()
+    }
+
+    /// How many workspaces hold anything: customers, or idempotency
+    /// records. A workspace comes to be only with a successful write (or
+    /// [seeding](Self::seed_at)) and goes with its last customer and
+    /// record, so reads and refused writes naming unknown workspaces (with
+    /// `X-Plugipay-On-Behalf-Of`) leave nothing behind.
+    pub fn workspace_count(&self) -> usize {
+        self.app.store().workspace_count()
     }
 
     /// Creates a generated customer in workspace `account_id` at each of

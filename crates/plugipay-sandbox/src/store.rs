@@ -135,24 +135,48 @@ fn not_found(id: &str) -> Failure {
 impl Store {
     /// An empty store whose ids draw randomness from `seed`, applying
     /// PATCHed metadata the `metadata_mode` way within `limits`, and keeping
-    /// at most `idempotency_budget` bytes of idempotency records.
+    /// at most `idempotency_budget` bytes of idempotency records in all and
+    /// `workspace_budget` in any one workspace.
     pub fn new(
         seed: u64,
         metadata_mode: MetadataMode,
         limits: Limits,
         idempotency_budget: usize,
+        workspace_budget: usize,
     ) -> Self {
         Self {
             workspaces: HashMap::new(),
             ids: IdGenerator::new(seed),
             metadata_mode,
             limits,
-            records: Records::new(idempotency_budget),
+            records: Records::new(idempotency_budget, workspace_budget),
         }
     }
 
-    fn workspace(&mut self, account_id: &str) -> &mut Workspace {
-        self.workspaces.entry(account_id.to_owned()).or_default()
+    /// A workspace's book, if it has one: only a customer created there
+    /// makes one, so reads, refused writes and writes to missing customers
+    /// of unknown workspaces hold no memory.
+    fn workspace_mut(&mut self, account_id: &str, id: &str) -> Result<&mut Workspace, Failure> {
+        self.workspaces
+            .get_mut(account_id)
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// How many workspaces hold customers or idempotency records.
+    pub fn workspace_count(&self) -> usize {
+        let records_only = self
+            .records
+            .accounts()
+            .filter(|account| !self.workspaces.contains_key(*account))
+            .count();
+        self.workspaces.len() + records_only
+    }
+
+    /// Whether a write in `account_id` may run now: its answer must be
+    /// recordable without dropping another workspace's records (see
+    /// [`Records::admits`]).
+    pub fn admits_write(&mut self, account_id: &str) -> bool {
+        self.records.admits(account_id)
     }
 
     /// The recorded response of `key` in `account_id`, if still fresh.
@@ -197,7 +221,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Customer, Failure> {
         if let Some(ext) = &req.external_id
-            && self.workspace(account_id).external_id_taken(ext, None)
+            && self
+                .workspaces
+                .get(account_id)
+                .is_some_and(|ws| ws.external_id_taken(ext, None))
         {
             return Err(conflict(ext));
         }
@@ -214,7 +241,7 @@ impl Store {
         fields.insert("createdAt".into(), json!(created_at));
         fields.insert("updatedAt".into(), json!(created_at));
         let customer = into_customer(fields)?;
-        let ws = self.workspace(account_id);
+        let ws = self.workspaces.entry(account_id.to_owned()).or_default();
         ws.index(&customer);
         ws.customers.insert(customer.id.clone(), customer.clone());
         Ok(customer)
@@ -281,7 +308,7 @@ impl Store {
         patch: UpdateCustomerRequest,
     ) -> Result<Customer, Failure> {
         let (mode, limits) = (self.metadata_mode, self.limits.clone());
-        let ws = self.workspace(account_id);
+        let ws = self.workspace_mut(account_id, id)?;
         let old = ws.customers.get(id).cloned().ok_or_else(|| not_found(id))?;
         // Every field the patch names is set (or cleared with null) by
         // name; metadata follows the store's mode.
@@ -401,7 +428,7 @@ impl Store {
     /// Deletes a customer: 404 when absent, 409 when it has money history.
     /// Its `externalId` is free again.
     pub fn delete(&mut self, account_id: &str, id: &str) -> Result<(), Failure> {
-        let ws = self.workspace(account_id);
+        let ws = self.workspace_mut(account_id, id)?;
         let customer = ws.customers.get(id).ok_or_else(|| not_found(id))?;
         let marked = customer.metadata.get(MONEY_HISTORY_KEY).map(String::as_str) == Some("true");
         if marked || ws.money_history.contains(id) {
@@ -416,13 +443,19 @@ impl Store {
         }
         let customer = ws.customers.remove(id).expect("looked up above");
         ws.unindex(&customer);
+        // A workspace whose last customer is gone holds nothing more.
+        if ws.customers.is_empty() {
+            self.workspaces.remove(account_id);
+        }
         Ok(())
     }
 
     /// Gives a customer money history (or takes it away); `false` when there
     /// is no such customer.
     pub fn set_money_history(&mut self, account_id: &str, id: &str, held: bool) -> bool {
-        let ws = self.workspace(account_id);
+        let Some(ws) = self.workspaces.get_mut(account_id) else {
+            return false;
+        };
         if !ws.customers.contains_key(id) {
             return false;
         }
@@ -494,7 +527,13 @@ mod tests {
     #[test]
     fn purging_keeps_every_fresh_record() {
         const PURGE_AT: usize = 1024;
-        let mut store = Store::new(1, MetadataMode::Merge, Limits::default(), 64 << 20);
+        let mut store = Store::new(
+            1,
+            MetadataMode::Merge,
+            Limits::default(),
+            64 << 20,
+            64 << 20,
+        );
         for n in 0..PURGE_AT * 4 + 1 {
             store.record("acct", &format!("k{n}"), fingerprint(n), 201, String::new());
         }

@@ -1,6 +1,9 @@
 //! A create, update or delete: checks its idempotency key, applies the
 //! change and records the answer under one lock, so two requests with one
-//! key never both execute.
+//! key never both execute. A write runs only when its answer can be
+//! recorded within its workspace's budget (429 `rate_limited` otherwise),
+//! so a write is never applied without the record that stops it being
+//! applied again.
 
 use hyper::http::request::Parts;
 use plugipay_api::auth::IDEMPOTENCY_KEY_HEADER;
@@ -56,6 +59,17 @@ pub(crate) fn write(
             replayed: true,
             hang_up: false,
         });
+    }
+    // Its answer will be recorded (most are): only while the other
+    // workspaces leave this one's whole record budget free, so that
+    // recording it never drops another workspace's records.
+    if !store.admits_write(account) {
+        return Err(Failure::new(
+            429,
+            "rate_limited",
+            "the sandbox's idempotency records are full: the other workspaces' records \
+             leave this workspace less than its budget; retry when older records expire",
+        ));
     }
     let reply = match apply(&mut store, &value) {
         Ok((status, data)) => Reply {

@@ -988,3 +988,160 @@ async fn the_binary_prints_its_credentials() {
     }
     child.kill().await.unwrap();
 }
+
+/// A raw client with the platform key, acting for `account`.
+fn platform_for(base: &str, account: &str) -> RawClient {
+    let mut raw = RawClient::hmac(base, PLATFORM_KEY_ID, PLATFORM_SECRET);
+    raw.on_behalf_of = Some(account.to_owned());
+    raw
+}
+
+/// One workspace updates a customer under a key; another floods writes;
+/// the first workspace's retry with the same key is then still a replay,
+/// not a second update.
+#[tokio::test]
+async fn a_flood_in_one_workspace_cannot_make_another_apply_a_key_twice() {
+    let budget = 16 * 1024;
+    let sb = Sandbox::start(SandboxConfig::new().idempotency_budget_bytes(budget))
+        .await
+        .unwrap();
+    let raw = RawClient::sandbox(sb.base_url());
+    let created = raw.create(r#"{"name":"before"}"#, &fresh_key()).await;
+    let path = format!(
+        "/api/v1/customers/{}",
+        created.body["data"]["id"].as_str().unwrap()
+    );
+    let key = fresh_key();
+    let patch = r#"{"name":"after"}"#;
+    let first = raw.send("PATCH", &path, Some(patch), Some(&key)).await;
+    assert_eq!(first.status, 200);
+
+    // Far more than the whole budget of records, in another workspace.
+    let flood = platform_for(sb.base_url(), "acct_flood");
+    for n in 0..100 {
+        let a = flood
+            .create(&format!(r#"{{"name":"flood {n}"}}"#), &fresh_key())
+            .await;
+        assert!(
+            a.status == 201 || (a.status, a.code()) == (429, "rate_limited"),
+            "{a:?}"
+        );
+        assert!(sb.idempotency_bytes() <= budget);
+    }
+
+    let again = raw.send("PATCH", &path, Some(patch), Some(&key)).await;
+    assert_eq!(
+        again
+            .headers
+            .get("idempotent-replayed")
+            .map(|v| v.to_str().unwrap()),
+        Some("true"),
+        "the update ran again: {again:?}"
+    );
+    assert_eq!(again.body["data"], first.body["data"]);
+    let now = raw.send("GET", &path, None, None).await;
+    assert_eq!(
+        now.body["data"]["updatedAt"],
+        first.body["data"]["updatedAt"]
+    );
+}
+
+/// With a budget per workspace, a flooding workspace keeps writing, making
+/// room by dropping only its own oldest records; another workspace's keys
+/// still replay. When the other workspaces leave less than a workspace's
+/// budget of the total free, its writes are refused before they run.
+#[tokio::test]
+async fn each_workspace_makes_room_only_from_its_own_records() {
+    let (total, each) = (64 * 1024, 16 * 1024);
+    let sb = Sandbox::start(
+        SandboxConfig::new()
+            .idempotency_budget_bytes(total)
+            .idempotency_workspace_budget_bytes(each),
+    )
+    .await
+    .unwrap();
+    let raw = RawClient::sandbox(sb.base_url());
+    let kept = fresh_key();
+    let first = raw.create(r#"{"name":"kept"}"#, &kept).await;
+    assert_eq!(first.status, 201);
+
+    let flood = platform_for(sb.base_url(), "acct_flood");
+    let keys: Vec<String> = (0..200).map(|_| fresh_key()).collect();
+    for (n, key) in keys.iter().enumerate() {
+        let a = flood.create(&format!(r#"{{"name":"f{n}"}}"#), key).await;
+        assert_eq!(a.status, 201, "{a:?}");
+        assert!(sb.idempotency_bytes() <= total);
+    }
+    assert_eq!(sb.customer_count("acct_flood"), 200);
+    // The flood's newest key replays; its oldest was dropped by the flood
+    // itself, so that request runs again.
+    let newest = flood.create(r#"{"name":"f199"}"#, &keys[199]).await;
+    assert_eq!(newest.headers["idempotent-replayed"], "true");
+    let oldest = flood.create(r#"{"name":"f0"}"#, &keys[0]).await;
+    assert!(oldest.headers.get("idempotent-replayed").is_none());
+    assert_eq!(sb.customer_count("acct_flood"), 201);
+    // The other workspace's key still replays.
+    let again = raw.create(r#"{"name":"kept"}"#, &kept).await;
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1);
+
+    // Many workspaces, each within its budget, fill the total: a write in
+    // a workspace that cannot make room from its own records is refused
+    // before it runs, and takes nothing from anyone.
+    let mut refused = None;
+    'workspaces: for n in 0..200 {
+        let account = format!("acct_many_{n}");
+        let many = platform_for(sb.base_url(), &account);
+        for _ in 0..10 {
+            let before = sb.customer_count(&account);
+            let a = many.create(r#"{"name":"m"}"#, &fresh_key()).await;
+            if a.status == 429 {
+                assert_eq!(a.code(), "rate_limited");
+                assert_eq!(sb.customer_count(&account), before, "refused before it ran");
+                refused = Some(account);
+                break 'workspaces;
+            }
+            assert_eq!(a.status, 201, "{a:?}");
+        }
+    }
+    assert!(refused.is_some(), "the total fills up");
+    assert!(sb.idempotency_bytes() <= total);
+    let again = raw.create(r#"{"name":"kept"}"#, &kept).await;
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let newest = flood.create(r#"{"name":"f199"}"#, &keys[199]).await;
+    assert_eq!(newest.headers["idempotent-replayed"], "true");
+}
+
+/// Reads and failed writes naming workspaces that do not exist (a platform
+/// key's `X-Plugipay-On-Behalf-Of`, new each time) leave no workspace
+/// behind; only a successful write makes one.
+#[tokio::test]
+async fn on_behalf_of_churn_leaves_no_workspaces() {
+    let sb = sandbox().await;
+    let missing = "/api/v1/customers/cus_00000000000000000000000000";
+    for n in 0..100 {
+        let raw = platform_for(sb.base_url(), &format!("acct_churn_{n}"));
+        let a = raw
+            .send(
+                "PATCH",
+                missing,
+                Some(r#"{"name":"x"}"#),
+                Some(&fresh_key()),
+            )
+            .await;
+        assert_eq!(a.status, 404);
+        let a = raw.send("DELETE", missing, None, Some(&fresh_key())).await;
+        assert_eq!(a.status, 404);
+        let a = raw.send("GET", missing, None, None).await;
+        assert_eq!(a.status, 404);
+        let a = raw.send("GET", "/api/v1/customers", None, None).await;
+        assert_eq!(a.status, 200);
+        let a = raw.create(r#"{"email":"nope"}"#, &fresh_key()).await;
+        assert_eq!(a.status, 400);
+    }
+    assert_eq!(sb.workspace_count(), 0);
+    assert_eq!(sb.customer_count("acct_churn_0"), 0);
+    let raw = platform_for(sb.base_url(), "acct_churn_0");
+    assert_eq!(raw.create("{}", &fresh_key()).await.status, 201);
+    assert_eq!(sb.workspace_count(), 1);
+}
