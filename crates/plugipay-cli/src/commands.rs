@@ -7,7 +7,7 @@ use plugipay_sandbox::SandboxArgs;
 use crate::Failure;
 use crate::cli::{Attributes, Clear, CustomersCommand, ListArgs};
 use crate::output::{json_line, print_customer};
-use crate::{export, import};
+use crate::{export, import, rows};
 
 /// The attributes as a new customer.
 pub fn new_customer(external_id: Option<String>, a: Attributes) -> NewCustomer {
@@ -158,7 +158,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                 };
                 import::import(client, &file, mode).await
             }
-            None => import::print_row_schema(),
+            None => rows::print_row_schema(),
         },
     }
 }

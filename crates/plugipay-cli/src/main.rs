@@ -13,8 +13,10 @@ mod cli;
 mod commands;
 mod demo;
 mod export;
+mod failed_rows;
 mod import;
 mod output;
+mod rows;
 
 use std::process::ExitCode;
 
@@ -78,7 +80,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         // The import row's schema needs no connection.
         Command::Customers(cli::CustomersCommand::Import { schema: true, .. }) => {
-            import::print_row_schema()
+            rows::print_row_schema()
         }
         Command::Customers(command) => {
             commands::customers(&connect(&cli.connection)?, command).await

@@ -655,8 +655,41 @@ async fn import_input_is_checked() {
         20,
         "{err}"
     );
-    assert!(err.contains("… and 30 more failed rows not shown"), "{err}");
+    assert!(
+        err.contains("… and 30 more rows not done, not shown"),
+        "{err}"
+    );
     assert!(err.contains("0 created, 0 found, 50 failed"), "{err}");
+    // All 50 are copied out as they were, ready to be fixed and imported.
+    let not_done = file.with_file_name("bad.failed.jsonl");
+    assert!(
+        err.contains(&format!(
+            "the 50 rows not done are in {}",
+            not_done.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&not_done).unwrap(), bad);
+    // A second run never overwrites the first run's file.
+    let out = plugipay(&sb, &["customers", "import", file.to_str().unwrap()]).await;
+    assert!(
+        stderr(&out).contains("bad.failed-2.jsonl"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&not_done).unwrap(), bad);
+
+    // CSV: the rows not done go out under the same header.
+    let csv = "externalId,name,metadata.plan\r\ncsv_1,Ani,pro\r\n,Nameless,free\r\ncsv_3,\"Budi, Jr\",pro\r\n";
+    let file = temp_file("book.csv", csv);
+    let out = plugipay(&sb, &["customers", "import", file.to_str().unwrap()]).await;
+    assert!(
+        stderr(&out).contains("2 created, 0 found, 1 failed"),
+        "{}",
+        stderr(&out)
+    );
+    let not_done = std::fs::read_to_string(file.with_file_name("book.failed.csv")).unwrap();
+    assert_eq!(not_done, "externalId,name,metadata.plan\n,Nameless,free\n");
 }
 
 /// `list` says when more pages follow and takes `--cursor`; `… | head`

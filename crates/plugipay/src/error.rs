@@ -78,16 +78,17 @@ pub enum Error {
     )]
     OutcomeUnknown(#[source] Box<Error>),
 
-    /// `ensure`: a customer with this external id exists (409) but neither
-    /// the `externalId` list filter nor the client's id cache could find it.
-    /// Nothing was created.
-    #[error(
-        "a customer with externalId {external_id:?} exists but could not be found: \
-         the externalId filter returned nothing and no id cache knows it"
-    )]
+    /// `ensure`: a customer with this external id exists (the create was
+    /// refused with 409 `conflict`) but could not be read: the `externalId`
+    /// filter found nothing and no id cache knows it, or reading it failed
+    /// (`source`). Nothing was created.
+    #[error("a customer with externalId {external_id:?} exists but could not be read")]
     Unresolved {
         /// The external id that was ensured.
         external_id: String,
+        /// Why reading it failed; `None` when the filter found nothing.
+        #[source]
+        source: Option<Box<Error>>,
     },
 }
 
@@ -115,10 +116,9 @@ impl Error {
             Error::Transport(_) | Error::Timeout | Error::OutcomeUnknown(_) => true,
             Error::Api(e) => retryable_status(e.status),
             Error::Decode(e) => e.status.is_success() || retryable_status(e.status),
-            Error::InvalidArgument { .. }
-            | Error::Config(_)
-            | Error::Paging(_)
-            | Error::Unresolved { .. } => false,
+            Error::InvalidArgument { .. } | Error::Config(_) | Error::Paging(_) => false,
+            // Reading it again may work.
+            Error::Unresolved { source, .. } => source.as_ref().is_some_and(|e| e.is_retryable()),
         }
     }
 

@@ -317,7 +317,7 @@ async fn ensure_falls_back_on_the_id_cache_and_never_creates_twice() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Unresolved { external_id } if external_id == "user_19823"),
+        matches!(&err, Error::Unresolved { external_id, source: None } if external_id == "user_19823"),
         "{err:?}"
     );
     assert!(err.to_string().contains("user_19823"));

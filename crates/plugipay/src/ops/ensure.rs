@@ -31,8 +31,14 @@ impl Operation for EnsureCustomer {
     const NAME: &'static str = "ensure_customer";
 
     /// Creates the customer with the external id (and the attributes); on
-    /// 409 `conflict`, finds the existing one with the `externalId` list
-    /// filter, then with the client's id cache; never tries a second create.
+    /// 409 `conflict` (or a 409 whose body was lost), finds the existing one
+    /// with the `externalId` list filter, then with the client's id cache;
+    /// never tries a second create. A create refused for another reason
+    /// (a 400, 429s to the end, no connection) is checked with the filter
+    /// too, since the customer may exist all the same: found, it is the
+    /// answer; absent, the create's error is; and when that cannot be read,
+    /// the call fails with [`Error::OutcomeUnknown`] around the create's
+    /// error, as whether the customer exists is unknown.
     async fn run(request: Request<Self>) -> Result<Ensured, Error> {
         let external_id = request.op.external_id.clone();
         let attrs = request.op.attrs.clone().external_id(external_id.clone());
@@ -52,20 +58,41 @@ impl Operation for EnsureCustomer {
             .await
         {
             Ok(customer) => return remember(customer, true).await,
-            Err(error) if error.code() == Some(&ErrorCode::Conflict) => {}
-            Err(error) => return Err(error),
+            Err(error) if is_conflict(&error) => {}
+            // Read back already, with no answer.
+            Err(error) if error.is_outcome_unknown() => return Err(error),
+            Err(refused) => {
+                let find = FindCustomer {
+                    external_id: external_id.clone(),
+                };
+                return match request.with_op(find).send().await {
+                    Ok(Some(customer)) => remember(customer, false).await,
+                    Ok(None) => Err(refused),
+                    Err(_) => Err(Error::OutcomeUnknown(Box::new(refused))),
+                };
+            }
         }
+        // It exists: from here on, a failure is a failure to read it.
+        let unresolved = |source: Option<Error>| Error::Unresolved {
+            external_id: external_id.clone(),
+            source: source.map(Box::new),
+        };
         let find = FindCustomer {
             external_id: external_id.clone(),
         };
-        if let Some(customer) = request.with_op(find).send().await? {
+        let found = request.with_op(find).send().await;
+        if let Some(customer) = found.map_err(|e| unresolved(Some(e)))? {
             return remember(customer, false).await;
         }
         let holds_it = |c: &Customer| c.external_id.as_deref() == Some(external_id.as_str());
         if let Some(cache) = &cache
             && let Some(id) = cache.get(&external_id).await
         {
-            let customer = request.with_op(GetCustomer { id }).send().await?;
+            let customer = request
+                .with_op(GetCustomer { id })
+                .send()
+                .await
+                .map_err(|e| unresolved(Some(e)))?;
             if holds_it(&customer) {
                 return Ok(Ensured {
                     customer,
@@ -73,6 +100,15 @@ impl Operation for EnsureCustomer {
                 });
             }
         }
-        Err(Error::Unresolved { external_id })
+        Err(unresolved(None))
+    }
+}
+
+/// Whether a refused create says the external id is taken: a 409
+/// `conflict`, or a 409 whose body did not arrive whole.
+fn is_conflict(error: &Error) -> bool {
+    match error {
+        Error::Api(api) => api.code == ErrorCode::Conflict,
+        _ => error.status() == Some(reqwest::StatusCode::CONFLICT),
     }
 }
