@@ -39,7 +39,7 @@ use hyper::body::Incoming;
 use hyper::http::request::Parts;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::envelope::Response;
@@ -50,6 +50,12 @@ pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
 /// The most of a body read before the request is known to fail anyway,
 /// only to tell which answer it gets (see `routes::handle`).
 pub(crate) const DOOMED_BODY_BYTES: usize = 16 << 10;
+
+/// The most body bytes held at once by all requests together: a body that
+/// would take more is refused (429) rather than read, so clients that pass
+/// the header checks (a public key id, a fresh timestamp, any signature) and
+/// then send large bodies slowly cannot grow the process past this.
+pub(crate) const BODY_BYTES_IN_FLIGHT: usize = 64 << 20;
 
 /// The longest wait between two failed `accept`s.
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -71,22 +77,49 @@ pub(crate) struct Request {
 pub(crate) struct Body {
     incoming: Incoming,
     read_timeout: Duration,
+    /// Permits for [`BODY_BYTES_IN_FLIGHT`] bytes, shared by all requests.
+    in_flight: Arc<Semaphore>,
 }
 
-/// A body over the bound it was read with, cut off, or slower than the
-/// read timeout.
+/// A body read whole; its bytes count against [`BODY_BYTES_IN_FLIGHT`]
+/// until it is dropped.
+pub(crate) struct BodyBytes {
+    bytes: Vec<u8>,
+    _held: Option<OwnedSemaphorePermit>,
+}
+
+impl std::ops::Deref for BodyBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Why a body was not read.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct BodyError {
-    max: usize,
+pub(crate) enum BodyError {
+    /// Over the bound it was read with, cut off, or slower than the read
+    /// timeout.
+    Refused {
+        /// The bound.
+        max: usize,
+    },
+    /// The bodies being read hold [`BODY_BYTES_IN_FLIGHT`] already.
+    Busy,
 }
 
 impl std::fmt::Display for BodyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the body is over {} bytes, was cut off, or was too slow",
-            self.max
-        )
+        match self {
+            BodyError::Refused { max } => write!(
+                f,
+                "the body is over {max} bytes, was cut off, or was too slow"
+            ),
+            BodyError::Busy => f.write_str(
+                "the sandbox is holding as many request bodies as it allows; retry shortly",
+            ),
+        }
     }
 }
 
@@ -96,30 +129,47 @@ impl Body {
     /// read. A body not read at all is dropped with the request: the
     /// connection then closes after the answer, unless what was sent had
     /// already arrived.
-    pub async fn read(self, max: usize) -> Result<Vec<u8>, BodyError> {
-        tokio::time::timeout(self.read_timeout, collect(self.incoming, max))
+    pub async fn read(self, max: usize) -> Result<BodyBytes, BodyError> {
+        let collecting = collect(self.incoming, max, self.in_flight);
+        tokio::time::timeout(self.read_timeout, collecting)
             .await
-            .map_err(|_| BodyError { max })?
+            .map_err(|_| BodyError::Refused { max })?
     }
 }
 
-async fn collect(mut body: Incoming, max: usize) -> Result<Vec<u8>, BodyError> {
+async fn collect(
+    mut body: Incoming,
+    max: usize,
+    in_flight: Arc<Semaphore>,
+) -> Result<BodyBytes, BodyError> {
     use hyper::body::Body as _;
-    let too_big = BodyError { max };
-    if body.size_hint().lower() > max as u64 {
-        return Err(too_big);
+    let refused = BodyError::Refused { max };
+    let declared = body.size_hint().lower();
+    if declared > max as u64 {
+        return Err(refused);
     }
-    let mut bytes = Vec::new();
+    // Room for the declared length: pages are resident only once written.
+    let mut bytes = Vec::with_capacity(declared as usize);
+    let mut held: Option<OwnedSemaphorePermit> = None;
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let Ok(data) = frame.map_err(|_| BodyError { max })?.into_data() else {
+        let Ok(data) = frame.map_err(|_| refused)?.into_data() else {
             continue; // trailers
         };
         if bytes.len() + data.len() > max {
-            return Err(too_big);
+            return Err(refused);
+        }
+        // Counted as it arrives: a client pays for what it sends.
+        let permits = u32::try_from(data.len()).map_err(|_| refused)?;
+        let permit = Arc::clone(&in_flight)
+            .try_acquire_many_owned(permits)
+            .map_err(|_| BodyError::Busy)?;
+        match &mut held {
+            Some(held) => held.merge(permit),
+            None => held = Some(permit),
         }
         bytes.extend_from_slice(&data);
     }
-    Ok(bytes)
+    Ok(BodyBytes { bytes, _held: held })
 }
 
 /// The connections not running a request now, oldest first, each with the
@@ -169,6 +219,7 @@ where
     let mut connections = JoinSet::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let waiting = Arc::new(Waiting::default());
+    let in_flight = Arc::new(Semaphore::new(BODY_BYTES_IN_FLIGHT));
     let mut backoff = Duration::from_millis(1);
     for id in 0u64.. {
         // Wait for a free slot before accepting: excess clients queue in the
@@ -208,6 +259,7 @@ where
         let handler = handler.clone();
         let read_timeout = limits.read_timeout;
         let waiting = Arc::clone(&waiting);
+        let in_flight = Arc::clone(&in_flight);
         connections.spawn(async move {
             let _slot = slot;
             // Closes the connection: an injected hang-up, or shedding.
@@ -218,6 +270,7 @@ where
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 let (handler, hangup) = (handler.clone(), Arc::clone(&on_request));
                 let waiting = Arc::clone(&waiting);
+                let in_flight = Arc::clone(&in_flight);
                 async move {
                     // Running a request: not to be shed until it is answered.
                     let running = waiting.lock().remove(&id).is_some();
@@ -225,6 +278,7 @@ where
                     let body = Body {
                         incoming,
                         read_timeout,
+                        in_flight,
                     };
                     match handler(Request { parts, body }).await {
                         Outcome::Respond(response) => {

@@ -16,7 +16,7 @@ use crate::auth::{Keys, Principal};
 use crate::config::{Limits, Scope};
 use crate::cursor::CursorCodec;
 use crate::decode::{decode_body, refuse_nulls};
-use crate::edge::{DOOMED_BODY_BYTES, MAX_BODY_BYTES, Outcome, Request};
+use crate::edge::{BodyError, DOOMED_BODY_BYTES, MAX_BODY_BYTES, Outcome, Request};
 use crate::envelope::{error_response, json_response, success_body};
 use crate::failure::Failure;
 use crate::faults::{Fate, FaultDice};
@@ -78,6 +78,9 @@ impl Reply {
 /// act on) has at most [`DOOMED_BODY_BYTES`] read, only to check its
 /// signature and answer as for a small body; past that, it gets that
 /// failure unread. A request refused by its headers alone has none read.
+/// While the bodies being read hold
+/// [`BODY_BYTES_IN_FLIGHT`](crate::edge::BODY_BYTES_IN_FLIGHT) in all, a
+/// request whose body would need more is answered 429 `rate_limited`.
 pub(crate) async fn handle(app: Arc<App>, req: Request) -> Outcome {
     let request_id = ids::request_id();
     let latency = app.dice.faults().latency;
@@ -120,11 +123,10 @@ async fn serve(app: &App, req: Request, request_id: &str) -> Result<Reply, Failu
         Ok(operation)
     });
     let body = match (&planned, admission.needs_body()) {
-        (Ok(_), _) => req
-            .body
-            .read(MAX_BODY_BYTES)
-            .await
-            .map_err(|e| Failure::validation("body", e.to_string()))?,
+        (Ok(_), _) => req.body.read(MAX_BODY_BYTES).await.map_err(|e| match e {
+            BodyError::Busy => Failure::new(429, "rate_limited", e.to_string()),
+            BodyError::Refused { .. } => Failure::validation("body", e.to_string()),
+        })?,
         // Refused whatever the body: none of it is read.
         (Err(failure), false) => return Err(failure.clone()),
         (Err(failure), true) => match req.body.read(DOOMED_BODY_BYTES).await {
