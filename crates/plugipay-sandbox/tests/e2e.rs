@@ -794,14 +794,18 @@ async fn drop_after_commit_really_commits() {
     });
     let client = sdk(sb.base_url());
     let key = "idem_dropped_once";
+    // Without an externalId the SDK cannot read it back: of unknown outcome.
     let err = client
         .customers()
-        .create(NewCustomer::new().external_id("dropped"))
+        .create(NewCustomer::new().name("Dropped"))
         .idempotency_key(key)
         .max_retries(0)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    let Error::OutcomeUnknown(last) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(matches!(**last, Error::Transport(_)), "{last:?}");
     assert!(err.is_retryable());
     assert_eq!(
         sb.customer_count(TEST_ACCOUNT_ID),
@@ -813,12 +817,26 @@ async fn drop_after_commit_really_commits() {
     sb.set_faults(Faults::default());
     let customer = client
         .customers()
-        .create(NewCustomer::new().external_id("dropped"))
+        .create(NewCustomer::new().name("Dropped"))
         .idempotency_key(key)
         .await
         .unwrap();
-    assert_eq!(customer.external_id.as_deref(), Some("dropped"));
+    assert_eq!(customer.name.as_deref(), Some("Dropped"));
     assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1);
+
+    // With an externalId the SDK reads the dropped create back.
+    sb.set_faults(Faults {
+        drop_after_commit_rate: 1.0,
+        ..Faults::default()
+    });
+    let customer = client
+        .customers()
+        .create(NewCustomer::new().external_id("dropped"))
+        .max_retries(0)
+        .await
+        .unwrap();
+    assert_eq!(customer.external_id.as_deref(), Some("dropped"));
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 2);
 }
 
 #[tokio::test]
