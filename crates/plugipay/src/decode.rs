@@ -210,6 +210,10 @@ struct LenientError {
     message: Option<String>,
     #[serde(default)]
     field: Option<String>,
+    /// An object; anything else is not what the API documents and is
+    /// dropped rather than failing the error's decoding.
+    #[serde(default)]
+    details: Option<serde_json::Value>,
     #[serde(default)]
     doc_url: Option<String>,
 }
@@ -249,6 +253,10 @@ fn api_error(
         code,
         message: error.message.unwrap_or_default(),
         field: error.field,
+        details: match error.details {
+            Some(serde_json::Value::Object(details)) => Some(details),
+            _ => None,
+        },
         doc_url: error.doc_url,
         request_id: request_id.or_else(|| header_request_id(headers)),
         retry_after: retry_after(headers),

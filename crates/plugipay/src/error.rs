@@ -221,9 +221,13 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// The server's explanation.
     pub message: String,
-    /// The offending field, when the server names it. The live API does not
-    /// promise one: do not rely on it (the message says what is wrong).
+    /// The offending field, when the server names one: the field past a
+    /// limit on a `validation_error`, the field whose value differs on an
+    /// `idempotency_mismatch`. Optional in the published error shape.
     pub field: Option<String>,
+    /// More about the error, when the server gives it (an object whose
+    /// content varies by error; optional in the published error shape).
+    pub details: Option<serde_json::Map<String, serde_json::Value>>,
     /// A page that explains the error, when the server links one.
     pub doc_url: Option<String>,
     /// `meta.requestId` (or the `X-Request-Id` header): quote it to support.
@@ -306,74 +310,104 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// An error code of the API. Codes this version does not know arrive as
-/// [`ErrorCode::Other`] with the code as sent.
+/// An error code of the API. Plugipay writes codes in lower case in some
+/// places and in UPPER case in others, and a few meanings under two names:
+/// codes are read case-insensitively and each meaning is one variant
+/// ([`ErrorCode::as_str`] gives its usual lower-case spelling). Codes this
+/// version does not know arrive as [`ErrorCode::Other`], as sent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
-    /// 400: a malformed or unknown field, a limit out of range.
+    /// 400: a malformed or unknown field, a value past a limit, a bad
+    /// parameter.
     ValidationError,
+    /// 400: a request the server cannot read at all (`invalid_request`).
+    InvalidRequest,
     /// 401: the key is missing or unknown.
     Unauthorized,
-    /// 401: the signature does not match the request.
+    /// 401: the key cannot be used here (`invalid_key`), e.g. a test key
+    /// on a live-only route.
+    InvalidKey,
+    /// 401: the signature does not match the request (`signature_invalid`,
+    /// also spelled `invalid_signature`).
     SignatureInvalid,
     /// 401: the signing time is more than 300 s from the server's clock.
     TimestampSkew,
     /// 401: the `X-Plugipay-Timestamp` header is missing or malformed.
     InvalidTimestamp,
-    /// 403: the key lacks the operation's scope or may not act for that workspace.
+    /// 403: the key lacks the scope the operation needs
+    /// (`plugipay:customer:create`, `:read`, `:write`).
+    InsufficientScope,
+    /// 403: the key may not do this (e.g. act for that workspace).
     Forbidden,
-    /// 404: no such customer in this workspace.
+    /// 404: no such customer in this workspace (and mode).
     NotFound,
     /// 409: another customer of the workspace has this `externalId`, or a
     /// customer with money history cannot be deleted.
     Conflict,
-    /// 422: the Idempotency-Key was used before for a different request.
-    IdempotencyKeyReused,
+    /// 409: the Idempotency-Key was used before for a request with other
+    /// parameters; [`ApiError::field`] names the one that differs.
+    IdempotencyMismatch,
     /// 429: too many requests.
     RateLimited,
-    /// 5xx: the server failed.
+    /// 500: the server failed.
     InternalError,
-    /// A code this version of the SDK does not know.
+    /// 502: a service behind the API failed (`upstream_error`).
+    UpstreamError,
+    /// 503: the service is unavailable for now (`service_unavailable`).
+    ServiceUnavailable,
+    /// A code this version of the SDK does not know, as sent.
     Other(String),
 }
 
+/// Every known code: its variant and the spellings it arrives under (the
+/// first is the one [`ErrorCode::as_str`] gives).
+const KNOWN: &[(ErrorCode, &[&str])] = &[
+    (ErrorCode::ValidationError, &["validation_error"]),
+    (ErrorCode::InvalidRequest, &["invalid_request"]),
+    (ErrorCode::Unauthorized, &["unauthorized"]),
+    (ErrorCode::InvalidKey, &["invalid_key"]),
+    (
+        ErrorCode::SignatureInvalid,
+        &["signature_invalid", "invalid_signature"],
+    ),
+    (ErrorCode::TimestampSkew, &["timestamp_skew"]),
+    (ErrorCode::InvalidTimestamp, &["invalid_timestamp"]),
+    (ErrorCode::InsufficientScope, &["insufficient_scope"]),
+    (ErrorCode::Forbidden, &["forbidden"]),
+    (ErrorCode::NotFound, &["not_found"]),
+    (ErrorCode::Conflict, &["conflict"]),
+    (ErrorCode::IdempotencyMismatch, &["idempotency_mismatch"]),
+    (ErrorCode::RateLimited, &["rate_limited"]),
+    (ErrorCode::InternalError, &["internal_error"]),
+    (ErrorCode::UpstreamError, &["upstream_error"]),
+    (ErrorCode::ServiceUnavailable, &["service_unavailable"]),
+];
+
 impl ErrorCode {
-    /// The code as the API spells it.
+    /// The code's usual spelling (lower case); an unknown code as sent.
     pub fn as_str(&self) -> &str {
         match self {
-            ErrorCode::ValidationError => "validation_error",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::SignatureInvalid => "signature_invalid",
-            ErrorCode::TimestampSkew => "timestamp_skew",
-            ErrorCode::InvalidTimestamp => "invalid_timestamp",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::Conflict => "conflict",
-            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::InternalError => "internal_error",
             ErrorCode::Other(code) => code,
+            known => KNOWN
+                .iter()
+                .find(|(code, _)| code == known)
+                .map_or("", |(_, names)| names[0]),
         }
     }
 }
 
 impl From<&str> for ErrorCode {
+    /// Reads a code as sent, in any case (`NOT_FOUND` is
+    /// [`ErrorCode::NotFound`]).
     fn from(code: &str) -> Self {
-        match code {
-            "validation_error" => ErrorCode::ValidationError,
-            "unauthorized" => ErrorCode::Unauthorized,
-            "signature_invalid" => ErrorCode::SignatureInvalid,
-            "timestamp_skew" => ErrorCode::TimestampSkew,
-            "invalid_timestamp" => ErrorCode::InvalidTimestamp,
-            "forbidden" => ErrorCode::Forbidden,
-            "not_found" => ErrorCode::NotFound,
-            "conflict" => ErrorCode::Conflict,
-            "idempotency_key_reused" => ErrorCode::IdempotencyKeyReused,
-            "rate_limited" => ErrorCode::RateLimited,
-            "internal_error" => ErrorCode::InternalError,
-            other => ErrorCode::Other(other.to_owned()),
-        }
+        KNOWN
+            .iter()
+            .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(code)))
+            .map_or_else(
+                || ErrorCode::Other(code.to_owned()),
+                |(known, _)| known.clone(),
+            )
     }
 }
 
@@ -389,25 +423,32 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for code in [
-            "validation_error",
-            "unauthorized",
-            "signature_invalid",
-            "timestamp_skew",
-            "invalid_timestamp",
-            "forbidden",
-            "not_found",
-            "conflict",
-            "idempotency_key_reused",
-            "rate_limited",
-            "internal_error",
-            "brand_new_code",
-        ] {
-            assert_eq!(ErrorCode::from(code).as_str(), code);
+        for (code, names) in KNOWN {
+            assert_eq!(code.as_str(), names[0]);
+            for name in *names {
+                assert_eq!(&ErrorCode::from(*name), code, "{name}");
+                assert_eq!(
+                    &ErrorCode::from(name.to_uppercase().as_str()),
+                    code,
+                    "{name}"
+                );
+            }
         }
         assert_eq!(
-            ErrorCode::from("brand_new_code"),
-            ErrorCode::Other("brand_new_code".into())
+            ErrorCode::from("INVALID_SIGNATURE"),
+            ErrorCode::SignatureInvalid
+        );
+        assert_eq!(ErrorCode::from("Not_Found"), ErrorCode::NotFound);
+        // Unknown codes stay as sent.
+        assert_eq!(
+            ErrorCode::from("Brand_New_Code"),
+            ErrorCode::Other("Brand_New_Code".into())
+        );
+        assert_eq!(ErrorCode::from("Brand_New_Code").as_str(), "Brand_New_Code");
+        assert_eq!(
+            ErrorCode::from("idempotency_key_reused"),
+            ErrorCode::Other("idempotency_key_reused".into()),
+            "a code nothing publishes"
         );
     }
 
@@ -417,6 +458,7 @@ mod tests {
             code: ErrorCode::InternalError,
             message: String::new(),
             field: None,
+            details: None,
             doc_url: None,
             request_id: None,
             retry_after: None,

@@ -36,14 +36,15 @@ async fn every_error_code_maps_to_its_variant() {
         (401, "signature_invalid", ErrorCode::SignatureInvalid),
         (401, "timestamp_skew", ErrorCode::TimestampSkew),
         (401, "invalid_timestamp", ErrorCode::InvalidTimestamp),
+        (401, "INVALID_SIGNATURE", ErrorCode::SignatureInvalid),
+        (401, "invalid_key", ErrorCode::InvalidKey),
+        (403, "insufficient_scope", ErrorCode::InsufficientScope),
         (403, "forbidden", ErrorCode::Forbidden),
         (404, "not_found", ErrorCode::NotFound),
+        (404, "NOT_FOUND", ErrorCode::NotFound),
         (409, "conflict", ErrorCode::Conflict),
-        (
-            422,
-            "idempotency_key_reused",
-            ErrorCode::IdempotencyKeyReused,
-        ),
+        (409, "idempotency_mismatch", ErrorCode::IdempotencyMismatch),
+        (400, "VALIDATION_ERROR", ErrorCode::ValidationError),
         (429, "rate_limited", ErrorCode::RateLimited),
         (500, "internal_error", ErrorCode::InternalError),
         (503, "internal_error", ErrorCode::InternalError),
@@ -64,7 +65,7 @@ async fn every_error_code_maps_to_its_variant() {
         );
         let shown = err.to_string();
         assert!(
-            shown.contains(code) || code == "invalid_timestamp",
+            shown.contains(expected.as_str()) || code == "invalid_timestamp",
             "{shown}"
         );
         assert!(shown.contains("req_err_1"), "{shown}");
@@ -80,12 +81,29 @@ async fn validation_errors_keep_the_field_and_rate_limits_the_wait() {
     let err = get_with_response(400, &body.to_string(), &[]).await;
     let api = err.as_api().unwrap();
     assert_eq!(api.field.as_deref(), Some("email"));
+    assert_eq!(api.details, None);
     assert!(
         api.doc_url
             .as_deref()
             .unwrap()
             .ends_with("#validation_error")
     );
+
+    // An idempotency mismatch names the field that differs, with details.
+    let body = json!({"data": null,
+        "error": {"code": "IDEMPOTENCY_MISMATCH", "message": "key reused", "field": "name",
+                  "details": {"sent": "B", "first": "A"}},
+        "meta": {"requestId": "req_m"}});
+    let err = get_with_response(409, &body.to_string(), &[]).await;
+    let api = err.as_api().unwrap();
+    assert_eq!(api.code, ErrorCode::IdempotencyMismatch);
+    assert_eq!(api.field.as_deref(), Some("name"));
+    assert_eq!(api.details.as_ref().unwrap()["first"], "A");
+    // Details that are not an object are not what is documented: left out,
+    // the error still read.
+    let body = json!({"error": {"code": "conflict", "message": "m", "details": [1]}});
+    let err = get_with_response(409, &body.to_string(), &[]).await;
+    assert_eq!(err.as_api().unwrap().details, None);
 
     let body = error_envelope("rate_limited", "slow down").to_string();
     let err = get_with_response(429, &body, &[("Retry-After", "3")]).await;

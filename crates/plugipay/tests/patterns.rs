@@ -415,3 +415,38 @@ async fn archive_sends_the_whole_metadata_map() {
         .unwrap();
     patch.assert_calls_async(1).await;
 }
+
+/// Plugipay writes codes in lower and UPPER case: ensure and remove read a
+/// `CONFLICT` as the conflict it is.
+#[tokio::test]
+async fn ensure_and_remove_read_codes_in_either_case() {
+    let conflict = Reply::json(409, error_envelope("CONFLICT", "taken"));
+    let server = Scripted::start(vec![conflict.clone(), page(&[CUSTOMER_ID], None)]).await;
+    let ensured = client_for(&server.base_url)
+        .customers()
+        .ensure("user_19823", NewCustomer::new())
+        .await
+        .unwrap();
+    assert!(!ensured.created);
+    assert_eq!(ensured.customer.id, CUSTOMER_ID);
+
+    // remove: the delete is refused (money history), so it archives.
+    let customer = Reply::json(200, envelope(customer_json(CUSTOMER_ID)));
+    let mut archived = customer_json(CUSTOMER_ID);
+    archived["metadata"]["archived"] = json!("true");
+    let server = Scripted::start(vec![
+        conflict,
+        customer,
+        Reply::json(200, envelope(archived)),
+    ])
+    .await;
+    let removed = client_for(&server.base_url)
+        .customers()
+        .remove(CUSTOMER_ID)
+        .await
+        .unwrap();
+    assert!(
+        matches!(removed, plugipay::Removed::Archived(_)),
+        "{removed:?}"
+    );
+}

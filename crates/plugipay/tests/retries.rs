@@ -97,7 +97,8 @@ async fn client_errors_are_not_retried() {
         (400, "validation_error"),
         (404, "not_found"),
         (409, "conflict"),
-        (422, "idempotency_key_reused"),
+        (409, "idempotency_mismatch"),
+        (403, "insufficient_scope"),
     ] {
         let server = Scripted::start(vec![
             Reply::json(status, error_envelope(code, "no")),

@@ -63,8 +63,9 @@ impl Operation for ListCustomers {
                 .into_iter()
                 .filter(|c| keep.is_none_or(|k| k.keeps(c)))
                 .collect(),
-            // Without `hasMore`, a cursor means more (as the official SDKs read it).
-            has_more: envelope.meta.has_more.unwrap_or(cursor.is_some()),
+            // `hasMore` is the end signal; without it there is no more (as
+            // published, and as the official SDKs read it).
+            has_more: envelope.meta.has_more.unwrap_or(false),
             cursor,
             request_id: envelope.meta.request_id,
             served,

@@ -45,7 +45,9 @@ impl Operation for ListCustomersJson {
         let cursor = envelope.meta.cursor;
         Ok(Page {
             items,
-            has_more: envelope.meta.has_more.unwrap_or(cursor.is_some()),
+            // `hasMore` is the end signal; without it there is no more (as
+            // published, and as the official SDKs read it).
+            has_more: envelope.meta.has_more.unwrap_or(false),
             cursor,
             request_id: envelope.meta.request_id,
             served,

@@ -259,8 +259,9 @@ impl<T: DeserializeOwned + Send + 'static> Operation for RawList<T> {
         Ok(Page {
             served: items.len(),
             items,
-            // Without `hasMore`, a cursor means more (as the official SDKs read it).
-            has_more: envelope.meta.has_more.unwrap_or(cursor.is_some()),
+            // `hasMore` is the end signal; without it there is no more (as
+            // published, and as the official SDKs read it).
+            has_more: envelope.meta.has_more.unwrap_or(false),
             cursor,
             request_id,
             throttled: envelope.throttled,
