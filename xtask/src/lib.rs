@@ -5,14 +5,14 @@
 //! this library, so the file on disk, the freshness test and the insta snapshot
 //! all come from one function: [`generate`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use openapiv3::{OpenAPI, Parameter, ReferenceOr, SchemaKind, Type};
+use openapiv3::OpenAPI;
 use proc_macro2::TokenStream;
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
-use quote::{format_ident, quote};
+use quote::quote;
 
 /// The spec, relative to the workspace root.
 pub const SPEC_PATH: &str = "openapi/customers.yaml";
@@ -120,7 +120,7 @@ pub fn generate(spec_text: &str, display_name: &str) -> Result<String, CodegenEr
     // 4. The client, and the limits module derived from the same document.
     let patch_bodies = patches::patch_bodies(&doc);
     let client = generate_client(&spec, &patch_bodies).map_err(|msg| err(None, msg))?;
-    let limits = limits_module(&spec).map_err(|(at, msg)| err(Some(at), msg))?;
+    let limits = limits::module(&spec).map_err(|(at, msg)| err(Some(at), msg))?;
     let patches = patches::module(&doc, &patch_bodies).map_err(|(at, msg)| err(Some(at), msg))?;
     let params = params::module(&doc).map_err(|(at, msg)| err(Some(at), msg))?;
 
@@ -133,6 +133,7 @@ pub fn generate(spec_text: &str, display_name: &str) -> Result<String, CodegenEr
 }
 
 mod lenient;
+mod limits;
 mod params;
 mod patches;
 mod setters;
@@ -490,176 +491,6 @@ fn check_operation_ids(spec: &OpenAPI) -> Result<(), Located> {
     Ok(())
 }
 
-/// `CustomerName` → `CUSTOMER_NAME`; `list_customers` → `LIST_CUSTOMERS`.
-fn screaming(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 && !out.ends_with('_') {
-            out.push('_');
-        }
-        out.push(if c == '-' {
-            '_'
-        } else {
-            c.to_ascii_uppercase()
-        });
-    }
-    out
-}
-
-/// One `pub const` with its doc line.
-fn constant(name: String, value: u64, doc: String) -> TokenStream {
-    let ident = format_ident!("{}", name);
-    let value = proc_macro2::Literal::u64_unsuffixed(value);
-    quote! {
-        #[doc = #doc]
-        pub const #ident: usize = #value;
-    }
-}
-
-/// The `limits` module: every length, count and range limit the spec sets on
-/// named schemas and on integer query parameters, as constants. The SDK checks
-/// arguments against them and the sandbox validates requests with them.
-fn limits_module(spec: &OpenAPI) -> Result<TokenStream, Located> {
-    let mut consts = BTreeMap::new();
-    let components = spec.components.as_ref();
-    for (name, schema) in components.map(|c| c.schemas.iter()).into_iter().flatten() {
-        let ReferenceOr::Item(schema) = schema else {
-            continue;
-        };
-        let base = screaming(name);
-        match &schema.schema_kind {
-            SchemaKind::Type(Type::String(s)) => {
-                if let Some(max) = s.max_length {
-                    consts.insert(
-                        format!("{base}_MAX_CHARS"),
-                        (max as u64, format!("`{name}`: at most {max} characters.")),
-                    );
-                }
-                if let Some(min) = s.min_length {
-                    consts.insert(
-                        format!("{base}_MIN_CHARS"),
-                        (min as u64, format!("`{name}`: at least {min} characters.")),
-                    );
-                }
-            }
-            SchemaKind::Type(Type::Object(o)) => {
-                if let Some(max) = o.max_properties {
-                    consts.insert(
-                        format!("{base}_MAX_KEYS"),
-                        (max as u64, format!("`{name}`: at most {max} keys.")),
-                    );
-                }
-                if let Some(v) = schema.schema_data.extensions.get("x-key-max-length") {
-                    let max = v.as_u64().ok_or_else(|| {
-                        (
-                            format!("components.schemas.{name}.x-key-max-length"),
-                            "must be a non-negative integer".to_owned(),
-                        )
-                    })?;
-                    consts.insert(
-                        format!("{base}_KEY_MAX_CHARS"),
-                        (max, format!("`{name}`: each key at most {max} characters.")),
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-    for (name, param) in components
-        .map(|c| c.parameters.iter())
-        .into_iter()
-        .flatten()
-    {
-        let ReferenceOr::Item(param) = param else {
-            continue;
-        };
-        let openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(schema)) =
-            &param.parameter_data_ref().format
-        else {
-            continue;
-        };
-        if let SchemaKind::Type(Type::String(s)) = &schema.schema_kind {
-            let (base, pname) = (screaming(name), &param.parameter_data_ref().name);
-            if let Some(max) = s.max_length {
-                consts.insert(
-                    format!("{base}_MAX_CHARS"),
-                    (max as u64, format!("`{pname}`: at most {max} characters.")),
-                );
-            }
-            if let Some(min) = s.min_length {
-                consts.insert(
-                    format!("{base}_MIN_CHARS"),
-                    (min as u64, format!("`{pname}`: at least {min} characters.")),
-                );
-            }
-        }
-    }
-    for (path, method, op) in spec.operations() {
-        let Some(op_id) = &op.operation_id else {
-            continue;
-        };
-        for (i, param) in op.parameters.iter().enumerate() {
-            let ReferenceOr::Item(Parameter::Query { parameter_data, .. }) = param else {
-                continue;
-            };
-            let openapiv3::ParameterSchemaOrContent::Schema(ReferenceOr::Item(schema)) =
-                &parameter_data.format
-            else {
-                continue;
-            };
-            let SchemaKind::Type(Type::Integer(int)) = &schema.schema_kind else {
-                continue;
-            };
-            let at = format!("paths.{path}.{method}.parameters.{i}");
-            let base = format!("{}_{}", screaming(op_id), screaming(&parameter_data.name));
-            let pname = &parameter_data.name;
-            let non_negative = |v: i64, what: &str| {
-                u64::try_from(v).map_err(|_| (at.clone(), format!("{what} must not be negative")))
-            };
-            if let Some(min) = int.minimum {
-                let min = non_negative(min, "minimum")?;
-                consts.insert(
-                    format!("{base}_MIN"),
-                    (min, format!("`{op_id}` query `{pname}`: at least {min}.")),
-                );
-            }
-            if let Some(max) = int.maximum {
-                let max = non_negative(max, "maximum")?;
-                consts.insert(
-                    format!("{base}_MAX"),
-                    (max, format!("`{op_id}` query `{pname}`: at most {max}.")),
-                );
-            }
-            if let Some(default) = schema.schema_data.default.as_ref() {
-                let default = default.as_u64().ok_or_else(|| {
-                    (
-                        format!("{at}.schema.default"),
-                        "must be a non-negative integer".to_owned(),
-                    )
-                })?;
-                consts.insert(
-                    format!("{base}_DEFAULT"),
-                    (
-                        default,
-                        format!("`{op_id}` query `{pname}`: {default} when absent."),
-                    ),
-                );
-            }
-        }
-    }
-    let items = consts
-        .into_iter()
-        .map(|(name, (value, doc))| constant(name, value, doc));
-    Ok(quote! {
-        /// Limits the spec sets on fields, metadata and list queries, derived from
-        /// `openapi/customers.yaml`. The SDK rejects arguments outside them before
-        /// the network; the sandbox answers 400 `validation_error`.
-        pub mod limits {
-            #(#items)*
-        }
-    })
-}
-
 /// A unified diff of `committed` against `fresh`, labelled with `name`.
 pub fn unified_diff(name: &str, committed: &str, fresh: &str) -> String {
     similar::TextDiff::from_lines(committed, fresh)
@@ -670,17 +501,4 @@ pub fn unified_diff(name: &str, committed: &str, fresh: &str) -> String {
             &format!("{name} (from the spec)"),
         )
         .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn screaming_names() {
-        assert_eq!(screaming("CustomerName"), "CUSTOMER_NAME");
-        assert_eq!(screaming("Email"), "EMAIL");
-        assert_eq!(screaming("list_customers"), "LIST_CUSTOMERS");
-        assert_eq!(screaming("limit"), "LIMIT");
-    }
 }

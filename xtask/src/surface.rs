@@ -41,6 +41,23 @@ pub fn surface(doc: &Value) -> String {
             let _ = writeln!(out, "  {line}");
         }
     }
+    let published = doc
+        .pointer("/components/x-published-limits")
+        .and_then(Value::as_object);
+    for (field, limit) in published.into_iter().flatten() {
+        let words: Vec<String> = limit
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(rule, value)| {
+                format!(
+                    "{rule} {}",
+                    value.as_str().map_or(value.to_string(), str::to_owned)
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "published limit {field}: {}", words.join(", "));
+    }
     out
 }
 

@@ -75,9 +75,12 @@ pub mod types {
                 })
         }
     }
-    /**The fields of a new customer; all optional. The server checks formats
-and lengths (a bad email, a name that is too long) and answers 400
-`validation_error`; their exact rules are not published.
+    /**The fields of a new customer; all optional. The server checks them
+and answers 400 `validation_error` naming the field: the limits
+Plugipay publishes are in `components.x-published-limits`
+(`externalId` 1–255 characters, `email` at most 320, `name` 1–255,
+`phone` and `taxId` 1–64, `defaultPaymentTokenId` a `pt_…` id,
+`metadata` at most 50 pairs); email syntax is not published.
 */
     #[derive(
         ::schemars::JsonSchema,
@@ -99,7 +102,7 @@ and lengths (a bad email, a name that is too long) and answers 400
         ///An email address. Not unique within a workspace.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
-        ///Your own id for the customer (a CRM or user id); unique within a workspace.
+        ///Your own id for the customer (a CRM or user id); unique within a workspace and mode.
         #[serde(
             rename = "externalId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -107,8 +110,8 @@ and lengths (a bad email, a name that is too long) and answers 400
         pub external_id: ::std::option::Option<::std::string::String>,
         /**Free-form string-to-string data on the customer. By convention
 `archived: "true"` marks a customer as retired (`"false"`, or no
-key, reads as active). The live API publishes no limits on the
-number of keys or their lengths; it validates them itself.
+key, reads as active). At most 50 pairs (published); the lengths
+of keys and values are not published.
 */
         #[serde(
             default,
@@ -228,7 +231,7 @@ require.
         pub email: ::std::option::Option<::std::string::String>,
         #[serde(rename = "externalId", default)]
         pub external_id: ::std::option::Option<::std::string::String>,
-        ///`cus_` followed by a 26-character ULID.
+        ///`cus_…`; opaque (the 26-character ULID after the prefix is what is seen, not a published shape).
         pub id: ::std::string::String,
         ///String-to-string metadata; empty when none.
         #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
@@ -269,7 +272,9 @@ require.
             Default::default()
         }
     }
-    ///A customer id, `cus_` followed by a 26-character ULID.
+    /**A customer id. Ids seen so far are `cus_` and a 26-character ULID;
+that shape is not published, so clients treat ids as opaque.
+*/
     #[derive(
         ::schemars::JsonSchema,
         ::serde::Deserialize,
@@ -406,11 +411,16 @@ require.
     )]
     pub struct ErrorBody {
         pub code: ErrorCode,
+        ///More about the error (published, optional); its content varies.
+        pub details: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         ///A page that explains the error.
         #[serde(rename = "docUrl")]
         pub doc_url: ::std::option::Option<::std::string::String>,
-        /**The offending field or parameter, on some validation errors. Not
-part of the live API's promised error shape: never rely on it.
+        /**The offending field or parameter (published, optional): the
+field past a limit on `validation_error`, the differing one on
+`idempotency_mismatch`.
 */
         pub field: ::std::option::Option<::std::string::String>,
         ///A human-readable explanation.
@@ -421,13 +431,15 @@ part of the live API's promised error shape: never rely on it.
             Default::default()
         }
     }
-    /**A machine-readable error code. Known codes: `validation_error` (400),
-`unauthorized`, `signature_invalid`, `timestamp_skew`,
-`invalid_timestamp` (401), `forbidden` (403), `not_found` (404),
-`conflict` (409),
-`idempotency_key_reused` (422), `rate_limited` (429),
-`internal_error` (5xx). New codes may appear; clients must accept
-any string.
+    /**A machine-readable error code. Plugipay writes codes in lower case in
+some places and UPPER case in others: compare them without regard to
+case. Known codes: `validation_error`, `invalid_request` (400);
+`unauthorized`, `invalid_key`, `signature_invalid` (also
+`invalid_signature`), `timestamp_skew`, `invalid_timestamp` (401);
+`insufficient_scope`, `forbidden` (403); `not_found` (404);
+`conflict`, `idempotency_mismatch` (409); `rate_limited` (429);
+`internal_error`, `upstream_error`, `service_unavailable` (5xx). New
+codes may appear; clients must accept any string.
 */
     #[derive(
         ::schemars::JsonSchema,
@@ -500,8 +512,14 @@ any string.
     pub struct ListMeta {
         ///Opaque; pass it as `cursor` to get the next page. Null on the last page.
         pub cursor: ::std::option::Option<::std::string::String>,
-        ///Whether another page follows.
-        #[serde(rename = "hasMore")]
+        /**Whether another page follows: the end signal. Published and read
+by the official SDKs as false when missing.
+*/
+        #[serde(
+            rename = "hasMore",
+            default,
+            deserialize_with = "crate::lenient::null_as_default"
+        )]
         pub has_more: bool,
         #[serde(rename = "requestId")]
         pub request_id: ::std::string::String,
@@ -1252,6 +1270,12 @@ any string.
         #[derive(Clone, Debug)]
         pub struct ErrorBody {
             code: ::std::result::Result<super::ErrorCode, ::std::string::String>,
+            details: ::std::result::Result<
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
             doc_url: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -1266,6 +1290,7 @@ any string.
             fn default() -> Self {
                 Self {
                     code: Err("no value supplied for code".to_string()),
+                    details: Ok(Default::default()),
                     doc_url: Ok(Default::default()),
                     field: Ok(Default::default()),
                     message: Err("no value supplied for message".to_string()),
@@ -1282,6 +1307,22 @@ any string.
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for details: {e}")
                     });
                 self
             }
@@ -1329,6 +1370,7 @@ any string.
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     code: value.code?,
+                    details: value.details?,
                     doc_url: value.doc_url?,
                     field: value.field?,
                     message: value.message?,
@@ -1339,6 +1381,7 @@ any string.
             fn from(value: super::ErrorBody) -> Self {
                 Self {
                     code: Ok(value.code),
+                    details: Ok(value.details),
                     doc_url: Ok(value.doc_url),
                     field: Ok(value.field),
                     message: Ok(value.message),
@@ -1426,7 +1469,7 @@ any string.
             fn default() -> Self {
                 Self {
                     cursor: Ok(Default::default()),
-                    has_more: Err("no value supplied for has_more".to_string()),
+                    has_more: Ok(Default::default()),
                     request_id: Err("no value supplied for request_id".to_string()),
                     timestamp: Ok(Default::default()),
                 }
@@ -1620,12 +1663,21 @@ retired by archiving it: `metadata.archived = "true"`.
 Every response body is an envelope `{ "data", "error", "meta" }`. A call
 failed when the HTTP status is 400 or above, or when `error` is not null.
 
+Test and live are separate worlds: the key's prefix (`pk_test_` /
+`pk_live_`, `ak_test_` / `ak_live_`) decides which one a request acts
+on. One base URL serves both; a test key never sees live customers nor
+the reverse, and `externalId` is unique per workspace and mode.
+
 This document is the single source of truth of plugipay-rs: the generated
-client and the SDK's types derive from it. It states only what the live
-API is known to do. Where the live behaviour is not published (field
-lengths, email syntax, whether a metadata PATCH merges or replaces), it
-says so: clients leave those checks to the server, and the sandbox's own
-choices are sandbox configuration, not facts about Plugipay.
+client and the SDK's types derive from it. It states what Plugipay's
+official SDKs and its published reference say the live API does (where
+the two disagree, the SDKs' code wins). The field limits Plugipay
+publishes are in `components.x-published-limits`: the server judges
+them, clients send what they are given. Where something is not
+published (email syntax, metadata key and value lengths, whether a
+metadata PATCH merges or replaces), it says so, and what plugipay-rs
+does there is marked as its own choice: the sandbox's choices are
+sandbox configuration, not facts about Plugipay.
 
 
 Version: 1.0.0*/
@@ -1695,8 +1747,10 @@ impl Client {
 Returns one page of the workspace's customers, newest first unless
 `order=asc`. `meta.cursor` and `meta.hasMore` drive the walk: ask for
 the next page with `cursor=<meta.cursor>` until `hasMore` is false.
-Cursors are opaque; they are only valid with the filters they were
-issued for.
+`hasMore` is the end signal: a page without it is the last. Cursors
+are opaque and encode the filters they were issued for (change a
+filter, start again). The published reference says a walk is stable
+under inserts (no customer twice, none skipped).
 
 `email` is an exact match and is not unique: two customers may share
 one address, so treat the result as a list.
@@ -1705,7 +1759,11 @@ one address, so treat the result as a list.
 Sends a `GET` request to `/api/v1/customers`
 
 Arguments:
-- `created_after`: Only customers created strictly after this instant (ISO-8601).
+- `created_after`: Only customers created after this instant (ISO-8601). Whether a
+customer created at exactly this instant is included is not
+published: the sandbox leaves it out (strictly after), and the
+SDK's partitioned walk checks the bound itself.
+
 - `cursor`: The `meta.cursor` of the previous page.
 - `email`: Only customers with exactly this email address.
 - `external_id`: Only the customer with this external id (at most one, as external
@@ -1735,22 +1793,28 @@ let response = client.list_customers()
 Adds a customer to the workspace the key belongs to (or to the
 workspace named by `X-Plugipay-On-Behalf-Of`). Every field is
 optional: an empty object makes a bare customer that can be filled in
-later. `externalId` is unique within a workspace; a second customer
-with the same `externalId` is refused with 409 `conflict`.
+later. `externalId` is unique within a workspace and mode; a second
+customer with the same `externalId` is refused with 409 `conflict`.
 
 Writes are idempotent per `Idempotency-Key`: repeating a request with
 the same key returns the first response instead of creating another
-customer.
+customer; the same key with other parameters is refused with 409
+`idempotency_mismatch`.
 
 
 Sends a `POST` request to `/api/v1/customers`
 
 Arguments:
 - `idempotency_key`: One key per logical write, `idem_<uuid>` by convention, reused on
-every retry of that write. The same key with the same request replays
-the first response (with `Idempotent-Replayed: true`); the same key
-with a different request is refused with 422 `idempotency_key_reused`.
-A write without a key is refused with 400.
+every retry of that write. Keys are remembered for 24 hours, per
+workspace (and mode). The same key with the same request replays the
+first response; the same key with other parameters is refused with
+409 `idempotency_mismatch`, whose `error.field` names the parameter
+that differs. A POST or PATCH without a key is refused with 400. Not
+published: the key's length and characters, what happens to a
+repeat that arrives while the first is still running, whether error
+answers are replayed, and any header marking a replay (the sandbox
+adds `Idempotent-Replayed: true`; no client should rely on it).
 
 - `x_plugipay_on_behalf_of`: Lets a platform key act on a merchant workspace (its `accountId`).
 - `body`
@@ -1767,14 +1831,15 @@ let response = client.create_customer()
     }
     /**Get a customer
 
-Fetches one customer by id. A customer that does not exist and one
-that belongs to another workspace both answer 404 `not_found`.
+Fetches one customer by id. A customer that does not exist, one that
+belongs to another workspace and one of the other mode (test or
+live) all answer 404 `not_found`.
 
 
 Sends a `GET` request to `/api/v1/customers/{id}`
 
 Arguments:
-- `id`: The customer's id (`cus_…`), sent as one percent-encoded path segment.
+- `id`: The customer's id (`cus_…`; opaque), sent as one percent-encoded path segment.
 - `x_plugipay_on_behalf_of`: Lets a platform key act on a merchant workspace (its `accountId`).
 ```ignore
 let response = client.get_customer()
@@ -1796,18 +1861,25 @@ to cannot be deleted: the answer is 409 `conflict`, and archiving
 (`metadata.archived = "true"`) is the way to retire it.
 
 Like every write, a delete carries an Idempotency-Key; a repeat with
-the same key replays the first answer.
+the same key replays the first answer. (That DELETE requires the key
+as POST and PATCH do is not published: the sandbox refuses a DELETE
+without one with 400, and the SDK always sends one.)
 
 
 Sends a `DELETE` request to `/api/v1/customers/{id}`
 
 Arguments:
-- `id`: The customer's id (`cus_…`), sent as one percent-encoded path segment.
+- `id`: The customer's id (`cus_…`; opaque), sent as one percent-encoded path segment.
 - `idempotency_key`: One key per logical write, `idem_<uuid>` by convention, reused on
-every retry of that write. The same key with the same request replays
-the first response (with `Idempotent-Replayed: true`); the same key
-with a different request is refused with 422 `idempotency_key_reused`.
-A write without a key is refused with 400.
+every retry of that write. Keys are remembered for 24 hours, per
+workspace (and mode). The same key with the same request replays the
+first response; the same key with other parameters is refused with
+409 `idempotency_mismatch`, whose `error.field` names the parameter
+that differs. A POST or PATCH without a key is refused with 400. Not
+published: the key's length and characters, what happens to a
+repeat that arrives while the first is still running, whether error
+answers are replayed, and any header marking a replay (the sandbox
+adds `Idempotent-Replayed: true`; no client should rely on it).
 
 - `x_plugipay_on_behalf_of`: Lets a platform key act on a merchant workspace (its `accountId`).
 ```ignore
@@ -1840,12 +1912,17 @@ works only on a server that merges; no official client sends it.
 Sends a `PATCH` request to `/api/v1/customers/{id}`
 
 Arguments:
-- `id`: The customer's id (`cus_…`), sent as one percent-encoded path segment.
+- `id`: The customer's id (`cus_…`; opaque), sent as one percent-encoded path segment.
 - `idempotency_key`: One key per logical write, `idem_<uuid>` by convention, reused on
-every retry of that write. The same key with the same request replays
-the first response (with `Idempotent-Replayed: true`); the same key
-with a different request is refused with 422 `idempotency_key_reused`.
-A write without a key is refused with 400.
+every retry of that write. Keys are remembered for 24 hours, per
+workspace (and mode). The same key with the same request replays the
+first response; the same key with other parameters is refused with
+409 `idempotency_mismatch`, whose `error.field` names the parameter
+that differs. A POST or PATCH without a key is refused with 400. Not
+published: the key's length and characters, what happens to a
+repeat that arrives while the first is still running, whether error
+answers are replayed, and any header marking a replay (the sandbox
+adds `Idempotent-Replayed: true`; no client should rely on it).
 
 - `x_plugipay_on_behalf_of`: Lets a platform key act on a merchant workspace (its `accountId`).
 - `body`
@@ -2203,7 +2280,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
+                200..=299 => ResponseValue::from_response(response).await,
                 400u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2226,13 +2303,6 @@ pub mod builder {
                     )
                 }
                 409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -2476,7 +2546,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
+                200..=299 => Ok(ResponseValue::empty(response)),
                 400u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2506,13 +2576,6 @@ pub mod builder {
                     )
                 }
                 409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -2685,13 +2748,6 @@ pub mod builder {
                         ),
                     )
                 }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 429u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2720,6 +2776,88 @@ pub mod limits {
     pub const LIST_CUSTOMERS_LIMIT_MAX: usize = 100;
     ///`list_customers` query `limit`: at least 1.
     pub const LIST_CUSTOMERS_LIMIT_MIN: usize = 1;
+    /// The limits Plugipay publishes for a customer's fields (the spec's
+    /// `components.x-published-limits`). The server judges them (400
+    /// `validation_error`); the SDK sends whatever it is given, so a
+    /// value the live API accepts is never refused before the network.
+    /// The sandbox enforces them by default, and
+    /// `plugipay customers import --dry-run` points out rows past them.
+    pub mod published {
+        ///`defaultPaymentTokenId`: starts with `pt_` (published).
+        pub const DEFAULT_PAYMENT_TOKEN_ID_PREFIX: &str = "pt_";
+        ///`email`: at most 320 characters (published).
+        pub const EMAIL_MAX_CHARS: usize = 320;
+        ///`externalId`: at least 1 characters (published).
+        pub const EXTERNAL_ID_MIN_CHARS: usize = 1;
+        ///`externalId`: at most 255 characters (published).
+        pub const EXTERNAL_ID_MAX_CHARS: usize = 255;
+        ///`metadata`: at most 50 keys (published).
+        pub const METADATA_MAX_KEYS: usize = 50;
+        ///`name`: at least 1 characters (published).
+        pub const NAME_MIN_CHARS: usize = 1;
+        ///`name`: at most 255 characters (published).
+        pub const NAME_MAX_CHARS: usize = 255;
+        ///`phone`: at least 1 characters (published).
+        pub const PHONE_MIN_CHARS: usize = 1;
+        ///`phone`: at most 64 characters (published).
+        pub const PHONE_MAX_CHARS: usize = 64;
+        ///`taxId`: at least 1 characters (published).
+        pub const TAX_ID_MIN_CHARS: usize = 1;
+        ///`taxId`: at most 64 characters (published).
+        pub const TAX_ID_MAX_CHARS: usize = 64;
+        /// Every published limit, by the field's wire name.
+        pub const FIELDS: &[crate::validate::FieldLimit] = &[
+            crate::validate::FieldLimit {
+                field: "defaultPaymentTokenId",
+                min_chars: None,
+                max_chars: None,
+                prefix: Some("pt_"),
+                max_keys: None,
+            },
+            crate::validate::FieldLimit {
+                field: "email",
+                min_chars: None,
+                max_chars: Some(320),
+                prefix: None,
+                max_keys: None,
+            },
+            crate::validate::FieldLimit {
+                field: "externalId",
+                min_chars: Some(1),
+                max_chars: Some(255),
+                prefix: None,
+                max_keys: None,
+            },
+            crate::validate::FieldLimit {
+                field: "metadata",
+                min_chars: None,
+                max_chars: None,
+                prefix: None,
+                max_keys: Some(50),
+            },
+            crate::validate::FieldLimit {
+                field: "name",
+                min_chars: Some(1),
+                max_chars: Some(255),
+                prefix: None,
+                max_keys: None,
+            },
+            crate::validate::FieldLimit {
+                field: "phone",
+                min_chars: Some(1),
+                max_chars: Some(64),
+                prefix: None,
+                max_keys: None,
+            },
+            crate::validate::FieldLimit {
+                field: "taxId",
+                min_chars: Some(1),
+                max_chars: Some(64),
+                prefix: None,
+                max_keys: None,
+            },
+        ];
+    }
 }
 /// Three-state PATCH bodies (generated from the spec's PATCH
 /// request schemas): each nullable field is absent, `null` or a value.
@@ -2878,7 +3016,10 @@ pub mod params {
     ///The query parameters of `list_customers`; each is optional, `None` is not sent.
     #[derive(::serde::Serialize, ::serde::Deserialize, Clone, Debug, Default, PartialEq)]
     pub struct ListCustomersParams {
-        ///Only customers created strictly after this instant (ISO-8601).
+        /**Only customers created after this instant (ISO-8601). Whether a
+customer created at exactly this instant is included is not
+published: the sandbox leaves it out (strictly after), and the
+SDK's partitioned walk checks the bound itself.*/
         #[serde(
             rename = "createdAfter",
             skip_serializing_if = "::std::option::Option::is_none"

@@ -186,11 +186,12 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn created(self, value: &types::CustomerEnvelope) -> Self {
+        pub fn success(self, status: u16, value: &types::CustomerEnvelope) -> Self {
+            assert_eq!(status / 100u16, 2u16);
             Self(
                 self
                     .0
-                    .status(201u16)
+                    .status(status)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )
@@ -227,15 +228,6 @@ pub mod operations {
                 self
                     .0
                     .status(409u16)
-                    .header("content-type", "application/json")
-                    .json_body_obj(value),
-            )
-        }
-        pub fn unprocessable_entity(self, value: &types::ErrorEnvelope) -> Self {
-            Self(
-                self
-                    .0
-                    .status(422u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )
@@ -391,8 +383,9 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn no_content(self) -> Self {
-            Self(self.0.status(204u16))
+        pub fn success(self, status: u16) -> Self {
+            assert_eq!(status / 100u16, 2u16);
+            Self(self.0.status(status))
         }
         pub fn bad_request(self, value: &types::ErrorEnvelope) -> Self {
             Self(
@@ -435,15 +428,6 @@ pub mod operations {
                 self
                     .0
                     .status(409u16)
-                    .header("content-type", "application/json")
-                    .json_body_obj(value),
-            )
-        }
-        pub fn unprocessable_entity(self, value: &types::ErrorEnvelope) -> Self {
-            Self(
-                self
-                    .0
-                    .status(422u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )
@@ -557,15 +541,6 @@ pub mod operations {
                 self
                     .0
                     .status(409u16)
-                    .header("content-type", "application/json")
-                    .json_body_obj(value),
-            )
-        }
-        pub fn unprocessable_entity(self, value: &types::ErrorEnvelope) -> Self {
-            Self(
-                self
-                    .0
-                    .status(422u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )

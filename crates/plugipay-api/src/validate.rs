@@ -1,8 +1,10 @@
 //! The argument checks the protocol itself documents, shared by the SDK
 //! (before the network) and the sandbox (on what it receives): a path id must
 //! be one URL path segment, and a list page size is from 1 to 100. Field
-//! lengths and formats are the server's to check: their rules are not
-//! published, so a client must not guess them.
+//! lengths and formats are the server's to check: the SDK sends whatever it
+//! is given. The limits Plugipay publishes for fields are described here
+//! ([`FieldLimit`], [`published_limits`]) for the sandbox and for tools that
+//! point out a value the server will refuse (an import's dry run).
 
 use std::fmt;
 
@@ -79,9 +81,102 @@ pub fn list_limit(limit: u32) -> Result<(), Invalid> {
     ))
 }
 
+/// A limit Plugipay publishes for one field of a customer, generated from
+/// the spec into [`limits::published::FIELDS`]. It documents what the server
+/// judges; the SDK does not check it before sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldLimit {
+    /// The field's wire name (`externalId`, `email`, …).
+    pub field: &'static str,
+    /// The fewest characters a text value may have.
+    pub min_chars: Option<usize>,
+    /// The most characters a text value may have.
+    pub max_chars: Option<usize>,
+    /// The start a text value must have (`pt_` for a payment token id).
+    pub prefix: Option<&'static str>,
+    /// The most keys a map may have.
+    pub max_keys: Option<usize>,
+}
+
+impl FieldLimit {
+    /// What is wrong with `value` under this limit, if anything. Text is
+    /// counted in characters (Unicode scalar values); `max_keys` counts an
+    /// object's keys. `null` (a field cleared) and values of another type
+    /// are not judged here.
+    pub fn check(&self, value: &serde_json::Value) -> Option<String> {
+        match value {
+            serde_json::Value::String(text) => {
+                let chars = text.chars().count();
+                if let Some(min) = self.min_chars.filter(|&min| chars < min) {
+                    return Some(format!("has {chars} characters; at least {min} are needed"));
+                }
+                if let Some(max) = self.max_chars.filter(|&max| chars > max) {
+                    return Some(format!("has {chars} characters; at most {max} are allowed"));
+                }
+                if let Some(prefix) = self.prefix.filter(|p| !text.starts_with(p)) {
+                    return Some(format!("must start with `{prefix}`"));
+                }
+                None
+            }
+            serde_json::Value::Object(map) => {
+                let keys = map.len();
+                let max = self.max_keys.filter(|&max| keys > max)?;
+                Some(format!("has {keys} keys; at most {max} are allowed"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Every published limit that `record` (a customer's fields by wire name, as
+/// sent in a create or update) breaks, in the order of
+/// [`limits::published::FIELDS`].
+///
+/// ```
+/// use plugipay_api::validate::published_limits;
+///
+/// let record = serde_json::json!({"name": "", "email": "a@example.com"});
+/// let broken = published_limits(&record);
+/// assert_eq!(broken.len(), 1);
+/// assert_eq!(broken[0].field, "name");
+/// ```
+pub fn published_limits(record: &serde_json::Value) -> Vec<Invalid> {
+    limits::published::FIELDS
+        .iter()
+        .filter_map(|limit| {
+            let reason = limit.check(record.get(limit.field)?)?;
+            Some(Invalid::new(limit.field, reason))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn published_limits_are_judged_at_their_edges() {
+        let at = |field: &str, value: serde_json::Value| {
+            published_limits(&serde_json::json!({ field: value }))
+        };
+        let text = |n: usize| serde_json::Value::from("é".repeat(n));
+        assert!(at("externalId", text(255)).is_empty());
+        assert_eq!(at("externalId", text(256))[0].field, "externalId");
+        assert!(!at("externalId", text(0)).is_empty());
+        assert!(at("email", text(320)).is_empty());
+        assert!(!at("email", text(321)).is_empty());
+        assert!(at("phone", text(64)).is_empty());
+        assert!(!at("phone", text(65)).is_empty());
+        assert!(at("defaultPaymentTokenId", "pt_1".into()).is_empty());
+        assert!(!at("defaultPaymentTokenId", "ptok_1".into()).is_empty());
+        let keys = |n: usize| {
+            serde_json::Value::Object((0..n).map(|i| (i.to_string(), "v".into())).collect())
+        };
+        assert!(at("metadata", keys(50)).is_empty());
+        assert!(!at("metadata", keys(51)).is_empty());
+        // A cleared field is not judged.
+        assert!(at("name", serde_json::Value::Null).is_empty());
+    }
 
     #[test]
     fn path_segments() {

@@ -41,13 +41,14 @@ async fn an_application_test_with_typed_mocks() {
                 message: "no such customer".into(),
                 doc_url: None,
                 field: None,
+                details: None,
             },
             meta: None,
         });
     });
     let create = server.create_customer(|when, then| {
         when.body(&NewCustomer::new().email("sari@example.com"));
-        then.created(&envelope(customer("cus_2", "sari@example.com")));
+        then.success(201, &envelope(customer("cus_2", "sari@example.com")));
     });
 
     let client = plugipay::Client::builder()
