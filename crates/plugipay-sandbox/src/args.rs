@@ -4,7 +4,26 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::config::{Faults, MetadataMode, SandboxConfig};
+use crate::config::{ApiKey, Faults, MetadataMode, SandboxConfig, TEST_ACCOUNT_ID};
+
+/// A `--key` value: `KEY_ID:SECRET[@ACCOUNT]` (an HMAC pair) or
+/// `API_KEY[@ACCOUNT]` (a Bearer key), with every scope, on `ACCOUNT`
+/// (default the default workspace); refused unless its prefixes name a mode.
+fn key(s: &str) -> Result<ApiKey, String> {
+    let (credentials, account) = match s.rsplit_once('@') {
+        Some((credentials, account)) => (credentials, account),
+        None => (s, TEST_ACCOUNT_ID),
+    };
+    if account.is_empty() {
+        return Err("the account after `@` is empty".into());
+    }
+    let key = match credentials.split_once(':') {
+        Some((key_id, secret)) => ApiKey::hmac(key_id, secret, account),
+        None => ApiKey::bearer(credentials, account),
+    };
+    key.mode()?;
+    Ok(key)
+}
 
 fn rate(s: &str) -> Result<f64, String> {
     let r: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
@@ -59,6 +78,21 @@ pub struct SandboxArgs {
     /// `merge` it key by key (the live API documents neither).
     #[arg(long, value_name = "MODE", default_value = "replace")]
     pub metadata_mode: MetadataMode,
+
+    /// Also accept the default live keys: HMAC ak_live_sandbox /
+    /// sk_live_sandbox and Bearer pk_live_sandbox, on the default
+    /// workspace's live world (test and live customers, externalIds and
+    /// idempotency keys are kept apart).
+    #[arg(long)]
+    pub live: bool,
+
+    /// Also accept this key, with every scope: an HMAC pair
+    /// KEY_ID:SECRET or a Bearer key, on workspace ACCOUNT (default
+    /// acct_sandbox). Its prefix decides its mode: ak_test_…:sk_test_… or
+    /// pk_test_… for test, ak_live_…:sk_live_… or pk_live_… for live; any
+    /// other prefix is refused. Repeatable.
+    #[arg(long = "key", value_name = "KEY_ID:SECRET[@ACCOUNT]", value_parser = key)]
+    pub keys: Vec<ApiKey>,
 }
 
 impl SandboxArgs {
@@ -79,6 +113,39 @@ impl SandboxArgs {
         if let Some(seed) = self.fault_seed {
             config = config.fault_seed(seed);
         }
+        if self.live {
+            config = config.live_keys();
+        }
+        for key in &self.keys {
+            config = config.key(key.clone());
+        }
         config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Mode, Secret};
+
+    #[test]
+    fn keys_from_the_command_line() {
+        let k = key("ak_live_x:sk_live_y@acct_z").unwrap();
+        assert_eq!(k.account_id, "acct_z");
+        assert_eq!(k.mode(), Ok(Mode::Live));
+        assert!(matches!(&k.secret, Secret::Hmac { key_id, secret }
+            if key_id == "ak_live_x" && secret == "sk_live_y"));
+        let k = key("pk_test_b").unwrap();
+        assert_eq!(k.account_id, TEST_ACCOUNT_ID);
+        assert_eq!(k.secret, Secret::Bearer("pk_test_b".into()));
+        for bad in [
+            "ak_x:sk_test_y",
+            "ak_live_x:sk_test_y",
+            "pk_x",
+            "pk_live_x@",
+            "ak_test_x:sk_x",
+        ] {
+            assert!(key(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Who is calling, in two steps: [`Keys::admit`] judges a request from its
 //! headers (the key, the timestamp, the signature's form, the workspace it
-//! acts on), before any of its body is read; [`Admission::verify`] then
+//! acts on, in the mode its key's prefix names), before any of its body is
+//! read; [`Admission::verify`] then
 //! checks the HMAC signature (constant-time), which covers the body, over
 //! the request as received.
 
@@ -13,8 +14,9 @@ use plugipay_api::auth::{
 };
 use sha2::Sha256;
 
-use crate::config::{ApiKey, Scope, Secret};
+use crate::config::{ApiKey, Mode, Scope, Secret};
 use crate::failure::Failure;
+use crate::workspace::WorkspaceId;
 
 /// The header a platform key names the workspace it acts for in.
 pub const ON_BEHALF_OF_HEADER: &str = "x-plugipay-on-behalf-of";
@@ -22,32 +24,42 @@ pub const ON_BEHALF_OF_HEADER: &str = "x-plugipay-on-behalf-of";
 /// The caller of a request, once authenticated.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    /// The workspace the request acts on.
-    pub account_id: String,
+    /// The workspace the request acts on, in its key's mode.
+    pub(crate) workspace: WorkspaceId,
+}
+
+/// A key the sandbox accepts, with the mode its prefix names.
+struct Known {
+    key: ApiKey,
+    mode: Mode,
 }
 
 /// The keys a sandbox accepts, by key id and by Bearer token.
 pub struct Keys {
-    hmac: HashMap<String, (String, ApiKey)>,
-    bearer: HashMap<String, ApiKey>,
+    /// By key id: the secret and the key.
+    hmac: HashMap<String, (String, Known)>,
+    bearer: HashMap<String, Known>,
 }
 
 impl Keys {
-    /// Indexes `keys`; a later key with the same id replaces an earlier one.
-    pub fn new(keys: impl IntoIterator<Item = ApiKey>) -> Self {
+    /// Indexes `keys`; a later key with the same id replaces an earlier
+    /// one. Refuses a key whose prefix names no mode (see [`ApiKey::mode`]).
+    pub fn new(keys: impl IntoIterator<Item = ApiKey>) -> Result<Self, String> {
         let mut hmac = HashMap::new();
         let mut bearer = HashMap::new();
         for key in keys {
+            let mode = key.mode()?;
             match &key.secret {
                 Secret::Hmac { key_id, secret } => {
-                    hmac.insert(key_id.clone(), (secret.clone(), key));
+                    let (key_id, secret) = (key_id.clone(), secret.clone());
+                    hmac.insert(key_id, (secret, Known { key, mode }));
                 }
                 Secret::Bearer(token) => {
-                    bearer.insert(token.clone(), key);
+                    bearer.insert(token.clone(), Known { key, mode });
                 }
             }
         }
-        Self { hmac, bearer }
+        Ok(Self { hmac, bearer })
     }
 
     /// Judges a request from its headers alone, before its body is read:
@@ -76,7 +88,7 @@ impl Keys {
             return Err(unauthorized("unsupported Authorization scheme"));
         };
         Ok(Admission {
-            key,
+            key: &key.key,
             signed,
             account: acting_for(key, headers),
         })
@@ -87,7 +99,7 @@ impl Keys {
         params: &str,
         headers: &HeaderMap,
         now_secs: u64,
-    ) -> Result<(&ApiKey, Signed<'_>), Failure> {
+    ) -> Result<(&Known, Signed<'_>), Failure> {
         let field = |name: &str| {
             params.split(',').find_map(|part| {
                 let (k, v) = part.trim().split_once('=')?;
@@ -147,11 +159,12 @@ fn bad_signature() -> Failure {
     )
 }
 
-/// The workspace a key acts on: its own, or the one it names in
-/// `X-Plugipay-On-Behalf-Of` if it is a platform key.
-fn acting_for(key: &ApiKey, headers: &HeaderMap) -> Result<String, Failure> {
+/// The workspace a key acts on, in the key's mode: its own, or the one it
+/// names in `X-Plugipay-On-Behalf-Of` if it is a platform key.
+fn acting_for(known: &Known, headers: &HeaderMap) -> Result<WorkspaceId, Failure> {
+    let key = &known.key;
     let Some(value) = headers.get(ON_BEHALF_OF_HEADER) else {
-        return Ok(key.account_id.clone());
+        return Ok(WorkspaceId::new(key.account_id.clone(), known.mode));
     };
     let account = value.to_str().unwrap_or("").trim();
     if !key.platform {
@@ -167,7 +180,7 @@ fn acting_for(key: &ApiKey, headers: &HeaderMap) -> Result<String, Failure> {
             "X-Plugipay-On-Behalf-Of is empty",
         ));
     }
-    Ok(account.to_owned())
+    Ok(WorkspaceId::new(account, known.mode))
 }
 
 /// What an HMAC signature needs besides the request itself.
@@ -183,9 +196,9 @@ struct Signed<'k> {
 pub struct Admission<'k> {
     key: &'k ApiKey,
     signed: Option<Signed<'k>>,
-    /// The workspace it acts on, or what it is answered once its signature
-    /// holds (a key that may not act for another workspace).
-    account: Result<String, Failure>,
+    /// The workspace (and mode) it acts on, or what it is answered once its
+    /// signature holds (a key that may not act for another workspace).
+    account: Result<WorkspaceId, Failure>,
 }
 
 impl Admission<'_> {
@@ -201,14 +214,14 @@ impl Admission<'_> {
         self.account.as_ref().map(|_| ()).map_err(Clone::clone)
     }
 
-    /// 403 `forbidden` unless the key holds `scope`.
+    /// 403 `insufficient_scope` unless the key holds `scope`.
     pub fn require(&self, scope: Scope) -> Result<(), Failure> {
         if self.key.scopes.contains(&scope) {
             return Ok(());
         }
         Err(Failure::new(
             403,
-            "forbidden",
+            "insufficient_scope",
             format!("this key lacks the {} scope", scope.as_str()),
         ))
     }
@@ -235,7 +248,7 @@ impl Admission<'_> {
                 .map_err(|_| bad_signature())?;
         }
         Ok(Principal {
-            account_id: self.account?,
+            workspace: self.account?,
         })
     }
 }

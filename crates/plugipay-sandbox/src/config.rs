@@ -7,13 +7,21 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// The default HMAC key id, always present.
+/// The default HMAC key id, always present (test mode).
 pub const TEST_KEY_ID: &str = "ak_test_sandbox";
 /// The secret of [`TEST_KEY_ID`].
 pub const TEST_SECRET: &str = "sk_test_sandbox";
-/// The default Bearer key, always present.
+/// The default Bearer key, always present (test mode).
 pub const TEST_API_KEY: &str = "pk_test_sandbox";
-/// The workspace the default keys belong to.
+/// The default live HMAC key id, present only when asked for
+/// ([`SandboxConfig::live_keys`], `--live`); on [`TEST_ACCOUNT_ID`].
+pub const LIVE_KEY_ID: &str = "ak_live_sandbox";
+/// The secret of [`LIVE_KEY_ID`].
+pub const LIVE_SECRET: &str = "sk_live_sandbox";
+/// The default live Bearer key, present only when asked for, like
+/// [`LIVE_KEY_ID`].
+pub const LIVE_API_KEY: &str = "pk_live_sandbox";
+/// The workspace the default keys (test and live) belong to.
 pub const TEST_ACCOUNT_ID: &str = "acct_sandbox";
 /// A default platform key id: it may act for any workspace with
 /// `X-Plugipay-On-Behalf-Of`.
@@ -23,32 +31,76 @@ pub const PLATFORM_SECRET: &str = "sk_test_platform";
 /// The workspace of the platform key itself.
 pub const PLATFORM_ACCOUNT_ID: &str = "acct_platform";
 
-/// A permission a key may hold.
+/// A permission a key may hold. Plugipay publishes the pattern
+/// `plugipay:<resource>:read|write|create` and that a create needs
+/// `plugipay:customer:create`; it publishes no scope of its own for updates
+/// or deletes, so the sandbox asks for `:write` for both (which scope a
+/// delete needs on the live API is not published).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scope {
-    /// `plugipay:customer:create`
+    /// `plugipay:customer:create`: creating customers.
     Create,
-    /// `plugipay:customer:read`
+    /// `plugipay:customer:read`: getting and listing customers.
     Read,
-    /// `plugipay:customer:update`
-    Update,
-    /// Deleting customers. The live API does not publish the scope delete
-    /// needs; the sandbox calls it `plugipay:customer:delete`.
-    Delete,
+    /// `plugipay:customer:write`: updating and deleting customers.
+    Write,
 }
 
 impl Scope {
     /// Every customer scope.
-    pub const ALL: [Scope; 4] = [Scope::Create, Scope::Read, Scope::Update, Scope::Delete];
+    pub const ALL: [Scope; 3] = [Scope::Create, Scope::Read, Scope::Write];
 
     /// The scope's name as the API writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Create => "plugipay:customer:create",
             Scope::Read => "plugipay:customer:read",
-            Scope::Update => "plugipay:customer:update",
-            Scope::Delete => "plugipay:customer:delete",
+            Scope::Write => "plugipay:customer:write",
         }
+    }
+}
+
+/// Which of a workspace's two worlds a key acts in. Its prefix says:
+/// `pk_test_` / `ak_test_` (with an `sk_test_` secret) for test,
+/// `pk_live_` / `ak_live_` (with `sk_live_`) for live. The two worlds share
+/// nothing: customers, `externalId` uniqueness, idempotency keys and the
+/// idempotency budget are each per workspace *and* mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mode {
+    /// Test mode: the keys every sandbox has, and where seeds go.
+    #[default]
+    Test,
+    /// Live mode: only with live keys configured.
+    Live,
+}
+
+impl Mode {
+    /// `test` or `live`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Test => "test",
+            Mode::Live => "live",
+        }
+    }
+
+    /// The mode a credential's prefix names: `{kind}_test_…` or
+    /// `{kind}_live_…` (`kind` being `pk`, `ak` or `sk`); `None` for any
+    /// other text.
+    fn of(credential: &str, kind: &str) -> Option<Mode> {
+        let rest = credential.strip_prefix(kind)?.strip_prefix('_')?;
+        if rest.starts_with("test_") {
+            Some(Mode::Test)
+        } else if rest.starts_with("live_") {
+            Some(Mode::Live)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -126,15 +178,65 @@ impl ApiKey {
         self
     }
 
-    /// The keys every sandbox has: [`TEST_KEY_ID`] / [`TEST_SECRET`] and
-    /// [`TEST_API_KEY`] on [`TEST_ACCOUNT_ID`], and the platform key
-    /// [`PLATFORM_KEY_ID`] / [`PLATFORM_SECRET`].
+    /// The mode the key's prefix names: a Bearer key `pk_test_…` or
+    /// `pk_live_…`; an HMAC key id `ak_test_…` or `ak_live_…` with a secret
+    /// `sk_` of the same mode. A key whose prefixes name no mode, or two
+    /// different ones, is refused (the sandbox does not guess a world for
+    /// it): the error says why.
+    pub fn mode(&self) -> Result<Mode, String> {
+        match &self.secret {
+            Secret::Bearer(token) => Mode::of(token, "pk").ok_or_else(|| {
+                format!(
+                    "Bearer key {:?}: it must start with pk_test_ or pk_live_",
+                    shown(token)
+                )
+            }),
+            Secret::Hmac { key_id, secret } => {
+                let mode = Mode::of(key_id, "ak").ok_or_else(|| {
+                    format!("HMAC key id {key_id:?}: it must start with ak_test_ or ak_live_")
+                })?;
+                if Mode::of(secret, "sk") != Some(mode) {
+                    return Err(format!(
+                        "HMAC key id {key_id:?} is a {mode} key: its secret must start \
+                         with sk_{mode}_"
+                    ));
+                }
+                Ok(mode)
+            }
+        }
+    }
+
+    /// The keys every sandbox has, all test keys: [`TEST_KEY_ID`] /
+    /// [`TEST_SECRET`] and [`TEST_API_KEY`] on [`TEST_ACCOUNT_ID`], and the
+    /// platform key [`PLATFORM_KEY_ID`] / [`PLATFORM_SECRET`].
     pub fn defaults() -> Vec<ApiKey> {
         vec![
             ApiKey::hmac(TEST_KEY_ID, TEST_SECRET, TEST_ACCOUNT_ID),
             ApiKey::bearer(TEST_API_KEY, TEST_ACCOUNT_ID),
             ApiKey::hmac(PLATFORM_KEY_ID, PLATFORM_SECRET, PLATFORM_ACCOUNT_ID).as_platform(),
         ]
+    }
+
+    /// The default live keys, present only when asked for
+    /// ([`SandboxConfig::live_keys`], `--live`): [`LIVE_KEY_ID`] /
+    /// [`LIVE_SECRET`] and [`LIVE_API_KEY`] on [`TEST_ACCOUNT_ID`]'s live
+    /// world.
+    pub fn live_defaults() -> Vec<ApiKey> {
+        vec![
+            ApiKey::hmac(LIVE_KEY_ID, LIVE_SECRET, TEST_ACCOUNT_ID),
+            ApiKey::bearer(LIVE_API_KEY, TEST_ACCOUNT_ID),
+        ]
+    }
+}
+
+/// The start of a credential, enough to recognise it in an error message
+/// without printing all of it.
+fn shown(credential: &str) -> String {
+    let head: String = credential.chars().take(8).collect();
+    if head.len() < credential.len() {
+        format!("{head}…")
+    } else {
+        head
     }
 }
 
@@ -204,45 +306,63 @@ impl std::str::FromStr for MetadataMode {
     }
 }
 
-/// The sandbox's own validation limits. The live API validates lengths and
-/// formats too, but publishes no numbers (only the list page size, 1 to 100,
-/// is documented), so these are this sandbox's choices, not facts about
-/// Plugipay: change them to try how your code meets a server's refusal.
-/// Lengths count characters.
+/// The sandbox's validation limits. Lengths count characters.
+///
+/// The defaults of the lengths and counts Plugipay publishes in its API
+/// reference are the published ones: `externalId` 1–255, `email` at most
+/// 320 (RFC 5321's bound), `name` 1–255, `phone` 1–64 (free form, stored as
+/// sent), `taxId` 1–64, and at most 50 metadata pairs. A
+/// `defaultPaymentTokenId` must also be a payment-token id (`pt_` and at
+/// least one character more), as published; that is not configurable.
+///
+/// The rest is the sandbox's own choice where nothing is published: the
+/// longest `defaultPaymentTokenId`, metadata key and value lengths, the
+/// longest `Idempotency-Key`, that an email is one `@` between non-empty
+/// parts without white space, that no field is empty and that none holds
+/// control characters.
+///
+/// Change any of them to see how your code meets a server's refusal: a
+/// value past a limit is answered 400 `validation_error` with the field in
+/// `error.field`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// Longest `email` (default 254); it must also hold one `@` and no white space.
+    /// Longest `email` (default 320, published); it must also hold one `@`
+    /// and no white space (the sandbox's choice).
     pub email_max_chars: usize,
-    /// Longest `name` (default 256).
+    /// Longest `name` (default 255, published).
     pub name_max_chars: usize,
-    /// Longest `phone` (default 32).
+    /// Longest `phone` (default 64, published).
     pub phone_max_chars: usize,
-    /// Longest `externalId` (default 256).
+    /// Longest `externalId` (default 255, published).
     pub external_id_max_chars: usize,
-    /// Longest `taxId` (default 64).
+    /// Longest `taxId` (default 64, published).
     pub tax_id_max_chars: usize,
-    /// Longest `defaultPaymentTokenId` (default 256).
+    /// Longest `defaultPaymentTokenId` (default 255; unpublished, the
+    /// sandbox's choice). Its `pt_` prefix is published and always checked.
     pub payment_token_id_max_chars: usize,
-    /// Most metadata keys on a customer (default 50).
+    /// Most metadata pairs on a customer (default 50, published).
     pub metadata_max_keys: usize,
-    /// Longest metadata key (default 40; keys are never empty).
+    /// Longest metadata key (default 40; unpublished, the sandbox's
+    /// choice; keys are never empty).
     pub metadata_key_max_chars: usize,
-    /// Longest metadata value (default 500).
+    /// Longest metadata value (default 500; unpublished, the sandbox's
+    /// choice).
     pub metadata_value_max_chars: usize,
-    /// Longest `Idempotency-Key` (default 255).
+    /// Longest `Idempotency-Key` (default 255; unpublished, the sandbox's
+    /// choice).
     pub idempotency_key_max_chars: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            email_max_chars: 254,
-            name_max_chars: 256,
-            phone_max_chars: 32,
-            external_id_max_chars: 256,
+            email_max_chars: 320,
+            name_max_chars: 255,
+            phone_max_chars: 64,
+            external_id_max_chars: 255,
             tax_id_max_chars: 64,
-            payment_token_id_max_chars: 256,
+            payment_token_id_max_chars: 255,
             metadata_max_keys: 50,
             metadata_key_max_chars: 40,
             metadata_value_max_chars: 500,
@@ -256,9 +376,12 @@ impl Default for Limits {
 pub struct SandboxConfig {
     /// Where to listen; port 0 picks a free port. Default `127.0.0.1:0`.
     pub addr: SocketAddr,
-    /// Keys beyond the [defaults](ApiKey::defaults), which are always present.
+    /// Keys beyond the [defaults](ApiKey::defaults), which are always
+    /// present. Each key's prefix decides its mode (see [`ApiKey::mode`]);
+    /// [`Sandbox::start`](crate::Sandbox::start) refuses a key whose prefix
+    /// names none.
     pub extra_keys: Vec<ApiKey>,
-    /// Customers to create in [`TEST_ACCOUNT_ID`] at start.
+    /// Customers to create in [`TEST_ACCOUNT_ID`]'s test world at start.
     pub seed_customers: usize,
     /// The time the seeded customers' creation spreads over, ending at
     /// start (default zero: each is created when it is made, so many share
@@ -331,13 +454,30 @@ impl SandboxConfig {
         self
     }
 
-    /// Accepts `key` as well.
+    /// Accepts `key` as well, in the mode its prefix names (a live key
+    /// `ak_live_…` with `sk_live_…`, or `pk_live_…`, acts in its workspace's
+    /// live world).
     pub fn key(mut self, key: ApiKey) -> Self {
         self.extra_keys.push(key);
         self
     }
 
-    /// Starts with `n` generated customers in [`TEST_ACCOUNT_ID`].
+    /// Accepts the default live keys as well ([`ApiKey::live_defaults`]).
+    pub fn live_keys(mut self) -> Self {
+        self.extra_keys.extend(ApiKey::live_defaults());
+        self
+    }
+
+    /// Checks what [`Sandbox::start`](crate::Sandbox::start) cannot serve:
+    /// a key whose prefix names no mode (see [`ApiKey::mode`]).
+    pub fn validate(&self) -> Result<(), String> {
+        for key in &self.extra_keys {
+            key.mode()?;
+        }
+        Ok(())
+    }
+
+    /// Starts with `n` generated customers in [`TEST_ACCOUNT_ID`]'s test world.
     pub fn seed_customers(mut self, n: usize) -> Self {
         self.seed_customers = n;
         self

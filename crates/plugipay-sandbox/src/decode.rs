@@ -36,6 +36,11 @@ pub(crate) fn decode_body<T: serde::de::DeserializeOwned>(value: &Value) -> Resu
         } else {
             path
         };
-        Failure::validation(&field, format!("invalid {field}: {message}"))
+        let message = format!("invalid {field}: {message}");
+        if field == "body" {
+            Failure::malformed(message)
+        } else {
+            Failure::validation(&field, message)
+        }
     })
 }

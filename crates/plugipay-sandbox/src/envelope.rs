@@ -40,14 +40,18 @@ pub(crate) fn page_body(items: Value, cursor: Option<String>, request_id: &str) 
     .to_string()
 }
 
-/// The body of a failure.
+/// The body of a failure; `error.field` only when it is about one field.
 pub(crate) fn error_body(failure: &Failure, request_id: &str) -> String {
+    let mut error = json!({
+        "code": failure.code,
+        "message": failure.message,
+    });
+    if let Some(field) = &failure.field {
+        error["field"] = json!(field);
+    }
     json!({
         "data": null,
-        "error": {
-            "code": failure.code,
-            "message": failure.message,
-        },
+        "error": error,
         "meta": {"requestId": request_id, "timestamp": timestamp()}
     })
     .to_string()

@@ -22,11 +22,20 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Default credentials, always present: HMAC key id [`TEST_KEY_ID`]
-//! (`ak_test_sandbox`) with secret [`TEST_SECRET`] (`sk_test_sandbox`), and
-//! Bearer key [`TEST_API_KEY`] (`pk_test_sandbox`), all on workspace
-//! [`TEST_ACCOUNT_ID`]; and a platform key [`PLATFORM_KEY_ID`] /
-//! [`PLATFORM_SECRET`] that may act for any workspace.
+//! Default credentials, always present, all test keys: HMAC key id
+//! [`TEST_KEY_ID`] (`ak_test_sandbox`) with secret [`TEST_SECRET`]
+//! (`sk_test_sandbox`), and Bearer key [`TEST_API_KEY`] (`pk_test_sandbox`),
+//! all on workspace [`TEST_ACCOUNT_ID`]; and a platform key
+//! [`PLATFORM_KEY_ID`] / [`PLATFORM_SECRET`] that may act for any workspace.
+//!
+//! As on the live API, a key's prefix decides its [`Mode`]: test
+//! (`pk_test_…`, `ak_test_…` with `sk_test_…`) or live (`pk_live_…`,
+//! `ak_live_…` with `sk_live_…`). A workspace's test and live worlds share
+//! nothing (customers, `externalId` uniqueness, idempotency keys and
+//! budgets). Live keys exist only when configured:
+//! [`SandboxConfig::live_keys`] adds [`LIVE_KEY_ID`] / [`LIVE_SECRET`] and
+//! [`LIVE_API_KEY`], and [`SandboxConfig::key`] any other; a key whose
+//! prefix names neither mode is refused at start.
 //!
 //! Inside, an HTTP edge (connections, timeouts, caps, hang-ups) hands whole
 //! requests to a small `match`-based router, on plain hyper rather than a
@@ -58,6 +67,7 @@ mod routes;
 mod rules;
 mod runner;
 mod store;
+mod workspace;
 mod writes;
 
 use std::net::SocketAddr;
@@ -67,8 +77,9 @@ use tokio::net::TcpListener;
 
 pub use args::SandboxArgs;
 pub use config::{
-    ApiKey, Faults, Limits, MetadataMode, PLATFORM_ACCOUNT_ID, PLATFORM_KEY_ID, PLATFORM_SECRET,
-    SandboxConfig, Scope, Secret, TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
+    ApiKey, Faults, LIVE_API_KEY, LIVE_KEY_ID, LIVE_SECRET, Limits, MetadataMode, Mode,
+    PLATFORM_ACCOUNT_ID, PLATFORM_KEY_ID, PLATFORM_SECRET, SandboxConfig, Scope, Secret,
+    TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
 };
 pub use fault_proxy::{FaultKind, FaultProxy, ProxyFaults};
 pub use idempotency::IDEMPOTENCY_TTL;
@@ -81,6 +92,7 @@ use crate::faults::FaultDice;
 use crate::rng::SplitMix64;
 use crate::routes::App;
 use crate::store::Store;
+use crate::workspace::WorkspaceId;
 
 /// A running sandbox. Dropping it stops the server and closes its connections.
 pub struct Sandbox {
@@ -91,9 +103,14 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Binds the address, seeds the customers and starts serving. The
-    /// sandbox accepts connections as soon as this returns.
+    /// Binds the address, seeds the customers (in the test world) and
+    /// starts serving. The sandbox accepts connections as soon as this
+    /// returns. A key whose prefix names no mode (see [`ApiKey::mode`]) is
+    /// refused with an error of kind
+    /// [`InvalidInput`](std::io::ErrorKind::InvalidInput), before binding.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        let keys = Keys::new(ApiKey::defaults().into_iter().chain(config.extra_keys))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
         let mut store = Store::new(
@@ -103,10 +120,14 @@ impl Sandbox {
             config.idempotency_budget_bytes,
             config.idempotency_workspace_budget_bytes,
         );
-        store.seed(TEST_ACCOUNT_ID, config.seed_customers, config.seed_span);
+        store.seed(
+            &WorkspaceId::test(TEST_ACCOUNT_ID),
+            config.seed_customers,
+            config.seed_span,
+        );
         let seed = config.fault_seed.unwrap_or_else(SplitMix64::random_seed);
         let app = Arc::new(App {
-            keys: Keys::new(ApiKey::defaults().into_iter().chain(config.extra_keys)),
+            keys,
             store: Mutex::new(store),
             cursors: CursorCodec::new(),
             dice: FaultDice::new(config.faults, seed),
@@ -149,9 +170,14 @@ impl Sandbox {
         self.app.dice.set(faults);
     }
 
-    /// Every customer of a workspace, oldest first.
+    /// Every customer of a workspace's test world, oldest first.
     pub fn customers(&self, account_id: &str) -> Vec<Customer> {
-        self.app.store().all(account_id)
+        self.customers_in(account_id, Mode::Test)
+    }
+
+    /// Every customer of a workspace's `mode` world, oldest first.
+    pub fn customers_in(&self, account_id: &str, mode: Mode) -> Vec<Customer> {
+        self.app.store().all(&WorkspaceId::new(account_id, mode))
     }
 
     /// Gives the customer `id` of workspace `account_id` money history, so
@@ -159,8 +185,17 @@ impl Sandbox {
     /// customer that billing records refer to (`held = false` takes that
     /// away). Returns whether the customer exists. Across processes, set the
     /// customer's metadata key [`MONEY_HISTORY_KEY`] to `"true"` instead.
+    /// The customer is looked for in the test world; see
+    /// [`set_money_history_in`](Self::set_money_history_in) for live ones.
     pub fn set_money_history(&self, account_id: &str, id: &str, held: bool) -> bool {
-        self.app.store().set_money_history(account_id, id, held)
+        self.set_money_history_in(account_id, Mode::Test, id, held)
+    }
+
+    /// [`set_money_history`](Self::set_money_history) for a customer of a
+    /// workspace's `mode` world.
+    pub fn set_money_history_in(&self, account_id: &str, mode: Mode, id: &str, held: bool) -> bool {
+        let workspace = WorkspaceId::new(account_id, mode);
+        self.app.store().set_money_history(&workspace, id, held)
     }
 
     /// The bytes its idempotency records hold now, as counted against
@@ -170,7 +205,7 @@ impl Sandbox {
     }
 
     /// How many workspaces hold anything: customers, or idempotency
-    /// records. A workspace comes to be only with a successful write (or
+    /// records; a workspace's test and live worlds count as two. A workspace comes to be only with a successful write (or
     /// [seeding](Self::seed_at)) and goes with its last customer and
     /// record, so reads and refused writes naming unknown workspaces (with
     /// `X-Plugipay-On-Behalf-Of`) leave nothing behind.
@@ -178,7 +213,7 @@ impl Sandbox {
         self.app.store().workspace_count()
     }
 
-    /// Creates a generated customer in workspace `account_id` at each of
+    /// Creates a generated customer in workspace `account_id`'s test world at each of
     /// `times`, as if created then (for tests of time-based walks). Times
     /// must not go back, nor come before the newest customer's: ids follow
     /// creation order, so such a time gets the newest customer's
@@ -188,12 +223,19 @@ impl Sandbox {
         account_id: &str,
         times: impl IntoIterator<Item = chrono::DateTime<chrono::Utc>>,
     ) -> usize {
-        self.app.store().seed_at(account_id, times)
+        self.app
+            .store()
+            .seed_at(&WorkspaceId::test(account_id), times)
     }
 
-    /// How many customers a workspace has.
+    /// How many customers a workspace's test world has.
     pub fn customer_count(&self, account_id: &str) -> usize {
-        self.app.store().count(account_id)
+        self.customer_count_in(account_id, Mode::Test)
+    }
+
+    /// How many customers a workspace's `mode` world has.
+    pub fn customer_count_in(&self, account_id: &str, mode: Mode) -> usize {
+        self.app.store().count(&WorkspaceId::new(account_id, mode))
     }
 
     /// Serves until the task running it is cancelled (for the binaries).

@@ -23,7 +23,7 @@ pub(crate) fn list(
     let (mut email, mut external_id, mut created_after) = (None, None, None);
     let pairs = query.map(|q| {
         serde_urlencoded::from_str::<Vec<(String, String)>>(q)
-            .map_err(|_| Failure::validation("query", "the query string is malformed"))
+            .map_err(|_| Failure::malformed("the query string is malformed"))
     });
     for (name, value) in pairs.transpose()?.unwrap_or_default() {
         match name.as_str() {
@@ -55,8 +55,14 @@ pub(crate) fn list(
             _ => {}
         }
     }
-    let filters = format!("{order:?}|{email:?}|{external_id:?}|{created_after:?}");
-    let account = &principal.account_id;
+    let workspace = &principal.workspace;
+    // A cursor is bound to its filters and to its world: the mode is one of
+    // the "filters", the workspace the codec's own binding.
+    let filters = format!(
+        "{}|{order:?}|{email:?}|{external_id:?}|{created_after:?}",
+        workspace.mode
+    );
+    let account = &workspace.account;
     let after_id = cursor
         .map(|c| app.cursors.decode(account, &filters, &c))
         .transpose()?;
@@ -68,7 +74,7 @@ pub(crate) fn list(
         external_id,
         created_after,
     };
-    let page = app.store().list(account, &query);
+    let page = app.store().list(workspace, &query);
     let next = page
         .next_after
         .map(|id| app.cursors.encode(account, &filters, &id));

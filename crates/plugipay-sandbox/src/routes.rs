@@ -125,7 +125,7 @@ async fn serve(app: &App, req: Request, request_id: &str) -> Result<Reply, Failu
     let body = match (&planned, admission.needs_body()) {
         (Ok(_), _) => req.body.read(MAX_BODY_BYTES).await.map_err(|e| match e {
             BodyError::Busy => Failure::new(429, "rate_limited", e.to_string()),
-            BodyError::Refused { .. } => Failure::validation("body", e.to_string()),
+            BodyError::Refused { .. } => Failure::malformed(format!("body: {e}")),
         })?,
         // Refused whatever the body: none of it is read.
         (Err(failure), false) => return Err(failure.clone()),
@@ -197,8 +197,9 @@ impl Operation {
         match self {
             Operation::Create => Scope::Create,
             Operation::List | Operation::Get(_) => Scope::Read,
-            Operation::Update(_) => Scope::Update,
-            Operation::Delete(_) => Scope::Delete,
+            // The published pattern has no update or delete scope of its
+            // own: both ask for `:write` (delete's scope is unpublished).
+            Operation::Update(_) | Operation::Delete(_) => Scope::Write,
         }
     }
 }
@@ -229,7 +230,7 @@ fn run(
     body: &[u8],
     request_id: &str,
 ) -> Result<Reply, Failure> {
-    let account = &principal.account_id;
+    let account = &principal.workspace;
     match operation {
         Operation::Create => {
             writes::write(app, principal, parts, body, request_id, |store, value| {

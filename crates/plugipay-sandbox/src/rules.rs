@@ -1,6 +1,8 @@
 //! The sandbox's validation of customer fields, by its configured
-//! [`Limits`]: lengths, the email's shape and metadata keys. These are the
-//! sandbox's choices; the live API's own rules are not published.
+//! [`Limits`]: lengths, the email's shape, the payment token's prefix and
+//! metadata. Which of these Plugipay publishes and which are the sandbox's
+//! own choices is written on [`Limits`]. Each refusal is a 400
+//! `validation_error` naming the field in `error.field`.
 
 use std::collections::BTreeMap;
 
@@ -69,7 +71,7 @@ impl Limits {
             return Err(Failure::validation(
                 "metadata",
                 format!(
-                    "metadata would hold {keys} keys; this sandbox allows {}",
+                    "metadata would hold {keys} pairs; at most {} are allowed",
                     self.metadata_max_keys
                 ),
             ));
@@ -108,7 +110,7 @@ impl Limits {
             if chars > max {
                 return Err(Failure::validation(
                     field,
-                    format!("{field} is {chars} characters long; this sandbox allows {max}"),
+                    format!("{field} is {chars} characters long; at most {max} are allowed"),
                 ));
             }
             if value.chars().any(char::is_control) {
@@ -121,6 +123,12 @@ impl Limits {
                 return Err(Failure::validation(
                     field,
                     "email must be one `@` between non-empty parts, without white space",
+                ));
+            }
+            if field == "defaultPaymentTokenId" && !payment_token_shaped(value) {
+                return Err(Failure::validation(
+                    field,
+                    "defaultPaymentTokenId must be a payment token id (pt_…)",
                 ));
             }
         }
@@ -152,6 +160,12 @@ impl Limits {
         }
         Ok(())
     }
+}
+
+/// A payment token id: `pt_` and at least one character more (the
+/// published prefix; what follows it is not published).
+fn payment_token_shaped(id: &str) -> bool {
+    id.strip_prefix("pt_").is_some_and(|rest| !rest.is_empty())
 }
 
 fn email_shaped(email: &str) -> bool {
@@ -191,6 +205,16 @@ mod tests {
     }
 
     #[test]
+    fn payment_tokens() {
+        for good in ["pt_1", "pt_01HXAB7K3M9N2P5QRS8TVWXY3Z"] {
+            assert!(payment_token_shaped(good), "{good}");
+        }
+        for bad in ["", "pt_", "pt", "tok_1", "PT_1", "xpt_1"] {
+            assert!(!payment_token_shaped(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn limits_are_configurable() {
         let req = CreateCustomerRequest {
             name: Some("n".repeat(300)),
@@ -199,9 +223,10 @@ mod tests {
         let err = Limits::default().check_create(&req).unwrap_err();
         assert_eq!(err.status, 400);
         assert!(
-            err.message.contains("name") && err.message.contains("256"),
+            err.message.contains("name") && err.message.contains("255"),
             "{err:?}"
         );
+        assert_eq!(err.field.as_deref(), Some("name"));
         let roomy = Limits {
             name_max_chars: 1_000,
             ..Limits::default()

@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use crate::Sandbox;
 use crate::args::SandboxArgs;
 use crate::config::{
-    PLATFORM_KEY_ID, PLATFORM_SECRET, TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
+    LIVE_API_KEY, LIVE_KEY_ID, LIVE_SECRET, PLATFORM_KEY_ID, PLATFORM_SECRET, Secret,
+    TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
 };
 
 /// Why a sandbox could not run.
@@ -22,12 +23,15 @@ pub enum RunError {
         /// What binding it answered.
         source: std::io::Error,
     },
+    /// A configured key cannot be served (its prefix names no mode).
+    Key(String),
 }
 
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            RunError::Key(why) => write!(f, "bad key: {why}"),
         }
     }
 }
@@ -36,6 +40,7 @@ impl std::error::Error for RunError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             RunError::Listen { source, .. } => Some(source),
+            RunError::Key(_) => None,
         }
     }
 }
@@ -43,9 +48,13 @@ impl std::error::Error for RunError {
 /// Runs a sandbox in the foreground: starts it as `args` say, prints
 /// `listening on http://HOST:PORT` on stdout once it accepts connections
 /// (flushed: the readiness line scripts wait for), the default credentials
-/// on stderr, and serves until Ctrl-C. Closed stdout or stderr is no error.
+/// on stderr (the live ones too with `--live`, and the key ids of the
+/// `--key`s, not their secrets), and serves until Ctrl-C. Closed stdout or
+/// stderr is no error.
 pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
-    let sandbox = Sandbox::start(args.config())
+    let config = args.config();
+    config.validate().map_err(RunError::Key)?;
+    let sandbox = Sandbox::start(config)
         .await
         .map_err(|source| RunError::Listen {
             addr: args.addr,
@@ -56,11 +65,31 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
         let _ = writeln!(stdout, "listening on {}", sandbox.base_url());
         let _ = stdout.flush();
     }
-    let _ = writeln!(
-        std::io::stderr().lock(),
+    let mut line = format!(
         "credentials: key id {TEST_KEY_ID} / secret {TEST_SECRET}, or Bearer {TEST_API_KEY} \
          (workspace {TEST_ACCOUNT_ID}); platform key {PLATFORM_KEY_ID} / {PLATFORM_SECRET}"
     );
+    if args.live {
+        line.push_str(&format!(
+            "; live: key id {LIVE_KEY_ID} / secret {LIVE_SECRET}, or Bearer {LIVE_API_KEY} \
+             (workspace {TEST_ACCOUNT_ID})"
+        ));
+    }
+    for key in &args.keys {
+        let mode = key.mode().map_or("?", |m| m.as_str());
+        match &key.secret {
+            Secret::Hmac { key_id, .. } => line.push_str(&format!(
+                "; {mode} key id {key_id} (workspace {})",
+                key.account_id
+            )),
+            // A Bearer key is its own secret: named by its prefix only.
+            Secret::Bearer(_) => line.push_str(&format!(
+                "; a {mode} Bearer key (workspace {})",
+                key.account_id
+            )),
+        }
+    }
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
     tokio::select! {
         _ = sandbox.serve_forever() => {}
         _ = tokio::signal::ctrl_c() => {}

@@ -1,4 +1,5 @@
-//! The in-memory customer book of every workspace: customers ordered by id
+//! The in-memory customer book of every workspace, test and live worlds
+//! apart (each keyed by [`WorkspaceId`]): customers ordered by id
 //! (ids are monotonic ULIDs, so id order is creation order), indexes by
 //! `externalId` and email, the customers marked as having money history,
 //! and the recorded results of idempotent writes (see [`crate::idempotency`]).
@@ -17,6 +18,7 @@ use crate::failure::Failure;
 use crate::idempotency::{Fingerprint, Recorded, Records};
 use crate::ids::IdGenerator;
 use crate::rules;
+use crate::workspace::WorkspaceId;
 
 /// The metadata key that gives a customer money history in the sandbox:
 /// set it to `"true"` and delete answers 409 `conflict`, as the live API
@@ -94,7 +96,7 @@ impl Workspace {
 /// one lock, so each operation (idempotency check, change and record
 /// included) is atomic.
 pub struct Store {
-    workspaces: HashMap<String, Workspace>,
+    workspaces: HashMap<WorkspaceId, Workspace>,
     ids: IdGenerator,
     metadata_mode: MetadataMode,
     limits: Limits,
@@ -105,7 +107,10 @@ fn conflict(external_id: &str) -> Failure {
     Failure::new(
         409,
         "conflict",
-        format!("a customer with externalId {external_id:?} already exists in this workspace"),
+        format!(
+            "a customer with externalId {external_id:?} already exists in this workspace \
+             and mode"
+        ),
     )
 }
 
@@ -121,7 +126,7 @@ fn to_object(value: &impl serde::Serialize) -> serde_json::Map<String, serde_jso
 /// request's fault.
 fn into_customer(fields: serde_json::Map<String, serde_json::Value>) -> Result<Customer, Failure> {
     serde_json::from_value(serde_json::Value::Object(fields))
-        .map_err(|e| Failure::validation("body", format!("the fields do not make a customer: {e}")))
+        .map_err(|e| Failure::malformed(format!("the fields do not make a customer: {e}")))
 }
 
 fn not_found(id: &str) -> Failure {
@@ -156,18 +161,23 @@ impl Store {
     /// A workspace's book, if it has one: only a customer created there
     /// makes one, so reads, refused writes and writes to missing customers
     /// of unknown workspaces hold no memory.
-    fn workspace_mut(&mut self, account_id: &str, id: &str) -> Result<&mut Workspace, Failure> {
+    fn workspace_mut(
+        &mut self,
+        account_id: &WorkspaceId,
+        id: &str,
+    ) -> Result<&mut Workspace, Failure> {
         self.workspaces
             .get_mut(account_id)
             .ok_or_else(|| not_found(id))
     }
 
-    /// How many workspaces hold customers or idempotency records.
+    /// How many workspaces hold customers or idempotency records (a
+    /// workspace's test and live worlds counting apart).
     pub fn workspace_count(&self) -> usize {
         let records_only = self
             .records
             .accounts()
-            .filter(|account| !self.workspaces.contains_key(*account))
+            .filter(|ws| !self.workspaces.contains_key(*ws))
             .count();
         self.workspaces.len() + records_only
     }
@@ -175,12 +185,12 @@ impl Store {
     /// Whether a write in `account_id` may run now: its answer must be
     /// recordable without dropping another workspace's records (see
     /// [`Records::admits`]).
-    pub fn admits_write(&mut self, account_id: &str) -> bool {
+    pub fn admits_write(&mut self, account_id: &WorkspaceId) -> bool {
         self.records.admits(account_id)
     }
 
     /// The recorded response of `key` in `account_id`, if still fresh.
-    pub fn recorded(&self, account_id: &str, key: &str) -> Option<&Recorded> {
+    pub fn recorded(&self, account_id: &WorkspaceId, key: &str) -> Option<&Recorded> {
         self.records.get(account_id, key)
     }
 
@@ -188,7 +198,7 @@ impl Store {
     /// the byte budget: expired records and then the oldest ones make room.
     pub fn record(
         &mut self,
-        account_id: &str,
+        account_id: &WorkspaceId,
         key: &str,
         fingerprint: Fingerprint,
         status: u16,
@@ -206,7 +216,7 @@ impl Store {
     /// Creates a customer; 409 when the externalId is taken.
     pub fn create(
         &mut self,
-        account_id: &str,
+        account_id: &WorkspaceId,
         req: CreateCustomerRequest,
     ) -> Result<Customer, Failure> {
         self.create_at(account_id, req, Utc::now())
@@ -216,7 +226,7 @@ impl Store {
     /// time before the newest customer's gets that customer's millisecond).
     fn create_at(
         &mut self,
-        account_id: &str,
+        account_id: &WorkspaceId,
         req: CreateCustomerRequest,
         now: DateTime<Utc>,
     ) -> Result<Customer, Failure> {
@@ -235,13 +245,13 @@ impl Store {
         fields.insert("id".into(), json!(id));
         fields.insert(
             "arn".into(),
-            json!(format!("arn:plugipay:{account_id}:customer/{id}")),
+            json!(format!("arn:plugipay:{}:customer/{id}", account_id.account)),
         );
-        fields.insert("accountId".into(), json!(account_id));
+        fields.insert("accountId".into(), json!(account_id.account));
         fields.insert("createdAt".into(), json!(created_at));
         fields.insert("updatedAt".into(), json!(created_at));
         let customer = into_customer(fields)?;
-        let ws = self.workspaces.entry(account_id.to_owned()).or_default();
+        let ws = self.workspaces.entry(account_id.clone()).or_default();
         ws.index(&customer);
         ws.customers.insert(customer.id.clone(), customer.clone());
         Ok(customer)
@@ -250,7 +260,7 @@ impl Store {
     /// Creates `n` generated customers (for demos and benchmarks), their
     /// creation times spread evenly over the `span` that ends now, or, when
     /// `span` is zero, each created at the moment it is made.
-    pub fn seed(&mut self, account_id: &str, n: usize, span: std::time::Duration) {
+    pub fn seed(&mut self, account_id: &WorkspaceId, n: usize, span: std::time::Duration) {
         if span.is_zero() {
             self.seed_at(account_id, std::iter::repeat_with(Utc::now).take(n));
             return;
@@ -272,7 +282,7 @@ impl Store {
     /// customer's millisecond). Returns how many were created.
     pub fn seed_at(
         &mut self,
-        account_id: &str,
+        account_id: &WorkspaceId,
         times: impl IntoIterator<Item = DateTime<Utc>>,
     ) -> usize {
         let first = self.count(account_id) + 1;
@@ -291,7 +301,7 @@ impl Store {
     }
 
     /// One customer; 404 when absent from this workspace.
-    pub fn get(&self, account_id: &str, id: &str) -> Result<Customer, Failure> {
+    pub fn get(&self, account_id: &WorkspaceId, id: &str) -> Result<Customer, Failure> {
         self.workspaces
             .get(account_id)
             .and_then(|ws| ws.customers.get(id))
@@ -303,7 +313,7 @@ impl Store {
     /// replaced or merged as the store's [`MetadataMode`] says.
     pub fn update(
         &mut self,
-        account_id: &str,
+        account_id: &WorkspaceId,
         id: &str,
         patch: UpdateCustomerRequest,
     ) -> Result<Customer, Failure> {
@@ -365,7 +375,7 @@ impl Store {
 
     /// One page of a list, served from the indexes: the cost is that of the
     /// page, not of the book.
-    pub fn list(&self, account_id: &str, q: &ListQuery) -> ListPage {
+    pub fn list(&self, account_id: &WorkspaceId, q: &ListQuery) -> ListPage {
         let Some(ws) = self.workspaces.get(account_id) else {
             return ListPage {
                 items: Vec::new(),
@@ -427,7 +437,7 @@ impl Store {
 
     /// Deletes a customer: 404 when absent, 409 when it has money history.
     /// Its `externalId` is free again.
-    pub fn delete(&mut self, account_id: &str, id: &str) -> Result<(), Failure> {
+    pub fn delete(&mut self, account_id: &WorkspaceId, id: &str) -> Result<(), Failure> {
         let ws = self.workspace_mut(account_id, id)?;
         let customer = ws.customers.get(id).ok_or_else(|| not_found(id))?;
         let marked = customer.metadata.get(MONEY_HISTORY_KEY).map(String::as_str) == Some("true");
@@ -452,7 +462,7 @@ impl Store {
 
     /// Gives a customer money history (or takes it away); `false` when there
     /// is no such customer.
-    pub fn set_money_history(&mut self, account_id: &str, id: &str, held: bool) -> bool {
+    pub fn set_money_history(&mut self, account_id: &WorkspaceId, id: &str, held: bool) -> bool {
         let Some(ws) = self.workspaces.get_mut(account_id) else {
             return false;
         };
@@ -468,7 +478,7 @@ impl Store {
     }
 
     /// Every customer of a workspace, oldest first (for tests and tools).
-    pub fn all(&self, account_id: &str) -> Vec<Customer> {
+    pub fn all(&self, account_id: &WorkspaceId) -> Vec<Customer> {
         self.workspaces
             .get(account_id)
             .map(|ws| ws.customers.values().cloned().collect())
@@ -476,7 +486,7 @@ impl Store {
     }
 
     /// How many customers a workspace has.
-    pub fn count(&self, account_id: &str) -> usize {
+    pub fn count(&self, account_id: &WorkspaceId) -> usize {
         self.workspaces
             .get(account_id)
             .map_or(0, |ws| ws.customers.len())
@@ -534,12 +544,13 @@ mod tests {
             64 << 20,
             64 << 20,
         );
+        let acct = WorkspaceId::test("acct");
         for n in 0..PURGE_AT * 4 + 1 {
-            store.record("acct", &format!("k{n}"), fingerprint(n), 201, String::new());
+            store.record(&acct, &format!("k{n}"), fingerprint(n), 201, String::new());
         }
         for n in [0, PURGE_AT, PURGE_AT * 4] {
             let rec = store
-                .recorded("acct", &format!("k{n}"))
+                .recorded(&acct, &format!("k{n}"))
                 .expect("a fresh record survives");
             assert_eq!(rec.fingerprint, fingerprint(n));
         }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::auth::Principal;
 use crate::envelope::error_body;
 use crate::failure::Failure;
-use crate::idempotency::Fingerprint;
+use crate::idempotency::{Difference, Fingerprint};
 use crate::routes::{App, Reply};
 use crate::store::Store;
 
@@ -40,18 +40,14 @@ pub(crate) fn write(
         Value::Null
     } else {
         serde_json::from_slice(body)
-            .map_err(|e| Failure::validation("body", format!("the body is not JSON: {e}")))?
+            .map_err(|e| Failure::malformed(format!("the body is not JSON: {e}")))?
     };
     let fingerprint = Fingerprint::new(parts.method.as_str(), parts.uri.path(), &value);
-    let account = &principal.account_id;
+    let account = &principal.workspace;
     let mut store = app.store();
     if let Some(recorded) = store.recorded(account, key) {
-        if recorded.fingerprint != fingerprint {
-            return Err(Failure::new(
-                422,
-                "idempotency_key_reused",
-                "this Idempotency-Key was used for a different request",
-            ));
+        if let Some(difference) = recorded.fingerprint.difference(&fingerprint) {
+            return Err(mismatch(difference));
         }
         return Ok(Reply {
             status: recorded.status,
@@ -90,4 +86,33 @@ pub(crate) fn write(
     };
     store.record(account, key, fingerprint, reply.status, reply.body.clone());
     Ok(reply)
+}
+
+/// The answer to a key reused with another request: 409
+/// `idempotency_mismatch`, as Plugipay publishes it, naming in
+/// `error.field` the first top-level body field (by name) that differs.
+/// Another method or path names no field: neither is a body field, and
+/// the message says which it was.
+fn mismatch(difference: Difference) -> Failure {
+    let conflict = |message: String| Failure::new(409, "idempotency_mismatch", message);
+    match difference {
+        Difference::Target => conflict(
+            "this Idempotency-Key was used with another method or path; send this request \
+             with a new key"
+                .into(),
+        ),
+        Difference::Field(field) => {
+            let shown: String = field.chars().take(64).collect();
+            conflict(format!(
+                "this Idempotency-Key was used with a different `{shown}`; send the same \
+                 request again, or this one with a new key"
+            ))
+            .with_field(field)
+        }
+        Difference::Body => conflict(
+            "this Idempotency-Key was used with a different body; send the same request \
+             again, or this one with a new key"
+                .into(),
+        ),
+    }
 }

@@ -332,9 +332,12 @@ async fn lengths_are_judged_by_the_server() {
 
 #[tokio::test]
 async fn every_error_code() {
-    let sb = Sandbox::start(SandboxConfig::new().key(
-        ApiKey::hmac("ak_read_only", "sk_read_only", TEST_ACCOUNT_ID).with_scopes(&[Scope::Read]),
-    ))
+    let sb = Sandbox::start(
+        SandboxConfig::new().key(
+            ApiKey::hmac("ak_test_read_only", "sk_test_read_only", TEST_ACCOUNT_ID)
+                .with_scopes(&[Scope::Read]),
+        ),
+    )
     .await
     .unwrap();
     let base = sb.base_url();
@@ -419,10 +422,11 @@ async fn every_error_code() {
     slightly.clock_offset_secs = -250;
     assert_eq!(slightly.send("GET", list, None, None).await.status, 200);
 
-    // forbidden: missing scope; on-behalf-of with a non-platform key
-    let reader = RawClient::hmac(base, "ak_read_only", "sk_read_only");
+    // insufficient_scope: missing scope; forbidden: on-behalf-of with a
+    // non-platform key
+    let reader = RawClient::hmac(base, "ak_test_read_only", "sk_test_read_only");
     let a = reader.create("{}", &fresh_key()).await;
-    assert_eq!((a.status, a.code()), (403, "forbidden"));
+    assert_eq!((a.status, a.code()), (403, "insufficient_scope"));
     assert_eq!(reader.send("GET", list, None, None).await.status, 200);
     let mut acting = RawClient::sandbox(base);
     acting.on_behalf_of = Some("acct_other".into());
@@ -431,7 +435,7 @@ async fn every_error_code() {
         "forbidden"
     );
 
-    // not_found, conflict, idempotency_key_reused, method_not_allowed
+    // not_found, conflict, idempotency_mismatch, method_not_allowed
     let a = raw
         .send(
             "GET",
@@ -475,7 +479,8 @@ async fn every_error_code() {
     let key = fresh_key();
     raw.create(r#"{"name":"first"}"#, &key).await;
     let a = raw.create(r#"{"name":"second"}"#, &key).await;
-    assert_eq!((a.status, a.code()), (422, "idempotency_key_reused"));
+    assert_eq!((a.status, a.code()), (409, "idempotency_mismatch"));
+    assert_eq!(a.body["error"]["field"], "name");
     let a = raw.send("PUT", "/api/v1/customers/cus_x", None, None).await;
     assert_eq!(a.status, 405);
     let a = reader
@@ -488,7 +493,7 @@ async fn every_error_code() {
         .await;
     assert_eq!(
         (a.status, a.code()),
-        (403, "forbidden"),
+        (403, "insufficient_scope"),
         "delete needs its scope"
     );
 

@@ -157,16 +157,17 @@ pub fn fresh_key() -> String {
     format!("idem_{}", uuid::Uuid::new_v4())
 }
 
-const KNOWN_CODES: [&str; 12] = [
+const KNOWN_CODES: [&str; 13] = [
     "validation_error",
     "unauthorized",
     "signature_invalid",
     "timestamp_skew",
     "invalid_timestamp",
     "forbidden",
+    "insufficient_scope",
     "not_found",
     "conflict",
-    "idempotency_key_reused",
+    "idempotency_mismatch",
     "rate_limited",
     "internal_error",
     "method_not_allowed",
@@ -205,9 +206,10 @@ pub fn assert_valid(method: &str, target: &str, answer: &Answer) {
     if answer.status >= 400 {
         let env: types::ErrorEnvelope =
             serde_json::from_str(&raw).unwrap_or_else(|e| panic!("error envelope: {e}: {raw}"));
-        // The live API promises no `field`; the sandbox sends none, so no
-        // test can pass only because it does.
-        assert!(body["error"].get("field").is_none(), "{raw}");
+        // `field`, when sent, names a field or parameter.
+        if let Some(field) = body["error"].get("field") {
+            assert!(field.as_str().is_some_and(|f| !f.is_empty()), "{raw}");
+        }
         assert!(KNOWN_CODES.contains(&env.error.code.0.as_str()), "{raw}");
         assert!(body["data"].is_null(), "{raw}");
         assert!(!env.meta.expect("meta").request_id.is_empty());

@@ -1,0 +1,440 @@
+//! The sandbox against Plugipay's published reference: the field limits at
+//! their edges (on create and on PATCH), an Idempotency-Key reused with
+//! another request (409 `idempotency_mismatch` naming the field), test and
+//! live worlds kept apart by the key's prefix, and scopes (403
+//! `insufficient_scope`). Every response is checked against the spec by the
+//! raw client.
+
+mod common;
+
+use common::*;
+use plugipay_sandbox::{ApiKey, Mode, Sandbox, SandboxConfig, Scope, TEST_ACCOUNT_ID};
+use serde_json::{Value, json};
+
+const LIVE_KEY_ID: &str = "ak_live_fidelity";
+const LIVE_SECRET: &str = "sk_live_fidelity";
+const LIVE_API_KEY: &str = "pk_live_fidelity";
+
+/// The field a failure names in `error.field`.
+fn field_of(a: &Answer) -> Option<&str> {
+    a.body["error"]["field"].as_str()
+}
+
+fn id_of(a: &Answer) -> String {
+    a.body["data"]["id"]
+        .as_str()
+        .expect("a customer")
+        .to_owned()
+}
+
+fn ids_of(a: &Answer) -> Vec<String> {
+    a.body["data"]
+        .as_array()
+        .expect("a page")
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// An email of exactly `chars` characters.
+fn email(chars: usize) -> String {
+    let domain = "@example.com";
+    format!("{}{domain}", "a".repeat(chars - domain.len()))
+}
+
+fn metadata(pairs: usize) -> Value {
+    let map: serde_json::Map<_, _> = (0..pairs).map(|i| (format!("k{i}"), json!("v"))).collect();
+    Value::Object(map)
+}
+
+/// Each published limit: the field, a value exactly at it (accepted) and
+/// one just past it (refused).
+fn edges() -> Vec<(&'static str, Value, Value)> {
+    vec![
+        ("externalId", json!("e".repeat(255)), json!("e".repeat(256))),
+        ("externalId", json!("e"), json!("")),
+        ("email", json!(email(320)), json!(email(321))),
+        ("name", json!("n".repeat(255)), json!("n".repeat(256))),
+        ("name", json!("n"), json!("")),
+        ("phone", json!("1".repeat(64)), json!("1".repeat(65))),
+        ("phone", json!("+"), json!("")),
+        ("taxId", json!("t".repeat(64)), json!("t".repeat(65))),
+        ("taxId", json!("t"), json!("")),
+        (
+            "defaultPaymentTokenId",
+            json!("pt_01HXAB7K3M9N2P5QRS8TVWXY3Z"),
+            json!("tok_01HXAB7K3M9N2P5QRS8TVWXY3Z"),
+        ),
+        ("defaultPaymentTokenId", json!("pt_1"), json!("pt_")),
+        ("metadata", metadata(50), metadata(51)),
+    ]
+}
+
+fn assert_refused(a: &Answer, field: &str, what: &str) {
+    assert_eq!(
+        (a.status, a.code()),
+        (400, "validation_error"),
+        "{what}: {a:?}"
+    );
+    assert_eq!(field_of(a), Some(field), "{what}: {a:?}");
+}
+
+#[tokio::test]
+async fn published_limits_on_create_at_their_edges() {
+    let sb = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let raw = RawClient::sandbox(sb.base_url());
+    for (n, (field, at_limit, past_limit)) in edges().into_iter().enumerate() {
+        let a = raw
+            .create(&json!({ field: at_limit }).to_string(), &fresh_key())
+            .await;
+        assert_eq!(a.status, 201, "{field} #{n} at its limit: {a:?}");
+        assert_eq!(a.body["data"][field], at_limit, "{field} #{n}");
+        let a = raw
+            .create(&json!({ field: past_limit }).to_string(), &fresh_key())
+            .await;
+        assert_refused(&a, field, &format!("{field} #{n} past its limit"));
+    }
+}
+
+#[tokio::test]
+async fn published_limits_on_patch_at_their_edges() {
+    let sb = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let raw = RawClient::sandbox(sb.base_url());
+    let id = id_of(&raw.create("{}", &fresh_key()).await);
+    let path = format!("/api/v1/customers/{id}");
+    for (n, (field, at_limit, past_limit)) in edges().into_iter().enumerate() {
+        let body = json!({ field: at_limit }).to_string();
+        let a = raw
+            .send("PATCH", &path, Some(&body), Some(&fresh_key()))
+            .await;
+        assert_eq!(a.status, 200, "{field} #{n} at its limit: {a:?}");
+        assert_eq!(a.body["data"][field], at_limit, "{field} #{n}");
+        let body = json!({ field: past_limit }).to_string();
+        let a = raw
+            .send("PATCH", &path, Some(&body), Some(&fresh_key()))
+            .await;
+        assert_refused(&a, field, &format!("{field} #{n} past its limit"));
+    }
+}
+
+#[tokio::test]
+async fn a_reused_key_with_another_request_names_the_differing_field() {
+    let sb = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let raw = RawClient::sandbox(sb.base_url());
+    let key = fresh_key();
+    let first = raw
+        .create(r#"{"name":"First","email":"a@example.com"}"#, &key)
+        .await;
+    assert_eq!(first.status, 201);
+    for (body, field) in [
+        (r#"{"name":"Second","email":"a@example.com"}"#, "name"),
+        (r#"{"name":"First","email":"b@example.com"}"#, "email"),
+        (r#"{"name":"First"}"#, "email"),
+        (
+            r#"{"name":"First","email":"a@example.com","phone":"1"}"#,
+            "phone",
+        ),
+        (
+            r#"{"name":"First","email":"a@example.com","metadata":{"a":"1"}}"#,
+            "metadata",
+        ),
+    ] {
+        let a = raw.create(body, &key).await;
+        assert_eq!(
+            (a.status, a.code()),
+            (409, "idempotency_mismatch"),
+            "{body}: {a:?}"
+        );
+        assert_eq!(field_of(&a), Some(field), "{body}: {a:?}");
+        assert!(a.headers.get("idempotent-replayed").is_none());
+    }
+    // The same request (spelled otherwise) still replays.
+    let again = raw
+        .create(r#"{ "email": "a@example.com", "name": "First" }"#, &key)
+        .await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.body["data"], first.body["data"]);
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1, "nothing else ran");
+
+    // On PATCH: a field nested in metadata is named by its top-level field.
+    let path = format!("/api/v1/customers/{}", id_of(&first));
+    let patch_key = fresh_key();
+    let a = raw
+        .send(
+            "PATCH",
+            &path,
+            Some(r#"{"metadata":{"a":"1"}}"#),
+            Some(&patch_key),
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    let a = raw
+        .send(
+            "PATCH",
+            &path,
+            Some(r#"{"metadata":{"a":"2"}}"#),
+            Some(&patch_key),
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (409, "idempotency_mismatch"));
+    assert_eq!(field_of(&a), Some("metadata"));
+
+    // Another method or path: a mismatch naming no body field.
+    let a = raw
+        .send(
+            "PATCH",
+            &path,
+            Some(r#"{"name":"First","email":"a@example.com"}"#),
+            Some(&key),
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (409, "idempotency_mismatch"), "{a:?}");
+    assert_eq!(field_of(&a), None, "{a:?}");
+    assert!(a.message().contains("method or path"), "{a:?}");
+    let a = raw.send("DELETE", &path, None, Some(&patch_key)).await;
+    assert_eq!((a.status, a.code()), (409, "idempotency_mismatch"), "{a:?}");
+    assert_eq!(field_of(&a), None, "{a:?}");
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1, "not deleted");
+}
+
+async fn two_worlds() -> Sandbox {
+    Sandbox::start(
+        SandboxConfig::new()
+            .seed_customers(3)
+            .key(ApiKey::hmac(LIVE_KEY_ID, LIVE_SECRET, TEST_ACCOUNT_ID))
+            .key(ApiKey::bearer(LIVE_API_KEY, TEST_ACCOUNT_ID)),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn test_and_live_keys_see_separate_worlds() {
+    let sb = two_worlds().await;
+    let list = "/api/v1/customers?limit=100";
+    let test = RawClient::sandbox(sb.base_url());
+    let live = RawClient::hmac(sb.base_url(), LIVE_KEY_ID, LIVE_SECRET);
+    let mut live_bearer = RawClient::sandbox(sb.base_url());
+    live_bearer.auth = Auth::Bearer(LIVE_API_KEY.into());
+
+    // The seeds are test customers: the live world starts empty.
+    assert_eq!(ids_of(&test.send("GET", list, None, None).await).len(), 3);
+    assert_eq!(
+        ids_of(&live.send("GET", list, None, None).await),
+        Vec::<String>::new()
+    );
+
+    // One externalId in each world: no conflict.
+    let in_test = test.create(r#"{"externalId":"same"}"#, &fresh_key()).await;
+    let in_live = live.create(r#"{"externalId":"same"}"#, &fresh_key()).await;
+    assert_eq!((in_test.status, in_live.status), (201, 201), "{in_live:?}");
+    let (test_id, live_id) = (id_of(&in_test), id_of(&in_live));
+    assert_ne!(test_id, live_id);
+    assert_eq!(in_live.body["data"]["accountId"], TEST_ACCOUNT_ID);
+
+    // Neither world reads, changes or deletes the other's customers.
+    for (client, other) in [
+        (&test, &live_id),
+        (&live, &test_id),
+        (&live_bearer, &test_id),
+    ] {
+        let path = format!("/api/v1/customers/{other}");
+        let a = client.send("GET", &path, None, None).await;
+        assert_eq!((a.status, a.code()), (404, "not_found"));
+        let a = client
+            .send("PATCH", &path, Some(r#"{"name":"x"}"#), Some(&fresh_key()))
+            .await;
+        assert_eq!((a.status, a.code()), (404, "not_found"));
+        let a = client.send("DELETE", &path, None, Some(&fresh_key())).await;
+        assert_eq!((a.status, a.code()), (404, "not_found"));
+    }
+
+    // Lists and filters do not cross; both live keys share the live world.
+    let test_ids = ids_of(&test.send("GET", list, None, None).await);
+    assert_eq!(test_ids.len(), 4);
+    assert!(test_ids.contains(&test_id) && !test_ids.contains(&live_id));
+    for client in [&live, &live_bearer] {
+        assert_eq!(
+            ids_of(&client.send("GET", list, None, None).await),
+            std::slice::from_ref(&live_id)
+        );
+        let by_ext = client
+            .send("GET", "/api/v1/customers?externalId=same", None, None)
+            .await;
+        assert_eq!(ids_of(&by_ext), std::slice::from_ref(&live_id));
+    }
+
+    // A cursor belongs to its world.
+    let page = test
+        .send("GET", "/api/v1/customers?limit=1", None, None)
+        .await;
+    let cursor = page.body["meta"]["cursor"].as_str().unwrap().to_owned();
+    let a = live
+        .send(
+            "GET",
+            &format!("/api/v1/customers?limit=1&cursor={cursor}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (400, "validation_error"), "{a:?}");
+
+    // The library's accessors mean the test world unless told otherwise.
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 4);
+    assert_eq!(sb.customer_count_in(TEST_ACCOUNT_ID, Mode::Live), 1);
+    let live_book = sb.customers_in(TEST_ACCOUNT_ID, Mode::Live);
+    assert_eq!(
+        live_book.iter().map(|c| &c.id).collect::<Vec<_>>(),
+        [&live_id]
+    );
+    assert_eq!(sb.customers(TEST_ACCOUNT_ID).len(), 4);
+}
+
+#[tokio::test]
+async fn idempotency_keys_do_not_cross_worlds() {
+    let sb = two_worlds().await;
+    let test = RawClient::sandbox(sb.base_url());
+    let live = RawClient::hmac(sb.base_url(), LIVE_KEY_ID, LIVE_SECRET);
+    // The same key and request in both worlds: two customers, no replay.
+    let key = fresh_key();
+    let a = test.create(r#"{"name":"Twice"}"#, &key).await;
+    let b = live.create(r#"{"name":"Twice"}"#, &key).await;
+    assert_eq!((a.status, b.status), (201, 201));
+    assert!(b.headers.get("idempotent-replayed").is_none(), "{b:?}");
+    assert_ne!(id_of(&a), id_of(&b));
+    // The same key with another request in the other world: no mismatch.
+    let key = fresh_key();
+    assert_eq!(test.create(r#"{"name":"Test"}"#, &key).await.status, 201);
+    let b = live.create(r#"{"name":"Live"}"#, &key).await;
+    assert_eq!(b.status, 201, "{b:?}");
+    assert_eq!(b.body["data"]["name"], "Live");
+    // Each world replays its own.
+    let again = test.create(r#"{"name":"Test"}"#, &key).await;
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.body["data"]["name"], "Test");
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 3 + 2);
+}
+
+#[tokio::test]
+async fn keys_whose_prefix_names_no_mode_are_refused_at_start() {
+    let bad = [
+        ApiKey::hmac("ak_reader", "sk_test_reader", TEST_ACCOUNT_ID),
+        ApiKey::hmac("ak_test_reader", "sk_reader", TEST_ACCOUNT_ID),
+        ApiKey::hmac("ak_live_reader", "sk_test_reader", TEST_ACCOUNT_ID),
+        ApiKey::bearer("pk_reader", TEST_ACCOUNT_ID),
+        ApiKey::bearer("ak_test_reader", TEST_ACCOUNT_ID),
+    ];
+    for key in bad {
+        let shown = format!("{key:?}");
+        let err = Sandbox::start(SandboxConfig::new().key(key))
+            .await
+            .expect_err(&shown);
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{shown}");
+        assert!(
+            err.to_string().contains("must start with"),
+            "{shown}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_key_without_the_scope_gets_insufficient_scope() {
+    let sb = Sandbox::start(
+        SandboxConfig::new()
+            .key(
+                ApiKey::hmac("ak_test_reader", "sk_test_reader", TEST_ACCOUNT_ID)
+                    .with_scopes(&[Scope::Read]),
+            )
+            .key(
+                ApiKey::hmac("ak_test_creator", "sk_test_creator", TEST_ACCOUNT_ID)
+                    .with_scopes(&[Scope::Create, Scope::Read]),
+            ),
+    )
+    .await
+    .unwrap();
+    let reader = RawClient::hmac(sb.base_url(), "ak_test_reader", "sk_test_reader");
+    let creator = RawClient::hmac(sb.base_url(), "ak_test_creator", "sk_test_creator");
+    let a = reader.create("{}", &fresh_key()).await;
+    assert_eq!((a.status, a.code()), (403, "insufficient_scope"), "{a:?}");
+    assert!(a.message().contains("plugipay:customer:create"), "{a:?}");
+    assert_eq!(
+        reader
+            .send("GET", "/api/v1/customers", None, None)
+            .await
+            .status,
+        200
+    );
+
+    let id = id_of(&creator.create("{}", &fresh_key()).await);
+    let path = format!("/api/v1/customers/{id}");
+    assert_eq!(reader.send("GET", &path, None, None).await.status, 200);
+    let a = creator
+        .send("PATCH", &path, Some(r#"{"name":"x"}"#), Some(&fresh_key()))
+        .await;
+    assert_eq!((a.status, a.code()), (403, "insufficient_scope"), "{a:?}");
+    assert!(a.message().contains("plugipay:customer:write"), "{a:?}");
+    let a = creator
+        .send("DELETE", &path, None, Some(&fresh_key()))
+        .await;
+    assert_eq!((a.status, a.code()), (403, "insufficient_scope"), "{a:?}");
+    assert!(a.message().contains("plugipay:customer:write"), "{a:?}");
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1);
+}
+
+/// `--live` adds the default live pair, `--key` any key; both on the
+/// binary, whose live world starts empty while the seeds are test customers.
+#[tokio::test]
+async fn the_binary_takes_live_keys() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay-sandbox"))
+        .args(["--addr", "127.0.0.1:0", "--seed-customers", "2", "--live"])
+        .args(["--key", "ak_live_other:sk_live_other@acct_other"])
+        .args(["--key", "pk_live_other@acct_other"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::io::BufReader::new(stdout)
+        .lines()
+        .next_line()
+        .await
+        .unwrap()
+        .expect("the listening line");
+    let base = line.strip_prefix("listening on ").unwrap();
+    let list = "/api/v1/customers";
+    let test = RawClient::sandbox(base);
+    assert_eq!(ids_of(&test.send("GET", list, None, None).await).len(), 2);
+    let live = RawClient::hmac(base, "ak_live_sandbox", "sk_live_sandbox");
+    assert_eq!(ids_of(&live.send("GET", list, None, None).await).len(), 0);
+    let mut live_bearer = RawClient::sandbox(base);
+    live_bearer.auth = Auth::Bearer("pk_live_sandbox".into());
+    let c = live_bearer
+        .create(r#"{"externalId":"seed_0000001"}"#, &fresh_key())
+        .await;
+    assert_eq!(c.status, 201, "{c:?}");
+    let other = RawClient::hmac(base, "ak_live_other", "sk_live_other");
+    let c = other.create("{}", &fresh_key()).await;
+    assert_eq!(c.body["data"]["accountId"], "acct_other");
+    let mut other_bearer = RawClient::sandbox(base);
+    other_bearer.auth = Auth::Bearer("pk_live_other".into());
+    assert_eq!(
+        ids_of(&other_bearer.send("GET", list, None, None).await),
+        [id_of(&c)]
+    );
+    child.kill().await.unwrap();
+
+    // A key whose prefix names no mode is a bad invocation.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay-sandbox"))
+        .args(["--addr", "127.0.0.1:0", "--key", "ak_other:sk_other"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ak_live_"),
+        "{out:?}"
+    );
+}
