@@ -110,6 +110,8 @@ pub enum CustomersCommand {
         external_id: Option<String>,
         #[command(flatten)]
         attributes: Attributes,
+        #[command(flatten)]
+        key: WriteKey,
     },
     /// Print one customer as JSON.
     Get {
@@ -129,6 +131,8 @@ pub enum CustomersCommand {
         attributes: Attributes,
         #[command(flatten)]
         clear: Clear,
+        #[command(flatten)]
+        key: WriteKey,
     },
     /// List customers as JSON lines, one customer a line.
     List(ListArgs),
@@ -145,6 +149,8 @@ pub enum CustomersCommand {
     Delete {
         /// The customer id (cus_…).
         id: String,
+        #[command(flatten)]
+        key: WriteKey,
     },
     /// Delete a customer, or archive it when it has money history; says which.
     Remove {
@@ -206,6 +212,17 @@ pub enum CustomersCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// The Idempotency-Key of one write.
+#[derive(Debug, Args)]
+pub struct WriteKey {
+    /// The write's Idempotency-Key (default: a fresh one). Run the same
+    /// command again with the same key after a failure and the write is
+    /// applied at most once; the same key with other fields is refused
+    /// (exit status 64).
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
 }
 
 /// Fields of a customer, for create, update and ensure.

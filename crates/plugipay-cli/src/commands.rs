@@ -55,17 +55,21 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
         CustomersCommand::Create {
             external_id,
             attributes,
-        } => print_customer(
-            &customers
-                .create(new_customer(external_id, attributes))
-                .await?,
-        ),
+            key,
+        } => {
+            let mut create = customers.create(new_customer(external_id, attributes));
+            if let Some(key) = key.idempotency_key {
+                create = create.idempotency_key(key);
+            }
+            print_customer(&create.await?)
+        }
         CustomersCommand::Get { id } => print_customer(&customers.get(id).await?),
         CustomersCommand::Update {
             id,
             external_id,
             mut attributes,
             clear,
+            key,
         } => {
             let entries = std::mem::take(&mut attributes.metadata);
             let mut change = update(external_id, attributes, clear);
@@ -81,10 +85,18 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                 metadata.extend(entries);
                 change = change.metadata_map(metadata);
             }
-            print_customer(&customers.update(id, change).await?)
+            let mut update = customers.update(id, change);
+            if let Some(key) = key.idempotency_key {
+                update = update.idempotency_key(key);
+            }
+            print_customer(&update.await?)
         }
-        CustomersCommand::Delete { id } => {
-            customers.delete(&id).await?;
+        CustomersCommand::Delete { id, key } => {
+            let mut delete = customers.delete(&id);
+            if let Some(key) = key.idempotency_key {
+                delete = delete.idempotency_key(key);
+            }
+            delete.await?;
             note!("deleted {id}");
             Ok(())
         }

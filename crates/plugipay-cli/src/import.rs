@@ -58,6 +58,14 @@ async fn import_row(
     line: u64,
     row: Result<Row, String>,
 ) -> Outcome {
+    // A dry run points out what the server will refuse by the limits
+    // Plugipay publishes; a real run leaves them to the server.
+    if mode.dry_run
+        && let Ok(row) = &row
+        && let Some(broken) = past_published_limits(row)
+    {
+        return Outcome::Failed(broken);
+    }
     let (external_id, customer) = match row.and_then(into_customer) {
         Ok(parsed) => parsed,
         Err(reason) => return Outcome::Failed(reason),
@@ -86,6 +94,23 @@ async fn import_row(
         true => Outcome::Unknown(e.report().to_string()),
         false => Outcome::Failed(e.report().to_string()),
     })
+}
+
+/// The published limits `row` breaks, in words, if any.
+fn past_published_limits(row: &Row) -> Option<String> {
+    let json = serde_json::to_value(row).ok()?;
+    let broken = plugipay::api::validate::published_limits(&json);
+    if broken.is_empty() {
+        return None;
+    }
+    let each: Vec<String> = broken
+        .iter()
+        .map(|b| format!("{} {}", b.field, b.reason))
+        .collect();
+    Some(format!(
+        "the server will refuse this row (published limits): {}",
+        each.join("; ")
+    ))
 }
 
 /// A dry run of one row: looks the customer up and prints on stdout what a

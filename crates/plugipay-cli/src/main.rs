@@ -90,6 +90,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+/// The exit status of a failed call: 64 for an Idempotency-Key used before
+/// with other parameters (as Plugipay's own CLI), 1 for anything else.
+fn exit_code(error: &plugipay::Error) -> ExitCode {
+    match error.code() {
+        Some(plugipay::ErrorCode::IdempotencyMismatch) => ExitCode::from(64),
+        _ => ExitCode::FAILURE,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -109,7 +118,7 @@ fn main() -> ExitCode {
         // Server text (and file names) may hold control characters.
         Err(Failure::Sdk(e)) => {
             note!("error: {}", output::terminal_safe(&e.report().to_string()));
-            ExitCode::FAILURE
+            exit_code(&e)
         }
         Err(Failure::Other(message)) => {
             note!("error: {}", output::terminal_safe(&message));

@@ -967,3 +967,92 @@ async fn usage_lines_and_credentials_come_from_one_place() {
         "{err}"
     );
 }
+
+/// A write's Idempotency-Key can be given; the same key with other fields
+/// exits with status 64, as Plugipay's own CLI does.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reused_idempotency_key_exits_64() {
+    let sb = sandbox(0).await;
+    let create = |name: &'static str| {
+        let sb = &sb;
+        async move {
+            plugipay(
+                sb,
+                &[
+                    "customers",
+                    "create",
+                    "--name",
+                    name,
+                    "--idempotency-key",
+                    "idem_cli_once",
+                ],
+            )
+            .await
+        }
+    };
+    let first = stdout_json(&create("Ani").await);
+    // The same write again: replayed, the same customer.
+    let again = stdout_json(&create("Ani").await);
+    assert_eq!(first[0]["id"], again[0]["id"]);
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1);
+    // The same key, another name: refused, exit 64.
+    let other = create("Budi").await;
+    assert_eq!(other.status.code(), Some(64), "{}", stderr(&other));
+    assert!(
+        stderr(&other).contains("idempotency_mismatch"),
+        "{}",
+        stderr(&other)
+    );
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1);
+}
+
+/// A dry run points out, by line, rows past the limits Plugipay publishes,
+/// before anything is sent for them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_flags_rows_past_published_limits() {
+    let sb = sandbox(0).await;
+    let long = "n".repeat(256);
+    let rows = [
+        r#"{"externalId":"ok_1","name":"Fine"}"#.to_owned(),
+        format!(r#"{{"externalId":"long_name","name":"{long}"}}"#),
+        format!(r#"{{"externalId":"{long}"}}"#),
+        r#"{"externalId":"tok","defaultPaymentTokenId":"ptok_1","phone":""}"#.to_owned(),
+    ]
+    .join("\n");
+    let file = temp_file("limits.jsonl", &rows);
+    let path = file.to_str().unwrap();
+    let out = plugipay(&sb, &["customers", "import", path, "--dry-run"]).await;
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{path}:2: the server will refuse this row (published limits): name has 256 \
+             characters; at most 255 are allowed"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{path}:3: ")) && err.contains("externalId has 256"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{path}:4: "))
+            && err.contains("defaultPaymentTokenId must start with `pt_`")
+            && err.contains("phone has 0 characters; at least 1 are needed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 to create") && err.contains("3 failed"),
+        "{err}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "line 1: create ok_1",
+        "only the good row is planned"
+    );
+    assert_eq!(
+        sb.customer_count(TEST_ACCOUNT_ID),
+        0,
+        "a dry run writes nothing"
+    );
+}
