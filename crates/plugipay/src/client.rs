@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::id_cache::CustomerIdCache;
 use crate::ops::Raw;
 use crate::options::Options;
+use crate::pacing::{Pacer, RateBudget};
 use crate::request::{Request, check_on_behalf_of};
 use crate::retry::RetryPolicy;
 
@@ -155,6 +156,14 @@ impl Client {
         self.defaults.id_cache.as_deref()
     }
 
+    /// What the server last said of each rate-limit bucket this client
+    /// (or a clone, or a [`for_merchant`](Self::for_merchant) client) has
+    /// drawn on: its size, what was left and when it is full again. Empty
+    /// when the server sends no rate-limit headers or nothing was sent yet.
+    pub fn rate_budgets(&self) -> Vec<RateBudget> {
+        self.defaults.pacer.budgets()
+    }
+
     /// How calls retry unless a call says otherwise.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.defaults.retry
@@ -207,6 +216,8 @@ pub struct ClientBuilder {
     retry: Option<RetryPolicy>,
     http: Option<reqwest::Client>,
     id_cache: Option<Arc<dyn CustomerIdCache>>,
+    /// `Some(false)`: requests are not paced to the rate limits.
+    pacing: Option<bool>,
 }
 
 impl ClientBuilder {
@@ -271,6 +282,21 @@ impl ClientBuilder {
     /// filter finds nothing (see [`CustomerIdCache`]).
     pub fn customer_id_cache(mut self, cache: Arc<dyn CustomerIdCache>) -> Self {
         self.id_cache = Some(cache);
+        self
+    }
+
+    /// Whether the client paces itself to the rate limits the server
+    /// reports (default `true`). Plugipay's answers carry
+    /// `X-RateLimit-Limit`, `-Remaining` and `-Reset`; a paced client keeps
+    /// a budget per workspace acted for and per bucket (reads, writes),
+    /// shared by its clones, and makes a request wait for a token rather
+    /// than spend one the server does not have (a 429 costs a long
+    /// `Retry-After`). Until a bucket's first answer arrives one request
+    /// at a time goes out; a server that sends no such headers is not
+    /// paced. [`Client::rate_budgets`] shows what was last seen, paced or
+    /// not.
+    pub fn pacing(mut self, pace: bool) -> Self {
+        self.pacing = Some(pace);
         self
     }
 
@@ -419,6 +445,11 @@ impl ClientBuilder {
                 retry: self.retry.unwrap_or_default(),
                 id_cache: self.id_cache,
                 locks: Arc::default(),
+                pacer: Arc::new(if self.pacing == Some(false) {
+                    Pacer::off()
+                } else {
+                    Pacer::default()
+                }),
             },
         })
     }
@@ -438,6 +469,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("http", &self.http.is_some())
             .field("customer_id_cache", &self.id_cache.is_some())
+            .field("pacing", &self.pacing.unwrap_or(true))
             .finish()
     }
 }

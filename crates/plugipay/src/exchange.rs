@@ -14,6 +14,7 @@ use crate::decode::{self, Envelope};
 use crate::error::Error;
 use crate::options::Options;
 use crate::outgoing::Outgoing;
+use crate::pacing::{RateClass, RateHeaders};
 use crate::retry::{self, BodyState, Decision, Outcome, decide, may_have_applied};
 
 /// Sends `outgoing` as the call `operation` (its name in traces) until an
@@ -60,7 +61,25 @@ async fn run<T: DeserializeOwned>(
             error
         }
     };
+    let class = if outgoing.is_write() {
+        RateClass::Write
+    } else {
+        RateClass::Read
+    };
+    let workspace = options.on_behalf_of.as_deref();
     loop {
+        // Wait for the rate budget (never past the deadline), then time
+        // the attempt itself.
+        let pace = options.pacer.acquire(workspace, class);
+        let permit = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, pace).await {
+                Ok(permit) => permit,
+                Err(_) => {
+                    return Err(unknown_unless_settled(Error::Timeout, false, maybe_applied));
+                }
+            },
+            None => pace.await,
+        };
         let timeout = match attempt_timeout(options.timeout, deadline) {
             Ok(timeout) => timeout,
             Err(error) => return Err(unknown_unless_settled(error, false, maybe_applied)),
@@ -70,11 +89,18 @@ async fn run<T: DeserializeOwned>(
             number = retries + 1,
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
+            rate_remaining = tracing::field::Empty,
         );
-        let (result, outcome) = one::<T>(api, &request, timeout, needs_data)
+        let (result, outcome, rate) = one::<T>(api, &request, timeout, needs_data)
             .instrument(span.clone())
             .await?;
         maybe_applied |= may_have_applied(outcome);
+        if let Some(rate) = &rate {
+            span.record("rate_remaining", rate.remaining());
+        }
+        if let Outcome::Answered { status, .. } = outcome {
+            permit.answered(status, rate);
+        }
         let status = match outcome {
             Outcome::Answered { status, .. } => Some(status),
             _ => None,
@@ -156,14 +182,18 @@ fn attempt_timeout(
     Ok(Some(timeout.map_or(left, |t| t.min(left))))
 }
 
-/// One attempt, judged: its result and the HTTP-level facts of its outcome.
-/// With `needs_data`, a success without `data` is an unreadable answer.
+/// What one attempt came to: its result, the HTTP-level facts of its
+/// outcome, and the rate-limit headers of its answer.
+type Judged<T> = (Result<Envelope<T>, Error>, Outcome, Option<RateHeaders>);
+
+/// One attempt, judged. With `needs_data`, a success without `data` is an
+/// unreadable answer.
 async fn one<T: DeserializeOwned>(
     api: &plugipay_api::Client,
     request: &reqwest::Request,
     timeout: Option<Duration>,
     needs_data: bool,
-) -> Result<(Result<Envelope<T>, Error>, Outcome), Error> {
+) -> Result<Judged<T>, Error> {
     let answer = match attempt::attempt(api, request, timeout).await? {
         Attempt::Failed(e) => {
             let outcome = if e.is_connect() {
@@ -171,7 +201,7 @@ async fn one<T: DeserializeOwned>(
             } else {
                 Outcome::NoAnswer
             };
-            return Ok((Err(Error::transport(e)), outcome));
+            return Ok((Err(Error::transport(e)), outcome, None));
         }
         Attempt::Answered(answer) => answer,
     };
@@ -180,6 +210,7 @@ async fn one<T: DeserializeOwned>(
         headers,
         body,
     } = answer;
+    let rate = RateHeaders::read(&headers);
     let (result, state) = match body {
         Body::Whole(bytes) => {
             let result = match decode::envelope::<T>(status, &headers, &bytes) {
@@ -206,7 +237,7 @@ async fn one<T: DeserializeOwned>(
         retry_after: decode::retry_after(&headers),
         body: state,
     };
-    Ok((result, outcome))
+    Ok((result, outcome, rate))
 }
 
 /// Whether `body` is JSON that stops before it is complete: an answer cut

@@ -60,6 +60,7 @@ mod locks;
 mod ops;
 mod options;
 mod outgoing;
+mod pacing;
 mod pagination;
 mod partition;
 mod request;
@@ -78,6 +79,7 @@ pub use ops::{
     GetCustomer, ListCustomers, ListCustomersJson, Raw, RawList, RemoveCustomer, Removed,
     SetMetadata, SyncAction, SyncCustomer, Synced, UpdateCustomer, escape_path_segment,
 };
+pub use pacing::{RateBudget, RateClass};
 pub use pagination::{CustomerStream, Items, MAX_EMPTY_PAGES, Pages, Paginated};
 pub use partition::{MAX_PARTITIONS, Partitionable, Partitioned};
 pub use plugipay_api::patch::Patch;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::id_cache::CustomerIdCache;
 use crate::locks::CustomerLocks;
+use crate::pacing::Pacer;
 use crate::retry::RetryPolicy;
 
 /// Resolved per-call settings.
@@ -30,6 +31,8 @@ pub(crate) struct Options {
     /// The client's per-customer locks for metadata writes, shared by its
     /// clones.
     pub(crate) locks: Arc<CustomerLocks>,
+    /// The client's rate budgets, shared by its clones.
+    pub(crate) pacer: Arc<Pacer>,
 }
 
 impl fmt::Debug for Options {

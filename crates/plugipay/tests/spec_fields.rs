@@ -23,11 +23,13 @@ fn properties(spec: &serde_yaml::Value, schema: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// A value the sandbox accepts for a create field of this schema.
+/// A value the sandbox accepts for a create field of this schema: the
+/// spec's example when it gives one (a field the spec adds without one gets
+/// a plain string).
 fn sample(field: &str, schema: &serde_yaml::Value) -> Value {
-    match schema["type"].as_str() {
-        Some("object") => json!({"k": "v"}),
-        _ if field == "email" => json!("sample@example.com"),
+    match (schema["type"].as_str(), schema["example"].as_str()) {
+        (Some("object"), _) => json!({"k": "v"}),
+        (_, Some(example)) => json!(example),
         _ => json!(format!("sample-{field}")),
     }
 }
