@@ -5,13 +5,16 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use futures_util::StreamExt;
-use plugipay::{Client, NewCustomer, SyncAction};
+use plugipay::{Client, Customer, NewCustomer, SyncAction};
 
 use crate::Failure;
 use crate::failed_rows::FailedRows;
+use crate::known::{Known, Lookup};
 use crate::output::{progress, terminal_safe};
-use crate::rows::{NumberedRow, Row, Rows, count_rows, first_of_each_external_id, rows};
+use crate::rows::{NumberedRow, Row, Rows, first_of_each_external_id, rows, scan};
 
 /// A row's external id and the customer to ensure with it.
 fn into_customer(mut row: Row) -> Result<(String, NewCustomer), String> {
@@ -50,10 +53,15 @@ enum Outcome {
     Unknown(String),
 }
 
-/// What happens to one row: `ensure` (or `sync` with `update`), or in a dry
-/// run a lookup that says on stdout what would be written.
+/// What happens to one row. Its customer is taken from what the walk of
+/// the book found (or looked up by its externalId, a read) before anything
+/// is written: a row whose customer exists is found (or, with `update`,
+/// left alone or PATCHed in the fields that differ) without a write; one
+/// whose customer is absent is created with `ensure`. A dry run says on
+/// stdout what would be written.
 async fn import_row(
     client: Client,
+    known: Arc<Known>,
     mode: ImportMode,
     line: u64,
     row: Result<Row, String>,
@@ -70,17 +78,21 @@ async fn import_row(
         Ok(parsed) => parsed,
         Err(reason) => return Outcome::Failed(reason),
     };
-    let customers = client.customers();
-    let result = match (mode.dry_run, mode.update) {
-        (false, false) => match customers.ensure(external_id, customer).await {
-            Ok(ensured) if ensured.created => Ok(Outcome::Created),
-            Ok(_) => Ok(Outcome::Found),
-            // The create was refused because the customer exists: the row
-            // is there, though reading it back failed.
-            Err(plugipay::Error::Unresolved { .. }) => Ok(Outcome::Found),
-            Err(error) => Err(error),
-        },
-        (false, true) => customers
+    let current = current(&client, &known, &external_id).await;
+    let result = match (mode.dry_run, current) {
+        (true, current) => {
+            plan_row(&client, mode.update, line, &external_id, &customer, current).await
+        }
+        (false, Some(Some(current))) if !mode.update => {
+            let _ = current;
+            Ok(Outcome::Found)
+        }
+        (false, Some(Some(current))) => update_row(&client, &current, &customer).await,
+        // Absent, or unknown: `ensure` / `sync` create it once, and cope with
+        // a customer that exists after all.
+        (false, _) if !mode.update => ensure_row(&client, external_id, customer).await,
+        (false, _) => client
+            .customers()
             .sync(external_id, customer)
             .await
             .map(|s| match s.action {
@@ -88,12 +100,57 @@ async fn import_row(
                 SyncAction::Updated(_) => Outcome::Updated,
                 _ => Outcome::Unchanged,
             }),
-        (true, _) => plan_row(&client, mode.update, line, &external_id, &customer).await,
     };
     result.unwrap_or_else(|e| match e.is_outcome_unknown() {
         true => Outcome::Unknown(e.report().to_string()),
         false => Outcome::Failed(e.report().to_string()),
     })
+}
+
+/// The row's customer: `Some(Some(..))` found, `Some(None)` not there,
+/// `None` when that could not be told (the lookup failed).
+async fn current(client: &Client, known: &Known, external_id: &str) -> Option<Option<Customer>> {
+    match known.lookup(external_id) {
+        Lookup::Found(customer) => Some(Some(customer.clone())),
+        Lookup::Absent => Some(None),
+        Lookup::Unknown => client.customers().find(external_id).await.ok(),
+    }
+}
+
+/// Creates the row's customer once (`ensure`: a customer that turns out to
+/// exist is found).
+async fn ensure_row(
+    client: &Client,
+    external_id: String,
+    customer: NewCustomer,
+) -> Result<Outcome, plugipay::Error> {
+    match client.customers().ensure(external_id, customer).await {
+        Ok(ensured) if ensured.created => Ok(Outcome::Created),
+        Ok(_) => Ok(Outcome::Found),
+        // The create was refused because the customer exists: the row is
+        // there, though reading it back failed.
+        Err(plugipay::Error::Unresolved { .. }) => Ok(Outcome::Found),
+        Err(error) => Err(error),
+    }
+}
+
+/// Brings an existing customer in line with its row: the fields that differ
+/// (metadata as the whole current map with the row's keys over it), or
+/// nothing.
+async fn update_row(
+    client: &Client,
+    current: &Customer,
+    row: &NewCustomer,
+) -> Result<Outcome, plugipay::Error> {
+    let change = plugipay::difference(current, row);
+    if change.fields.is_empty() {
+        return Ok(Outcome::Unchanged);
+    }
+    client
+        .customers()
+        .update(&current.id, change.update)
+        .await
+        .map(|_| Outcome::Updated)
 }
 
 /// The published limits `row` breaks, in words, if any.
@@ -113,16 +170,22 @@ fn past_published_limits(row: &Row) -> Option<String> {
     ))
 }
 
-/// A dry run of one row: looks the customer up and prints on stdout what a
-/// real run would write (nothing for a row that needs nothing).
+/// A dry run of one row: with the customer as the walk or a lookup found it
+/// (looked up again when that failed), prints on stdout what a real run
+/// would write (nothing for a row that needs nothing).
 async fn plan_row(
     client: &Client,
     update: bool,
     line: u64,
     external_id: &str,
     row: &NewCustomer,
+    current: Option<Option<Customer>>,
 ) -> Result<Outcome, plugipay::Error> {
-    let Some(current) = client.customers().find(external_id).await? else {
+    let current = match current {
+        Some(current) => current,
+        None => client.customers().find(external_id).await?,
+    };
+    let Some(current) = current else {
         println_safe(&format!("line {line}: create {external_id}"));
         return Ok(Outcome::Created);
     };
@@ -154,9 +217,28 @@ fn println_safe(line: &str) {
 /// to be imported again. A dry run writes nothing and prints on stdout one
 /// line per row that would be created or updated.
 pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<(), Failure> {
-    let total = count_rows(path)?;
+    let scan = scan(path)?;
+    // What the book holds of the rows, by reads, before any write.
+    let known = match &scan {
+        Some(scan) if !scan.external_ids.is_empty() => {
+            Known::read(client, &scan.external_ids).await
+        }
+        _ => Known::nothing(),
+    };
+    if let Some(scan) = &scan {
+        let (found, rows) = (known.found(), scan.external_ids.len());
+        if known.complete() {
+            note!("read the book: {found} of the {rows} rows' customers exist");
+        } else {
+            note!(
+                "read part of the book: {found} of the {rows} rows' customers found; \
+                 the other rows are looked up one by one"
+            );
+        }
+    }
+    let known = Arc::new(known);
     let bar = progress(
-        total,
+        scan.as_ref().map(|s| s.rows),
         if mode.dry_run {
             "rows checked"
         } else {
@@ -168,13 +250,30 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
     let mut not_done = (!mode.dry_run).then(|| FailedRows::new(path, header));
     let outcomes = futures_util::stream::iter(first_of_each_external_id(rows))
         .map(|NumberedRow { line, source, row }| {
-            let client = client.clone();
-            async move { (line, source, import_row(client, mode, line, row).await) }
+            let (client, known) = (client.clone(), Arc::clone(&known));
+            async move {
+                (
+                    line,
+                    source,
+                    import_row(client, known, mode, line, row).await,
+                )
+            }
         })
         .buffer_unordered(mode.concurrency);
     let mut tally = Tally::default();
     futures_util::pin_mut!(outcomes);
+    let mut ceiling_shown = false;
     while let Some((line, source, outcome)) = outcomes.next().await {
+        // The rate the workspace allows, once the server has said it.
+        if !ceiling_shown
+            && let Some(writes) = client
+                .rate_budgets()
+                .into_iter()
+                .find(|b| b.class == plugipay::RateClass::Write)
+        {
+            bar.set_message(format!("rows (writes at most {}/s)", writes.limit));
+            ceiling_shown = true;
+        }
         let (verdict, reason) = match outcome {
             Outcome::Created => (&mut tally.created, None),
             Outcome::Found => (&mut tally.found, None),

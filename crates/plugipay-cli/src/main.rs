@@ -15,6 +15,7 @@ mod demo;
 mod export;
 mod failed_rows;
 mod import;
+mod known;
 mod output;
 mod rows;
 

@@ -1,6 +1,7 @@
 //! The rows of an import file: JSON lines or CSV with a header row, each
 //! numbered by its line and read as the spec's create request.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -334,20 +335,30 @@ pub fn first_of_each_external_id(
     })
 }
 
-/// The number of rows, for the progress bar (a quick pass over the file;
-/// unknown for stdin).
-pub fn count_rows(path: &Path) -> Result<Option<u64>, Failure> {
+/// What a first pass over a file finds: how many rows (for the progress
+/// bar) and the external ids they name (for the walk of the book).
+pub struct Scan {
+    /// Rows, good or bad.
+    pub rows: u64,
+    /// The external ids of the good rows.
+    pub external_ids: HashSet<String>,
+}
+
+/// A first pass over the file at `path`; `None` for standard input, which
+/// cannot be read twice.
+pub fn scan(path: &Path) -> Result<Option<Scan>, Failure> {
     if path == Path::new("-") {
         return Ok(None);
     }
-    let lines = BufReader::new(open_input(path)?)
-        .split(b'\n')
-        .map_while(Result::ok)
-        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .count() as u64;
-    Ok(Some(if is_csv(path) {
-        lines.saturating_sub(1)
-    } else {
-        lines
-    }))
+    let mut scan = Scan {
+        rows: 0,
+        external_ids: HashSet::new(),
+    };
+    for row in rows(path)?.rows {
+        scan.rows += 1;
+        if let Ok(Some(id)) = row.row.map(|r| r.external_id) {
+            scan.external_ids.insert(id);
+        }
+    }
+    Ok(Some(scan))
 }

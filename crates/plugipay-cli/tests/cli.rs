@@ -1056,3 +1056,57 @@ async fn a_dry_run_flags_rows_past_published_limits() {
         "a dry run writes nothing"
     );
 }
+
+/// An import learns which rows exist by reading the book (one walk: pages of
+/// 100), so a re-run writes nothing and a sync writes only the rows that
+/// changed: reads are five times cheaper than writes against the live
+/// API's rate limits.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_re_import_reads_instead_of_writing() {
+    let sb = sandbox(0).await;
+    // A pass-through proxy counts what reaches the sandbox.
+    let proxy = plugipay_sandbox::FaultProxy::start(sb.base_url(), Default::default())
+        .await
+        .unwrap();
+    let rows = temp_file("crm.jsonl", &crm_rows(0));
+    let rows = rows.to_str().unwrap();
+    let first = plugipay_at(proxy.base_url(), &["customers", "import", rows]).await;
+    assert!(stderr(&first).contains("100 created"), "{}", stderr(&first));
+    assert!(stderr(&first).contains("read the book: 0 of the 100 rows' customers exist"));
+    let after_first = proxy.requests();
+    assert!(
+        after_first <= 103,
+        "one create per row and a short walk: {after_first}"
+    );
+
+    let again = plugipay_at(proxy.base_url(), &["customers", "import", rows]).await;
+    assert!(
+        stderr(&again).contains("0 created, 100 found, 0 failed"),
+        "{}",
+        stderr(&again)
+    );
+    let reads = proxy.requests() - after_first;
+    assert!(
+        reads <= 20,
+        "a walk of one or two pages per range, no write: {reads} requests"
+    );
+
+    let changed = temp_file("changed.jsonl", &crm_rows(10));
+    let before = proxy.requests();
+    let sync = plugipay_at(
+        proxy.base_url(),
+        &["customers", "import", changed.to_str().unwrap(), "--update"],
+    )
+    .await;
+    assert!(
+        stderr(&sync).contains("0 created, 10 updated, 90 unchanged, 0 failed"),
+        "{}",
+        stderr(&sync)
+    );
+    let requests = proxy.requests() - before;
+    assert!(
+        requests <= 30,
+        "ten PATCHes and a walk: {requests} requests"
+    );
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 100);
+}

@@ -150,12 +150,12 @@ async fn an_import_that_cannot_finish_says_only_what_is_true() {
             book.len(),
             "no duplicates"
         );
-        let suffix = if run == 1 {
-            String::new()
-        } else {
-            format!("-{run}")
-        };
-        let not_done_file = input.with_file_name(format!("rows.failed{suffix}.jsonl"));
+        // The summary names the file of this run's rows not done, if any.
+        let not_done_file = err
+            .lines()
+            .find_map(|l| l.split_once(" rows not done are in ")?.1.split_once(':'))
+            .map(|(path, _)| std::path::PathBuf::from(path))
+            .unwrap_or_default();
         let not_done: HashSet<String> = std::fs::read_to_string(&not_done_file)
             .unwrap_or_default()
             .lines()
