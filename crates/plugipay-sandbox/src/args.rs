@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::config::{ApiKey, Faults, MetadataMode, SandboxConfig, TEST_ACCOUNT_ID};
+use crate::config::{ApiKey, Faults, MetadataMode, RateLimits, SandboxConfig, TEST_ACCOUNT_ID};
 
 /// A `--key` value: `KEY_ID:SECRET[@ACCOUNT]` (an HMAC pair) or
 /// `API_KEY[@ACCOUNT]` (a Bearer key), with every scope, on `ACCOUNT`
@@ -58,7 +58,8 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "RATE", value_parser = rate, default_value_t = 0.0)]
     pub rate_limit_rate: f64,
 
-    /// Retry-After of injected 429s and 503s, in seconds.
+    /// Retry-After of injected 429s and 503s, in seconds (for the rate
+    /// limits' own 429s, see --rate-limit-retry-after).
     #[arg(long, value_name = "SECS", default_value_t = 1)]
     pub retry_after: u64,
 
@@ -93,6 +94,25 @@ pub struct SandboxArgs {
     /// other prefix is refused. Repeatable.
     #[arg(long = "key", value_name = "KEY_ID:SECRET[@ACCOUNT]", value_parser = key)]
     pub keys: Vec<ApiKey>,
+
+    /// Rate limits per workspace and mode, one token bucket for reads
+    /// (GET) and one for writes: `published` (reads 100/s, writes 20/s, as
+    /// Plugipay publishes), `off`, or READS,WRITES per second (0: that
+    /// class unlimited). Each bucket holds a second's worth and refills
+    /// continuously; every authenticated answer carries
+    /// X-RateLimit-Limit/-Remaining/-Reset, and an empty bucket answers 429
+    /// rate_limited with Retry-After. `off` sends no such headers.
+    #[arg(
+        long,
+        value_name = "published|off|READS,WRITES",
+        default_value = "published"
+    )]
+    pub rate_limits: RateLimits,
+
+    /// Retry-After of a 429 from an empty rate-limit bucket, in seconds
+    /// (never less than the wait for the next token).
+    #[arg(long, value_name = "SECS", default_value_t = RateLimits::PUBLISHED_RETRY_AFTER_SECS)]
+    pub rate_limit_retry_after: u64,
 }
 
 impl SandboxArgs {
@@ -103,6 +123,10 @@ impl SandboxArgs {
             .seed_customers(self.seed_customers)
             .seed_span(Duration::from_secs(u64::from(self.seed_span_days) * 86_400))
             .metadata_mode(self.metadata_mode)
+            .rate_limits(
+                self.rate_limits
+                    .retry_after_secs(self.rate_limit_retry_after),
+            )
             .faults(Faults {
                 error_rate: self.error_rate,
                 rate_limit_rate: self.rate_limit_rate,
@@ -127,6 +151,17 @@ impl SandboxArgs {
 mod tests {
     use super::*;
     use crate::config::{Mode, Secret};
+
+    #[test]
+    fn rate_limits_from_the_command_line() {
+        assert_eq!("published".parse(), Ok(RateLimits::published()));
+        assert_eq!("off".parse(), Ok(RateLimits::off()));
+        assert_eq!("5, 2".parse(), Ok(RateLimits::new(5, 2)));
+        assert_eq!("0,3".parse(), Ok(RateLimits::new(0, 3)));
+        for bad in ["", "5", "5,", "a,b", "-1,2", "1,2,3", "1.5,2"] {
+            assert!(bad.parse::<RateLimits>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn keys_from_the_command_line() {

@@ -3,7 +3,8 @@
 //! acts on, in the mode its key's prefix names), before any of its body is
 //! read; [`Admission::verify`] then
 //! checks the HMAC signature (constant-time), which covers the body, over
-//! the request as received.
+//! the request as received, and [`Admission::principal`] says who the
+//! caller acts for.
 
 use std::collections::HashMap;
 
@@ -89,6 +90,7 @@ impl Keys {
         };
         Ok(Admission {
             key: &key.key,
+            mode: key.mode,
             signed,
             account: acting_for(key, headers),
         })
@@ -195,6 +197,8 @@ struct Signed<'k> {
 /// against the body.
 pub struct Admission<'k> {
     key: &'k ApiKey,
+    /// The mode its prefix names.
+    mode: Mode,
     signed: Option<Signed<'k>>,
     /// The workspace (and mode) it acts on, or what it is answered once its
     /// signature holds (a key that may not act for another workspace).
@@ -226,16 +230,27 @@ impl Admission<'_> {
         ))
     }
 
+    /// The workspace (in the key's mode) whose rate buckets the request
+    /// draws on: the one it acts on, or the key's own when it may not act
+    /// on the one it names.
+    pub fn rate_workspace(&self) -> WorkspaceId {
+        match &self.account {
+            Ok(workspace) => workspace.clone(),
+            Err(_) => WorkspaceId::new(self.key.account_id.clone(), self.mode),
+        }
+    }
+
     /// Checks the signature (constant-time) over the request as received:
-    /// its method, its target (path and query) and its body bytes; then
-    /// the caller is known. 401 `signature_invalid` when it does not match.
+    /// its method, its target (path and query) and its body bytes; 401
+    /// `signature_invalid` when it does not match. A Bearer request has
+    /// nothing to check. Once this passes, the request is authenticated.
     pub fn verify(
-        self,
+        &self,
         method: &str,
         target: &str,
         headers: &HeaderMap,
         body: &[u8],
-    ) -> Result<Principal, Failure> {
+    ) -> Result<(), Failure> {
         if let Some(signed) = &self.signed {
             let idempotency_key = headers
                 .get(IDEMPOTENCY_KEY_HEADER)
@@ -247,6 +262,12 @@ impl Admission<'_> {
             mac.verify_slice(&signed.signature)
                 .map_err(|_| bad_signature())?;
         }
+        Ok(())
+    }
+
+    /// The caller, once [verified](Self::verify): the workspace it acts
+    /// on, or why it may not act on the one it names.
+    pub fn principal(self) -> Result<Principal, Failure> {
         Ok(Principal {
             workspace: self.account?,
         })

@@ -355,18 +355,127 @@ pub struct Limits {
 }
 
 impl Default for Limits {
+    /// The published numbers come from the spec's published limits
+    /// (`plugipay_api::limits::published`), the rest are the sandbox's own.
     fn default() -> Self {
+        use plugipay_api::limits::published;
         Self {
-            email_max_chars: 320,
-            name_max_chars: 255,
-            phone_max_chars: 64,
-            external_id_max_chars: 255,
-            tax_id_max_chars: 64,
+            email_max_chars: published::EMAIL_MAX_CHARS,
+            name_max_chars: published::NAME_MAX_CHARS,
+            phone_max_chars: published::PHONE_MAX_CHARS,
+            external_id_max_chars: published::EXTERNAL_ID_MAX_CHARS,
+            tax_id_max_chars: published::TAX_ID_MAX_CHARS,
             payment_token_id_max_chars: 255,
-            metadata_max_keys: 50,
+            metadata_max_keys: published::METADATA_MAX_KEYS,
             metadata_key_max_chars: 40,
             metadata_value_max_chars: 500,
             idempotency_key_max_chars: 255,
+        }
+    }
+}
+
+/// The rate limits a sandbox enforces, per workspace and mode (a
+/// workspace's test and live worlds have buckets of their own, shared by
+/// all the keys acting on that world), with one bucket for reads (`GET`,
+/// `HEAD`) and one for writes (every other method).
+///
+/// Each bucket holds as many tokens as its rate per second and refills
+/// continuously at that rate, so a full bucket allows a burst of one
+/// second's worth and then the rate. Every authenticated request takes one
+/// token from its bucket; with none left it is answered 429
+/// `rate_limited` with `Retry-After` and takes none. A rate of 0 leaves
+/// that class unlimited: no bucket, no `X-RateLimit-*` headers.
+///
+/// [`published`](Self::published) is what Plugipay publishes (reads 100/s,
+/// writes 20/s, a `Retry-After` of 12 s): the default of the
+/// `plugipay-sandbox` binary and `plugipay sandbox`. The library's default
+/// ([`SandboxConfig::new`]) is [`off`](Self::off), so that tests run at
+/// full speed unless they ask for limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RateLimits {
+    /// Reads (`GET`, `HEAD`) per second, and the read bucket's size; 0:
+    /// unlimited.
+    pub reads_per_second: u32,
+    /// Writes (`POST`, `PUT`, `PATCH`, `DELETE`, any other method) per
+    /// second, and the write bucket's size; 0: unlimited.
+    pub writes_per_second: u32,
+    /// The `Retry-After` of a 429 from an empty bucket, in seconds (never
+    /// less than the wait for the next token, rounded up). Plugipay calls
+    /// its own deliberately conservative; its example is 12.
+    pub retry_after_secs: u64,
+}
+
+impl RateLimits {
+    /// Plugipay's published read limit, per second.
+    pub const PUBLISHED_READS_PER_SECOND: u32 = 100;
+    /// Plugipay's published write limit, per second.
+    pub const PUBLISHED_WRITES_PER_SECOND: u32 = 20;
+    /// The `Retry-After` of Plugipay's published example, in seconds.
+    pub const PUBLISHED_RETRY_AFTER_SECS: u64 = 12;
+
+    /// Reads 100/s, writes 20/s, `Retry-After: 12`, as Plugipay publishes.
+    pub fn published() -> Self {
+        Self::new(
+            Self::PUBLISHED_READS_PER_SECOND,
+            Self::PUBLISHED_WRITES_PER_SECOND,
+        )
+    }
+
+    /// No limits: no 429 from an empty bucket and no `X-RateLimit-*`
+    /// headers (the library's default).
+    pub fn off() -> Self {
+        Self::new(0, 0)
+    }
+
+    /// `reads` and `writes` per second (0: that class unlimited), with the
+    /// published `Retry-After` of 12 s.
+    pub fn new(reads: u32, writes: u32) -> Self {
+        Self {
+            reads_per_second: reads,
+            writes_per_second: writes,
+            retry_after_secs: Self::PUBLISHED_RETRY_AFTER_SECS,
+        }
+    }
+
+    /// The same limits, answering 429s with `Retry-After: secs`.
+    pub fn retry_after_secs(mut self, secs: u64) -> Self {
+        self.retry_after_secs = secs;
+        self
+    }
+
+    /// Whether neither class is limited.
+    pub fn is_off(&self) -> bool {
+        self.reads_per_second == 0 && self.writes_per_second == 0
+    }
+}
+
+impl Default for RateLimits {
+    /// [`RateLimits::off`].
+    fn default() -> Self {
+        Self::off()
+    }
+}
+
+impl std::str::FromStr for RateLimits {
+    type Err = String;
+
+    /// `published`, `off`, or `READS,WRITES` (requests per second, 0 for
+    /// unlimited), with the published `Retry-After`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "published" => Ok(Self::published()),
+            "off" => Ok(Self::off()),
+            pair => {
+                let (reads, writes) = pair.split_once(',').ok_or_else(|| {
+                    format!("{s:?} is not `published`, `off` or READS,WRITES (per second)")
+                })?;
+                let number = |n: &str| {
+                    n.trim()
+                        .parse::<u32>()
+                        .map_err(|_| format!("{n:?} is not a whole number of requests per second"))
+                };
+                Ok(Self::new(number(reads)?, number(writes)?))
+            }
         }
     }
 }
@@ -421,6 +530,9 @@ pub struct SandboxConfig {
     /// executes again, as after [`IDEMPOTENCY_TTL`](crate::IDEMPOTENCY_TTL).
     /// An answer bigger than this budget is not recorded.
     pub idempotency_workspace_budget_bytes: usize,
+    /// The rate limits enforced (default [`RateLimits::off`]; the binary's
+    /// default is [`RateLimits::published`]).
+    pub rate_limits: RateLimits,
 }
 
 impl Default for SandboxConfig {
@@ -438,12 +550,14 @@ impl Default for SandboxConfig {
             read_timeout: Duration::from_secs(30),
             idempotency_budget_bytes: 64 << 20,
             idempotency_workspace_budget_bytes: 8 << 20,
+            rate_limits: RateLimits::off(),
         }
     }
 }
 
 impl SandboxConfig {
-    /// The defaults: loopback, a free port, the default keys, no customers, no faults.
+    /// The defaults: loopback, a free port, the default keys, no customers,
+    /// no faults, no rate limits.
     pub fn new() -> Self {
         Self::default()
     }
@@ -539,6 +653,13 @@ impl SandboxConfig {
     /// [`idempotency_workspace_budget_bytes`](Self::idempotency_workspace_budget_bytes)).
     pub fn idempotency_workspace_budget_bytes(mut self, bytes: usize) -> Self {
         self.idempotency_workspace_budget_bytes = bytes;
+        self
+    }
+
+    /// Enforces `limits` (see [`RateLimits`]): `RateLimits::published()`
+    /// for Plugipay's numbers, or small ones to meet a 429 quickly.
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = limits;
         self
     }
 }

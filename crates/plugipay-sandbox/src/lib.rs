@@ -37,6 +37,16 @@
 //! [`LIVE_API_KEY`], and [`SandboxConfig::key`] any other; a key whose
 //! prefix names neither mode is refused at start.
 //!
+//! Rate limits are off unless asked for ([`SandboxConfig::rate_limits`]);
+//! the `plugipay-sandbox` binary and `plugipay sandbox` enforce Plugipay's
+//! published ones by default. With [`RateLimits`] on, each workspace and
+//! mode has a token bucket for reads (`GET`, `HEAD`) and one for writes,
+//! each as big as its rate per second and refilled continuously at that
+//! rate; every authenticated request takes a token, every answer to one
+//! carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
+//! `X-RateLimit-Reset`, and an empty bucket answers 429 `rate_limited` with
+//! `Retry-After`.
+//!
 //! Inside, an HTTP edge (connections, timeouts, caps, hang-ups) hands whole
 //! requests to a small `match`-based router, on plain hyper rather than a
 //! web framework: the sandbox must answer every malformed request (bad
@@ -62,6 +72,7 @@ mod faults;
 mod idempotency;
 mod ids;
 mod list;
+mod rates;
 mod rng;
 mod routes;
 mod rules;
@@ -78,8 +89,8 @@ use tokio::net::TcpListener;
 pub use args::SandboxArgs;
 pub use config::{
     ApiKey, Faults, LIVE_API_KEY, LIVE_KEY_ID, LIVE_SECRET, Limits, MetadataMode, Mode,
-    PLATFORM_ACCOUNT_ID, PLATFORM_KEY_ID, PLATFORM_SECRET, SandboxConfig, Scope, Secret,
-    TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
+    PLATFORM_ACCOUNT_ID, PLATFORM_KEY_ID, PLATFORM_SECRET, RateLimits, SandboxConfig, Scope,
+    Secret, TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
 };
 pub use fault_proxy::{FaultKind, FaultProxy, ProxyFaults};
 pub use idempotency::IDEMPOTENCY_TTL;
@@ -89,6 +100,7 @@ pub use store::{Customer, MONEY_HISTORY_KEY};
 use crate::auth::Keys;
 use crate::cursor::CursorCodec;
 use crate::faults::FaultDice;
+use crate::rates::RateBuckets;
 use crate::rng::SplitMix64;
 use crate::routes::App;
 use crate::store::Store;
@@ -132,6 +144,7 @@ impl Sandbox {
             cursors: CursorCodec::new(),
             dice: FaultDice::new(config.faults, seed),
             limits: config.limits.clone(),
+            rates: RateBuckets::new(config.rate_limits),
         });
         let limits = edge::ConnectionLimits {
             max_connections: config.max_connections,
@@ -163,6 +176,11 @@ impl Sandbox {
     /// The faults in force.
     pub fn faults(&self) -> Faults {
         self.app.dice.faults()
+    }
+
+    /// The rate limits it enforces.
+    pub fn rate_limits(&self) -> RateLimits {
+        self.app.rates.limits()
     }
 
     /// Replaces the faults in force, from the next request on.

@@ -1,6 +1,6 @@
 //! Routing: runs each request through faults → path → authentication from
-//! the headers → the body → the signature → workspace, method and scope →
-//! operation, and answers with the envelope. The table is a
+//! the headers → the body → the signature → rate limit → workspace, method
+//! and scope → operation, and answers with the envelope. The table is a
 //! `match` on (method, resource); see the [edge](crate::edge) for why
 //! there is no router framework.
 
@@ -20,7 +20,9 @@ use crate::edge::{BodyError, DOOMED_BODY_BYTES, MAX_BODY_BYTES, Outcome, Request
 use crate::envelope::{error_response, json_response, success_body};
 use crate::failure::Failure;
 use crate::faults::{Fate, FaultDice};
+use crate::rates::{Class, Draw, RateBuckets, Snapshot};
 use crate::store::Store;
+use crate::workspace::WorkspaceId;
 use crate::{ids, list, writes};
 
 /// Everything a request may touch.
@@ -30,6 +32,7 @@ pub(crate) struct App {
     pub cursors: CursorCodec,
     pub dice: FaultDice,
     pub limits: Limits,
+    pub rates: RateBuckets,
 }
 
 impl App {
@@ -69,8 +72,8 @@ impl Reply {
 /// Answers one request, in the live API's order: an unknown path is 404
 /// before authentication; then the headers are judged (401s) before any of
 /// the body is read; then the signature over the body (401
-/// `signature_invalid`); then the workspace the key acts on (403/400), the
-/// method (405) and the key's scope (403).
+/// `signature_invalid`); then the rate limit (429); then the workspace the
+/// key acts on (403/400), the method (405) and the key's scope (403).
 ///
 /// Only a request whose headers pass has its body read whole (up to
 /// [`MAX_BODY_BYTES`]). One whose headers already decide a failure past the
@@ -81,6 +84,18 @@ impl Reply {
 /// While the bodies being read hold
 /// [`BODY_BYTES_IN_FLIGHT`](crate::edge::BODY_BYTES_IN_FLIGHT) in all, a
 /// request whose body would need more is answered 429 `rate_limited`.
+///
+/// Rate limits ([`RateBuckets`]): a request is counted once it is
+/// authenticated — a Bearer request by its headers, so before its body is
+/// read; an HMAC one by its signature, which covers the body — and draws
+/// one token from its workspace's bucket for its class; with none left it
+/// is answered 429 `rate_limited` with `Retry-After`, and nothing else is
+/// judged. Every answer to a counted request carries
+/// `X-RateLimit-Limit/-Remaining/-Reset`, whatever its status (a replay
+/// too); an answer given before then (injected faults, 404 for an unknown
+/// path, 401s, a body refused unread) carries none and draws nothing. A 429
+/// of the sandbox's own protections (bodies in flight, the idempotency
+/// budget) gives the token back: only work done takes a token.
 pub(crate) async fn handle(app: Arc<App>, req: Request) -> Outcome {
     let request_id = ids::request_id();
     let latency = app.dice.faults().latency;
@@ -90,25 +105,90 @@ pub(crate) async fn handle(app: Arc<App>, req: Request) -> Outcome {
     if let Fate::Fail(failure, retry_after) = app.dice.roll() {
         return Outcome::Respond(error_response(&failure, &request_id, retry_after));
     }
-    let reply = match serve(&app, req, &request_id).await {
-        Ok(reply) => reply,
-        Err(failure) => return Outcome::Respond(error_response(&failure, &request_id, None)),
+    let mut charge = None;
+    let served = serve(&app, req, &request_id, &mut charge).await;
+    let mut response = match served {
+        Ok(reply) if reply.hang_up => return Outcome::HangUp,
+        Ok(reply) => {
+            let mut response = json_response(reply.status, reply.body, &request_id);
+            if reply.replayed {
+                response
+                    .headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            }
+            response
+        }
+        Err(failure) => {
+            let retry_after = charge.as_ref().and_then(|c: &Charge| c.retry_after);
+            if failure.status == 429
+                && let Some(charge) = charge.as_mut().filter(|c| c.retry_after.is_none())
+                && let Some(snapshot) = app.rates.refund(&charge.workspace, charge.class)
+            {
+                charge.snapshot = snapshot;
+            }
+            error_response(&failure, &request_id, retry_after)
+        }
     };
-    if reply.hang_up {
-        return Outcome::HangUp;
-    }
-    let mut response = json_response(reply.status, reply.body, &request_id);
-    if reply.replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    if let Some(charge) = &charge {
+        charge.snapshot.apply(response.headers_mut());
     }
     Outcome::Respond(response)
 }
 
+/// The token a request drew from its bucket (or was refused).
+struct Charge {
+    workspace: WorkspaceId,
+    class: Class,
+    /// The bucket, as the answer reports it.
+    snapshot: Snapshot,
+    /// `Some`: refused, answered 429 with this `Retry-After`.
+    retry_after: Option<u64>,
+}
+
+/// Draws a token for an authenticated request into `charge`; a 429
+/// `rate_limited` when its bucket is empty.
+fn draw(
+    app: &App,
+    workspace: WorkspaceId,
+    class: Class,
+    charge: &mut Option<Charge>,
+) -> Result<(), Failure> {
+    let (snapshot, retry_after) = match app.rates.draw(&workspace, class) {
+        Draw::Unlimited => return Ok(()),
+        Draw::Granted(snapshot) => (snapshot, None),
+        Draw::Refused(snapshot, retry_after) => (snapshot, Some(retry_after)),
+    };
+    *charge = Some(Charge {
+        workspace,
+        class,
+        snapshot,
+        retry_after,
+    });
+    match retry_after {
+        None => Ok(()),
+        Some(secs) => Err(Failure::new(
+            429,
+            "rate_limited",
+            format!(
+                "this workspace's {} limit of {} requests per second is used up; retry in {secs} s",
+                match class {
+                    Class::Reads => "read",
+                    Class::Writes => "write",
+                },
+                snapshot.limit
+            ),
+        )),
+    }
+}
+
 /// Authenticates a request, reading its body only as far as its headers
-/// allow, and runs its operation.
-async fn serve(app: &App, req: Request, request_id: &str) -> Result<Reply, Failure> {
+/// allow, draws its token, and runs its operation.
+async fn serve(
+    app: &App,
+    req: Request,
+    request_id: &str,
+    charge: &mut Option<Charge>,
+) -> Result<Reply, Failure> {
     let parts = &req.parts;
     let path = parts.uri.path();
     let target = parts.uri.path_and_query().map_or(path, |pq| pq.as_str());
@@ -116,6 +196,12 @@ async fn serve(app: &App, req: Request, request_id: &str) -> Result<Reply, Failu
         resource(path).ok_or_else(|| Failure::new(404, "not_found", format!("no route {path}")))?;
     let admission = app.keys.admit(&parts.headers, now_secs())?;
     let method = &parts.method;
+    let class = Class::of(method);
+    // A Bearer request is authenticated by its headers: counted now,
+    // before any of its body is read.
+    if !admission.needs_body() {
+        draw(app, admission.rate_workspace(), class, charge)?;
+    }
     // What the headers decide past the signature.
     let planned = admission.check_acting().and_then(|()| {
         let operation = operation(method.as_str(), resource, path)?;
@@ -123,19 +209,25 @@ async fn serve(app: &App, req: Request, request_id: &str) -> Result<Reply, Failu
         Ok(operation)
     });
     let body = match (&planned, admission.needs_body()) {
-        (Ok(_), _) => req.body.read(MAX_BODY_BYTES).await.map_err(|e| match e {
+        (Ok(_), _) => Some(req.body.read(MAX_BODY_BYTES).await.map_err(|e| match e {
             BodyError::Busy => Failure::new(429, "rate_limited", e.to_string()),
             BodyError::Refused { .. } => Failure::malformed(format!("body: {e}")),
-        })?,
+        })?),
         // Refused whatever the body: none of it is read.
-        (Err(failure), false) => return Err(failure.clone()),
+        (Err(_), false) => None,
         (Err(failure), true) => match req.body.read(DOOMED_BODY_BYTES).await {
-            Ok(body) => body,
+            Ok(body) => Some(body),
             Err(_) => return Err(failure.clone()),
         },
     };
-    let principal = admission.verify(method.as_str(), target, &parts.headers, &body)?;
-    run(app, &principal, planned?, parts, &body, request_id)
+    let body: &[u8] = body.as_deref().unwrap_or_default();
+    admission.verify(method.as_str(), target, &parts.headers, body)?;
+    // An HMAC request is authenticated once its signature holds.
+    if admission.needs_body() {
+        draw(app, admission.rate_workspace(), class, charge)?;
+    }
+    let principal = admission.principal()?;
+    run(app, &principal, planned?, parts, body, request_id)
 }
 
 /// Which customer resource a path names.

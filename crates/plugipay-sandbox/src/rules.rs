@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use plugipay_api::limits::published;
 use plugipay_api::patch::{Patch, UpdateCustomerRequest};
 use plugipay_api::types::CreateCustomerRequest;
 
@@ -107,6 +108,13 @@ impl Limits {
                     format!("{field} must not be empty"),
                 ));
             }
+            let min = min_chars(field);
+            if chars < min {
+                return Err(Failure::validation(
+                    field,
+                    format!("{field} is {chars} characters long; at least {min} are needed"),
+                ));
+            }
             if chars > max {
                 return Err(Failure::validation(
                     field,
@@ -128,7 +136,10 @@ impl Limits {
             if field == "defaultPaymentTokenId" && !payment_token_shaped(value) {
                 return Err(Failure::validation(
                     field,
-                    "defaultPaymentTokenId must be a payment token id (pt_…)",
+                    format!(
+                        "defaultPaymentTokenId must be a payment token id ({}…)",
+                        published::DEFAULT_PAYMENT_TOKEN_ID_PREFIX
+                    ),
                 ));
             }
         }
@@ -165,7 +176,21 @@ impl Limits {
 /// A payment token id: `pt_` and at least one character more (the
 /// published prefix; what follows it is not published).
 fn payment_token_shaped(id: &str) -> bool {
-    id.strip_prefix("pt_").is_some_and(|rest| !rest.is_empty())
+    id.strip_prefix(published::DEFAULT_PAYMENT_TOKEN_ID_PREFIX)
+        .is_some_and(|rest| !rest.is_empty())
+}
+
+/// The fewest characters of a field: the published minimum where there is
+/// one, else 1 (the sandbox's choice: no empty strings).
+fn min_chars(field: &str) -> usize {
+    let published = match field {
+        "externalId" => published::EXTERNAL_ID_MIN_CHARS,
+        "name" => published::NAME_MIN_CHARS,
+        "phone" => published::PHONE_MIN_CHARS,
+        "taxId" => published::TAX_ID_MIN_CHARS,
+        _ => 1,
+    };
+    published.max(1)
 }
 
 fn email_shaped(email: &str) -> bool {
@@ -206,6 +231,7 @@ mod tests {
 
     #[test]
     fn payment_tokens() {
+        assert_eq!(published::DEFAULT_PAYMENT_TOKEN_ID_PREFIX, "pt_");
         for good in ["pt_1", "pt_01HXAB7K3M9N2P5QRS8TVWXY3Z"] {
             assert!(payment_token_shaped(good), "{good}");
         }
