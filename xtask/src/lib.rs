@@ -136,6 +136,7 @@ mod lenient;
 mod limits;
 mod params;
 mod patches;
+pub mod public_api;
 mod setters;
 
 /// The items of the generated `types` module, where typify puts the data
