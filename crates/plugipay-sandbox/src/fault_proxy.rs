@@ -181,6 +181,7 @@ impl FaultProxy {
             requests: AtomicU64::new(0),
             forwarding: AtomicU64::new(0),
             quiet: tokio::sync::Notify::new(),
+            statuses: Mutex::default(),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         Ok(FaultProxy {
@@ -228,6 +229,17 @@ impl FaultProxy {
             }
             quiet.await;
         }
+    }
+
+    /// How many answers of each status the upstream gave to the requests
+    /// the proxy forwarded (whatever the proxy then did with them): with no
+    /// faults, a count of what a client was answered — how many 429s, say.
+    pub fn upstream_statuses(&self) -> BTreeMap<u16, u64> {
+        self.shared
+            .statuses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// How many requests were received in all: every request read in full
@@ -351,6 +363,8 @@ struct Shared {
     forwarding: AtomicU64,
     /// Notified whenever `forwarding` drops to zero.
     quiet: tokio::sync::Notify,
+    /// How many answers of each status the upstream gave.
+    statuses: Mutex<BTreeMap<u16, u64>>,
 }
 
 /// Counts one request as being forwarded while it lives.
@@ -703,7 +717,15 @@ async fn answer(
     let forwarded = forward(shared.upstream, &request.forward, body, request.is_head).await;
     drop(forwarding);
     let response = match forwarded {
-        Upstream::Answer(response) => response,
+        Upstream::Answer(response) => {
+            *shared
+                .statuses
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(response.status)
+                .or_default() += 1;
+            response
+        }
         Upstream::HungUp => return Ok(false),
         Upstream::Unreachable => {
             let reply = bad_gateway(
@@ -764,6 +786,8 @@ enum Upstream {
 /// proxy's own.
 #[derive(Debug)]
 struct UpstreamResponse {
+    /// Its status.
+    status: u16,
     /// The status line and the end-to-end headers, each ending in CRLF:
     /// without `Content-Length`, `Transfer-Encoding`, `Connection` and
     /// `Keep-Alive`.
@@ -907,6 +931,7 @@ fn parse_response(raw: &[u8], is_head: bool) -> Upstream {
             after.to_vec()
         };
         return Upstream::Answer(UpstreamResponse {
+            status,
             head: kept,
             body,
             bodiless,

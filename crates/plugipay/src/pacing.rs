@@ -117,17 +117,86 @@ enum State {
 /// The bucket as this client estimates it.
 struct Tokens {
     size: f64,
-    /// Tokens per second.
+    /// The server's refill, tokens per second.
     rate: f64,
+    /// This client's share of the refill: the rate less what other clients
+    /// of the workspace draw (learned from how `Remaining` moves).
+    share: f64,
     tokens: f64,
     at: Instant,
+    /// Other clients' draw, tokens per second (a moving average).
+    others: f64,
+    /// This client's answers that drew a token, so far.
+    drawn: u64,
+    /// The last reading of `Remaining` used to learn `others`.
+    sample: Option<Sample>,
 }
 
+/// A reading of the server's bucket.
+struct Sample {
+    remaining: f64,
+    at: Instant,
+    drawn: u64,
+}
+
+/// The shortest time between two readings that learn `others`: shorter
+/// ones are mostly the rounding of `Remaining`.
+const SAMPLE_SECS: f64 = 0.25;
+
+/// How far each reading moves the averages (0: not at all, 1: all the way).
+const SMOOTHING: f64 = 0.3;
+
 impl Tokens {
+    fn new(size: f64, rate: f64, tokens: f64, now: Instant) -> Self {
+        Self {
+            size,
+            rate,
+            share: rate,
+            tokens,
+            at: now,
+            others: 0.0,
+            drawn: 0,
+            sample: None,
+        }
+    }
+
     fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.size);
+        self.tokens = (self.tokens + elapsed * self.share).min(self.size);
         self.at = now;
+    }
+
+    /// Learns from `remaining` (read at `now`, after this client's answers
+    /// so far) how fast other clients draw on the same bucket, and takes
+    /// the rest of the refill as this client's share. Between two readings
+    /// the server's bucket gained `rate × time` (at most up to its size)
+    /// and lost this client's draws; whatever else it lost, others drew.
+    /// Their draw is over-estimated by a fifth, so that clients sharing a
+    /// bucket leave it some slack rather than meet 429s.
+    fn learn(&mut self, remaining: f64, now: Instant) {
+        let Some(last) = &self.sample else {
+            self.sample = Some(Sample {
+                remaining,
+                at: now,
+                drawn: self.drawn,
+            });
+            return;
+        };
+        let secs = now.saturating_duration_since(last.at).as_secs_f64();
+        if secs < SAMPLE_SECS {
+            return;
+        }
+        let mine = (self.drawn - last.drawn) as f64;
+        let expected = (last.remaining + self.rate * secs).min(self.size) - mine;
+        let others = (expected - remaining) / secs;
+        self.others += SMOOTHING * (others - self.others);
+        let target = (self.rate - 1.2 * self.others.max(0.0)).clamp(self.rate / 20.0, self.rate);
+        self.share += SMOOTHING * (target - self.share);
+        self.sample = Some(Sample {
+            remaining,
+            at: now,
+            drawn: self.drawn,
+        });
     }
 }
 
@@ -193,7 +262,9 @@ impl Pacer {
                             bucket.in_flight += 1;
                             return permit(true, false);
                         }
-                        Some(Duration::from_secs_f64((1.0 - tokens.tokens) / tokens.rate))
+                        Some(Duration::from_secs_f64(
+                            (1.0 - tokens.tokens) / tokens.share,
+                        ))
                     }
                 }
             };
@@ -248,18 +319,17 @@ impl Pacer {
                         tokens.refill(now);
                         tokens.size = size;
                         tokens.rate = per_second;
+                        tokens.share = tokens.share.min(per_second);
                         // Trust the server when it has less than we thought
                         // (another client draining the same bucket).
                         tokens.tokens = tokens.tokens.min(left);
                     }
-                    state => {
-                        *state = State::Paced(Tokens {
-                            size,
-                            rate: per_second,
-                            tokens: left,
-                            at: now,
-                        });
-                    }
+                    state => *state = State::Paced(Tokens::new(size, per_second, left, now)),
+                }
+                if let State::Paced(tokens) = &mut bucket.state {
+                    // A 429 drew no token.
+                    tokens.drawn += u64::from(status != 429);
+                    tokens.learn(f64::from(rate.remaining), now);
                 }
                 bucket.last = Some(RateBudget {
                     on_behalf_of: key.0.clone(),
@@ -454,6 +524,131 @@ mod tests {
         drop(pacer.acquire(None, RateClass::Write).await);
         let next = pacer.acquire(None, RateClass::Write).await;
         assert!(next.learning);
+    }
+
+    /// A server bucket of `size` tokens refilled at `size` a second.
+    struct Server {
+        size: f64,
+        tokens: f64,
+        at: Instant,
+        throttled: u32,
+        served: u32,
+    }
+
+    impl Server {
+        fn answer(&mut self) -> (u16, Option<RateHeaders>) {
+            let now = Instant::now();
+            let elapsed = (now - self.at).as_secs_f64();
+            self.tokens = (self.tokens + elapsed * self.size).min(self.size);
+            self.at = now;
+            let status = if self.tokens >= 1.0 {
+                self.tokens -= 1.0;
+                self.served += 1;
+                200
+            } else {
+                self.throttled += 1;
+                429
+            };
+            (
+                status,
+                headers(self.size as u32, self.tokens.floor() as u32, None),
+            )
+        }
+    }
+
+    async fn run_clients(clients: usize, writes: usize) -> (u32, u32, f64) {
+        let server = Arc::new(std::sync::Mutex::new(Server {
+            size: 20.0,
+            tokens: 20.0,
+            at: Instant::now(),
+            throttled: 0,
+            served: 0,
+        }));
+        let start = Instant::now();
+        futures_util::future::join_all((0..clients).map(|_| {
+            let server = Arc::clone(&server);
+            async move {
+                let pacer = Arc::new(Pacer::default());
+                futures_util::future::join_all((0..4).map(|_| {
+                    let (pacer, server) = (Arc::clone(&pacer), Arc::clone(&server));
+                    async move {
+                        for _ in 0..writes / 4 {
+                            let permit = pacer.acquire(None, RateClass::Write).await;
+                            // 10 ms to the server, 10 ms back.
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            let answer = server.lock().unwrap().answer();
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            permit.answered(answer.0, answer.1);
+                        }
+                    }
+                }))
+                .await;
+            }
+        }))
+        .await;
+        let server = server.lock().unwrap();
+        let seconds = (Instant::now() - start).as_secs_f64();
+        (server.served, server.throttled, seconds)
+    }
+
+    /// One client with four writes in flight runs at the bucket's rate.
+    #[tokio::test(start_paused = true)]
+    async fn one_client_reaches_the_ceiling() {
+        let (served, throttled, seconds) = run_clients(1, 400).await;
+        assert_eq!((served, throttled), (400, 0));
+        // 400 writes at 20 a second, the first 20 at once: 19 s at best.
+        assert!(seconds < 19.0 * 1.05, "{seconds} s");
+    }
+
+    /// Two clients (two processes: two pacers) share one write bucket of 20
+    /// a second, each with several requests in flight: the headers alone
+    /// keep them from tripping it, and together they keep it busy.
+    #[tokio::test(start_paused = true)]
+    async fn two_clients_sharing_a_bucket_learn_their_share() {
+        let server = Arc::new(std::sync::Mutex::new(Server {
+            size: 20.0,
+            tokens: 20.0,
+            at: Instant::now(),
+            throttled: 0,
+            served: 0,
+        }));
+        let start = Instant::now();
+        let client = |server: Arc<std::sync::Mutex<Server>>| async move {
+            let pacer = Arc::new(Pacer::default());
+            futures_util::future::join_all((0..4).map(|_| {
+                let (pacer, server) = (Arc::clone(&pacer), Arc::clone(&server));
+                async move {
+                    for _ in 0..150 {
+                        let permit = pacer.acquire(None, RateClass::Write).await;
+                        // 10 ms to the server, 10 ms back.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        let answer = server.lock().unwrap().answer();
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        permit.answered(answer.0, answer.1);
+                    }
+                }
+            }))
+            .await;
+        };
+        tokio::join!(client(Arc::clone(&server)), client(Arc::clone(&server)));
+        let server = server.lock().unwrap();
+        let total = server.served + server.throttled;
+        let seconds = (Instant::now() - start).as_secs_f64();
+        eprintln!(
+            "{} of {total} answered 429; {seconds:.1} s",
+            server.throttled
+        );
+        assert!(
+            f64::from(server.throttled) <= 0.02 * f64::from(total),
+            "{} of {total} answered 429",
+            server.throttled
+        );
+        // 1,200 writes at 20 a second: 60 s at best (less the first 20).
+        assert!(
+            seconds < 60.0 * 1.25,
+            "{seconds} s for {} writes",
+            server.served
+        );
     }
 
     #[test]
