@@ -1,37 +1,37 @@
 """Schemathesis hooks for testing the sandbox against openapi/customers.yaml.
 
-They teach schemathesis the rules the spec does not write down, so that every
-generated request is one a well-behaved client could send and every check
-(including "schema-valid data is accepted") stays on:
+They teach schemathesis the rules the spec does not write down in a form it
+reads, so that every generated request is one a well-behaved client could
+send and every check (including "schema-valid data is accepted") stays on:
 
 - an Idempotency-Key names one logical write: a fresh key per request (reusing
-  a key with another body is rightly refused with 422);
+  a key with another body is rightly refused with 409 idempotency_mismatch);
 - cursors are opaque tokens only the server issues: no made-up cursors;
-- field lengths and formats: the live API checks them but publishes no rules,
-  so the spec states none. The sandbox refuses what breaks its own default
-  limits (`plugipay_sandbox::Limits`), and these hooks bring generated fields
-  within them. The numbers below are the sandbox's defaults, not facts about
+- field limits: those Plugipay publishes are read from the spec itself
+  (`components.x-published-limits`, the one place they are written); the
+  sandbox's own choices where nothing is published (the email shape, the
+  length of a payment token id, metadata key and value lengths) are the
+  numbers of `plugipay_sandbox::Limits::default()` below, not facts about
   Plugipay.
 """
 
+import pathlib
 import re
 import uuid
 
 import schemathesis
+import yaml
 
-# plugipay_sandbox::Limits::default()
-FIELD_MAX_CHARS = {
-    "email": 254,
-    "name": 256,
-    "phone": 32,
-    "externalId": 256,
-    "taxId": 64,
-    "defaultPaymentTokenId": 256,
-}
-METADATA_MAX_KEYS = 50
+_SPEC = yaml.safe_load((pathlib.Path(__file__).parent / "customers.yaml").read_text())
+PUBLISHED = _SPEC["components"]["x-published-limits"]
+
+# The sandbox's own choices (plugipay_sandbox::Limits::default()).
+PAYMENT_TOKEN_MAX_CHARS = 255
 KEY_MAX_LENGTH = 40
 VALUE_MAX_LENGTH = 500
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+METADATA_MAX_KEYS = PUBLISHED["metadata"]["maxProperties"]
 
 
 def _good_key(key):
@@ -70,14 +70,21 @@ def _good_metadata(body, method=None):
             and (not isinstance(v, str) or len(v) <= VALUE_MAX_LENGTH)
         ]
         body["metadata"] = dict(entries[:METADATA_MAX_KEYS])
-    for field, limit in FIELD_MAX_CHARS.items():
+    for field, limit in PUBLISHED.items():
         value = body.get(field)
-        if isinstance(value, str):
-            if field == "email":
-                if not (EMAIL.match(value) and len(value) <= limit and value.isprintable()):
-                    body[field] = f"user{uuid.uuid4().hex[:8]}@example.com"
-            elif not _good_text(value, limit):
-                body[field] = "x"
+        if not isinstance(value, str):
+            continue
+        longest = limit.get("maxLength", PAYMENT_TOKEN_MAX_CHARS)
+        shortest = limit.get("minLength", 1)
+        prefix = limit.get("prefix")
+        if field == "email":
+            if not (EMAIL.match(value) and len(value) <= longest and value.isprintable()):
+                body[field] = f"user{uuid.uuid4().hex[:8]}@example.com"
+        elif prefix and not (value.startswith(prefix) and _good_text(value, longest)
+                             and len(value) > len(prefix)):
+            body[field] = f"{prefix}{uuid.uuid4().hex[:12]}"
+        elif not (_good_text(value, longest) and len(value) >= shortest):
+            body[field] = "x"
     return body
 
 
