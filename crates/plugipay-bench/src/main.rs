@@ -4,6 +4,8 @@
 //! things measured side by side in one run against the same local sandbox
 //! (a separate process), median of several runs.
 
+mod limits;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -68,6 +70,18 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Only B9 (bulk jobs under the published rate limits).
+    B9 {
+        /// The release `plugipay-sandbox` binary.
+        #[arg(long)]
+        sandbox: PathBuf,
+        /// The release `plugipay` binary.
+        #[arg(long)]
+        cli: PathBuf,
+        /// A Python with Plugipay's official SDK (`forjio-plugipay`).
+        #[arg(long)]
+        python: Option<PathBuf>,
+    },
     /// Only B6 (the metadata read-change-write race).
     B6 {
         /// The release `plugipay-sandbox` binary.
@@ -92,7 +106,15 @@ impl SandboxProcess {
         Self::start_with(bin, seed, latency_ms, &[])
     }
 
+    /// Starts the sandbox with `extra` flags; without the published rate
+    /// limits unless `extra` sets `--rate-limits` (B1–B8 measure the SDK,
+    /// not the limits).
     fn start_with(bin: &PathBuf, seed: usize, latency_ms: u64, extra: &[&str]) -> Self {
+        let limits: &[&str] = if extra.contains(&"--rate-limits") {
+            &[]
+        } else {
+            &["--rate-limits", "off"]
+        };
         let mut child = Command::new(bin)
             .args([
                 "--addr",
@@ -101,6 +123,7 @@ impl SandboxProcess {
                 &seed.to_string(),
             ])
             .args(["--latency-ms", &latency_ms.to_string()])
+            .args(limits)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -755,7 +778,18 @@ fn main() {
             runtime.block_on(b5(&sandbox, &mut out));
             runtime.block_on(b6(&sandbox, &mut out));
             let python = python.ok_or(no_python_because.unwrap_or_default());
-            b8(&sandbox, &cli, python, runs.min(3), &mut out);
+            b8(&sandbox, &cli, python.clone(), runs.min(3), &mut out);
+            runtime.block_on(limits::b9(&sandbox, &cli, python, &mut out));
+            print!("{out}");
+        }
+        Cmd::B9 {
+            sandbox,
+            cli,
+            python,
+        } => {
+            let mut out = String::new();
+            let python = python.ok_or_else(|| "no --python given".to_owned());
+            runtime.block_on(limits::b9(&sandbox, &cli, python, &mut out));
             print!("{out}");
         }
         Cmd::B8 {
