@@ -1663,6 +1663,13 @@ retired by archiving it: `metadata.archived = "true"`.
 Every response body is an envelope `{ "data", "error", "meta" }`. A call
 failed when the HTTP status is 400 or above, or when `error` is not null.
 
+Rate limits are per workspace and mode: 100 reads (GET) and 20 writes
+(every other method) a second, published. Every answer to an
+authenticated request says where its bucket stands (`X-RateLimit-Limit`,
+`-Remaining`, `-Reset`); past the limit the answer is 429 `rate_limited`
+with a conservative `Retry-After`. A client that paces itself by these
+headers reaches the ceiling without tripping it.
+
 Test and live are separate worlds: the key's prefix (`pk_test_` /
 `pk_live_`, `ak_test_` / `ak_live_`) decides which one a request acts
 on. One base URL serves both; a test key never sees live customers nor
