@@ -6,7 +6,10 @@ use std::collections::HashSet;
 use std::process::Output;
 
 use common::{plugipay_at, plugipay_command, plugipay_without_credentials, stderr, temp_file};
-use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET};
+use plugipay_sandbox::{
+    FaultKind, FaultProxy, Faults, ProxyFaults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID,
+    TEST_KEY_ID, TEST_SECRET,
+};
 use serde_json::Value;
 
 async fn plugipay(sandbox: &Sandbox, args: &[&str]) -> Output {
@@ -262,14 +265,26 @@ async fn import_csv_through_faults_makes_no_duplicates() {
         csv.push_str(&format!("csv_{i},c{i}@example.com,Customer {i},gold\n"));
     }
     let file = temp_file("rows.csv", &csv);
+    // Writes dropped after commit by the sandbox, and 500s and 503s from a
+    // fault proxy in front of it.
     sb.set_faults(Faults {
         drop_after_commit_rate: 0.3,
-        error_rate: 0.1,
-        retry_after_secs: 0,
         ..Faults::default()
     });
-    let out = plugipay(
-        &sb,
+    let proxy = FaultProxy::start(
+        sb.base_url(),
+        ProxyFaults {
+            rate: 0.1,
+            kinds: vec![FaultKind::ServiceUnavailable, FaultKind::HtmlError],
+            retry_after_secs: 0,
+            seed: 3,
+            ..ProxyFaults::default()
+        },
+    )
+    .await
+    .unwrap();
+    let out = plugipay_at(
+        proxy.base_url(),
         &[
             "--max-retries",
             "12",
@@ -283,6 +298,7 @@ async fn import_csv_through_faults_makes_no_duplicates() {
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
     sb.set_faults(Faults::default());
+    assert!(proxy.counts().values().sum::<u64>() > 0, "faults were met");
     let book = sb.customers(TEST_ACCOUNT_ID);
     assert_eq!(book.len(), 60);
     let ids: HashSet<_> = book.iter().map(|c| c.external_id.clone()).collect();

@@ -50,19 +50,6 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 0)]
     pub seed_span_days: u32,
 
-    /// Fraction of requests answered 500 or 503 (0 to 1).
-    #[arg(long, value_name = "RATE", value_parser = rate, default_value_t = 0.0)]
-    pub error_rate: f64,
-
-    /// Fraction of requests answered 429 with Retry-After (0 to 1).
-    #[arg(long, value_name = "RATE", value_parser = rate, default_value_t = 0.0)]
-    pub rate_limit_rate: f64,
-
-    /// Retry-After of injected 429s and 503s, in seconds (for the rate
-    /// limits' own 429s, see --rate-limit-retry-after).
-    #[arg(long, value_name = "SECS", default_value_t = 1)]
-    pub retry_after: u64,
-
     /// Fraction of writes applied and then answered by closing the connection (0 to 1).
     #[arg(long, value_name = "RATE", value_parser = rate, default_value_t = 0.0)]
     pub drop_after_commit_rate: f64,
@@ -128,9 +115,6 @@ impl SandboxArgs {
                     .retry_after_secs(self.rate_limit_retry_after),
             )
             .faults(Faults {
-                error_rate: self.error_rate,
-                rate_limit_rate: self.rate_limit_rate,
-                retry_after_secs: self.retry_after,
                 drop_after_commit_rate: self.drop_after_commit_rate,
                 latency: Duration::from_millis(self.latency_ms),
             });

@@ -240,31 +240,26 @@ fn shown(credential: &str) -> String {
     }
 }
 
-/// Faults to inject, all off by default. Rates are probabilities from 0 to 1,
-/// drawn per request.
+/// The faults the server itself injects, all off by default: the two that
+/// need its knowledge. Error answers (500, 503, 429 with `Retry-After`) and
+/// network faults come from a [`FaultProxy`](crate::FaultProxy) in front of
+/// the sandbox; real 429s from its [`RateLimits`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Faults {
-    /// Answer 500 or 503 (half each) before doing anything.
-    pub error_rate: f64,
-    /// Answer 429 with `Retry-After` before doing anything.
-    pub rate_limit_rate: f64,
-    /// The `Retry-After` of injected 429s and 503s, in seconds.
-    pub retry_after_secs: u64,
-    /// Apply a write, then close the connection without a response: the
-    /// fault behind duplicate customers when a client retries without
-    /// idempotency.
+    /// The probability, from 0 to 1, that a write is applied and then
+    /// answered by closing the connection: the fault behind duplicate
+    /// customers when a client retries without idempotency. Only the server
+    /// knows a write was applied, so only it can drop exactly those answers.
     pub drop_after_commit_rate: f64,
-    /// Wait this long before answering every request.
+    /// Wait this long before answering every request (a simulation setting,
+    /// for benchmarks and for tests that need requests to overlap).
     pub latency: Duration,
 }
 
 impl Faults {
     /// Whether any fault is switched on.
     pub fn any(&self) -> bool {
-        self.error_rate > 0.0
-            || self.rate_limit_rate > 0.0
-            || self.drop_after_commit_rate > 0.0
-            || !self.latency.is_zero()
+        self.drop_after_commit_rate > 0.0 || !self.latency.is_zero()
     }
 }
 

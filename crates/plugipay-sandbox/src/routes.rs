@@ -19,7 +19,7 @@ use crate::decode::{decode_body, refuse_nulls};
 use crate::edge::{BodyError, DOOMED_BODY_BYTES, MAX_BODY_BYTES, Outcome, Request};
 use crate::envelope::{error_response, json_response, success_body};
 use crate::failure::Failure;
-use crate::faults::{Fate, FaultDice};
+use crate::faults::FaultDice;
 use crate::rates::{Class, Draw, RateBuckets, Snapshot};
 use crate::store::Store;
 use crate::workspace::WorkspaceId;
@@ -92,7 +92,7 @@ impl Reply {
 /// is answered 429 `rate_limited` with `Retry-After`, and nothing else is
 /// judged. Every answer to a counted request carries
 /// `X-RateLimit-Limit/-Remaining/-Reset`, whatever its status (a replay
-/// too); an answer given before then (injected faults, 404 for an unknown
+/// too); an answer given before then (404 for an unknown
 /// path, 401s, a body refused unread) carries none and draws nothing. A 429
 /// of the sandbox's own protections (bodies in flight, the idempotency
 /// budget) gives the token back: only work done takes a token.
@@ -101,9 +101,6 @@ pub(crate) async fn handle(app: Arc<App>, req: Request) -> Outcome {
     let latency = app.dice.faults().latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
-    }
-    if let Fate::Fail(failure, retry_after) = app.dice.roll() {
-        return Outcome::Respond(error_response(&failure, &request_id, retry_after));
     }
     let mut charge = None;
     let served = serve(&app, req, &request_id, &mut charge).await;

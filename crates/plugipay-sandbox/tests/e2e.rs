@@ -10,8 +10,9 @@ use std::time::Duration;
 use common::*;
 use plugipay::{CustomerUpdate, Error, ErrorCode, ListParams, NewCustomer, SortOrder};
 use plugipay_sandbox::{
-    ApiKey, Faults, Limits, MONEY_HISTORY_KEY, MetadataMode, PLATFORM_KEY_ID, PLATFORM_SECRET,
-    Sandbox, SandboxConfig, Scope, TEST_ACCOUNT_ID, TEST_API_KEY,
+    ApiKey, FaultKind, FaultProxy, Faults, Limits, MONEY_HISTORY_KEY, MetadataMode,
+    PLATFORM_KEY_ID, PLATFORM_SECRET, ProxyFaults, Sandbox, SandboxConfig, Scope, TEST_ACCOUNT_ID,
+    TEST_API_KEY,
 };
 use serde_json::json;
 
@@ -497,25 +498,25 @@ async fn every_error_code() {
         "delete needs its scope"
     );
 
-    // rate_limited and internal_error, injected
-    sb.set_faults(Faults {
-        rate_limit_rate: 1.0,
+    // rate_limited and service_unavailable, injected by a fault proxy in
+    // front of the sandbox
+    let only = |kind| ProxyFaults {
+        rate: 1.0,
+        kinds: vec![kind],
         retry_after_secs: 7,
-        ..Faults::default()
-    });
-    let a = raw.send("GET", list, None, None).await;
+        ..ProxyFaults::default()
+    };
+    let proxy = FaultProxy::start(base, only(FaultKind::RateLimited))
+        .await
+        .unwrap();
+    let through = RawClient::sandbox(proxy.base_url());
+    let a = through.send("GET", list, None, None).await;
     assert_eq!((a.status, a.code()), (429, "rate_limited"));
     assert_eq!(a.headers["retry-after"], "7");
-    sb.set_faults(Faults {
-        error_rate: 1.0,
-        ..Faults::default()
-    });
-    let a = raw.send("GET", list, None, None).await;
-    assert!(
-        matches!(a.status, 500 | 503) && a.code() == "internal_error",
-        "{a:?}"
-    );
-    sb.set_faults(Faults::default());
+    proxy.set_faults(only(FaultKind::ServiceUnavailable));
+    let a = through.send("GET", list, None, None).await;
+    assert_eq!((a.status, a.code()), (503, "service_unavailable"), "{a:?}");
+    assert_eq!(proxy.upstream_statuses().values().sum::<u64>(), 0);
 }
 
 #[tokio::test]

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use plugipay::{Client, NewCustomer, RetryPolicy};
-use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_KEY_ID, TEST_SECRET};
+use plugipay_sandbox::{
+    FaultKind, FaultProxy, ProxyFaults, Sandbox, SandboxConfig, TEST_KEY_ID, TEST_SECRET,
+};
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -33,18 +35,22 @@ async fn calls_are_traced_without_secrets() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let proxy = FaultProxy::start(sandbox.base_url(), ProxyFaults::default())
+        .await
+        .unwrap();
     let client = Client::builder()
         .key_id(TEST_KEY_ID)
         .secret(TEST_SECRET)
-        .base_url(sandbox.base_url())
+        .base_url(proxy.base_url())
         .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)))
         .build()
         .unwrap();
     let customer = client.customers().create(NewCustomer::new()).await.unwrap();
-    sandbox.set_faults(Faults {
-        rate_limit_rate: 1.0,
+    proxy.set_faults(ProxyFaults {
+        rate: 1.0,
+        kinds: vec![FaultKind::RateLimited],
         retry_after_secs: 0,
-        ..Faults::default()
+        ..ProxyFaults::default()
     });
     let err = client.customers().get(&customer.id).await.unwrap_err();
 

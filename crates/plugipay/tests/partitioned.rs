@@ -9,7 +9,10 @@ use std::time::Duration;
 use chrono::SubsecRound;
 use futures_util::{StreamExt, TryStreamExt};
 use plugipay::{Client, Customer, Error, ListParams, NewCustomer, SortOrder};
-use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET};
+use plugipay_sandbox::{
+    FaultKind, FaultProxy, ProxyFaults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID,
+    TEST_SECRET,
+};
 
 fn client(sandbox: &Sandbox) -> Client {
     Client::builder()
@@ -124,19 +127,26 @@ async fn customers_created_during_the_walk_come_at_most_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_walk_through_429s_completes_exactly_once() {
-    let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(1_200).fault_seed(5))
+    let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(1_200))
         .await
         .unwrap();
     let book = ids(&sandbox.customers(TEST_ACCOUNT_ID));
-    sandbox.set_faults(Faults {
-        rate_limit_rate: 0.3,
-        retry_after_secs: 0,
-        ..Faults::default()
-    });
+    let proxy = FaultProxy::start(
+        sandbox.base_url(),
+        ProxyFaults {
+            rate: 0.3,
+            kinds: vec![FaultKind::RateLimited],
+            retry_after_secs: 0,
+            seed: 5,
+            ..ProxyFaults::default()
+        },
+    )
+    .await
+    .unwrap();
     let client = Client::builder()
         .key_id(TEST_KEY_ID)
         .secret(TEST_SECRET)
-        .base_url(sandbox.base_url())
+        .base_url(proxy.base_url())
         .retry_policy(
             plugipay::RetryPolicy::default()
                 .max_retries(20)
@@ -148,6 +158,7 @@ async fn a_walk_through_429s_completes_exactly_once() {
     let seen = walk(&client, ListParams::new().limit(50), 16).await;
     assert!(seen.values().all(|&n| n == 1));
     assert_eq!(seen.into_keys().collect::<HashSet<_>>(), book);
+    assert!(proxy.counts()[&FaultKind::RateLimited] > 0, "429s were met");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

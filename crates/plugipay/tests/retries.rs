@@ -9,7 +9,9 @@ use std::time::Duration;
 use common::scripted::{Reply, Scripted, assert_signed};
 use common::*;
 use plugipay::{Client, ErrorCode, NewCustomer, RetryPolicy};
-use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID};
+use plugipay_sandbox::{
+    FaultKind, FaultProxy, Faults, ProxyFaults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID,
+};
 
 /// Retries quickly: these tests are about what is sent, not how long it waits.
 fn fast() -> RetryPolicy {
@@ -325,15 +327,14 @@ async fn remove_with_a_key_can_be_repeated() {
 
 /// The fault soak: 1,000 creates and 1,000 ensures through every kind of
 /// fault at once (about 20 % of attempts) make exactly 2,000 customers: none
-/// lost, none twice.
+/// lost, none twice. The sandbox drops writes after commit and adds
+/// latency; a fault proxy in front of it answers 500s, 503s and 429s with
+/// `Retry-After`.
 #[tokio::test]
 async fn two_thousand_writes_through_twenty_percent_faults_make_two_thousand_customers() {
     let sandbox = Sandbox::start(
         SandboxConfig::new()
             .faults(Faults {
-                error_rate: 0.08,
-                rate_limit_rate: 0.06,
-                retry_after_secs: 1,
                 drop_after_commit_rate: 0.06,
                 latency: Duration::from_millis(1),
             })
@@ -341,10 +342,31 @@ async fn two_thousand_writes_through_twenty_percent_faults_make_two_thousand_cus
     )
     .await
     .unwrap();
+    // 8 % 500 or 503 (half each) and 6 % 429: weights 2:2:3 of 14 %.
+    let proxy = FaultProxy::start(
+        sandbox.base_url(),
+        ProxyFaults {
+            rate: 0.14,
+            kinds: vec![
+                FaultKind::HtmlError,
+                FaultKind::HtmlError,
+                FaultKind::ServiceUnavailable,
+                FaultKind::ServiceUnavailable,
+                FaultKind::RateLimited,
+                FaultKind::RateLimited,
+                FaultKind::RateLimited,
+            ],
+            retry_after_secs: 1,
+            seed: 2026,
+            ..ProxyFaults::default()
+        },
+    )
+    .await
+    .unwrap();
     let client = Client::builder()
         .key_id(plugipay_sandbox::TEST_KEY_ID)
         .secret(plugipay_sandbox::TEST_SECRET)
-        .base_url(sandbox.base_url())
+        .base_url(proxy.base_url())
         // With 20 % of attempts failing, 10 retries leave a ~1e-7 chance per
         // write; Retry-After is honoured but capped to keep the test quick.
         .retry_policy(
@@ -385,4 +407,12 @@ async fn two_thousand_writes_through_twenty_percent_faults_make_two_thousand_cus
         distinct.iter().filter(|e| e.starts_with("bulk_")).count(),
         1_000
     );
+    let met = proxy.counts();
+    for kind in [
+        FaultKind::HtmlError,
+        FaultKind::ServiceUnavailable,
+        FaultKind::RateLimited,
+    ] {
+        assert!(met[&kind] > 0, "{kind:?} was never met: {met:?}");
+    }
 }

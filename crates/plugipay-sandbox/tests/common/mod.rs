@@ -157,6 +157,8 @@ pub fn fresh_key() -> String {
     format!("idem_{}", uuid::Uuid::new_v4())
 }
 
+/// The codes a raw client may meet: the sandbox's own, and the
+/// `service_unavailable` of a fault proxy in front of it.
 const KNOWN_CODES: [&str; 13] = [
     "validation_error",
     "unauthorized",
@@ -169,7 +171,7 @@ const KNOWN_CODES: [&str; 13] = [
     "conflict",
     "idempotency_mismatch",
     "rate_limited",
-    "internal_error",
+    "service_unavailable",
     "method_not_allowed",
 ];
 
