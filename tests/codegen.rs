@@ -155,3 +155,83 @@ fn broken_shapes_progenitor_cannot_handle_are_errors_not_panics() {
 fn the_spec_file_is_where_xtask_looks() {
     assert!(Path::new(&xtask::workspace_root().join(xtask::SPEC_PATH)).is_file());
 }
+
+/// Operations reach the SDK and the sandbox through the generated
+/// descriptors and route table: an operation added to (a copy of) the spec
+/// becomes a descriptor `client.call(..)` sends, with its route; a changed
+/// path and a new list filter change the generated code, which both sides
+/// use, and nothing hand-written.
+#[test]
+fn spec_operations_become_descriptors_and_routes() {
+    let root = xtask::workspace_root();
+    let spec = std::fs::read_to_string(root.join(xtask::SPEC_PATH)).unwrap();
+
+    // A new operation.
+    let notes = r##"  /api/v1/customers/{id}/notes:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema: { type: string }
+    post:
+      operationId: add_customer_note
+      parameters:
+        - $ref: "#/components/parameters/IdempotencyKey"
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: "#/components/schemas/UpdateCustomerRequest" }
+      responses:
+        "201":
+          description: the customer, noted
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/CustomerEnvelope" }
+components:
+"##;
+    let with_notes = spec.replacen("components:\n", notes, 1);
+    let code = xtask::generate(&with_notes, "notes.yaml").unwrap();
+    for expected in [
+        "pub struct AddCustomerNote {",
+        "impl crate::endpoint::Endpoint for AddCustomerNote {",
+        "const OPERATION_ID: &'static str = \"add_customer_note\";",
+        "const PATH: &'static str = \"/api/v1/customers/{id}/notes\";",
+        "type Answer = crate::types::Customer;",
+        "AddCustomerNote { id: ::std::string::String },",
+    ] {
+        assert!(code.contains(expected), "{expected:?} not generated");
+    }
+    // The template is the descriptor's and the route table's.
+    assert_eq!(code.matches("\"/api/v1/customers/{id}/notes\"").count(), 2);
+    // The body is the three-state patch, and the write needs a key.
+    let descriptor = &code[code
+        .find("impl crate::endpoint::Endpoint for AddCustomerNote")
+        .unwrap()..];
+    let descriptor = &descriptor[..descriptor.find("fn path").unwrap()];
+    assert!(
+        descriptor.contains("const IDEMPOTENCY_KEY: bool = true;"),
+        "{descriptor}"
+    );
+    assert!(
+        descriptor.contains("type Body = crate::patches::UpdateCustomerRequest;"),
+        "{descriptor}"
+    );
+
+    // A changed path: the route table and every descriptor follow.
+    let moved = spec.replace("/api/v1/customers", "/api/v2/customers");
+    let code = xtask::generate(&moved, "moved.yaml").unwrap();
+    assert!(code.matches("\"/api/v2/customers/{id}\"").count() >= 2);
+    assert!(!code.contains("/api/v1/customers"));
+
+    // A new list filter: a field of the generated list parameters, which
+    // the sandbox filters on by the field of the same name.
+    let filtered = spec.replace(
+        "        - name: email\n          in: query",
+        "        - name: phone\n          in: query\n          required: false\n          schema:\n            type: string\n        - name: email\n          in: query",
+    );
+    let code = xtask::generate(&filtered, "filtered.yaml").unwrap();
+    let params = &code[code.find("pub struct ListCustomersParams").unwrap()..];
+    let params = &params[..params.find("\n    }").unwrap()];
+    assert!(params.contains("rename = \"phone\""), "{params}");
+}

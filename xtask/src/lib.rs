@@ -123,15 +123,19 @@ pub fn generate(spec_text: &str, display_name: &str) -> Result<String, CodegenEr
     let limits = limits::module(&spec).map_err(|(at, msg)| err(Some(at), msg))?;
     let patches = patches::module(&doc, &patch_bodies).map_err(|(at, msg)| err(Some(at), msg))?;
     let params = params::module(&doc).map_err(|(at, msg)| err(Some(at), msg))?;
+    let endpoints =
+        endpoints::module(&doc, &patch_bodies).map_err(|(at, msg)| err(Some(at), msg))?;
 
-    let mut file: syn::File = syn::parse2(quote! { #client #limits #patches #params })
-        .map_err(|e| err(None, format!("generated tokens do not parse: {e}")))?;
+    let mut file: syn::File =
+        syn::parse2(quote! { #client #limits #patches #params #endpoints })
+            .map_err(|e| err(None, format!("generated tokens do not parse: {e}")))?;
     let request_types = request_types(&doc);
     lenient::apply(&mut file, &request_types);
     setters::apply(&mut file, &request_types);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
 }
 
+mod endpoints;
 mod lenient;
 mod limits;
 mod params;

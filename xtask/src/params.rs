@@ -112,7 +112,7 @@ fn params_struct(operation: &str, params: &[(String, &Value)]) -> Result<TokenSt
 }
 
 /// `list_customers` → `ListCustomers`.
-fn pascal(name: &str) -> String {
+pub(crate) fn pascal(name: &str) -> String {
     name.split(['_', '-'])
         .filter(|part| !part.is_empty())
         .map(|part| {

@@ -3116,3 +3116,230 @@ such filter; the live route table has it.*/
         }
     }
 }
+/// Every operation of the spec as a description the SDK sends through
+/// one pipeline, and the route table the sandbox dispatches on
+/// (generated).
+pub mod endpoints {
+    ///`create_customer`: POST `/api/v1/customers` (Create a customer).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct CreateCustomer {
+        ///The JSON body.
+        pub body: crate::types::CreateCustomerRequest,
+    }
+    impl crate::endpoint::Endpoint for CreateCustomer {
+        const OPERATION_ID: &'static str = "create_customer";
+        const METHOD: &'static str = "POST";
+        const PATH: &'static str = "/api/v1/customers";
+        const IDEMPOTENCY_KEY: bool = true;
+        type Query = ();
+        type Body = crate::types::CreateCustomerRequest;
+        type Answer = crate::types::Customer;
+        fn path(&self) -> ::std::string::String {
+            format!("/api/v1/customers",)
+        }
+        fn query(&self) -> ::std::option::Option<&Self::Query> {
+            None
+        }
+        fn body(&self) -> ::std::option::Option<&Self::Body> {
+            Some(&self.body)
+        }
+    }
+    ///`delete_customer`: DELETE `/api/v1/customers/{id}` (Delete a customer).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct DeleteCustomer {
+        ///The `id` path parameter (escaped as one segment when sent).
+        pub id: ::std::string::String,
+    }
+    impl crate::endpoint::Endpoint for DeleteCustomer {
+        const OPERATION_ID: &'static str = "delete_customer";
+        const METHOD: &'static str = "DELETE";
+        const PATH: &'static str = "/api/v1/customers/{id}";
+        const IDEMPOTENCY_KEY: bool = true;
+        type Query = ();
+        type Body = ();
+        type Answer = ();
+        fn path(&self) -> ::std::string::String {
+            format!("/api/v1/customers/{}", crate ::wire::escape_segment(& self.id))
+        }
+        fn query(&self) -> ::std::option::Option<&Self::Query> {
+            None
+        }
+        fn body(&self) -> ::std::option::Option<&Self::Body> {
+            None
+        }
+    }
+    ///`get_customer`: GET `/api/v1/customers/{id}` (Get a customer).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct GetCustomer {
+        ///The `id` path parameter (escaped as one segment when sent).
+        pub id: ::std::string::String,
+    }
+    impl crate::endpoint::Endpoint for GetCustomer {
+        const OPERATION_ID: &'static str = "get_customer";
+        const METHOD: &'static str = "GET";
+        const PATH: &'static str = "/api/v1/customers/{id}";
+        const IDEMPOTENCY_KEY: bool = false;
+        type Query = ();
+        type Body = ();
+        type Answer = crate::types::Customer;
+        fn path(&self) -> ::std::string::String {
+            format!("/api/v1/customers/{}", crate ::wire::escape_segment(& self.id))
+        }
+        fn query(&self) -> ::std::option::Option<&Self::Query> {
+            None
+        }
+        fn body(&self) -> ::std::option::Option<&Self::Body> {
+            None
+        }
+    }
+    ///`list_customers`: GET `/api/v1/customers` (List customers).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ListCustomers {
+        ///The query parameters.
+        pub query: crate::params::ListCustomersParams,
+    }
+    impl crate::endpoint::Endpoint for ListCustomers {
+        const OPERATION_ID: &'static str = "list_customers";
+        const METHOD: &'static str = "GET";
+        const PATH: &'static str = "/api/v1/customers";
+        const IDEMPOTENCY_KEY: bool = false;
+        type Query = crate::params::ListCustomersParams;
+        type Body = ();
+        type Answer = ::std::vec::Vec<crate::types::Customer>;
+        fn path(&self) -> ::std::string::String {
+            format!("/api/v1/customers",)
+        }
+        fn query(&self) -> ::std::option::Option<&Self::Query> {
+            Some(&self.query)
+        }
+        fn body(&self) -> ::std::option::Option<&Self::Body> {
+            None
+        }
+    }
+    ///`update_customer`: PATCH `/api/v1/customers/{id}` (Update a customer).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct UpdateCustomer {
+        ///The `id` path parameter (escaped as one segment when sent).
+        pub id: ::std::string::String,
+        ///The JSON body.
+        pub body: crate::patches::UpdateCustomerRequest,
+    }
+    impl crate::endpoint::Endpoint for UpdateCustomer {
+        const OPERATION_ID: &'static str = "update_customer";
+        const METHOD: &'static str = "PATCH";
+        const PATH: &'static str = "/api/v1/customers/{id}";
+        const IDEMPOTENCY_KEY: bool = true;
+        type Query = ();
+        type Body = crate::patches::UpdateCustomerRequest;
+        type Answer = crate::types::Customer;
+        fn path(&self) -> ::std::string::String {
+            format!("/api/v1/customers/{}", crate ::wire::escape_segment(& self.id))
+        }
+        fn query(&self) -> ::std::option::Option<&Self::Query> {
+            None
+        }
+        fn body(&self) -> ::std::option::Option<&Self::Body> {
+            Some(&self.body)
+        }
+    }
+    /// A request's operation with its path parameters (unescaped):
+    /// what [`route`] finds.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum Route {
+        ///`create_customer`: POST /api/v1/customers
+        CreateCustomer,
+        ///`delete_customer`: DELETE /api/v1/customers/{id}
+        DeleteCustomer { id: ::std::string::String },
+        ///`get_customer`: GET /api/v1/customers/{id}
+        GetCustomer { id: ::std::string::String },
+        ///`list_customers`: GET /api/v1/customers
+        ListCustomers,
+        ///`update_customer`: PATCH /api/v1/customers/{id}
+        UpdateCustomer { id: ::std::string::String },
+    }
+    impl Route {
+        /// The operation's operationId.
+        pub fn operation_id(&self) -> &'static str {
+            match self {
+                Route::CreateCustomer => "create_customer",
+                Route::DeleteCustomer { .. } => "delete_customer",
+                Route::GetCustomer { .. } => "get_customer",
+                Route::ListCustomers => "list_customers",
+                Route::UpdateCustomer { .. } => "update_customer",
+            }
+        }
+    }
+    /// The operation `method` and `path` (without its query) name:
+    /// [`Unrouted::NotFound`](crate::endpoint::Unrouted::NotFound)
+    /// when no operation has the path,
+    /// [`Unrouted::MethodNotAllowed`](crate::endpoint::Unrouted::MethodNotAllowed)
+    /// when none has it with this method.
+    pub fn route(
+        method: &str,
+        path: &str,
+    ) -> ::std::result::Result<Route, crate::endpoint::Unrouted> {
+        let mut known = false;
+        if let Some(params) = crate::endpoint::match_path("/api/v1/customers", path) {
+            known = true;
+            if method.eq_ignore_ascii_case("POST") {
+                #[allow(unused_mut, unused_variables)]
+                let mut params = params.into_iter();
+                return Ok(Route::CreateCustomer);
+            }
+        }
+        if let Some(params) = crate::endpoint::match_path(
+            "/api/v1/customers/{id}",
+            path,
+        ) {
+            known = true;
+            if method.eq_ignore_ascii_case("DELETE") {
+                #[allow(unused_mut, unused_variables)]
+                let mut params = params.into_iter();
+                return Ok(Route::DeleteCustomer {
+                    id: params.next().unwrap_or_default(),
+                });
+            }
+        }
+        if let Some(params) = crate::endpoint::match_path(
+            "/api/v1/customers/{id}",
+            path,
+        ) {
+            known = true;
+            if method.eq_ignore_ascii_case("GET") {
+                #[allow(unused_mut, unused_variables)]
+                let mut params = params.into_iter();
+                return Ok(Route::GetCustomer {
+                    id: params.next().unwrap_or_default(),
+                });
+            }
+        }
+        if let Some(params) = crate::endpoint::match_path("/api/v1/customers", path) {
+            known = true;
+            if method.eq_ignore_ascii_case("GET") {
+                #[allow(unused_mut, unused_variables)]
+                let mut params = params.into_iter();
+                return Ok(Route::ListCustomers);
+            }
+        }
+        if let Some(params) = crate::endpoint::match_path(
+            "/api/v1/customers/{id}",
+            path,
+        ) {
+            known = true;
+            if method.eq_ignore_ascii_case("PATCH") {
+                #[allow(unused_mut, unused_variables)]
+                let mut params = params.into_iter();
+                return Ok(Route::UpdateCustomer {
+                    id: params.next().unwrap_or_default(),
+                });
+            }
+        }
+        Err(
+            if known {
+                crate::endpoint::Unrouted::MethodNotAllowed
+            } else {
+                crate::endpoint::Unrouted::NotFound
+            },
+        )
+    }
+}

@@ -8,6 +8,9 @@
 //! - [`patch`]: the three-state PATCH body (absent / null / value);
 //! - [`validate`]: the argument rules the protocol documents (path ids, list page size);
 //! - [`limits`]: the spec's limits as constants (generated);
+//! - [`endpoints`]: every operation as a description, and the route table
+//!   (generated); [`endpoint`]: what a description is;
+//! - [`wire`]: header names, path segment escaping, retryable statuses;
 //! - [`client`] / [`client_with_http`]: a client configured the way Plugipay needs.
 //!
 //! Most applications use the `plugipay` crate, which wraps this one with typed
@@ -64,10 +67,12 @@ pub mod mock {
 pub mod archive;
 pub mod auth;
 mod connect;
+pub mod endpoint;
 mod hooks;
 mod lenient;
 pub mod patch;
 pub mod validate;
+pub mod wire;
 
 pub use connect::{
     DEFAULT_BASE_URL, USER_AGENT, client, client_with_http, http_client_builder,

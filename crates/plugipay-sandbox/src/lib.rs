@@ -59,6 +59,7 @@
 //! sandbox's code.
 #![warn(missing_docs)]
 
+mod app;
 mod args;
 mod auth;
 mod config;
@@ -97,12 +98,12 @@ pub use idempotency::IDEMPOTENCY_TTL;
 pub use runner::{RunError, run};
 pub use store::{Customer, MONEY_HISTORY_KEY};
 
+use crate::app::App;
 use crate::auth::Keys;
 use crate::cursor::CursorCodec;
 use crate::faults::FaultDice;
 use crate::rates::RateBuckets;
 use crate::rng::SplitMix64;
-use crate::routes::App;
 use crate::store::Store;
 use crate::workspace::WorkspaceId;
 

@@ -1,14 +1,23 @@
-//! The list operation: reads the query string into a validated
-//! [`ListQuery`], checks the cursor against it and serves one page.
+//! The list operation: reads the query string as the spec's list
+//! parameters (the generated `ListCustomersParams`), checks the cursor
+//! against them and serves one page. Parameters other than the page size,
+//! the cursor, the order and `createdAfter` filter by equality on the
+//! customer field of the same name, so a filter the spec adds is served
+//! with no hand edit.
 
+use plugipay_api::params::ListCustomersParams;
 use plugipay_api::types::SortOrder;
 use plugipay_api::validate;
+use serde_json::Value;
 
+use crate::app::{App, Reply};
 use crate::auth::Principal;
 use crate::envelope::page_body;
 use crate::failure::Failure;
-use crate::routes::{App, Reply};
 use crate::store::ListQuery;
+
+/// The parameters that are not field filters.
+const PAGING: [&str; 4] = ["limit", "cursor", "order", "createdAfter"];
 
 /// One page of the caller's customers, as `query` (the raw query string) asks.
 pub(crate) fn list(
@@ -17,71 +26,73 @@ pub(crate) fn list(
     query: Option<&str>,
     request_id: &str,
 ) -> Result<Reply, Failure> {
-    let mut limit = plugipay_api::limits::LIST_CUSTOMERS_LIMIT_DEFAULT;
-    let mut cursor = None;
-    let mut order = SortOrder::Desc; // the spec's default
-    let (mut email, mut external_id, mut created_after) = (None, None, None);
-    let pairs = query.map(|q| {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
-            .map_err(|_| Failure::malformed("the query string is malformed"))
-    });
-    for (name, value) in pairs.transpose()?.unwrap_or_default() {
-        match name.as_str() {
-            "limit" => {
-                let n: u32 = value.parse().map_err(|_| {
-                    Failure::validation("limit", format!("limit {value:?} is not a whole number"))
-                })?;
-                validate::list_limit(n).map_err(Failure::invalid)?;
-                limit = n as usize;
-            }
-            "cursor" => cursor = Some(value),
-            "email" => email = Some(value),
-            "externalId" => external_id = Some(value),
-            "createdAfter" => {
-                let t = chrono::DateTime::parse_from_rfc3339(&value).map_err(|_| {
-                    Failure::validation(
-                        "createdAfter",
-                        format!("createdAfter {value:?} is not an ISO-8601 instant"),
-                    )
-                })?;
-                created_after = Some(t.with_timezone(&chrono::Utc));
-            }
-            "order" => {
-                order = value.parse().map_err(|_| {
-                    Failure::validation("order", format!("order {value:?} is not asc or desc"))
-                })?;
-            }
-            // Unknown parameters are ignored, as by the live API.
-            _ => {}
+    let params = params(query)?;
+    let limit = match params.limit {
+        Some(n) => {
+            validate::list_limit(n).map_err(Failure::invalid)?;
+            n as usize
         }
-    }
+        None => plugipay_api::limits::LIST_CUSTOMERS_LIMIT_DEFAULT,
+    };
+    let order = params.order.unwrap_or(SortOrder::Desc); // the spec's default
+    let created_after = params.created_after;
+    // Every other parameter given is a filter on the field of its name.
+    let Ok(Value::Object(mut filters)) = serde_json::to_value(&params) else {
+        return Err(Failure::malformed("the query string is malformed"));
+    };
+    filters.retain(|name, value| !PAGING.contains(&name.as_str()) && !value.is_null());
     let workspace = &principal.workspace;
     // A cursor is bound to its filters and to its world: the mode is one of
     // the "filters", the workspace the codec's own binding.
-    let filters = format!(
-        "{}|{order:?}|{email:?}|{external_id:?}|{created_after:?}",
-        workspace.mode
+    let binding = format!(
+        "{}|{order:?}|{created_after:?}|{}",
+        workspace.mode,
+        Value::Object(filters.clone())
     );
     let account = &workspace.account;
-    let after_id = cursor
-        .map(|c| app.cursors.decode(account, &filters, &c))
+    let after_id = params
+        .cursor
+        .as_ref()
+        .map(|c| app.cursors.decode(account, &binding, c))
         .transpose()?;
     let query = ListQuery {
         limit,
         after_id,
         order,
-        email,
-        external_id,
+        filters,
         created_after,
     };
     let page = app.store().list(workspace, &query);
     let next = page
         .next_after
-        .map(|id| app.cursors.encode(account, &filters, &id));
+        .map(|id| app.cursors.encode(account, &binding, &id));
     Ok(Reply {
         status: 200,
         body: page_body(serde_json::json!(page.items), next, request_id),
         replayed: false,
         hang_up: false,
     })
+}
+
+/// The query string as the spec's list parameters. Each parameter is read
+/// alone first, so one whose value does not fit its type is a validation
+/// error naming it; unknown parameters are ignored, as by the live API.
+fn params(query: Option<&str>) -> Result<ListCustomersParams, Failure> {
+    let Some(query) = query else {
+        return Ok(ListCustomersParams::default());
+    };
+    let malformed = || Failure::malformed("the query string is malformed");
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query).map_err(|_| malformed())?;
+    for (name, value) in &pairs {
+        let alone = serde_urlencoded::to_string([(name, value)]).map_err(|_| malformed())?;
+        serde_urlencoded::from_str::<ListCustomersParams>(&alone).map_err(|_| {
+            Failure::validation(
+                name.as_str(),
+                format!("{name} {value:?} is not a valid value of this parameter"),
+            )
+        })?;
+    }
+    serde_urlencoded::from_str(query)
+        .map_err(|_| Failure::malformed("the query string repeats a parameter or is malformed"))
 }

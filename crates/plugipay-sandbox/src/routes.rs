@@ -1,73 +1,30 @@
 //! Routing: runs each request through faults → path → authentication from
 //! the headers → the body → the signature → rate limit → workspace, method
-//! and scope → operation, and answers with the envelope. The table is a
-//! `match` on (method, resource); see the [edge](crate::edge) for why
-//! there is no router framework.
+//! and scope → operation, and answers with the envelope. The route table
+//! is the spec's, generated (`plugipay_api::endpoints::route`), so a path
+//! changed in the spec is served with no hand edit; see the
+//! [edge](crate::edge) for why there is no router framework.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hyper::http::{HeaderValue, request::Parts};
+use plugipay_api::endpoint::Unrouted;
+use plugipay_api::endpoints::{Route, route};
 use plugipay_api::patch::UpdateCustomerRequest;
 use plugipay_api::types::CreateCustomerRequest;
 use serde_json::{Value, json};
 
-use crate::auth::{Keys, Principal};
-use crate::config::{Limits, Scope};
-use crate::cursor::CursorCodec;
+use crate::app::{App, Reply};
+use crate::auth::Principal;
+use crate::config::Scope;
 use crate::decode::{decode_body, refuse_nulls};
 use crate::edge::{BodyError, DOOMED_BODY_BYTES, MAX_BODY_BYTES, Outcome, Request};
-use crate::envelope::{error_response, json_response, success_body};
+use crate::envelope::{error_response, json_response};
 use crate::failure::Failure;
-use crate::faults::FaultDice;
-use crate::rates::{Class, Draw, RateBuckets, Snapshot};
-use crate::store::Store;
+use crate::rates::{Class, Draw, Snapshot};
 use crate::workspace::WorkspaceId;
 use crate::{ids, list, writes};
-
-/// Everything a request may touch.
-pub(crate) struct App {
-    pub keys: Keys,
-    pub store: Mutex<Store>,
-    pub cursors: CursorCodec,
-    pub dice: FaultDice,
-    pub limits: Limits,
-    pub rates: RateBuckets,
-}
-
-impl App {
-    /// The store, locked (a panic elsewhere does not poison it for good).
-    pub fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// What an operation answers.
-pub(crate) struct Reply {
-    pub status: u16,
-    pub body: String,
-    /// Replayed from an idempotency record.
-    pub replayed: bool,
-    /// Applied, but answered by closing the connection (an injected fault).
-    pub hang_up: bool,
-}
-
-impl Reply {
-    /// A success: the envelope around `data`, or no body at all for a 204.
-    pub fn ok(status: u16, data: Value, request_id: &str) -> Reply {
-        let body = if status == 204 {
-            String::new()
-        } else {
-            success_body(data, request_id)
-        };
-        Reply {
-            status,
-            body,
-            replayed: false,
-            hang_up: false,
-        }
-    }
-}
 
 /// Answers one request, in the live API's order: an unknown path is 404
 /// before authentication; then the headers are judged (401s) before any of
@@ -189,8 +146,12 @@ async fn serve(
     let parts = &req.parts;
     let path = parts.uri.path();
     let target = parts.uri.path_and_query().map_or(path, |pq| pq.as_str());
-    let resource =
-        resource(path).ok_or_else(|| Failure::new(404, "not_found", format!("no route {path}")))?;
+    // The spec's route table (generated): an unknown path is 404 before
+    // authentication, a method the path does not take 405 after it.
+    let routed = route(parts.method.as_str(), path);
+    if routed == Err(Unrouted::NotFound) {
+        return Err(Failure::new(404, "not_found", format!("no route {path}")));
+    }
     let admission = app.keys.admit(&parts.headers, now_secs())?;
     let method = &parts.method;
     let class = Class::of(method);
@@ -201,9 +162,15 @@ async fn serve(
     }
     // What the headers decide past the signature.
     let planned = admission.check_acting().and_then(|()| {
-        let operation = operation(method.as_str(), resource, path)?;
-        admission.require(operation.scope())?;
-        Ok(operation)
+        let route = routed.map_err(|_| {
+            Failure::new(
+                405,
+                "method_not_allowed",
+                format!("{method} is not supported on {path}"),
+            )
+        })?;
+        admission.require(scope(&route))?;
+        Ok(route)
     });
     let body = match (&planned, admission.needs_body()) {
         (Ok(_), _) => Some(req.body.read(MAX_BODY_BYTES).await.map_err(|e| match e {
@@ -227,43 +194,6 @@ async fn serve(
     run(app, &principal, planned?, parts, body, request_id)
 }
 
-/// Which customer resource a path names.
-enum Resource {
-    Collection,
-    Item(String),
-}
-
-fn resource(path: &str) -> Option<Resource> {
-    let rest = path.strip_prefix("/api/v1/customers")?;
-    if rest.is_empty() {
-        return Some(Resource::Collection);
-    }
-    let segment = rest.strip_prefix('/')?;
-    if segment.is_empty() || segment.contains('/') {
-        return None;
-    }
-    let id = percent_decode(segment)?;
-    Some(Resource::Item(id))
-}
-
-/// Decodes `%XX` escapes; `None` for a malformed escape or invalid UTF-8.
-fn percent_decode(segment: &str) -> Option<String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = segment.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -271,42 +201,14 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-/// What a request asks for.
-enum Operation {
-    Create,
-    List,
-    Get(String),
-    Update(String),
-    Delete(String),
-}
-
-impl Operation {
-    /// The scope it needs.
-    fn scope(&self) -> Scope {
-        match self {
-            Operation::Create => Scope::Create,
-            Operation::List | Operation::Get(_) => Scope::Read,
-            // The published pattern has no update or delete scope of its
-            // own: both ask for `:write` (delete's scope is unpublished).
-            Operation::Update(_) | Operation::Delete(_) => Scope::Write,
-        }
-    }
-}
-
-/// The operation `method` asks of `resource`; 405 when the path does not
-/// take the method.
-fn operation(method: &str, resource: Resource, path: &str) -> Result<Operation, Failure> {
-    match (method, resource) {
-        ("POST", Resource::Collection) => Ok(Operation::Create),
-        ("GET", Resource::Collection) => Ok(Operation::List),
-        ("GET", Resource::Item(id)) => Ok(Operation::Get(id)),
-        ("PATCH", Resource::Item(id)) => Ok(Operation::Update(id)),
-        ("DELETE", Resource::Item(id)) => Ok(Operation::Delete(id)),
-        _ => Err(Failure::new(
-            405,
-            "method_not_allowed",
-            format!("{method} is not supported on {path}"),
-        )),
+/// The scope an operation needs. The published pattern has no update or
+/// delete scope of its own: both ask for `:write` (delete's scope is
+/// unpublished).
+fn scope(route: &Route) -> Scope {
+    match route {
+        Route::CreateCustomer => Scope::Create,
+        Route::ListCustomers | Route::GetCustomer { .. } => Scope::Read,
+        Route::UpdateCustomer { .. } | Route::DeleteCustomer { .. } => Scope::Write,
     }
 }
 
@@ -314,14 +216,14 @@ fn operation(method: &str, resource: Resource, path: &str) -> Result<Operation, 
 fn run(
     app: &App,
     principal: &Principal,
-    operation: Operation,
+    route: Route,
     parts: &Parts,
     body: &[u8],
     request_id: &str,
 ) -> Result<Reply, Failure> {
     let account = &principal.workspace;
-    match operation {
-        Operation::Create => {
+    match route {
+        Route::CreateCustomer => {
             writes::write(app, principal, parts, body, request_id, |store, value| {
                 refuse_nulls(value)?;
                 let req: CreateCustomerRequest = decode_body(value)?;
@@ -329,19 +231,19 @@ fn run(
                 store.create(account, req).map(|c| (201, json!(c)))
             })
         }
-        Operation::List => list::list(app, principal, parts.uri.query(), request_id),
-        Operation::Get(id) => {
+        Route::ListCustomers => list::list(app, principal, parts.uri.query(), request_id),
+        Route::GetCustomer { id } => {
             let customer = app.store().get(account, &id)?;
             Ok(Reply::ok(200, json!(customer), request_id))
         }
-        Operation::Update(id) => {
+        Route::UpdateCustomer { id } => {
             writes::write(app, principal, parts, body, request_id, |store, value| {
                 let req: UpdateCustomerRequest = decode_body(value)?;
                 app.limits.check_update(&req)?;
                 store.update(account, &id, req).map(|c| (200, json!(c)))
             })
         }
-        Operation::Delete(id) => {
+        Route::DeleteCustomer { id } => {
             writes::write(app, principal, parts, body, request_id, |store, _| {
                 store.delete(account, &id).map(|()| (204, Value::Null))
             })
@@ -354,18 +256,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_name_resources() {
-        assert!(matches!(
-            resource("/api/v1/customers"),
-            Some(Resource::Collection)
-        ));
-        assert!(
-            matches!(resource("/api/v1/customers/a%2Fb%20c"), Some(Resource::Item(id)) if id == "a/b c")
+    fn paths_name_operations_by_the_spec() {
+        assert_eq!(route("GET", "/api/v1/customers"), Ok(Route::ListCustomers));
+        assert_eq!(
+            route("PATCH", "/api/v1/customers/a%2Fb%20c"),
+            Ok(Route::UpdateCustomer { id: "a/b c".into() })
         );
-        assert!(resource("/api/v1/customers/").is_none());
-        assert!(resource("/api/v1/customers/a/b").is_none());
-        assert!(resource("/api/v1/customersX").is_none());
-        assert!(resource("/api/v1/customers/%zz").is_none());
-        assert!(resource("/other").is_none());
+        assert_eq!(
+            route("PUT", "/api/v1/customers"),
+            Err(Unrouted::MethodNotAllowed)
+        );
+        for path in [
+            "/api/v1/customers/",
+            "/api/v1/customers/a/b",
+            "/api/v1/customersX",
+            "/api/v1/customers/%zz",
+            "/other",
+        ] {
+            assert_eq!(route("GET", path), Err(Unrouted::NotFound), "{path}");
+        }
     }
 }

@@ -9,11 +9,11 @@ use hyper::http::request::Parts;
 use plugipay_api::auth::IDEMPOTENCY_KEY_HEADER;
 use serde_json::Value;
 
+use crate::app::{App, Reply};
 use crate::auth::Principal;
 use crate::envelope::error_body;
 use crate::failure::Failure;
 use crate::idempotency::{Difference, Fingerprint};
-use crate::routes::{App, Reply};
 use crate::store::Store;
 
 /// Runs `apply` on the store with the body as JSON (`null` when empty), or

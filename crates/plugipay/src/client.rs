@@ -10,7 +10,7 @@ use plugipay_api::auth::Credentials;
 use crate::customers::Customers;
 use crate::error::Error;
 use crate::id_cache::CustomerIdCache;
-use crate::ops::Raw;
+use crate::ops::{Call, Raw};
 use crate::options::Options;
 use crate::pacing::{Pacer, RateBudget};
 use crate::request::{Request, check_on_behalf_of};
@@ -125,6 +125,37 @@ impl Client {
             self.shared.api.clone(),
             self.defaults.clone(),
             Raw::new(method, path.into()),
+        )
+    }
+
+    /// Any operation of the spec, from its generated description in
+    /// [`plugipay_api::endpoints`]: signed, retried, under an
+    /// Idempotency-Key when the spec says the operation needs one (your own
+    /// with [`Request::idempotency_key`]), answering the envelope's `data`
+    /// as the spec's type. An operation added to the spec is callable this
+    /// way as soon as the code is regenerated, with no hand-written code.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new()).await?;
+    /// # let client = plugipay::Client::builder().key_id("ak_test_sandbox").secret("sk_test_sandbox").base_url(sandbox.base_url()).build()?;
+    /// use plugipay::api::endpoints::{CreateCustomer, GetCustomer};
+    /// use plugipay::NewCustomer;
+    ///
+    /// let created = client
+    ///     .call(CreateCustomer { body: NewCustomer::new().name("Sari") })
+    ///     .idempotency_key("idem_sari_1")
+    ///     .await?;
+    /// let fetched = client.call(GetCustomer { id: created.id.clone() }).await?;
+    /// assert_eq!(fetched.name.as_deref(), Some("Sari"));
+    /// # Ok(()) }
+    /// ```
+    pub fn call<E: plugipay_api::endpoint::Endpoint>(&self, endpoint: E) -> Request<Call<E>> {
+        Request::new(
+            self.shared.api.clone(),
+            self.defaults.clone(),
+            Call { endpoint },
         )
     }
 

@@ -220,7 +220,7 @@ struct LenientError {
 
 fn header_request_id(headers: &HeaderMap) -> Option<String> {
     headers
-        .get("x-request-id")
+        .get(plugipay_api::wire::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
 }

@@ -182,7 +182,7 @@ impl Error {
 }
 
 fn retryable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
+    plugipay_api::wire::retryable_status(status.as_u16())
 }
 
 /// Why a list walk stopped early.

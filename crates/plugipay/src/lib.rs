@@ -75,7 +75,7 @@ pub use difference::{Difference, difference};
 pub use error::{ApiError, DecodeError, Error, ErrorCode, PagingError, Report};
 pub use id_cache::{CacheFuture, CustomerIdCache, InMemoryCustomerIdCache};
 pub use ops::{
-    ArchiveCustomer, CreateCustomer, DeleteCustomer, EnsureCustomer, Ensured, FindCustomer,
+    ArchiveCustomer, Call, CreateCustomer, DeleteCustomer, EnsureCustomer, Ensured, FindCustomer,
     GetCustomer, ListCustomers, ListCustomersJson, Raw, RawList, RemoveCustomer, Removed,
     SetMetadata, SyncAction, SyncCustomer, Synced, UpdateCustomer, escape_path_segment,
 };

@@ -8,10 +8,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT};
 
 use crate::error::Error;
 
-/// The header that carries a write's idempotency key.
-const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
-/// The header that names the workspace a platform key acts for.
-const ON_BEHALF_OF: &str = "X-Plugipay-On-Behalf-Of";
+use plugipay_api::wire::{IDEMPOTENCY_KEY, ON_BEHALF_OF};
 
 /// The HTTP request of one call, the same for every attempt.
 #[derive(Clone, Debug)]
@@ -39,6 +36,32 @@ impl Outgoing {
             idempotency_key: None,
             needs_data: false,
         }
+    }
+
+    /// What the operation `endpoint` describes: its method, its path with
+    /// the parameters escaped, its query form-encoded (in the generated
+    /// parameters' fixed order, so the signed query is the one sent) and
+    /// its body as JSON. The Idempotency-Key is the caller's to add.
+    pub(crate) fn endpoint<E: plugipay_api::endpoint::Endpoint>(
+        endpoint: &E,
+    ) -> Result<Self, Error> {
+        let method =
+            Method::from_bytes(E::METHOD.as_bytes()).map_err(|e| Error::InvalidArgument {
+                field: "method".into(),
+                reason: e.to_string(),
+            })?;
+        let mut outgoing = Self::new(method, endpoint.path());
+        if let Some(query) = endpoint.query() {
+            let query = serde_urlencoded::to_string(query).map_err(|e| Error::InvalidArgument {
+                field: "query".into(),
+                reason: e.to_string(),
+            })?;
+            outgoing = outgoing.query(query);
+        }
+        if let Some(body) = endpoint.body() {
+            outgoing = outgoing.json(body)?;
+        }
+        Ok(outgoing)
     }
 
     /// Adds a form-encoded query (empty: none).
@@ -128,15 +151,4 @@ impl Outgoing {
             .build()
             .map_err(|e| Error::Config(format!("cannot build the request: {e}")))
     }
-}
-
-/// `/api/v1/customers` followed by each of `segments`, each escaped as one
-/// path segment.
-pub(crate) fn customers_path(segments: &[&str]) -> String {
-    let mut path = String::from("/api/v1/customers");
-    for segment in segments {
-        path.push('/');
-        path.push_str(&progenitor_client::encode_path(segment));
-    }
-    path
 }

@@ -14,12 +14,9 @@ use reqwest::header::HeaderMap;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// The header holding a bucket's size.
-const LIMIT: &str = "x-ratelimit-limit";
-/// The header holding the requests left in the bucket now.
-const REMAINING: &str = "x-ratelimit-remaining";
-/// The header holding when the bucket is full again (Unix seconds).
-const RESET: &str = "x-ratelimit-reset";
+use plugipay_api::wire::{
+    RATE_LIMIT_LIMIT as LIMIT, RATE_LIMIT_REMAINING as REMAINING, RATE_LIMIT_RESET as RESET,
+};
 
 /// Which of a workspace's rate-limit buckets a request draws on: Plugipay
 /// publishes separate limits for reads (GET) and writes (POST, PUT, PATCH,

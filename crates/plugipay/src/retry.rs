@@ -149,7 +149,8 @@ pub fn worth_repeating(outcome: Outcome, repeatable: bool) -> bool {
             BodyState::Cut => repeatable,
             BodyState::Undecodable if (200..300).contains(&status) => repeatable,
             BodyState::Undecodable | BodyState::Decoded => {
-                repeatable && matches!(status, 500 | 502 | 503 | 504)
+                // A busy or failing server (429 is handled above).
+                repeatable && status != 429 && plugipay_api::wire::retryable_status(status)
             }
         },
     }

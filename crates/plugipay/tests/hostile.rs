@@ -177,6 +177,6 @@ async fn server_ids_are_sent_back_as_one_path_segment() {
     client.customers().get(&page.items[0].id).await.unwrap();
     assert_eq!(
         server.received()[1].target,
-        "/api/v1/customers/..%2Fadmin%3Fdelete=1"
+        "/api/v1/customers/..%2Fadmin%3Fdelete%3D1"
     );
 }

@@ -1,13 +1,13 @@
 //! `customers().create(new)`: a new customer, under an Idempotency-Key.
 
-use reqwest::Method;
+use plugipay_api::endpoint::Endpoint;
+use plugipay_api::endpoints;
 
-use super::{FindCustomer, Settled, customer, settle};
+use super::{FindCustomer, Settled, customer, endpoint_outgoing, settle};
 use crate::customer::{Customer, NewCustomer};
 use crate::decode;
 use crate::difference::difference;
 use crate::error::Error;
-use crate::outgoing::{Outgoing, customers_path};
 use crate::request::{Operation, Request, Write, private};
 
 /// `customers().create(..)`.
@@ -21,7 +21,7 @@ impl Write for CreateCustomer {}
 
 impl Operation for CreateCustomer {
     type Output = Customer;
-    const NAME: &'static str = "create_customer";
+    const NAME: &'static str = endpoints::CreateCustomer::OPERATION_ID;
 
     /// Sends the create. A 2xx without a customer (an empty answer) means
     /// it was created: the customer is then found by its `externalId`; one
@@ -33,9 +33,8 @@ impl Operation for CreateCustomer {
     /// [`Error::OutcomeUnknown`].
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
         let new = &request.op.customer;
-        let outgoing = Outgoing::new(Method::POST, customers_path(&[]))
-            .json(new)?
-            .idempotency_key(request.resolved_idempotency_key()?);
+        let endpoint = endpoints::CreateCustomer { body: new.clone() };
+        let outgoing = endpoint_outgoing(&endpoint, &request)?;
         let answer = request.exchange(outgoing).await;
         let settled = settle(answer, || async {
             let found = find(&request, new).await?;

@@ -1,11 +1,11 @@
 //! `customers().delete(id)`: a DELETE of a customer with no money history.
 
-use reqwest::Method;
+use plugipay_api::endpoint::Endpoint;
+use plugipay_api::endpoints;
 use serde::de::IgnoredAny;
 
-use super::{GetCustomer, checked_id, settle};
+use super::{GetCustomer, checked_id, endpoint_outgoing, settle};
 use crate::error::{Error, ErrorCode};
-use crate::outgoing::{Outgoing, customers_path};
 use crate::request::{Operation, Request, Write, private};
 
 /// `customers().delete(..)`.
@@ -19,7 +19,7 @@ impl Write for DeleteCustomer {}
 
 impl Operation for DeleteCustomer {
     type Output = ();
-    const NAME: &'static str = "delete_customer";
+    const NAME: &'static str = endpoints::DeleteCustomer::OPERATION_ID;
 
     /// Sends the DELETE under an Idempotency-Key: a retry of a delete that
     /// was applied but whose answer was lost replays the first answer
@@ -30,8 +30,8 @@ impl Operation for DeleteCustomer {
     async fn run(request: Request<Self>) -> Result<(), Error> {
         let id = request.op.id.clone();
         checked_id(&id)?;
-        let outgoing = Outgoing::new(Method::DELETE, customers_path(&[&id]))
-            .idempotency_key(request.resolved_idempotency_key()?);
+        let endpoint = endpoints::DeleteCustomer { id: id.clone() };
+        let outgoing = endpoint_outgoing(&endpoint, &request)?;
         let answer = request.exchange::<IgnoredAny>(outgoing).await;
         settle(answer, || async {
             match request.with_op(GetCustomer { id: id.clone() }).send().await {

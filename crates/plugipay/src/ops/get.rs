@@ -1,11 +1,12 @@
 //! `customers().get(id)`: one customer by id.
 
-use reqwest::Method;
+use plugipay_api::endpoint::Endpoint;
+use plugipay_api::endpoints;
 
 use super::{checked_id, customer};
 use crate::customer::Customer;
 use crate::error::Error;
-use crate::outgoing::{Outgoing, customers_path};
+use crate::outgoing::Outgoing;
 use crate::request::{Operation, Request, private};
 
 /// `customers().get(..)`.
@@ -18,11 +19,14 @@ impl private::Sealed for GetCustomer {}
 
 impl Operation for GetCustomer {
     type Output = Customer;
-    const NAME: &'static str = "get_customer";
+    const NAME: &'static str = endpoints::GetCustomer::OPERATION_ID;
 
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
         checked_id(&request.op.id)?;
-        let outgoing = Outgoing::new(Method::GET, customers_path(&[&request.op.id])).needs_data();
+        let endpoint = endpoints::GetCustomer {
+            id: request.op.id.clone(),
+        };
+        let outgoing = Outgoing::endpoint(&endpoint)?.needs_data();
         customer(request.exchange(outgoing).await?)
     }
 }

@@ -1,12 +1,13 @@
 //! `customers().list(params)`: one page of customers, optionally kept to
 //! active or archived ones (the walk over every page is in `pagination`).
 
-use reqwest::Method;
+use plugipay_api::endpoint::Endpoint;
+use plugipay_api::endpoints;
 
 use crate::archive::ArchiveFilter;
 use crate::customer::{Customer, ListParams, Page};
 use crate::error::Error;
-use crate::outgoing::{Outgoing, customers_path};
+use crate::outgoing::Outgoing;
 use crate::pagination::Paginated;
 use crate::request::{Operation, Request, private};
 
@@ -26,32 +27,26 @@ impl ListCustomers {
 impl private::Sealed for ListCustomers {}
 
 impl ListCustomers {
-    /// The list query as sent.
-    pub(crate) fn query(&self) -> Result<String, Error> {
-        query(&self.params)
+    /// What the list sends, its page size checked: the generated parameters
+    /// serialise in a fixed (alphabetical) order, so the signed query is
+    /// the one that goes out.
+    pub(crate) fn outgoing(&self) -> Result<Outgoing, Error> {
+        if let Some(limit) = self.params.limit {
+            plugipay_api::validate::list_limit(limit).map_err(Error::invalid)?;
+        }
+        let endpoint = endpoints::ListCustomers {
+            query: self.params.clone(),
+        };
+        Ok(Outgoing::endpoint(&endpoint)?.needs_data())
     }
-}
-
-/// The list query as sent: the generated parameters serialise in a fixed
-/// (alphabetical) order, so the signed query is the one that goes out.
-fn query(params: &ListParams) -> Result<String, Error> {
-    if let Some(limit) = params.limit {
-        plugipay_api::validate::list_limit(limit).map_err(Error::invalid)?;
-    }
-    serde_urlencoded::to_string(params).map_err(|e| Error::InvalidArgument {
-        field: "list parameters".into(),
-        reason: e.to_string(),
-    })
 }
 
 impl Operation for ListCustomers {
     type Output = Page<Customer>;
-    const NAME: &'static str = "list_customers";
+    const NAME: &'static str = endpoints::ListCustomers::OPERATION_ID;
 
     async fn run(request: Request<Self>) -> Result<Page<Customer>, Error> {
-        let outgoing = Outgoing::new(Method::GET, customers_path(&[]))
-            .query(query(&request.op.params)?)
-            .needs_data();
+        let outgoing = request.op.outgoing()?;
         let envelope = request.exchange::<Vec<Customer>>(outgoing).await?;
         // A page without its list was refused (and retried) as unreadable.
         let items = envelope.data.unwrap_or_default();

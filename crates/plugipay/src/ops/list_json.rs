@@ -1,14 +1,14 @@
 //! `customers().list(params).json_items()`: the same list, each customer
 //! kept as the JSON text the server sent ([`CustomerJson`]).
 
-use reqwest::Method;
+use plugipay_api::endpoint::Endpoint;
+use plugipay_api::endpoints;
 use serde_json::value::RawValue;
 
 use super::ListCustomers;
 use crate::customer::Page;
 use crate::customer_json::CustomerJson;
 use crate::error::Error;
-use crate::outgoing::{Outgoing, customers_path};
 use crate::pagination::Paginated;
 use crate::request::{Operation, Request, private};
 
@@ -22,13 +22,11 @@ impl private::Sealed for ListCustomersJson {}
 
 impl Operation for ListCustomersJson {
     type Output = Page<CustomerJson>;
-    const NAME: &'static str = "list_customers";
+    const NAME: &'static str = endpoints::ListCustomers::OPERATION_ID;
 
     async fn run(request: Request<Self>) -> Result<Page<CustomerJson>, Error> {
         let list = &request.op.list;
-        let outgoing = Outgoing::new(Method::GET, customers_path(&[]))
-            .query(list.query()?)
-            .needs_data();
+        let outgoing = list.outgoing()?;
         let envelope = request.exchange::<Vec<Box<RawValue>>>(outgoing).await?;
         let raw = envelope.data.unwrap_or_default();
         let served = raw.len();

@@ -1,5 +1,6 @@
 //! The SDK's operations, one file each: what each sends and what it returns.
 
+mod call;
 mod create;
 mod delete;
 mod ensure;
@@ -13,6 +14,8 @@ mod remove;
 mod sync;
 mod update;
 
+pub use call::Call;
+pub(crate) use call::outgoing as endpoint_outgoing;
 pub use create::CreateCustomer;
 pub use delete::DeleteCustomer;
 pub use ensure::{EnsureCustomer, Ensured};

@@ -190,15 +190,7 @@ fn is_dot_segment(segment: &str) -> bool {
 /// assert_eq!(plugipay::escape_path_segment(r"inv 1/a?b\c"), "inv%201%2Fa%3Fb%5Cc");
 /// ```
 pub fn escape_path_segment(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    plugipay_api::wire::escape_segment(value)
 }
 
 impl<T> private::Sealed for Raw<T> {}

@@ -1,12 +1,12 @@
 //! `customers().update(id, change)`: a PATCH of the fields a change touches.
 
-use reqwest::Method;
+use plugipay_api::endpoint::Endpoint;
+use plugipay_api::endpoints;
 
-use super::{GetCustomer, Settled, checked_id, customer, settle};
+use super::{GetCustomer, Settled, checked_id, customer, endpoint_outgoing, settle};
 use crate::customer::{Customer, CustomerUpdate};
 use crate::difference::holds_update;
 use crate::error::Error;
-use crate::outgoing::{Outgoing, customers_path};
 use crate::request::{Operation, Request, Write, private};
 
 /// `customers().update(..)`.
@@ -21,7 +21,7 @@ impl Write for UpdateCustomer {}
 
 impl Operation for UpdateCustomer {
     type Output = Customer;
-    const NAME: &'static str = "update_customer";
+    const NAME: &'static str = endpoints::UpdateCustomer::OPERATION_ID;
 
     /// Sends the PATCH. A 2xx without a customer (an empty answer) means the
     /// change was made: the customer is then read back with a GET. A PATCH
@@ -32,9 +32,11 @@ impl Operation for UpdateCustomer {
         let id = request.op.id.clone();
         checked_id(&id)?;
         let body = &request.op.update;
-        let outgoing = Outgoing::new(Method::PATCH, customers_path(&[&id]))
-            .json(body)?
-            .idempotency_key(request.resolved_idempotency_key()?);
+        let endpoint = endpoints::UpdateCustomer {
+            id: id.clone(),
+            body: body.clone(),
+        };
+        let outgoing = endpoint_outgoing(&endpoint, &request)?;
         let answer = request.exchange(outgoing).await;
         let settled = settle(answer, || async {
             let current = request

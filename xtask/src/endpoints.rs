@@ -1,0 +1,381 @@
+//! The `endpoints` module: each spec operation as a description
+//! (`plugipay_api::endpoint::Endpoint`: method, path template, operationId,
+//! whether it needs an Idempotency-Key, and its path parameters, query,
+//! body and answer types), and the route table (`Route`, `route`) that maps
+//! a request's method and path back to its operation. The SDK sends any
+//! description through one pipeline and the sandbox dispatches on the
+//! table, so a path, an operationId or a new operation in the spec reaches
+//! both with no hand edit.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+use crate::params::pascal;
+use crate::patches::snake;
+use crate::surface::resolve;
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// One operation, as the generator reads it.
+struct Operation {
+    id: String,
+    method: String,
+    path: String,
+    summary: Option<String>,
+    path_params: Vec<String>,
+    query: Option<TokenStream>,
+    body: Option<TokenStream>,
+    answer: TokenStream,
+    idempotency_key: bool,
+}
+
+/// The `endpoints` module of `doc`; `patch_bodies` are the request bodies
+/// generated as three-state patches (`crate::patches`).
+pub(crate) fn module(
+    doc: &Value,
+    patch_bodies: &BTreeSet<String>,
+) -> Result<TokenStream, (String, String)> {
+    let mut operations = Vec::new();
+    let paths = doc.get("paths").and_then(Value::as_object);
+    for (path, item) in paths.into_iter().flatten() {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let at = format!("paths.{path}.{method}");
+            let operation = read(doc, path, method, item, op, patch_bodies).map_err(|e| (at, e))?;
+            operations.push(operation);
+        }
+    }
+    operations.sort_by(|a, b| a.id.cmp(&b.id));
+    let structs = operations.iter().map(descriptor);
+    let variants = operations.iter().map(|op| {
+        let ident = format_ident!("{}", pascal(&op.id));
+        let doc = format!("`{}`: {} {}", op.id, op.method, op.path);
+        let fields = op.path_params.iter().map(|p| {
+            let field = format_ident!("{}", snake(p));
+            quote!(#field: ::std::string::String)
+        });
+        if op.path_params.is_empty() {
+            quote! { #[doc = #doc] #ident, }
+        } else {
+            quote! { #[doc = #doc] #ident { #(#fields),* }, }
+        }
+    });
+    let ids = operations.iter().map(|op| {
+        let ident = format_ident!("{}", pascal(&op.id));
+        let id = &op.id;
+        if op.path_params.is_empty() {
+            quote!(Route::#ident => #id,)
+        } else {
+            quote!(Route::#ident { .. } => #id,)
+        }
+    });
+    let arms = operations.iter().map(|op| {
+        let ident = format_ident!("{}", pascal(&op.id));
+        let (template, method) = (&op.path, &op.method);
+        let fields = op.path_params.iter().map(|p| {
+            let field = format_ident!("{}", snake(p));
+            quote!(#field: params.next().unwrap_or_default())
+        });
+        let value = if op.path_params.is_empty() {
+            quote!(Route::#ident)
+        } else {
+            quote!(Route::#ident { #(#fields),* })
+        };
+        quote! {
+            if let Some(params) = crate::endpoint::match_path(#template, path) {
+                known = true;
+                if method.eq_ignore_ascii_case(#method) {
+                    #[allow(unused_mut, unused_variables)]
+                    let mut params = params.into_iter();
+                    return Ok(#value);
+                }
+            }
+        }
+    });
+    Ok(quote! {
+        /// Every operation of the spec as a description the SDK sends through
+        /// one pipeline, and the route table the sandbox dispatches on
+        /// (generated).
+        pub mod endpoints {
+            #(#structs)*
+
+            /// A request's operation with its path parameters (unescaped):
+            /// what [`route`] finds.
+            #[derive(Clone, Debug, PartialEq, Eq)]
+            pub enum Route {
+                #(#variants)*
+            }
+
+            impl Route {
+                /// The operation's operationId.
+                pub fn operation_id(&self) -> &'static str {
+                    match self {
+                        #(#ids)*
+                    }
+                }
+            }
+
+            /// The operation `method` and `path` (without its query) name:
+            /// [`Unrouted::NotFound`](crate::endpoint::Unrouted::NotFound)
+            /// when no operation has the path,
+            /// [`Unrouted::MethodNotAllowed`](crate::endpoint::Unrouted::MethodNotAllowed)
+            /// when none has it with this method.
+            pub fn route(method: &str, path: &str) -> ::std::result::Result<Route, crate::endpoint::Unrouted> {
+                let mut known = false;
+                #(#arms)*
+                Err(if known {
+                    crate::endpoint::Unrouted::MethodNotAllowed
+                } else {
+                    crate::endpoint::Unrouted::NotFound
+                })
+            }
+        }
+    })
+}
+
+fn read(
+    doc: &Value,
+    path: &str,
+    method: &str,
+    item: &Value,
+    op: &Value,
+    patch_bodies: &BTreeSet<String>,
+) -> Result<Operation, String> {
+    let id = op
+        .get("operationId")
+        .and_then(Value::as_str)
+        .ok_or("an operation without an operationId")?
+        .to_owned();
+    let mut path_params = Vec::new();
+    let (mut has_query, mut idempotency_key) = (false, false);
+    let shared = item.get("parameters").and_then(Value::as_array);
+    let own = op.get("parameters").and_then(Value::as_array);
+    for param in shared.into_iter().chain(own).flatten() {
+        let param = resolve(doc, param);
+        let name = param
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match param.get("in").and_then(Value::as_str) {
+            Some("path") => path_params.push(name.to_owned()),
+            Some("query") => has_query = true,
+            Some("header")
+                if name.eq_ignore_ascii_case("Idempotency-Key")
+                    && param.get("required").and_then(Value::as_bool) == Some(true) =>
+            {
+                idempotency_key = true;
+            }
+            _ => {}
+        }
+    }
+    // Path parameters in the order the template names them.
+    let in_template: Vec<String> = path
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .map(str::to_owned)
+        .collect();
+    if in_template.iter().collect::<BTreeSet<_>>() != path_params.iter().collect::<BTreeSet<_>>() {
+        return Err(format!(
+            "the path template names {in_template:?} but the parameters are {path_params:?}"
+        ));
+    }
+    let query = has_query.then(|| {
+        let ident = format_ident!("{}Params", pascal(&id));
+        quote!(crate::params::#ident)
+    });
+    let body = match op
+        .pointer("/requestBody/content/application~1json/schema/$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+    {
+        Some(name) if patch_bodies.contains(name) => {
+            let ident = format_ident!("{name}");
+            Some(quote!(crate::patches::#ident))
+        }
+        Some(name) => {
+            let ident = format_ident!("{name}");
+            Some(quote!(crate::types::#ident))
+        }
+        None if op.get("requestBody").is_some() => {
+            return Err("a request body other than a JSON schema reference".into());
+        }
+        None => None,
+    };
+    Ok(Operation {
+        summary: op.get("summary").and_then(Value::as_str).map(str::to_owned),
+        answer: answer(doc, op)?,
+        method: method.to_uppercase(),
+        path: path.to_owned(),
+        id,
+        path_params: in_template,
+        query,
+        body,
+        idempotency_key,
+    })
+}
+
+/// The type of the success envelope's `data`: `()` for an answer without a
+/// body, `serde_json::Value` for a body whose `data` is not a schema
+/// reference (or an array of one).
+fn answer(doc: &Value, op: &Value) -> Result<TokenStream, String> {
+    let responses = op
+        .get("responses")
+        .and_then(Value::as_object)
+        .ok_or("no responses")?;
+    let Some((_, success)) = responses.iter().find(|(status, _)| status.starts_with('2')) else {
+        return Err("no 2xx response".into());
+    };
+    let success = resolve(doc, success);
+    let Some(schema) = success.pointer("/content/application~1json/schema") else {
+        return Ok(quote!(()));
+    };
+    let envelope = resolve(doc, schema);
+    let Some(data) = envelope.pointer("/properties/data") else {
+        return Ok(quote!(::serde_json::Value));
+    };
+    let named = |value: &Value| {
+        value
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            .map(|name| format_ident!("{name}"))
+    };
+    if let Some(ident) = named(data) {
+        return Ok(quote!(crate::types::#ident));
+    }
+    if data.get("type").and_then(Value::as_str) == Some("array")
+        && let Some(ident) = data.get("items").and_then(named)
+    {
+        return Ok(quote!(::std::vec::Vec<crate::types::#ident>));
+    }
+    Ok(quote!(::serde_json::Value))
+}
+
+fn descriptor(op: &Operation) -> TokenStream {
+    let ident = format_ident!("{}", pascal(&op.id));
+    let (id, method, path, key) = (&op.id, &op.method, &op.path, op.idempotency_key);
+    let mut doc = format!("`{id}`: {method} `{path}`");
+    if let Some(summary) = &op.summary {
+        doc.push_str(&format!(" ({summary})"));
+    }
+    doc.push('.');
+    let mut fields = Vec::new();
+    for param in &op.path_params {
+        let field = format_ident!("{}", snake(param));
+        let doc = format!("The `{param}` path parameter (escaped as one segment when sent).");
+        fields.push(quote! { #[doc = #doc] pub #field: ::std::string::String, });
+    }
+    if let Some(query) = &op.query {
+        fields.push(quote! { #[doc = "The query parameters."] pub query: #query, });
+    }
+    if let Some(body) = &op.body {
+        fields.push(quote! { #[doc = "The JSON body."] pub body: #body, });
+    }
+    // The path with each `{param}` replaced by its escaped value.
+    let mut format = String::new();
+    let mut args = Vec::new();
+    for segment in path.split('/').skip(1) {
+        format.push('/');
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(param) => {
+                format.push_str("{}");
+                let field = format_ident!("{}", snake(param));
+                args.push(quote!(crate::wire::escape_segment(&self.#field)));
+            }
+            None => format.push_str(segment),
+        }
+    }
+    let query_ty = op.query.clone().unwrap_or(quote!(()));
+    let body_ty = op.body.clone().unwrap_or(quote!(()));
+    let answer = &op.answer;
+    let query = if op.query.is_some() {
+        quote!(Some(&self.query))
+    } else {
+        quote!(None)
+    };
+    let body = if op.body.is_some() {
+        quote!(Some(&self.body))
+    } else {
+        quote!(None)
+    };
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct #ident {
+            #(#fields)*
+        }
+
+        impl crate::endpoint::Endpoint for #ident {
+            const OPERATION_ID: &'static str = #id;
+            const METHOD: &'static str = #method;
+            const PATH: &'static str = #path;
+            const IDEMPOTENCY_KEY: bool = #key;
+            type Query = #query_ty;
+            type Body = #body_ty;
+            type Answer = #answer;
+
+            fn path(&self) -> ::std::string::String {
+                format!(#format, #(#args),*)
+            }
+
+            fn query(&self) -> ::std::option::Option<&Self::Query> {
+                #query
+            }
+
+            fn body(&self) -> ::std::option::Option<&Self::Body> {
+                #body
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operation_becomes_a_descriptor_and_a_route() {
+        let doc = serde_json::json!({
+            "paths": {"/things/{thingId}": {
+                "parameters": [{"name": "thingId", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "delete": {
+                    "operationId": "delete_thing",
+                    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string"}}],
+                    "responses": {"204": {"description": "gone"}}
+                }
+            }},
+        });
+        let text = module(&doc, &BTreeSet::new()).unwrap().to_string();
+        assert!(text.contains("pub struct DeleteThing"), "{text}");
+        assert!(
+            text.contains("const IDEMPOTENCY_KEY : bool = true"),
+            "{text}"
+        );
+        assert!(
+            text.contains("const PATH : & 'static str = \"/things/{thingId}\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("DeleteThing { thing_id : :: std :: string :: String }"),
+            "{text}"
+        );
+        assert!(text.contains("type Answer = ()"), "{text}");
+        assert!(text.contains("\"/things/{}\""), "{text}");
+    }
+
+    #[test]
+    fn a_template_and_parameters_that_disagree_are_refused() {
+        let doc = serde_json::json!({"paths": {"/things/{id}": {"get": {
+            "operationId": "get_thing",
+            "responses": {"200": {"description": "ok"}}
+        }}}});
+        let (at, message) = module(&doc, &BTreeSet::new()).unwrap_err();
+        assert_eq!(at, "paths./things/{id}.get");
+        assert!(message.contains("names"), "{message}");
+    }
+}
