@@ -41,7 +41,7 @@ pub struct ImportMode {
 }
 
 /// How one row went (or, in a dry run, would go).
-enum Outcome {
+enum RowOutcome {
     Created,
     Found,
     Updated,
@@ -65,18 +65,18 @@ async fn import_row(
     mode: ImportMode,
     line: u64,
     row: Result<Row, String>,
-) -> Outcome {
+) -> RowOutcome {
     // A dry run points out what the server will refuse by the limits
     // Plugipay publishes; a real run leaves them to the server.
     if mode.dry_run
         && let Ok(row) = &row
         && let Some(broken) = past_published_limits(row)
     {
-        return Outcome::Failed(broken);
+        return RowOutcome::Failed(broken);
     }
     let (external_id, customer) = match row.and_then(into_customer) {
         Ok(parsed) => parsed,
-        Err(reason) => return Outcome::Failed(reason),
+        Err(reason) => return RowOutcome::Failed(reason),
     };
     let current = current(&client, &known, &external_id).await;
     let result = match (mode.dry_run, current) {
@@ -85,7 +85,7 @@ async fn import_row(
         }
         (false, Some(Some(current))) if !mode.update => {
             let _ = current;
-            Ok(Outcome::Found)
+            Ok(RowOutcome::Found)
         }
         (false, Some(Some(current))) => update_row(&client, &current, &customer).await,
         // Absent, or unknown: `ensure` / `sync` create it once, and cope with
@@ -96,14 +96,14 @@ async fn import_row(
             .sync(external_id, customer)
             .await
             .map(|s| match s.action {
-                SyncAction::Created => Outcome::Created,
-                SyncAction::Updated(_) => Outcome::Updated,
-                _ => Outcome::Unchanged,
+                SyncAction::Created => RowOutcome::Created,
+                SyncAction::Updated(_) => RowOutcome::Updated,
+                _ => RowOutcome::Unchanged,
             }),
     };
     result.unwrap_or_else(|e| match e.is_outcome_unknown() {
-        true => Outcome::Unknown(e.report().to_string()),
-        false => Outcome::Failed(e.report().to_string()),
+        true => RowOutcome::Unknown(e.report().to_string()),
+        false => RowOutcome::Failed(e.report().to_string()),
     })
 }
 
@@ -123,13 +123,13 @@ async fn ensure_row(
     client: &Client,
     external_id: String,
     customer: NewCustomer,
-) -> Result<Outcome, plugipay::Error> {
+) -> Result<RowOutcome, plugipay::Error> {
     match client.customers().ensure(external_id, customer).await {
-        Ok(ensured) if ensured.created => Ok(Outcome::Created),
-        Ok(_) => Ok(Outcome::Found),
+        Ok(ensured) if ensured.created => Ok(RowOutcome::Created),
+        Ok(_) => Ok(RowOutcome::Found),
         // The create was refused because the customer exists: the row is
         // there, though reading it back failed.
-        Err(plugipay::Error::Unresolved { .. }) => Ok(Outcome::Found),
+        Err(plugipay::Error::Unresolved { .. }) => Ok(RowOutcome::Found),
         Err(error) => Err(error),
     }
 }
@@ -141,16 +141,16 @@ async fn update_row(
     client: &Client,
     current: &Customer,
     row: &NewCustomer,
-) -> Result<Outcome, plugipay::Error> {
+) -> Result<RowOutcome, plugipay::Error> {
     let change = plugipay::difference(current, row);
     if change.fields.is_empty() {
-        return Ok(Outcome::Unchanged);
+        return Ok(RowOutcome::Unchanged);
     }
     client
         .customers()
         .update(&current.id, change.update)
         .await
-        .map(|_| Outcome::Updated)
+        .map(|_| RowOutcome::Updated)
 }
 
 /// The published limits `row` breaks, in words, if any.
@@ -180,28 +180,28 @@ async fn plan_row(
     external_id: &str,
     row: &NewCustomer,
     current: Option<Option<Customer>>,
-) -> Result<Outcome, plugipay::Error> {
+) -> Result<RowOutcome, plugipay::Error> {
     let current = match current {
         Some(current) => current,
         None => client.customers().find(external_id).await?,
     };
     let Some(current) = current else {
         println_safe(&format!("line {line}: create {external_id}"));
-        return Ok(Outcome::Created);
+        return Ok(RowOutcome::Created);
     };
     if !update {
-        return Ok(Outcome::Found);
+        return Ok(RowOutcome::Found);
     }
     let change = plugipay::difference(&current, row);
     if change.fields.is_empty() {
-        return Ok(Outcome::Unchanged);
+        return Ok(RowOutcome::Unchanged);
     }
     let fields = change.fields.join(", ");
     println_safe(&format!(
         "line {line}: update {external_id} ({}): {fields}",
         current.id
     ));
-    Ok(Outcome::Updated)
+    Ok(RowOutcome::Updated)
 }
 
 /// One line of a dry run's plan on stdout, made safe for a terminal.
@@ -275,12 +275,12 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
             ceiling_shown = true;
         }
         let (verdict, reason) = match outcome {
-            Outcome::Created => (&mut tally.created, None),
-            Outcome::Found => (&mut tally.found, None),
-            Outcome::Updated => (&mut tally.updated, None),
-            Outcome::Unchanged => (&mut tally.unchanged, None),
-            Outcome::Failed(reason) => (&mut tally.failed, Some(reason)),
-            Outcome::Unknown(reason) => (
+            RowOutcome::Created => (&mut tally.created, None),
+            RowOutcome::Found => (&mut tally.found, None),
+            RowOutcome::Updated => (&mut tally.updated, None),
+            RowOutcome::Unchanged => (&mut tally.unchanged, None),
+            RowOutcome::Failed(reason) => (&mut tally.failed, Some(reason)),
+            RowOutcome::Unknown(reason) => (
                 &mut tally.unknown,
                 Some(format!("outcome unknown: {reason}")),
             ),

@@ -54,7 +54,6 @@ mod customers;
 mod decode;
 mod difference;
 mod error;
-mod exchange;
 mod id_cache;
 mod locks;
 mod ops;
@@ -65,6 +64,7 @@ mod pagination;
 mod partition;
 mod request;
 mod retry;
+mod retry_loop;
 
 pub use archive::{ARCHIVED_KEY, ARCHIVED_VALUE, ArchiveFilter, UNARCHIVED_VALUE};
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, env};

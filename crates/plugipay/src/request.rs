@@ -9,10 +9,10 @@ use serde::de::DeserializeOwned;
 
 use crate::decode::Envelope;
 use crate::error::Error;
-use crate::exchange;
 use crate::options::Options;
 use crate::outgoing::Outgoing;
 use crate::retry::RetryPolicy;
+use crate::retry_loop;
 
 /// The future a [`Request`] turns into when awaited.
 pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
@@ -155,7 +155,7 @@ impl<Op: Operation> Request<Op> {
         if let Some(account) = &self.options.on_behalf_of {
             check_on_behalf_of(account)?;
         }
-        exchange::exchange(&self.api, &self.options, Op::NAME, &outgoing).await
+        retry_loop::exchange(&self.api, &self.options, Op::NAME, &outgoing).await
     }
 }
 

@@ -1,7 +1,7 @@
-//! The attempts of one call: each attempt's answer is read and judged in one
-//! place, then [`decide`] says whether to send it again, within the call's
-//! retry budget and deadline. Every call is a tracing span, every attempt a
-//! child span.
+//! The retry loop of one call: each attempt waits for the rate budget, is
+//! sent, read and judged in one place, then [`decide`] says whether to send
+//! it again, within the call's retry budget and deadline. Every call is a
+//! tracing span, every attempt a child span.
 
 use std::time::Duration;
 
