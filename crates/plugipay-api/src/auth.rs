@@ -26,13 +26,13 @@ use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 
 /// The header that carries the signing time, in Unix seconds.
-pub const TIMESTAMP_HEADER: &str = "x-plugipay-timestamp";
+pub use crate::wire::TIMESTAMP as TIMESTAMP_HEADER;
 
 /// The header that carries a write's idempotency key.
-pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+pub use crate::wire::IDEMPOTENCY_KEY as IDEMPOTENCY_KEY_HEADER;
 
 /// The scheme name in an HMAC `Authorization` header.
-pub const HMAC_SCHEME: &str = "Plugipay-HMAC-SHA256";
+pub use crate::wire::HMAC_SCHEME;
 
 /// How far the server's clock may be from the signing time, in seconds.
 pub const MAX_CLOCK_SKEW_SECS: u64 = 300;

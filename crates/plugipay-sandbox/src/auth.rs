@@ -20,7 +20,7 @@ use crate::failure::Failure;
 use crate::workspace::WorkspaceId;
 
 /// The header a platform key names the workspace it acts for in.
-pub const ON_BEHALF_OF_HEADER: &str = "x-plugipay-on-behalf-of";
+pub use plugipay_api::wire::ON_BEHALF_OF as ON_BEHALF_OF_HEADER;
 
 /// The caller of a request, once authenticated.
 #[derive(Clone, Debug)]

@@ -72,7 +72,7 @@ pub(crate) fn json_response(status: u16, body: String, request_id: &str) -> Resp
         );
     }
     if let Ok(id) = HeaderValue::from_str(request_id) {
-        headers.insert("x-request-id", id);
+        headers.insert(plugipay_api::wire::REQUEST_ID, id);
     }
     response
 }

@@ -58,9 +58,10 @@ pub(crate) struct Snapshot {
 impl Snapshot {
     /// Writes `X-RateLimit-Limit`, `-Remaining` and `-Reset`.
     pub fn apply(&self, headers: &mut HeaderMap) {
-        headers.insert("x-ratelimit-limit", HeaderValue::from(self.limit));
-        headers.insert("x-ratelimit-remaining", HeaderValue::from(self.remaining));
-        headers.insert("x-ratelimit-reset", HeaderValue::from(self.reset));
+        use plugipay_api::wire::{RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
+        headers.insert(RATE_LIMIT_LIMIT, HeaderValue::from(self.limit));
+        headers.insert(RATE_LIMIT_REMAINING, HeaderValue::from(self.remaining));
+        headers.insert(RATE_LIMIT_RESET, HeaderValue::from(self.reset));
     }
 }
 

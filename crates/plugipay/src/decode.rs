@@ -374,7 +374,7 @@ mod tests {
         assert_eq!(ok.meta.request_id, None);
         // meta without requestId or timestamp; the header stands in.
         let mut headers = HeaderMap::new();
-        headers.insert("x-request-id", "req_h".parse().unwrap());
+        headers.insert(plugipay_api::wire::REQUEST_ID, "req_h".parse().unwrap());
         let body = format!(r#"{{"data":{CUSTOMER},"error":null,"meta":{{}}}}"#);
         let ok: Envelope<crate::Customer> =
             envelope(StatusCode::OK, &headers, body.as_bytes()).unwrap();
