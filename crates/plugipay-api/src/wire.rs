@@ -1,6 +1,10 @@
 //! The wire protocol's small facts, defined once for every side of it (the
 //! SDK, the sandbox, the fault proxy): header names, how a value becomes
-//! one path segment and back, and which statuses say "try again".
+//! one path segment and back, which statuses say "try again", and the
+//! `{data, error, meta}` envelope every body is.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// The header that carries a write's idempotency key.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -73,6 +77,71 @@ pub fn unescape_segment(segment: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The envelope around every body: `data` on success, `error` on failure,
+/// `meta` about the answer. Read leniently, as Plugipay's official SDKs read
+/// it — every part may be missing, unknown fields are ignored — and written
+/// with `data` and `error` always present (`null` when unset).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(bound(serialize = "T: Serialize", deserialize = "T: DeserializeOwned"))]
+pub struct Envelope<T> {
+    /// What a success carries.
+    #[serde(default = "none")]
+    pub data: Option<T>,
+    /// What went wrong, on a failure.
+    #[serde(default)]
+    pub error: Option<ErrorBody>,
+    /// Facts about the answer.
+    #[serde(default)]
+    pub meta: Option<Meta>,
+}
+
+fn none<T>() -> Option<T> {
+    None
+}
+
+/// An envelope's `error`: a code and a message, and optionally the field at
+/// fault, details and a page that explains it. Every part may be missing
+/// when read.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// The machine-readable code (any case).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The explanation.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The field or parameter at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// More about the error (an object, as published).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+    /// A page that explains the error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_url: Option<String>,
+}
+
+/// An envelope's `meta`: the request id and time of every answer, and the
+/// paging of a list. Every part may be missing when read; parts not set are
+/// not written.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta {
+    /// The server's id for the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// When the server answered (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    /// A list page: where the next page starts (`null` on the last).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<Option<String>>,
+    /// A list page: whether another page follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_more: Option<bool>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +157,30 @@ mod tests {
         assert_eq!(unescape_segment("%zz"), None);
         assert_eq!(unescape_segment("%4"), None);
         assert_eq!(unescape_segment("%ff"), None, "not UTF-8");
+    }
+
+    #[test]
+    fn envelopes_are_read_leniently_and_written_whole() {
+        let read: Envelope<serde_json::Value> = serde_json::from_str("{}").unwrap();
+        assert_eq!((read.data, read.error, read.meta), (None, None, None));
+        let read: Envelope<u8> =
+            serde_json::from_str(r#"{"data":null,"error":{"code":"X"},"meta":{"extra":1}}"#)
+                .unwrap();
+        assert_eq!(read.error.unwrap().code.as_deref(), Some("X"));
+        let page = Envelope {
+            data: Some(vec![1]),
+            error: None,
+            meta: Some(Meta {
+                request_id: Some("req_1".into()),
+                cursor: Some(None),
+                has_more: Some(false),
+                ..Meta::default()
+            }),
+        };
+        assert_eq!(
+            serde_json::to_string(&page).unwrap(),
+            r#"{"data":[1],"error":null,"meta":{"requestId":"req_1","cursor":null,"hasMore":false}}"#
+        );
     }
 
     #[test]

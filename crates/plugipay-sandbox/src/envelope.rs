@@ -2,7 +2,8 @@
 //! page or a failure — and the HTTP response that carries one.
 
 use hyper::http::{HeaderValue, StatusCode, header};
-use serde_json::{Value, json};
+use plugipay_api::wire::{Envelope, ErrorBody, Meta};
+use serde_json::Value;
 
 use crate::failure::Failure;
 
@@ -14,47 +15,54 @@ fn timestamp() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// `meta` with the request id and the time.
+fn meta(request_id: &str) -> Meta {
+    Meta {
+        request_id: Some(request_id.to_owned()),
+        timestamp: Some(timestamp()),
+        ..Meta::default()
+    }
+}
+
+fn body<T: serde::Serialize>(envelope: &Envelope<T>) -> String {
+    serde_json::to_string(envelope).unwrap_or_default()
+}
+
 /// The body of a success carrying `data`.
 pub(crate) fn success_body(data: Value, request_id: &str) -> String {
-    json!({
-        "data": data,
-        "error": null,
-        "meta": {"requestId": request_id, "timestamp": timestamp()}
+    body(&Envelope {
+        data: Some(data),
+        error: None,
+        meta: Some(meta(request_id)),
     })
-    .to_string()
 }
 
 /// The body of one page of a list; `cursor` continues it when more follow.
 pub(crate) fn page_body(items: Value, cursor: Option<String>, request_id: &str) -> String {
     let has_more = cursor.is_some();
-    json!({
-        "data": items,
-        "error": null,
-        "meta": {
-            "requestId": request_id,
-            "timestamp": timestamp(),
-            "cursor": cursor,
-            "hasMore": has_more,
-        }
+    body(&Envelope {
+        data: Some(items),
+        error: None,
+        meta: Some(Meta {
+            cursor: Some(cursor),
+            has_more: Some(has_more),
+            ..meta(request_id)
+        }),
     })
-    .to_string()
 }
 
 /// The body of a failure; `error.field` only when it is about one field.
 pub(crate) fn error_body(failure: &Failure, request_id: &str) -> String {
-    let mut error = json!({
-        "code": failure.code,
-        "message": failure.message,
-    });
-    if let Some(field) = &failure.field {
-        error["field"] = json!(field);
-    }
-    json!({
-        "data": null,
-        "error": error,
-        "meta": {"requestId": request_id, "timestamp": timestamp()}
+    body(&Envelope::<()> {
+        data: None,
+        error: Some(ErrorBody {
+            code: Some(failure.code.to_string()),
+            message: Some(failure.message.to_string()),
+            field: failure.field.as_ref().map(|f| f.to_string()),
+            ..ErrorBody::default()
+        }),
+        meta: Some(meta(request_id)),
     })
-    .to_string()
 }
 
 /// A response with `status` and `body` (typed JSON unless empty), tagged

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use plugipay_api::wire::{self, ErrorBody, Meta};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::error::{ApiError, DecodeError, Error, ErrorCode};
 
@@ -25,33 +25,6 @@ pub(crate) struct Envelope<T> {
     /// How many earlier attempts of the call were answered 429 (set by
     /// the attempt loop; a walk backs off on it).
     pub(crate) throttled: u32,
-}
-
-/// The `meta` of a success envelope; every field may be missing.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Meta {
-    #[serde(default)]
-    pub(crate) request_id: Option<String>,
-    #[serde(default)]
-    pub(crate) cursor: Option<String>,
-    #[serde(default)]
-    pub(crate) has_more: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(bound = "T: DeserializeOwned")]
-struct Success<T> {
-    #[serde(default = "none")]
-    data: Option<T>,
-    #[serde(default)]
-    error: Option<LenientError>,
-    #[serde(default)]
-    meta: Option<Meta>,
-}
-
-fn none<T>() -> Option<T> {
-    None
 }
 
 /// The answer `status` / `headers` / `body` as an envelope of `T`, or the
@@ -78,8 +51,8 @@ pub(crate) fn envelope<T: DeserializeOwned>(
             throttled: 0,
         });
     }
-    match serde_json::from_slice::<Success<T>>(body) {
-        Ok(Success {
+    match serde_json::from_slice::<wire::Envelope<T>>(body) {
+        Ok(wire::Envelope {
             error: Some(error),
             meta,
             ..
@@ -87,7 +60,7 @@ pub(crate) fn envelope<T: DeserializeOwned>(
             let request_id = meta.and_then(|m| m.request_id);
             Err(api_error(status, headers, error, request_id))
         }
-        Ok(Success { data, meta, .. }) => {
+        Ok(wire::Envelope { data, meta, .. }) => {
             let mut meta = meta.unwrap_or_default();
             if meta.request_id.is_none() {
                 meta.request_id = header_request_id(headers);
@@ -121,10 +94,11 @@ fn failure(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
 /// An error envelope in `body` as an [`Error::Api`]; otherwise a
 /// [`DecodeError`] for `reason`.
 fn failure_or(status: StatusCode, headers: &HeaderMap, body: &[u8], reason: String) -> Error {
-    if let Ok(LenientEnvelope {
+    if let Ok(wire::Envelope {
         error: Some(error),
         meta,
-    }) = serde_json::from_slice::<LenientEnvelope>(body)
+        ..
+    }) = serde_json::from_slice::<wire::Envelope<IgnoredAny>>(body)
     {
         let request_id = meta.and_then(|m| m.request_id);
         return api_error(status, headers, error, request_id);
@@ -185,39 +159,6 @@ pub(crate) fn too_large(status: StatusCode, headers: &HeaderMap) -> Error {
     decode_error(status, headers, b"", reason)
 }
 
-/// An error envelope read without insisting on every field.
-#[derive(Deserialize)]
-struct LenientEnvelope {
-    #[serde(default)]
-    error: Option<LenientError>,
-    #[serde(default)]
-    meta: Option<LenientMeta>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LenientMeta {
-    #[serde(default)]
-    request_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LenientError {
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    field: Option<String>,
-    /// An object; anything else is not what the API documents and is
-    /// dropped rather than failing the error's decoding.
-    #[serde(default)]
-    details: Option<serde_json::Value>,
-    #[serde(default)]
-    doc_url: Option<String>,
-}
-
 fn header_request_id(headers: &HeaderMap) -> Option<String> {
     headers
         .get(plugipay_api::wire::REQUEST_ID)
@@ -239,7 +180,7 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 fn api_error(
     status: StatusCode,
     headers: &HeaderMap,
-    error: LenientError,
+    error: ErrorBody,
     request_id: Option<String>,
 ) -> Error {
     let code = match error.code.as_deref() {

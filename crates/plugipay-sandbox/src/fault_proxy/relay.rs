@@ -2,6 +2,7 @@
 //! requests, forwarding them to the upstream, and playing each request's
 //! fault out.
 
+use plugipay_api::wire::{Envelope, ErrorBody, Meta};
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
@@ -238,10 +239,19 @@ async fn answer(
     let close = request.close_after;
     let omit_body = request.is_head;
     let envelope = |code: &str| {
-        format!(
-            r#"{{"data":null,"error":{{"code":"{code}","message":"{INJECTED_MESSAGE}"}},"meta":{{"requestId":"req_proxy_{}"}}}}"#,
-            plan.number
-        )
+        let envelope = Envelope::<()> {
+            data: None,
+            error: Some(ErrorBody {
+                code: Some(code.to_owned()),
+                message: Some(INJECTED_MESSAGE.to_owned()),
+                ..ErrorBody::default()
+            }),
+            meta: Some(Meta {
+                request_id: Some(format!("req_proxy_{}", plan.number)),
+                ..Meta::default()
+            }),
+        };
+        serde_json::to_string(&envelope).unwrap_or_default()
     };
     // Faults that answer without forwarding (the body has been read).
     let injected = match plan.fault {

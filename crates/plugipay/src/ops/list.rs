@@ -52,7 +52,7 @@ impl Operation for ListCustomers {
         let items = envelope.data.unwrap_or_default();
         let served = items.len();
         let keep = request.op.keep;
-        let cursor = envelope.meta.cursor;
+        let cursor = envelope.meta.cursor.flatten();
         Ok(Page {
             items: items
                 .into_iter()

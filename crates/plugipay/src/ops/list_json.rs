@@ -40,7 +40,7 @@ impl Operation for ListCustomersJson {
                 items.push(customer);
             }
         }
-        let cursor = envelope.meta.cursor;
+        let cursor = envelope.meta.cursor.flatten();
         Ok(Page {
             items,
             // `hasMore` is the end signal; without it there is no more (as

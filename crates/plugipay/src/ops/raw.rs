@@ -247,7 +247,7 @@ impl<T: DeserializeOwned + Send + 'static> Operation for RawList<T> {
             request_id.clone(),
             Value::Array(envelope.data.unwrap_or_default()),
         )?;
-        let cursor = envelope.meta.cursor;
+        let cursor = envelope.meta.cursor.flatten();
         Ok(Page {
             served: items.len(),
             items,
