@@ -145,6 +145,16 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn server_error(self, status: u16, value: &types::ErrorEnvelope) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
     }
     pub struct CreateCustomerWhen(::httpmock::When);
     impl CreateCustomerWhen {
@@ -241,6 +251,16 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn server_error(self, status: u16, value: &types::ErrorEnvelope) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
     }
     pub struct GetCustomerWhen(::httpmock::When);
     impl GetCustomerWhen {
@@ -332,6 +352,16 @@ pub mod operations {
                 self
                     .0
                     .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ErrorEnvelope) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )
@@ -437,6 +467,16 @@ pub mod operations {
                 self
                     .0
                     .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ErrorEnvelope) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )
@@ -550,6 +590,16 @@ pub mod operations {
                 self
                     .0
                     .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ErrorEnvelope) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )

@@ -1,10 +1,10 @@
-//! What runs around every generated operation of the low-level client: sign
-//! the built request, stamp the User-Agent (and drop progenitor's
-//! `api-version` header), send it with the client's
-//! timeout, and bound the body read. (The `plugipay` SDK sends through its
-//! own attempt pipeline instead, with retries.)
+//! What runs before every generated operation of the low-level client: sign
+//! the built request and stamp the User-Agent (dropping progenitor's
+//! `api-version` header). Nothing else: sending, timeouts and reading are
+//! the `reqwest::Client`'s, and retries, bounded reads and typed errors are
+//! the `plugipay` SDK's, which sends through its own pipeline.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use progenitor_client::{ClientHooks, Error, OperationInfo};
 use reqwest::header::{HeaderValue, USER_AGENT};
@@ -13,20 +13,16 @@ use crate::Client;
 use crate::auth::Credentials;
 
 /// The state the generated [`Client`] carries for its hooks: the credentials
-/// every request is signed with and, for one call, a timeout.
+/// every request is signed with.
 #[derive(Clone, Debug)]
 pub struct Context {
     credentials: Credentials,
-    timeout: Option<Duration>,
 }
 
 impl Context {
     /// A context that signs with `credentials`.
     pub fn new(credentials: Credentials) -> Self {
-        Self {
-            credentials,
-            timeout: None,
-        }
+        Self { credentials }
     }
 
     /// The credentials requests are signed with.
@@ -35,20 +31,9 @@ impl Context {
     }
 }
 
-/// The largest response body read. A larger one is not read: the response
-/// reaches the caller with an empty body.
+/// The largest response body the `plugipay` SDK reads; a larger one is an
+/// error, not read.
 pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
-
-impl Client {
-    /// A client that shares this one's connection pool and credentials and
-    /// gives each request `timeout` (from connecting to the end of the
-    /// response body) instead of the `reqwest::Client`'s own.
-    pub fn with_timeout(&self, timeout: Duration) -> Client {
-        let mut client = self.clone();
-        client.inner.timeout = Some(timeout);
-        client
-    }
-}
 
 fn unix_now() -> u64 {
     SystemTime::now()
@@ -74,51 +59,4 @@ impl ClientHooks<Context> for Client {
             .authorize(request, unix_now())
             .map_err(Error::Custom)
     }
-
-    async fn exec(
-        &self,
-        mut request: reqwest::Request,
-        _info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        if let Some(timeout) = self.inner.timeout {
-            *request.timeout_mut() = Some(timeout);
-        }
-        let response = self.client.execute(request).await?;
-        read_bounded(response, MAX_RESPONSE_BYTES).await
-    }
-}
-
-/// Bounds a response's body to `limit` bytes: a body whose declared length
-/// is within the limit passes through untouched (HTTP framing holds it to
-/// that length); any other is read here, at most `limit` bytes of it, and a
-/// response holding it is handed back. A larger body is dropped unread.
-async fn read_bounded(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> reqwest::Result<reqwest::Response> {
-    let declared = response.content_length();
-    if declared.is_some_and(|length| length <= limit as u64) {
-        return Ok(response);
-    }
-    let mut body = Vec::new();
-    let mut oversized = declared.is_some();
-    while !oversized && let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > limit {
-            oversized = true;
-        } else {
-            body.extend_from_slice(&chunk);
-        }
-    }
-    if oversized {
-        body = Vec::new();
-    }
-    let mut rebuilt = http::Response::new(body);
-    *rebuilt.status_mut() = response.status();
-    *rebuilt.version_mut() = response.version();
-    *rebuilt.headers_mut() = response.headers().clone();
-    // The headers now describe a different body length; let the new one speak.
-    rebuilt
-        .headers_mut()
-        .remove(reqwest::header::CONTENT_LENGTH);
-    Ok(reqwest::Response::from(rebuilt))
 }

@@ -4,7 +4,7 @@
 //!
 //! - [`auth`]: credentials and the HMAC-SHA256 / Bearer request signature;
 //! - [`archive`]: the archive convention on the generated `Customer`;
-//! - [`hooks`](Context): signing, User-Agent, timeout and a bounded body read around every operation;
+//! - [`hooks`](Context): signing and the User-Agent before every operation;
 //! - [`patch`]: the three-state PATCH body (absent / null / value);
 //! - [`validate`]: the argument rules the protocol documents (path ids, list page size);
 //! - [`limits`]: the spec's limits as constants (generated);
