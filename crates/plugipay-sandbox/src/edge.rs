@@ -200,7 +200,7 @@ impl Drop for Listed {
 }
 
 /// What the handler makes of a request.
-pub(crate) enum Outcome {
+pub(crate) enum Delivery {
     /// Send this response.
     Respond(Response),
     /// Close the connection without a response (an injected fault).
@@ -214,7 +214,7 @@ pub(crate) enum Outcome {
 pub(crate) async fn serve<H, F>(listener: TcpListener, limits: ConnectionLimits, handler: H)
 where
     H: Fn(Request) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Outcome> + Send + 'static,
+    F: Future<Output = Delivery> + Send + 'static,
 {
     let mut connections = JoinSet::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -281,13 +281,13 @@ where
                         in_flight,
                     };
                     match handler(Request { parts, body }).await {
-                        Outcome::Respond(response) => {
+                        Delivery::Respond(response) => {
                             if running {
                                 waiting.lock().insert(id, Arc::clone(&hangup));
                             }
                             Ok::<_, Infallible>(response)
                         }
-                        Outcome::HangUp => {
+                        Delivery::HangUp => {
                             hangup.notify_one();
                             std::future::pending().await
                         }

@@ -18,11 +18,11 @@ use serde_json::{Value, json};
 use crate::app::{App, Reply};
 use crate::auth::Principal;
 use crate::config::Scope;
-use crate::decode::{decode_body, refuse_nulls};
-use crate::edge::{BodyError, DOOMED_BODY_BYTES, MAX_BODY_BYTES, Outcome, Request};
+use crate::edge::{BodyError, DOOMED_BODY_BYTES, Delivery, MAX_BODY_BYTES, Request};
 use crate::envelope::{error_response, json_response};
 use crate::failure::Failure;
 use crate::rates::{Class, Draw, Snapshot};
+use crate::request_body::{decode_body, refuse_nulls};
 use crate::workspace::WorkspaceId;
 use crate::{ids, list, writes};
 
@@ -53,7 +53,7 @@ use crate::{ids, list, writes};
 /// path, 401s, a body refused unread) carries none and draws nothing. A 429
 /// of the sandbox's own protections (bodies in flight, the idempotency
 /// budget) gives the token back: only work done takes a token.
-pub(crate) async fn handle(app: Arc<App>, req: Request) -> Outcome {
+pub(crate) async fn handle(app: Arc<App>, req: Request) -> Delivery {
     let request_id = ids::request_id();
     let latency = app.dice.faults().latency;
     if !latency.is_zero() {
@@ -62,7 +62,7 @@ pub(crate) async fn handle(app: Arc<App>, req: Request) -> Outcome {
     let mut charge = None;
     let served = serve(&app, req, &request_id, &mut charge).await;
     let mut response = match served {
-        Ok(reply) if reply.hang_up => return Outcome::HangUp,
+        Ok(reply) if reply.hang_up => return Delivery::HangUp,
         Ok(reply) => {
             let mut response = json_response(reply.status, reply.body, &request_id);
             if reply.replayed {
@@ -86,7 +86,7 @@ pub(crate) async fn handle(app: Arc<App>, req: Request) -> Outcome {
     if let Some(charge) = &charge {
         charge.snapshot.apply(response.headers_mut());
     }
-    Outcome::Respond(response)
+    Delivery::Respond(response)
 }
 
 /// The token a request drew from its bucket (or was refused).
