@@ -14,7 +14,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use crate::params::pascal;
-use crate::patches::snake;
+use crate::patches::field_name;
 use crate::surface::resolve;
 
 const METHODS: [&str; 8] = [
@@ -56,7 +56,7 @@ pub(crate) fn module(
         let ident = format_ident!("{}", pascal(&op.id));
         let doc = format!("`{}`: {} {}", op.id, op.method, op.path);
         let fields = op.path_params.iter().map(|p| {
-            let field = format_ident!("{}", snake(p));
+            let field = format_ident!("{}", field_name(p));
             quote!(#field: ::std::string::String)
         });
         if op.path_params.is_empty() {
@@ -78,7 +78,7 @@ pub(crate) fn module(
         let ident = format_ident!("{}", pascal(&op.id));
         let (template, method) = (&op.path, &op.method);
         let fields = op.path_params.iter().map(|p| {
-            let field = format_ident!("{}", snake(p));
+            let field = format_ident!("{}", field_name(p));
             quote!(#field: params.next().unwrap_or_default())
         });
         let value = if op.path_params.is_empty() {
@@ -266,7 +266,7 @@ fn descriptor(op: &Operation) -> TokenStream {
     doc.push('.');
     let mut fields = Vec::new();
     for param in &op.path_params {
-        let field = format_ident!("{}", snake(param));
+        let field = format_ident!("{}", field_name(param));
         let doc = format!("The `{param}` path parameter (escaped as one segment when sent).");
         fields.push(quote! { #[doc = #doc] pub #field: ::std::string::String, });
     }
@@ -284,7 +284,7 @@ fn descriptor(op: &Operation) -> TokenStream {
         match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
             Some(param) => {
                 format.push_str("{}");
-                let field = format_ident!("{}", snake(param));
+                let field = format_ident!("{}", field_name(param));
                 args.push(quote!(crate::wire::escape_segment(&self.#field)));
             }
             None => format.push_str(segment),
@@ -293,10 +293,10 @@ fn descriptor(op: &Operation) -> TokenStream {
     let query_ty = op.query.clone().unwrap_or(quote!(()));
     let body_ty = op.body.clone().unwrap_or(quote!(()));
     let answer = &op.answer;
-    let query = if op.query.is_some() {
-        quote!(Some(&self.query))
+    let (query, query_mut) = if op.query.is_some() {
+        (quote!(Some(&self.query)), quote!(Some(&mut self.query)))
     } else {
-        quote!(None)
+        (quote!(None), quote!(None))
     };
     let body = if op.body.is_some() {
         quote!(Some(&self.body))
@@ -325,6 +325,10 @@ fn descriptor(op: &Operation) -> TokenStream {
 
             fn query(&self) -> ::std::option::Option<&Self::Query> {
                 #query
+            }
+
+            fn query_mut(&mut self) -> ::std::option::Option<&mut Self::Query> {
+                #query_mut
             }
 
             fn body(&self) -> ::std::option::Option<&Self::Body> {

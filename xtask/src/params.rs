@@ -9,7 +9,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::Value;
 
-use crate::patches::{description, rust_type, snake};
+use crate::patches::{description, field_name, rust_type};
 use crate::surface::resolve;
 
 /// The `params` module, with one struct per GET operation that has query
@@ -61,7 +61,7 @@ fn params_struct(operation: &str, params: &[(String, &Value)]) -> Result<TokenSt
     let mut fields = Vec::new();
     let mut methods = Vec::new();
     for (wire, param) in params {
-        let field = format_ident!("{}", snake(wire));
+        let field = format_ident!("{}", field_name(wire));
         let schema = param
             .get("schema")
             .ok_or(format!("parameter {wire} has no schema"))?;

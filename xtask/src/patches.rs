@@ -200,6 +200,14 @@ pub(crate) fn description(schema: &Value) -> Option<String> {
         .map(|d| d.trim().to_owned())
 }
 
+/// A Rust field or method name for the wire name `name`: `snake_case`, with
+/// a trailing `_` when that is a keyword (`type` → `type_`).
+pub(crate) fn field_name(name: &str) -> String {
+    let snake = snake(name);
+    let keyword = syn::parse_str::<syn::Ident>(&snake).is_err();
+    if keyword { format!("{snake}_") } else { snake }
+}
+
 /// `camelCase` → `snake_case`.
 pub(crate) fn snake(name: &str) -> String {
     let mut out = String::new();

@@ -23,7 +23,7 @@ pub trait Endpoint: Clone + std::fmt::Debug + Send + Sync + 'static {
     /// Whether the operation requires an `Idempotency-Key` (a write).
     const IDEMPOTENCY_KEY: bool;
     /// The query parameters (`()` when it has none).
-    type Query: Serialize + Send + Sync;
+    type Query: Serialize + DeserializeOwned + Send + Sync;
     /// The request body (`()` when it has none).
     type Body: Serialize + Send + Sync;
     /// The envelope's `data` on success (`()` when the answer has none).
@@ -33,6 +33,9 @@ pub trait Endpoint: Clone + std::fmt::Debug + Send + Sync + 'static {
     fn path(&self) -> String;
     /// The query, when the operation has one.
     fn query(&self) -> Option<&Self::Query>;
+    /// The query to change (a list's cursor, say), when the operation has
+    /// one.
+    fn query_mut(&mut self) -> Option<&mut Self::Query>;
     /// The body, when the operation has one.
     fn body(&self) -> Option<&Self::Body>;
 }

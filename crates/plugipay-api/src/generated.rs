@@ -500,6 +500,103 @@ codes may appear; clients must accept any string.
             Default::default()
         }
     }
+    /**Something that happened to a customer, as the events API and webhook
+deliveries carry it (the official SDKs' shape): `type` is
+`plugipay.customer.created.v1`, `.updated.v1` or `.deleted.v1`;
+`data.object` is the customer as it was after the change (before it,
+for a delete). Receivers must accept types they do not know. A page
+of Plugipay's reference shows another shape (`createdAt`,
+`workspaceId`, `data` as the object, `previousAttributes`, bare
+`customer.created`); the SDK's webhook reader accepts both.
+*/
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct Event {
+        ///The workspace the event happened in.
+        #[serde(rename = "accountId")]
+        pub account_id: ::std::string::String,
+        pub data: EventData,
+        ///`evt_…`; opaque. Deliveries of one event share it: deduplicate on it.
+        pub id: ::std::string::String,
+        #[serde(rename = "occurredAt")]
+        pub occurred_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The event's type.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl Event {
+        pub fn builder() -> builder::Event {
+            Default::default()
+        }
+    }
+    ///What the event is about.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct EventData {
+        ///Its id.
+        #[serde(rename = "aggregateId")]
+        pub aggregate_id: ::std::string::String,
+        ///What kind of thing `object` is: `customer`.
+        #[serde(rename = "aggregateType")]
+        pub aggregate_type: ::std::string::String,
+        ///The customer, as served by the customers API.
+        pub object: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl EventData {
+        pub fn builder() -> builder::EventData {
+            Default::default()
+        }
+    }
+    ///A response carrying one event.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct EventEnvelope {
+        pub data: Event,
+        pub error: ::std::option::Option<ErrorBody>,
+        pub meta: Meta,
+    }
+    impl EventEnvelope {
+        pub fn builder() -> builder::EventEnvelope {
+            Default::default()
+        }
+    }
+    ///A response carrying one page of events.
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq
+    )]
+    pub struct EventListEnvelope {
+        pub data: ::std::vec::Vec<Event>,
+        pub error: ::std::option::Option<ErrorBody>,
+        pub meta: ListMeta,
+    }
+    impl EventListEnvelope {
+        pub fn builder() -> builder::EventListEnvelope {
+            Default::default()
+        }
+    }
     ///Facts about a page of a list.
     #[derive(
         ::schemars::JsonSchema,
@@ -1450,6 +1547,362 @@ by the official SDKs as false when missing.
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Event {
+            account_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<super::EventData, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            occurred_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Event {
+            fn default() -> Self {
+                Self {
+                    account_id: Err("no value supplied for account_id".to_string()),
+                    data: Err("no value supplied for data".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    occurred_at: Err("no value supplied for occurred_at".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl Event {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::EventData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn occurred_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.occurred_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for occurred_at: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Event> for super::Event {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Event,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    data: value.data?,
+                    id: value.id?,
+                    occurred_at: value.occurred_at?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Event> for Event {
+            fn from(value: super::Event) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    data: Ok(value.data),
+                    id: Ok(value.id),
+                    occurred_at: Ok(value.occurred_at),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct EventData {
+            aggregate_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            aggregate_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            object: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for EventData {
+            fn default() -> Self {
+                Self {
+                    aggregate_id: Err("no value supplied for aggregate_id".to_string()),
+                    aggregate_type: Err(
+                        "no value supplied for aggregate_type".to_string(),
+                    ),
+                    object: Err("no value supplied for object".to_string()),
+                }
+            }
+        }
+        impl EventData {
+            pub fn aggregate_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.aggregate_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for aggregate_id: {e}")
+                    });
+                self
+            }
+            pub fn aggregate_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.aggregate_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for aggregate_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn object<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.object = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for object: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<EventData> for super::EventData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: EventData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    aggregate_id: value.aggregate_id?,
+                    aggregate_type: value.aggregate_type?,
+                    object: value.object?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::EventData> for EventData {
+            fn from(value: super::EventData) -> Self {
+                Self {
+                    aggregate_id: Ok(value.aggregate_id),
+                    aggregate_type: Ok(value.aggregate_type),
+                    object: Ok(value.object),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct EventEnvelope {
+            data: ::std::result::Result<super::Event, ::std::string::String>,
+            error: ::std::result::Result<
+                ::std::option::Option<super::ErrorBody>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<super::Meta, ::std::string::String>,
+        }
+        impl ::std::default::Default for EventEnvelope {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    error: Ok(Default::default()),
+                    meta: Err("no value supplied for meta".to_string()),
+                }
+            }
+        }
+        impl EventEnvelope {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Event>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ErrorBody>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Meta>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<EventEnvelope> for super::EventEnvelope {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: EventEnvelope,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    error: value.error?,
+                    meta: value.meta?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::EventEnvelope> for EventEnvelope {
+            fn from(value: super::EventEnvelope) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    error: Ok(value.error),
+                    meta: Ok(value.meta),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct EventListEnvelope {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Event>,
+                ::std::string::String,
+            >,
+            error: ::std::result::Result<
+                ::std::option::Option<super::ErrorBody>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<super::ListMeta, ::std::string::String>,
+        }
+        impl ::std::default::Default for EventListEnvelope {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    error: Ok(Default::default()),
+                    meta: Err("no value supplied for meta".to_string()),
+                }
+            }
+        }
+        impl EventListEnvelope {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Event>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ErrorBody>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ListMeta>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<EventListEnvelope> for super::EventListEnvelope {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: EventListEnvelope,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    error: value.error?,
+                    meta: value.meta?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::EventListEnvelope> for EventListEnvelope {
+            fn from(value: super::EventListEnvelope) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    error: Ok(value.error),
+                    meta: Ok(value.meta),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ListMeta {
             cursor: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -1944,6 +2397,63 @@ let response = client.update_customer()
 ```*/
     pub fn update_customer(&self) -> builder::UpdateCustomer<'_> {
         builder::UpdateCustomer::new(self)
+    }
+    /**List events
+
+Returns one page of the workspace's events (in the mode of the key),
+newest first unless `order=asc`: every customer created, updated or
+deleted, kept so that a receiver that missed deliveries can catch up.
+Paged like the customers list (`meta.cursor`, `meta.hasMore`).
+Needs the `plugipay:event:read` scope.
+
+
+Sends a `GET` request to `/api/v1/events`
+
+Arguments:
+- `cursor`: The `meta.cursor` of the previous page.
+- `limit`: Page size.
+- `occurred_after`: Only events that occurred after this instant (ISO-8601).
+- `occurred_before`: Only events that occurred before this instant (ISO-8601).
+- `order`: Sort by time of occurrence; newest first by default.
+- `type_`: Only events of this type (`plugipay.customer.created.v1`, …; the
+sandbox also takes the short `customer.created`).
+
+- `x_plugipay_on_behalf_of`: Lets a platform key act on a merchant workspace (its `accountId`).
+```ignore
+let response = client.list_events()
+    .cursor(cursor)
+    .limit(limit)
+    .occurred_after(occurred_after)
+    .occurred_before(occurred_before)
+    .order(order)
+    .type_(type_)
+    .x_plugipay_on_behalf_of(x_plugipay_on_behalf_of)
+    .send()
+    .await;
+```*/
+    pub fn list_events(&self) -> builder::ListEvents<'_> {
+        builder::ListEvents::new(self)
+    }
+    /**Get an event
+
+Fetches one event by id; one of another workspace or mode answers 404
+`not_found`. Needs the `plugipay:event:read` scope.
+
+
+Sends a `GET` request to `/api/v1/events/{id}`
+
+Arguments:
+- `id`: The event's id (`evt_…`; opaque), sent as one percent-encoded path segment.
+- `x_plugipay_on_behalf_of`: Lets a platform key act on a merchant workspace (its `accountId`).
+```ignore
+let response = client.get_event()
+    .id(id)
+    .x_plugipay_on_behalf_of(x_plugipay_on_behalf_of)
+    .send()
+    .await;
+```*/
+    pub fn get_event(&self) -> builder::GetEvent<'_> {
+        builder::GetEvent::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -2801,6 +3311,366 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::list_events`]
+
+[`Client::list_events`]: super::Client::list_events*/
+    #[derive(Debug, Clone)]
+    pub struct ListEvents<'a> {
+        client: &'a super::Client,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<::std::num::NonZeroU32>, String>,
+        occurred_after: Result<
+            Option<::chrono::DateTime<::chrono::offset::Utc>>,
+            String,
+        >,
+        occurred_before: Result<
+            Option<::chrono::DateTime<::chrono::offset::Utc>>,
+            String,
+        >,
+        order: Result<Option<types::SortOrder>, String>,
+        type_: Result<Option<::std::string::String>, String>,
+        x_plugipay_on_behalf_of: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ListEvents<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                cursor: Ok(None),
+                limit: Ok(None),
+                occurred_after: Ok(None),
+                occurred_before: Ok(None),
+                order: Ok(None),
+                type_: Ok(None),
+                x_plugipay_on_behalf_of: Ok(None),
+            }
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU32` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn occurred_after<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.occurred_after = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for occurred_after failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn occurred_before<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.occurred_before = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for occurred_before failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn order<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SortOrder>,
+        {
+            self.order = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `SortOrder` for order failed".to_string());
+            self
+        }
+        pub fn type_<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.type_ = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for type_ failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_plugipay_on_behalf_of<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_plugipay_on_behalf_of = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_plugipay_on_behalf_of failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/events`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::EventListEnvelope>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self {
+                client,
+                cursor,
+                limit,
+                occurred_after,
+                occurred_before,
+                order,
+                type_,
+                x_plugipay_on_behalf_of,
+            } = self;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let occurred_after = occurred_after.map_err(Error::InvalidRequest)?;
+            let occurred_before = occurred_before.map_err(Error::InvalidRequest)?;
+            let order = order.map_err(Error::InvalidRequest)?;
+            let type_ = type_.map_err(Error::InvalidRequest)?;
+            let x_plugipay_on_behalf_of = x_plugipay_on_behalf_of
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v1/events", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = x_plugipay_on_behalf_of {
+                header_map
+                    .append("X-Plugipay-On-Behalf-Of", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(
+                    &progenitor_client::QueryParam::new("occurredAfter", &occurred_after),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "occurredBefore",
+                        &occurred_before,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("order", &order))
+                .query(&progenitor_client::QueryParam::new("type", &type_))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_events",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_event`]
+
+[`Client::get_event`]: super::Client::get_event*/
+    #[derive(Debug, Clone)]
+    pub struct GetEvent<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+        x_plugipay_on_behalf_of: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> GetEvent<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                x_plugipay_on_behalf_of: Ok(None),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_plugipay_on_behalf_of<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_plugipay_on_behalf_of = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_plugipay_on_behalf_of failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v1/events/{id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::EventEnvelope>, Error<types::ErrorEnvelope>> {
+            let Self { client, id, x_plugipay_on_behalf_of } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let x_plugipay_on_behalf_of = x_plugipay_on_behalf_of
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/events/{}", client.baseurl, encode_path(& id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = x_plugipay_on_behalf_of {
+                header_map
+                    .append("X-Plugipay-On-Behalf-Of", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_event",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
@@ -2818,6 +3688,12 @@ pub mod limits {
     pub const LIST_CUSTOMERS_LIMIT_MAX: usize = 100;
     ///`list_customers` query `limit`: at least 1.
     pub const LIST_CUSTOMERS_LIMIT_MIN: usize = 1;
+    ///`list_events` query `limit`: 25 when absent.
+    pub const LIST_EVENTS_LIMIT_DEFAULT: usize = 25;
+    ///`list_events` query `limit`: at most 100.
+    pub const LIST_EVENTS_LIMIT_MAX: usize = 100;
+    ///`list_events` query `limit`: at least 1.
+    pub const LIST_EVENTS_LIMIT_MIN: usize = 1;
     /// The limits Plugipay publishes for a customer's fields (the spec's
     /// `components.x-published-limits`). The server judges them (400
     /// `validation_error`); the SDK sends whatever it is given, so a
@@ -3150,6 +4026,96 @@ such filter; the live route table has it.*/
             self
         }
     }
+    ///The query parameters of `list_events`; each is optional, `None` is not sent.
+    #[derive(::serde::Serialize, ::serde::Deserialize, Clone, Debug, Default, PartialEq)]
+    pub struct ListEventsParams {
+        ///The `meta.cursor` of the previous page.
+        #[serde(
+            rename = "cursor",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub cursor: ::std::option::Option<::std::string::String>,
+        ///Page size.
+        #[serde(
+            rename = "limit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub limit: ::std::option::Option<u32>,
+        ///Only events that occurred after this instant (ISO-8601).
+        #[serde(
+            rename = "occurredAfter",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub occurred_after: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///Only events that occurred before this instant (ISO-8601).
+        #[serde(
+            rename = "occurredBefore",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub occurred_before: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///Sort by time of occurrence; newest first by default.
+        #[serde(
+            rename = "order",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order: ::std::option::Option<crate::types::SortOrder>,
+        /**Only events of this type (`plugipay.customer.created.v1`, …; the
+sandbox also takes the short `customer.created`).*/
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<::std::string::String>,
+    }
+    impl ListEventsParams {
+        ///No parameter set: the server's defaults.
+        pub fn new() -> Self {
+            Self::default()
+        }
+        ///Sets `cursor`.
+        pub fn cursor(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.cursor = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `limit`.
+        pub fn limit(mut self, value: u32) -> Self {
+            self.limit = ::std::option::Option::Some(value);
+            self
+        }
+        ///Sets `occurredAfter`.
+        pub fn occurred_after(
+            mut self,
+            value: ::chrono::DateTime<::chrono::offset::Utc>,
+        ) -> Self {
+            self.occurred_after = ::std::option::Option::Some(value);
+            self
+        }
+        ///Sets `occurredBefore`.
+        pub fn occurred_before(
+            mut self,
+            value: ::chrono::DateTime<::chrono::offset::Utc>,
+        ) -> Self {
+            self.occurred_before = ::std::option::Option::Some(value);
+            self
+        }
+        ///Sets `order`.
+        pub fn order(mut self, value: crate::types::SortOrder) -> Self {
+            self.order = ::std::option::Option::Some(value);
+            self
+        }
+        ///Sets `type`.
+        pub fn type_(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.type_ = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
 }
 /// Every operation of the spec as a description the SDK sends through
 /// one pipeline, and the route table the sandbox dispatches on
@@ -3173,6 +4139,9 @@ pub mod endpoints {
             format!("/api/v1/customers",)
         }
         fn query(&self) -> ::std::option::Option<&Self::Query> {
+            None
+        }
+        fn query_mut(&mut self) -> ::std::option::Option<&mut Self::Query> {
             None
         }
         fn body(&self) -> ::std::option::Option<&Self::Body> {
@@ -3199,6 +4168,9 @@ pub mod endpoints {
         fn query(&self) -> ::std::option::Option<&Self::Query> {
             None
         }
+        fn query_mut(&mut self) -> ::std::option::Option<&mut Self::Query> {
+            None
+        }
         fn body(&self) -> ::std::option::Option<&Self::Body> {
             None
         }
@@ -3221,6 +4193,36 @@ pub mod endpoints {
             format!("/api/v1/customers/{}", crate ::wire::escape_segment(& self.id))
         }
         fn query(&self) -> ::std::option::Option<&Self::Query> {
+            None
+        }
+        fn query_mut(&mut self) -> ::std::option::Option<&mut Self::Query> {
+            None
+        }
+        fn body(&self) -> ::std::option::Option<&Self::Body> {
+            None
+        }
+    }
+    ///`get_event`: GET `/api/v1/events/{id}` (Get an event).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct GetEvent {
+        ///The `id` path parameter (escaped as one segment when sent).
+        pub id: ::std::string::String,
+    }
+    impl crate::endpoint::Endpoint for GetEvent {
+        const OPERATION_ID: &'static str = "get_event";
+        const METHOD: &'static str = "GET";
+        const PATH: &'static str = "/api/v1/events/{id}";
+        const IDEMPOTENCY_KEY: bool = false;
+        type Query = ();
+        type Body = ();
+        type Answer = crate::types::Event;
+        fn path(&self) -> ::std::string::String {
+            format!("/api/v1/events/{}", crate ::wire::escape_segment(& self.id))
+        }
+        fn query(&self) -> ::std::option::Option<&Self::Query> {
+            None
+        }
+        fn query_mut(&mut self) -> ::std::option::Option<&mut Self::Query> {
             None
         }
         fn body(&self) -> ::std::option::Option<&Self::Body> {
@@ -3246,6 +4248,36 @@ pub mod endpoints {
         }
         fn query(&self) -> ::std::option::Option<&Self::Query> {
             Some(&self.query)
+        }
+        fn query_mut(&mut self) -> ::std::option::Option<&mut Self::Query> {
+            Some(&mut self.query)
+        }
+        fn body(&self) -> ::std::option::Option<&Self::Body> {
+            None
+        }
+    }
+    ///`list_events`: GET `/api/v1/events` (List events).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ListEvents {
+        ///The query parameters.
+        pub query: crate::params::ListEventsParams,
+    }
+    impl crate::endpoint::Endpoint for ListEvents {
+        const OPERATION_ID: &'static str = "list_events";
+        const METHOD: &'static str = "GET";
+        const PATH: &'static str = "/api/v1/events";
+        const IDEMPOTENCY_KEY: bool = false;
+        type Query = crate::params::ListEventsParams;
+        type Body = ();
+        type Answer = ::std::vec::Vec<crate::types::Event>;
+        fn path(&self) -> ::std::string::String {
+            format!("/api/v1/events",)
+        }
+        fn query(&self) -> ::std::option::Option<&Self::Query> {
+            Some(&self.query)
+        }
+        fn query_mut(&mut self) -> ::std::option::Option<&mut Self::Query> {
+            Some(&mut self.query)
         }
         fn body(&self) -> ::std::option::Option<&Self::Body> {
             None
@@ -3273,6 +4305,9 @@ pub mod endpoints {
         fn query(&self) -> ::std::option::Option<&Self::Query> {
             None
         }
+        fn query_mut(&mut self) -> ::std::option::Option<&mut Self::Query> {
+            None
+        }
         fn body(&self) -> ::std::option::Option<&Self::Body> {
             Some(&self.body)
         }
@@ -3287,8 +4322,12 @@ pub mod endpoints {
         DeleteCustomer { id: ::std::string::String },
         ///`get_customer`: GET /api/v1/customers/{id}
         GetCustomer { id: ::std::string::String },
+        ///`get_event`: GET /api/v1/events/{id}
+        GetEvent { id: ::std::string::String },
         ///`list_customers`: GET /api/v1/customers
         ListCustomers,
+        ///`list_events`: GET /api/v1/events
+        ListEvents,
         ///`update_customer`: PATCH /api/v1/customers/{id}
         UpdateCustomer { id: ::std::string::String },
     }
@@ -3299,7 +4338,9 @@ pub mod endpoints {
                 Route::CreateCustomer => "create_customer",
                 Route::DeleteCustomer { .. } => "delete_customer",
                 Route::GetCustomer { .. } => "get_customer",
+                Route::GetEvent { .. } => "get_event",
                 Route::ListCustomers => "list_customers",
+                Route::ListEvents => "list_events",
                 Route::UpdateCustomer { .. } => "update_customer",
             }
         }
@@ -3348,12 +4389,30 @@ pub mod endpoints {
                 });
             }
         }
+        if let Some(params) = crate::endpoint::match_path("/api/v1/events/{id}", path) {
+            known = true;
+            if method.eq_ignore_ascii_case("GET") {
+                #[allow(unused_mut, unused_variables)]
+                let mut params = params.into_iter();
+                return Ok(Route::GetEvent {
+                    id: params.next().unwrap_or_default(),
+                });
+            }
+        }
         if let Some(params) = crate::endpoint::match_path("/api/v1/customers", path) {
             known = true;
             if method.eq_ignore_ascii_case("GET") {
                 #[allow(unused_mut, unused_variables)]
                 let mut params = params.into_iter();
                 return Ok(Route::ListCustomers);
+            }
+        }
+        if let Some(params) = crate::endpoint::match_path("/api/v1/events", path) {
+            known = true;
+            if method.eq_ignore_ascii_case("GET") {
+                #[allow(unused_mut, unused_variables)]
+                let mut params = params.into_iter();
+                return Ok(Route::ListEvents);
             }
         }
         if let Some(params) = crate::endpoint::match_path(

@@ -605,6 +605,256 @@ pub mod operations {
             )
         }
     }
+    pub struct ListEventsWhen(::httpmock::When);
+    impl ListEventsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(regex::Regex::new("^/api/v1/events$").unwrap()),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn cursor<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("cursor", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("cursor"))
+            }
+        }
+        pub fn limit<T>(self, value: T) -> Self
+        where
+            T: Into<Option<::std::num::NonZeroU32>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("limit", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("limit"))
+            }
+        }
+        pub fn occurred_after<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("occurredAfter", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("occurredAfter"))
+            }
+        }
+        pub fn occurred_before<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a ::chrono::DateTime<::chrono::offset::Utc>>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("occurredBefore", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("occurredBefore"))
+            }
+        }
+        pub fn order<T>(self, value: T) -> Self
+        where
+            T: Into<Option<types::SortOrder>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("order", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("order"))
+            }
+        }
+        pub fn type_<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.query_param("type", value.to_string()))
+            } else {
+                Self(self.0.query_param_missing("type"))
+            }
+        }
+        pub fn x_plugipay_on_behalf_of<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Plugipay-On-Behalf-Of", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Plugipay-On-Behalf-Of"))
+            }
+        }
+    }
+    pub struct ListEventsThen(::httpmock::Then);
+    impl ListEventsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::EventListEnvelope) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::ErrorEnvelope) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn unauthorized(self, value: &types::ErrorEnvelope) -> Self {
+            Self(
+                self
+                    .0
+                    .status(401u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::ErrorEnvelope) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::ErrorEnvelope) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ErrorEnvelope) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct GetEventWhen(::httpmock::When);
+    impl GetEventWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(regex::Regex::new("^/api/v1/events/[^/]*$").unwrap()),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn id(self, value: &str) -> Self {
+            let re = regex::Regex::new(
+                    &format!("^/api/v1/events/{}$", value.to_string()),
+                )
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn x_plugipay_on_behalf_of<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("X-Plugipay-On-Behalf-Of", value.to_string()))
+            } else {
+                Self(self.0.header_missing("X-Plugipay-On-Behalf-Of"))
+            }
+        }
+    }
+    pub struct GetEventThen(::httpmock::Then);
+    impl GetEventThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::EventEnvelope) -> Self {
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::ErrorEnvelope) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn unauthorized(self, value: &types::ErrorEnvelope) -> Self {
+            Self(
+                self
+                    .0
+                    .status(401u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn forbidden(self, value: &types::ErrorEnvelope) -> Self {
+            Self(
+                self
+                    .0
+                    .status(403u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn not_found(self, value: &types::ErrorEnvelope) -> Self {
+            Self(
+                self
+                    .0
+                    .status(404u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn too_many_requests(self, value: &types::ErrorEnvelope) -> Self {
+            Self(
+                self
+                    .0
+                    .status(429u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: &types::ErrorEnvelope) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self
+                    .0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
 }
 /// An extension trait for [`MockServer`](::httpmock::MockServer) that
 /// adds a method for each operation. These are the equivalent of
@@ -625,6 +875,12 @@ pub trait MockServerExt {
     fn update_customer<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::UpdateCustomerWhen, operations::UpdateCustomerThen);
+    fn list_events<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ListEventsWhen, operations::ListEventsThen);
+    fn get_event<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetEventWhen, operations::GetEventThen);
 }
 impl MockServerExt for ::httpmock::MockServer {
     fn list_customers<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
@@ -679,6 +935,28 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::UpdateCustomerWhen::new(when),
                 operations::UpdateCustomerThen::new(then),
+            )
+        })
+    }
+    fn list_events<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ListEventsWhen, operations::ListEventsThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::ListEventsWhen::new(when),
+                operations::ListEventsThen::new(then),
+            )
+        })
+    }
+    fn get_event<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetEventWhen, operations::GetEventThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetEventWhen::new(when),
+                operations::GetEventThen::new(then),
             )
         })
     }

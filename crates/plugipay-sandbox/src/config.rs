@@ -44,15 +44,18 @@ pub enum Scope {
     Read,
     /// `plugipay:customer:write`: updating and deleting customers.
     Write,
+    /// `plugipay:event:read`: listing and getting events.
+    EventRead,
 }
 
 impl Scope {
-    /// Every customer scope.
-    pub const ALL: [Scope; 3] = [Scope::Create, Scope::Read, Scope::Write];
+    /// Every scope.
+    pub const ALL: [Scope; 4] = [Scope::Create, Scope::Read, Scope::Write, Scope::EventRead];
 
     /// The scope's name as the API writes it.
     pub fn as_str(self) -> &'static str {
         match self {
+            Scope::EventRead => "plugipay:event:read",
             Scope::Create => "plugipay:customer:create",
             Scope::Read => "plugipay:customer:read",
             Scope::Write => "plugipay:customer:write",

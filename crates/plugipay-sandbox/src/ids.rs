@@ -58,6 +58,13 @@ impl IdGenerator {
         (format!("cus_{}", encode(self.last)), created)
     }
 
+    /// A new event id (`evt_` and a ULID), greater than every earlier one
+    /// of this generator.
+    pub fn next_event_id(&mut self, now: DateTime<Utc>) -> String {
+        let (id, _) = self.next_customer_id(now);
+        id.replacen("cus_", "evt_", 1)
+    }
+
     /// The smallest id a customer created strictly after `t` can have.
     pub fn lowest_id_after(t: DateTime<Utc>) -> String {
         format!("cus_{}", encode(ulid(to_millis(t) + 1, 0)))

@@ -66,6 +66,8 @@ mod config;
 mod cursor;
 mod edge;
 mod envelope;
+mod events;
+mod events_api;
 mod failure;
 pub mod fault_proxy;
 mod faults;

@@ -24,7 +24,7 @@ use crate::failure::Failure;
 use crate::rates::{Class, Draw, Snapshot};
 use crate::request_body::{decode_body, refuse_nulls};
 use crate::workspace::WorkspaceId;
-use crate::{ids, list, writes};
+use crate::{events_api, ids, list, writes};
 
 /// Answers one request, in the live API's order: an unknown path is 404
 /// before authentication; then the headers are judged (401s) before any of
@@ -209,6 +209,7 @@ fn scope(route: &Route) -> Scope {
         Route::CreateCustomer => Scope::Create,
         Route::ListCustomers | Route::GetCustomer { .. } => Scope::Read,
         Route::UpdateCustomer { .. } | Route::DeleteCustomer { .. } => Scope::Write,
+        Route::ListEvents | Route::GetEvent { .. } => Scope::EventRead,
     }
 }
 
@@ -231,6 +232,8 @@ fn run(
                 store.create(account, req).map(|c| (201, json!(c)))
             })
         }
+        Route::ListEvents => events_api::list(app, principal, parts.uri.query(), request_id),
+        Route::GetEvent { id } => events_api::get(app, principal, &id, request_id),
         Route::ListCustomers => list::list(app, principal, parts.uri.query(), request_id),
         Route::GetCustomer { id } => {
             let customer = app.store().get(account, &id)?;

@@ -14,6 +14,7 @@ use plugipay_api::types::CreateCustomerRequest;
 use serde_json::json;
 
 use crate::config::{Limits, MetadataMode};
+use crate::events::{EventLog, Happened};
 use crate::failure::Failure;
 use crate::idempotency::{Fingerprint, Recorded, Records};
 use crate::ids::IdGenerator;
@@ -112,6 +113,7 @@ pub struct Store {
     metadata_mode: MetadataMode,
     limits: Limits,
     records: Records,
+    events: EventLog,
 }
 
 fn conflict(external_id: &str) -> Failure {
@@ -166,7 +168,13 @@ impl Store {
             metadata_mode,
             limits,
             records: Records::new(idempotency_budget, workspace_budget),
+            events: EventLog::new(seed ^ 0x5eed_e7e7),
         }
+    }
+
+    /// The event log of the customers' changes.
+    pub fn events(&self) -> &EventLog {
+        &self.events
     }
 
     /// A workspace's book, if it has one: only a customer created there
@@ -230,7 +238,9 @@ impl Store {
         account_id: &WorkspaceId,
         req: CreateCustomerRequest,
     ) -> Result<Customer, Failure> {
-        self.create_at(account_id, req, Utc::now())
+        let customer = self.create_at(account_id, req, Utc::now())?;
+        self.events.record(account_id, Happened::Created, &customer);
+        Ok(customer)
     }
 
     /// Creates a customer as if at `now` (ids stay in creation order: a
@@ -381,6 +391,7 @@ impl Store {
         ws.unindex(&old);
         ws.index(&new);
         ws.customers.insert(id.to_owned(), new.clone());
+        self.events.record(account_id, Happened::Updated, &new);
         Ok(new)
     }
 
@@ -468,6 +479,7 @@ impl Store {
         if ws.customers.is_empty() {
             self.workspaces.remove(account_id);
         }
+        self.events.record(account_id, Happened::Deleted, &customer);
         Ok(())
     }
 

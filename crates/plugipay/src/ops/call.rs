@@ -62,3 +62,108 @@ pub(crate) fn outgoing<E: Endpoint, Op: Write>(
     }
     Ok(outgoing)
 }
+
+/// `client.call(list_endpoint).paginated()`: one page of a list operation of
+/// the spec (its answer a list, its query a `cursor`), walked with
+/// [`stream`](Request::stream) and [`pages`](Request::pages) like the
+/// customers list.
+#[derive(Debug, Clone)]
+pub struct CallList<E> {
+    pub(crate) endpoint: E,
+}
+
+impl<E> private::Sealed for CallList<E> {}
+
+impl<E, T> Operation for CallList<E>
+where
+    E: Endpoint<Answer = Vec<T>>,
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    type Output = crate::customer::Page<T>;
+    const NAME: &'static str = E::OPERATION_ID;
+
+    /// Sends one page's request; the page must carry its list.
+    async fn run(request: Request<Self>) -> Result<crate::customer::Page<T>, Error> {
+        let endpoint = &request.op.endpoint;
+        if E::IDEMPOTENCY_KEY {
+            return Err(Error::InvalidArgument {
+                field: "endpoint".into(),
+                reason: format!("`{}` is a write: a walk reads pages", E::OPERATION_ID),
+            });
+        }
+        let outgoing = Outgoing::endpoint(endpoint)?.needs_data();
+        let envelope = request.exchange::<Vec<T>>(outgoing).await?;
+        let items = envelope.data.unwrap_or_default();
+        Ok(crate::customer::Page {
+            served: items.len(),
+            items,
+            // `hasMore` is the end signal; without it there is no more.
+            has_more: envelope.meta.has_more.unwrap_or(false),
+            cursor: envelope.meta.cursor.flatten(),
+            request_id: envelope.meta.request_id,
+            throttled: envelope.throttled,
+        })
+    }
+}
+
+impl<E, T> crate::pagination::Paginated for CallList<E>
+where
+    E: Endpoint<Answer = Vec<T>>,
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    type Item = T;
+
+    fn cursor(&self) -> Option<&str> {
+        // The query is a generated type the walk cannot borrow a cursor
+        // from; a walk started at a given cursor records the ones it follows.
+        None
+    }
+
+    fn with_cursor(mut self, cursor: String) -> Self {
+        if let Some(query) = self.endpoint.query_mut()
+            && let Ok(Value::Object(mut fields)) = serde_json::to_value(&*query)
+        {
+            fields.insert("cursor".into(), Value::String(cursor));
+            if let Ok(with_cursor) = serde_json::from_value(Value::Object(fields)) {
+                *query = with_cursor;
+            }
+        }
+        self
+    }
+}
+
+impl<E, T> Request<Call<E>>
+where
+    E: Endpoint<Answer = Vec<T>>,
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    /// This list operation as a walk: [`stream`](Request::stream) gives every
+    /// item, page after page, and [`pages`](Request::pages) every page, with
+    /// the same guards as the customers list.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new()).await?;
+    /// # let client = plugipay::Client::builder().key_id("ak_test_sandbox").secret("sk_test_sandbox").base_url(sandbox.base_url()).build()?;
+    /// use futures_util::TryStreamExt;
+    /// use plugipay::api::endpoints::ListEvents;
+    /// use plugipay::api::params::ListEventsParams;
+    /// use plugipay::NewCustomer;
+    ///
+    /// client.customers().create(NewCustomer::new().name("Sari")).await?;
+    /// let events: Vec<_> = client
+    ///     .call(ListEvents { query: ListEventsParams::new().limit(50) })
+    ///     .paginated()
+    ///     .stream()
+    ///     .try_collect()
+    ///     .await?;
+    /// assert_eq!(events[0].type_, "plugipay.customer.created.v1");
+    /// # Ok(()) }
+    /// ```
+    pub fn paginated(self) -> Request<CallList<E>> {
+        self.map_op(|call| CallList {
+            endpoint: call.endpoint,
+        })
+    }
+}

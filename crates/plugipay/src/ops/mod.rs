@@ -14,8 +14,8 @@ mod remove;
 mod sync;
 mod update;
 
-pub use call::Call;
 pub(crate) use call::outgoing as endpoint_outgoing;
+pub use call::{Call, CallList};
 pub use create::CreateCustomer;
 pub use delete::DeleteCustomer;
 pub use ensure::{EnsureCustomer, Ensured};

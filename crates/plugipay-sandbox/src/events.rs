@@ -1,0 +1,193 @@
+//! The event log: every customer created, updated or deleted through the
+//! API, per workspace and mode, as the events API serves it — newest kept,
+//! at most [`MAX_EVENTS_PER_WORKSPACE`] per workspace (the oldest go first).
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use plugipay_api::types::{Customer, SortOrder};
+use serde_json::{Value, json};
+
+use crate::ids::IdGenerator;
+use crate::workspace::WorkspaceId;
+
+/// The most events a workspace keeps.
+pub const MAX_EVENTS_PER_WORKSPACE: usize = 100_000;
+
+/// What happened to a customer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Happened {
+    /// It was created.
+    Created,
+    /// It was updated.
+    Updated,
+    /// It was deleted (the event carries it as it was).
+    Deleted,
+}
+
+impl Happened {
+    /// The event type, as the official SDKs spell it.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            Happened::Created => "plugipay.customer.created.v1",
+            Happened::Updated => "plugipay.customer.updated.v1",
+            Happened::Deleted => "plugipay.customer.deleted.v1",
+        }
+    }
+}
+
+/// One recorded event.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// `evt_…`, increasing with time.
+    pub id: String,
+    /// Its type (`plugipay.customer.created.v1`, …).
+    pub kind: &'static str,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// The event as served.
+    pub json: Value,
+}
+
+/// A page of events, as asked.
+pub struct EventQuery {
+    /// Page size.
+    pub limit: usize,
+    /// Continue after this event id.
+    pub after_id: Option<String>,
+    /// Newest or oldest first.
+    pub order: SortOrder,
+    /// Only this type (either spelling).
+    pub kind: Option<String>,
+    /// Only events after this instant.
+    pub after: Option<DateTime<Utc>>,
+    /// Only events before this instant.
+    pub before: Option<DateTime<Utc>>,
+}
+
+/// Every workspace's events.
+pub struct EventLog {
+    by_workspace: HashMap<WorkspaceId, VecDeque<Event>>,
+    ids: IdGenerator,
+}
+
+/// `customer.created` and `plugipay.customer.created.v1` name one type.
+fn same_type(asked: &str, kind: &str) -> bool {
+    let asked = asked.to_ascii_lowercase();
+    asked == kind || format!("plugipay.{asked}.v1") == kind
+}
+
+impl EventLog {
+    /// An empty log whose ids draw on `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            by_workspace: HashMap::new(),
+            ids: IdGenerator::new(seed),
+        }
+    }
+
+    /// Records that `customer` of `workspace` `happened` now.
+    pub fn record(&mut self, workspace: &WorkspaceId, happened: Happened, customer: &Customer) {
+        let at = Utc::now();
+        let id = self.ids.next_event_id(at);
+        let json = json!({
+            "id": id,
+            "type": happened.event_type(),
+            "accountId": workspace.account,
+            "occurredAt": at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "data": {
+                "object": customer,
+                "aggregateType": "customer",
+                "aggregateId": customer.id,
+            }
+        });
+        let log = self.by_workspace.entry(workspace.clone()).or_default();
+        if log.len() == MAX_EVENTS_PER_WORKSPACE {
+            log.pop_front();
+        }
+        log.push_back(Event {
+            id,
+            kind: happened.event_type(),
+            at,
+            json,
+        });
+    }
+
+    /// The event `id` of `workspace`.
+    pub fn get(&self, workspace: &WorkspaceId, id: &str) -> Option<&Event> {
+        let log = self.by_workspace.get(workspace)?;
+        // Ids increase along the log.
+        let at = log.binary_search_by(|e| e.id.as_str().cmp(id)).ok()?;
+        log.get(at)
+    }
+
+    /// One page of `workspace`'s events and the id to continue after, when
+    /// more follow.
+    pub fn page(&self, workspace: &WorkspaceId, q: &EventQuery) -> (Vec<Value>, Option<String>) {
+        let Some(log) = self.by_workspace.get(workspace) else {
+            return (Vec::new(), None);
+        };
+        let keeps = |e: &&Event| {
+            q.kind.as_deref().is_none_or(|k| same_type(k, e.kind))
+                && q.after.is_none_or(|t| e.at > t)
+                && q.before.is_none_or(|t| e.at < t)
+                && q.after_id.as_deref().is_none_or(|after| match q.order {
+                    SortOrder::Asc => e.id.as_str() > after,
+                    SortOrder::Desc => e.id.as_str() < after,
+                })
+        };
+        let mut events: Vec<&Event> = match q.order {
+            SortOrder::Asc => log.iter().filter(keeps).take(q.limit + 1).collect(),
+            SortOrder::Desc => log.iter().rev().filter(keeps).take(q.limit + 1).collect(),
+        };
+        let more = events.len() > q.limit;
+        events.truncate(q.limit);
+        let next = more.then(|| events.last().map(|e| e.id.clone())).flatten();
+        (events.into_iter().map(|e| e.json.clone()).collect(), next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Mode;
+
+    fn customer(id: &str) -> Customer {
+        serde_json::from_value(json!({
+            "id": id, "accountId": "acct_1", "createdAt": "2026-11-30T00:00:00Z",
+            "updatedAt": "2026-11-30T00:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn events_are_recorded_found_and_paged_by_type() {
+        let ws = WorkspaceId {
+            account: "acct_1".into(),
+            mode: Mode::Test,
+        };
+        let mut log = EventLog::new(1);
+        log.record(&ws, Happened::Created, &customer("cus_1"));
+        log.record(&ws, Happened::Updated, &customer("cus_1"));
+        log.record(&ws, Happened::Deleted, &customer("cus_1"));
+        let query = |kind: Option<&str>, order, after_id: Option<String>| EventQuery {
+            limit: 2,
+            after_id,
+            order,
+            kind: kind.map(str::to_owned),
+            after: None,
+            before: None,
+        };
+        let (first, next) = log.page(&ws, &query(None, SortOrder::Asc, None));
+        assert_eq!(first.len(), 2);
+        assert_eq!(first[0]["type"], "plugipay.customer.created.v1");
+        let (rest, end) = log.page(&ws, &query(None, SortOrder::Asc, next));
+        assert_eq!((rest.len(), end), (1, None));
+        assert_eq!(rest[0]["type"], "plugipay.customer.deleted.v1");
+        let (updated, _) = log.page(&ws, &query(Some("CUSTOMER.UPDATED"), SortOrder::Desc, None));
+        assert_eq!(updated.len(), 1);
+        let id = first[1]["id"].as_str().unwrap();
+        assert_eq!(log.get(&ws, id).unwrap().json["id"], id);
+        assert!(log.get(&ws, "evt_missing").is_none());
+    }
+}
