@@ -26,10 +26,7 @@ use plugipay::{Client, ListParams};
 
 use crate::Failure;
 use crate::output::{flush, progress, text_line};
-
-/// The exit status of an export stopped by a signal (128 + SIGINT, as a
-/// shell reports Ctrl-C).
-const INTERRUPTED_EXIT: i32 = 130;
+use crate::signals::Interrupts;
 
 /// Writes every customer as JSON lines to `out` (stdout when `None`):
 /// `parallel` creation-time ranges at once, or with 1 a single walk, newest
@@ -274,7 +271,7 @@ async fn replace(
             };
             note!("error: export interrupted by {signal}: {kept}");
             // The runtime's other work is only this export's walk.
-            std::process::exit(INTERRUPTED_EXIT);
+            std::process::exit(i32::from(crate::exit::INTERRUPTED));
         }
     };
     let file = writer
@@ -412,57 +409,6 @@ fn random() -> u64 {
     );
     hasher.write_u64(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     hasher.finish()
-}
-
-/// The signals that end an export early.
-struct Interrupts {
-    #[cfg(unix)]
-    signals: [(tokio::signal::unix::Signal, &'static str); 3],
-}
-
-impl Interrupts {
-    /// Starts listening: from now on these signals no longer end the
-    /// process by themselves.
-    fn listen() -> Result<Interrupts, Failure> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let listen = |kind: SignalKind| {
-                signal(kind).map_err(|e| {
-                    Failure::Other(format!("cannot watch for interrupting signals: {e}"))
-                })
-            };
-            Ok(Interrupts {
-                signals: [
-                    (listen(SignalKind::interrupt())?, "SIGINT"),
-                    (listen(SignalKind::terminate())?, "SIGTERM"),
-                    (listen(SignalKind::hangup())?, "SIGHUP"),
-                ],
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Interrupts {})
-    }
-
-    /// Waits for one of the signals; its name.
-    async fn recv(&mut self) -> &'static str {
-        #[cfg(unix)]
-        {
-            let [(int, i), (term, t), (hup, h)] = &mut self.signals;
-            tokio::select! {
-                _ = int.recv() => *i,
-                _ = term.recv() => *t,
-                _ = hup.recv() => *h,
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            match tokio::signal::ctrl_c().await {
-                Ok(()) => "Ctrl-C",
-                Err(_) => std::future::pending().await,
-            }
-        }
-    }
 }
 
 /// A file whose write errors name `--out` as the user gave it (not the

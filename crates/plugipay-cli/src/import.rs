@@ -1,20 +1,22 @@
 //! `import`: ensures (or syncs) every row of a file by its externalId, so a
 //! re-run (after a crash, through faults) finds what the last run created.
 
-use std::io::Write;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
-use std::sync::Arc;
-
 use futures_util::StreamExt;
+use indicatif::ProgressBar;
 use plugipay::{Client, Customer, NewCustomer, SyncAction};
 
 use crate::Failure;
 use crate::failed_rows::FailedRows;
 use crate::known::{Known, Lookup};
 use crate::output::{progress, terminal_safe};
-use crate::rows::{NumberedRow, Row, Rows, first_of_each_external_id, rows, scan};
+use crate::rows::{NumberedRow, Row, Rows, Skipped, Source, first_of_each_external_id, rows, scan};
+use crate::signals::Interrupts;
 
 /// A row's external id and the customer to ensure with it.
 fn into_customer(mut row: Row) -> Result<(String, NewCustomer), String> {
@@ -51,6 +53,9 @@ enum RowOutcome {
     /// Maybe done: a write that may have been applied could not be read
     /// back. Never counted as failed.
     Unknown(String),
+    /// Still in flight when the import was stopped and the grace ran out:
+    /// maybe done.
+    Abandoned,
 }
 
 /// What happens to one row. Its customer is taken from what the walk of
@@ -217,12 +222,19 @@ fn println_safe(line: &str) {
 /// to be imported again. A dry run writes nothing and prints on stdout one
 /// line per row that would be created or updated.
 pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<(), Failure> {
+    // From here on Ctrl-C (SIGINT, SIGTERM, SIGHUP) stops the import
+    // cleanly instead of killing it mid-row.
+    let mut interrupts = Interrupts::listen()?;
     let scan = scan(path)?;
     // What the book holds of the rows, by reads, before any write.
     let known = match &scan {
-        Some(scan) if !scan.external_ids.is_empty() => {
-            Known::read(client, &scan.external_ids).await
-        }
+        Some(scan) if !scan.external_ids.is_empty() => tokio::select! {
+            known = Known::read(client, &scan.external_ids) => known,
+            signal = interrupts.recv() => {
+                note!("import interrupted by {signal} while reading the book: nothing was written; run it again");
+                return Err(Failure::Interrupted);
+            }
+        },
         _ => Known::nothing(),
     };
     if let Some(scan) = &scan {
@@ -246,24 +258,78 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
         },
     );
     let started = Instant::now();
-    let Rows { header, rows } = rows(path)?;
+    let Rows {
+        header,
+        rows,
+        skipped,
+    } = rows(path)?;
     let mut not_done = (!mode.dry_run).then(|| FailedRows::new(path, header));
-    let outcomes = futures_util::stream::iter(first_of_each_external_id(rows))
-        .map(|NumberedRow { line, source, row }| {
-            let (client, known) = (client.clone(), Arc::clone(&known));
-            async move {
-                (
-                    line,
-                    source,
-                    import_row(client, known, mode, line, row).await,
-                )
-            }
-        })
-        .buffer_unordered(mode.concurrency);
-    let mut tally = Tally::default();
-    futures_util::pin_mut!(outcomes);
+    let mut report = Report {
+        path,
+        tally: Tally::default(),
+        not_done: &mut not_done,
+        bar: &bar,
+    };
+    let mut rows = first_of_each_external_id(rows);
+    // Rows run `concurrency` at a time and finish in any order; their
+    // reports wait in `finished` to come out in file order. The window
+    // bounds how far ahead of the oldest unfinished row the import may
+    // run, so memory stays bounded behind a slow row. A row's place in the
+    // file stays in `pending` while it runs.
+    let window = mode.concurrency.saturating_mul(REORDER_FACTOR);
+    let mut in_flight = futures_util::stream::FuturesUnordered::new();
+    let mut pending = BTreeMap::<u64, (u64, Source)>::new();
+    let mut finished = BTreeMap::<u64, (u64, Source, RowOutcome)>::new();
+    let (mut next_started, mut next_reported) = (0u64, 0u64);
     let mut ceiling_shown = false;
-    while let Some((line, source, outcome)) = outcomes.next().await {
+    // Once a signal came: which, and until when rows in flight may finish.
+    let mut stop: Option<(&'static str, tokio::time::Instant)> = None;
+    loop {
+        while stop.is_none()
+            && in_flight.len() < mode.concurrency
+            && pending.len() + finished.len() < window
+        {
+            let Some(NumberedRow { line, source, row }) = rows.next() else {
+                break;
+            };
+            let (client, known, seq) = (client.clone(), Arc::clone(&known), next_started);
+            next_started += 1;
+            pending.insert(seq, (line, source));
+            in_flight.push(async move { (seq, import_row(client, known, mode, line, row).await) });
+        }
+        if in_flight.is_empty() {
+            break;
+        }
+        let grace = async {
+            match stop {
+                Some((_, until)) => tokio::time::sleep_until(until).await,
+                None => std::future::pending().await,
+            }
+        };
+        let (seq, outcome) = tokio::select! {
+            next = in_flight.next() => next.expect("rows in flight"),
+            signal = interrupts.recv() => {
+                if stop.is_some() {
+                    // A second signal: no more waiting.
+                    break;
+                }
+                let waiting = in_flight.len();
+                bar.suspend(|| note!(
+                    "{signal}: stopping; no new rows are sent, the {waiting} in flight get up to \
+                     {}s to finish (again to stop now)",
+                    GRACE.as_secs()
+                ));
+                stop = Some((signal, tokio::time::Instant::now() + GRACE));
+                continue;
+            }
+            () = grace => break,
+        };
+        let (line, source) = pending.remove(&seq).expect("a started row");
+        finished.insert(seq, (line, source, outcome));
+        while let Some((line, source, outcome)) = finished.remove(&next_reported) {
+            report.row(line, &source, outcome)?;
+            next_reported += 1;
+        }
         // The rate the workspace allows, once the server has said it.
         if !ceiling_shown
             && let Some(writes) = client
@@ -274,6 +340,93 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
             bar.set_message(format!("rows (writes at most {}/s)", writes.limit));
             ceiling_shown = true;
         }
+    }
+    // Stopped by a signal: rows still in flight are abandoned (a write may
+    // have been applied), and with the rows never started they are copied
+    // out to be imported again, in file order.
+    drop(in_flight);
+    for (seq, (line, source)) in std::mem::take(&mut pending) {
+        finished.insert(seq, (line, source, RowOutcome::Abandoned));
+    }
+    for (_, (line, source, outcome)) in std::mem::take(&mut finished) {
+        report.row(line, &source, outcome)?;
+    }
+    if stop.is_some() {
+        if path == Path::new("-") && std::io::stdin().is_terminal() {
+            note!("the rows not yet typed on standard input were not read");
+        } else {
+            for NumberedRow { source, .. } in rows {
+                report.not_started(&source)?;
+            }
+        }
+    }
+    let tally = report.tally;
+    bar.finish_and_clear();
+    note_skipped(&skipped);
+    let not_shown =
+        (tally.failed + tally.unknown + tally.abandoned).saturating_sub(MAX_REPORTED_ROWS);
+    if not_shown > 0 {
+        note!("… and {not_shown} more rows not done, not shown");
+    }
+    note!("{}", tally.summary(mode, started.elapsed().as_secs_f64()));
+    if let Some(said) = not_done.map(FailedRows::finish).transpose()?.flatten() {
+        note!("{}", terminal_safe(&said));
+    }
+    if let Some((signal, _)) = stop {
+        note!(
+            "import interrupted by {signal}: {} rows abandoned in flight, {} not started; \
+             a rerun is safe (rows already imported are found, not created again)",
+            tally.abandoned,
+            tally.not_started
+        );
+        return Err(Failure::Interrupted);
+    }
+    if tally.failed + tally.unknown > 0 {
+        Err(Failure::Partial)
+    } else {
+        Ok(())
+    }
+}
+
+/// How far past the oldest unfinished row an import may run, in rows per
+/// row in flight: finished rows wait at most this many to be reported in
+/// file order.
+const REORDER_FACTOR: usize = 16;
+
+/// How long rows in flight may finish once a signal stops an import.
+const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Says once which keys of the file's rows were left out, as the create
+/// request does not take them (an export's answer-only fields).
+fn note_skipped(skipped: &Skipped) {
+    let skipped = skipped.lock().unwrap_or_else(|p| p.into_inner());
+    if skipped.is_empty() {
+        return;
+    }
+    let keys: Vec<&str> = skipped.iter().map(String::as_str).collect();
+    note!(
+        "{}",
+        terminal_safe(&format!(
+            "note: skipped keys a new customer does not take (as in an export): {}",
+            keys.join(", ")
+        ))
+    );
+}
+
+/// Where each row's outcome goes, in file order: the counts, the report of
+/// a row not done (the first few) and its copy in the rows-not-done file.
+struct Report<'a> {
+    path: &'a Path,
+    tally: Tally,
+    not_done: &'a mut Option<FailedRows>,
+    bar: &'a ProgressBar,
+}
+
+impl Report<'_> {
+    /// Counts one row's outcome; a row not done is reported by its line
+    /// and copied out.
+    fn row(&mut self, line: u64, source: &Source, outcome: RowOutcome) -> Result<(), Failure> {
+        let tally = &mut self.tally;
         let (verdict, reason) = match outcome {
             RowOutcome::Created => (&mut tally.created, None),
             RowOutcome::Found => (&mut tally.found, None),
@@ -284,33 +437,32 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
                 &mut tally.unknown,
                 Some(format!("outcome unknown: {reason}")),
             ),
+            RowOutcome::Abandoned => (
+                &mut tally.abandoned,
+                Some("stopped in flight: its write may have been applied".to_owned()),
+            ),
         };
         *verdict += 1;
         if let Some(reason) = reason {
-            if let Some(not_done) = &mut not_done {
-                not_done.push(&source)?;
+            if let Some(not_done) = self.not_done.as_mut() {
+                not_done.push(source)?;
             }
-            let shown = tally.failed + tally.unknown;
-            if shown <= MAX_REPORTED_ROWS {
-                let report = terminal_safe(&format!("{}:{line}: {reason}", path.display()));
-                bar.suspend(|| note!("{report}"));
+            if tally.failed + tally.unknown + tally.abandoned <= MAX_REPORTED_ROWS {
+                let report = terminal_safe(&format!("{}:{line}: {reason}", self.path.display()));
+                self.bar.suspend(|| note!("{report}"));
             }
         }
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    let not_shown = (tally.failed + tally.unknown).saturating_sub(MAX_REPORTED_ROWS);
-    if not_shown > 0 {
-        note!("… and {not_shown} more rows not done, not shown");
-    }
-    note!("{}", tally.summary(mode, started.elapsed().as_secs_f64()));
-    if let Some(said) = not_done.map(FailedRows::finish).transpose()?.flatten() {
-        note!("{}", terminal_safe(&said));
-    }
-    if tally.failed + tally.unknown > 0 {
-        Err(Failure::Partial)
-    } else {
+        self.bar.inc(1);
         Ok(())
+    }
+
+    /// Counts a row the import stopped before starting, and copies it out.
+    fn not_started(&mut self, source: &Source) -> Result<(), Failure> {
+        self.tally.not_started += 1;
+        match self.not_done.as_mut() {
+            Some(not_done) => not_done.push(source),
+            None => Ok(()),
+        }
     }
 }
 
@@ -323,6 +475,10 @@ struct Tally {
     unchanged: u64,
     failed: u64,
     unknown: u64,
+    /// Stopped in flight by a signal.
+    abandoned: u64,
+    /// Never started: the import was stopped first.
+    not_started: u64,
 }
 
 impl Tally {
@@ -335,7 +491,11 @@ impl Tally {
             unchanged,
             failed,
             unknown,
+            abandoned,
+            not_started: _,
         } = self;
+        // Rows abandoned in flight may have been written: unknown too.
+        let unknown = unknown + abandoned;
         let rows = created + found + updated + unchanged + failed + unknown;
         // Only a write can be of unknown outcome: a dry run has none.
         let unknown = format!("{unknown} of unknown outcome");

@@ -12,12 +12,14 @@ macro_rules! note {
 mod cli;
 mod commands;
 mod demo;
+mod exit;
 mod export;
 mod failed_rows;
 mod import;
 mod known;
 mod output;
 mod rows;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -37,6 +39,8 @@ pub enum Failure {
     Partial,
     /// Whoever read stdout stopped reading (`… | head`): nothing more to say.
     Closed,
+    /// Stopped by a signal; what was done and what is left was printed.
+    Interrupted,
 }
 
 impl From<plugipay::Error> for Failure {
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Partial) => ExitCode::FAILURE,
+        Err(Failure::Interrupted) => ExitCode::from(exit::INTERRUPTED),
         Err(Failure::Closed) => ExitCode::SUCCESS,
         // Server text (and file names) may hold control characters.
         Err(Failure::Sdk(e)) => {

@@ -1,17 +1,19 @@
 //! The rows of an import file: JSON lines or CSV with a header row, each
 //! numbered by its line and read as the spec's create request.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use plugipay::NewCustomer;
+use plugipay::{Customer, NewCustomer};
 
 use crate::Failure;
 
 /// One row of an import file: the spec's create request (`NewCustomer`,
-/// generated, unknown fields refused), which must carry an `externalId`.
+/// generated), which must carry an `externalId`. A JSON line's keys that the
+/// request does not take (an export's `id`, `createdAt`, …) are left out.
 pub type Row = NewCustomer;
 
 /// Prints the JSON Schema of one import row (JSON lines; a CSV row has the
@@ -29,6 +31,63 @@ pub fn print_row_schema() -> Result<(), Failure> {
         .map_err(|e| Failure::Other(format!("cannot print the schema: {e}")))?;
     println!("{text}");
     Ok(())
+}
+
+/// The JSON names of a schema's top-level properties.
+fn properties(schema: schemars::schema::RootSchema) -> BTreeSet<String> {
+    schema
+        .schema
+        .object
+        .map(|object| object.properties.into_keys().collect())
+        .unwrap_or_default()
+}
+
+/// The fields a row may set: the create request's, from its schema (a
+/// field the spec adds is one with no change here).
+pub fn row_fields() -> &'static BTreeSet<String> {
+    static FIELDS: OnceLock<BTreeSet<String>> = OnceLock::new();
+    FIELDS.get_or_init(|| properties(schemars::schema_for!(Row)))
+}
+
+/// The fields of a customer as the server answers it (what `export`
+/// writes): the create request's and the answer-only ones (`id`,
+/// `createdAt`, …).
+pub fn customer_fields() -> &'static BTreeSet<String> {
+    static FIELDS: OnceLock<BTreeSet<String>> = OnceLock::new();
+    FIELDS.get_or_init(|| properties(schemars::schema_for!(Customer)))
+}
+
+/// The keys of rows left out because the create request does not take them
+/// (an export's `id`, `accountId`, `createdAt`, …), shared by the reader
+/// and whoever reports them, once per file.
+pub type Skipped = Arc<Mutex<BTreeSet<String>>>;
+
+/// A JSON line as a row: keys the create request does not take are left
+/// out (and noted in `skipped`), and so are `null` values, so a line of
+/// `export` is a row.
+fn json_row(text: &str, skipped: &Skipped) -> Result<Row, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not a customer row: {e}"))?;
+    let serde_json::Value::Object(mut fields) = value else {
+        return Err("not a customer row: expected a JSON object".to_owned());
+    };
+    let known = row_fields();
+    fields.retain(|key, value| {
+        if !known.contains(key) {
+            lock(skipped).insert(key.clone());
+            return false;
+        }
+        !value.is_null()
+    });
+    serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| format!("not a customer row: {e}"))
+}
+
+/// Locks a mutex, a poisoned one included (what it guards stays usable).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A CSV record as a row: each column is a field of the row by its JSON
@@ -116,6 +175,9 @@ pub struct Rows {
     pub header: Option<csv::StringRecord>,
     /// The rows, in file order.
     pub rows: Box<dyn Iterator<Item = NumberedRow> + Send>,
+    /// Keys left out of the rows read so far, as the create request does
+    /// not take them.
+    pub skipped: Skipped,
 }
 
 /// Where rows come from: the file at `path`, or standard input for `-`. A
@@ -206,8 +268,14 @@ pub fn rows(path: &Path) -> Result<Rows, Failure> {
             })
         });
         let rows = Box::new(rows);
-        return Ok(Rows { header, rows });
+        return Ok(Rows {
+            header,
+            rows,
+            skipped: Skipped::default(),
+        });
     }
+    let skipped = Skipped::default();
+    let skipping = Arc::clone(&skipped);
     let mut reader = BufReader::new(input);
     let mut number = 0u64;
     let mut done = false;
@@ -249,8 +317,7 @@ pub fn rows(path: &Path) -> Result<Rows, Failure> {
             if text.trim().is_empty() {
                 continue;
             }
-            let row =
-                serde_json::from_str::<Row>(text).map_err(|e| format!("not a customer row: {e}"));
+            let row = json_row(text, &skipping);
             return Some(NumberedRow {
                 line: number,
                 source,
@@ -261,6 +328,7 @@ pub fn rows(path: &Path) -> Result<Rows, Failure> {
     Ok(Rows {
         header: None,
         rows: Box::new(lines),
+        skipped,
     })
 }
 
@@ -304,12 +372,6 @@ impl<R: std::io::Read> std::io::Read for NewlineTap<R> {
         self.read += n as u64;
         Ok(n)
     }
-}
-
-fn lock(newlines: &std::sync::Mutex<NewlineOffsets>) -> std::sync::MutexGuard<'_, NewlineOffsets> {
-    newlines
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Refuses a row whose externalId an earlier row of the same file has: the
