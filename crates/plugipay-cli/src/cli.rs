@@ -10,7 +10,12 @@ use plugipay_sandbox::SandboxArgs;
 
 /// The Plugipay customers API from your shell.
 #[derive(Debug, Parser)]
-#[command(name = "plugipay", version, propagate_version = true)]
+#[command(
+    name = "plugipay",
+    version,
+    propagate_version = true,
+    after_help = crate::exit::HELP
+)]
 pub struct Cli {
     #[command(flatten)]
     pub connection: Connection,

@@ -24,7 +24,7 @@ mod signals;
 use std::process::ExitCode;
 
 use clap::Parser;
-use plugipay::{Client, ClientBuilder};
+use plugipay::{Client, ClientBuilder, env};
 
 use crate::cli::{Cli, Command, Connection};
 
@@ -41,6 +41,8 @@ pub enum Failure {
     Closed,
     /// Stopped by a signal; what was done and what is left was printed.
     Interrupted,
+    /// No credentials at all (no flag, no variable): what to set, worded.
+    NoCredentials(String),
 }
 
 impl From<plugipay::Error> for Failure {
@@ -78,7 +80,18 @@ fn connect(c: &Connection) -> Result<Client, Failure> {
     if let Some(deadline) = c.deadline {
         builder = builder.deadline(deadline);
     }
-    Ok(builder.build()?)
+    // No credential of any kind is its own exit status (3); credentials
+    // given but incomplete or malformed are an ordinary error.
+    let given = [&c.key_id, &c.secret, &c.api_key]
+        .iter()
+        .any(|flag| flag.is_some())
+        || [env::KEY_ID, env::SECRET, env::API_KEY]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some());
+    builder.build().map_err(|e| match e {
+        plugipay::Error::Config(message) if !given => Failure::NoCredentials(message),
+        e => Failure::Sdk(e),
+    })
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
@@ -99,8 +112,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 /// with other parameters (as Plugipay's own CLI), 1 for anything else.
 fn exit_code(error: &plugipay::Error) -> ExitCode {
     match error.code() {
-        Some(plugipay::ErrorCode::IdempotencyMismatch) => ExitCode::from(64),
-        _ => ExitCode::FAILURE,
+        Some(plugipay::ErrorCode::IdempotencyMismatch) => {
+            ExitCode::from(exit::IDEMPOTENCY_MISMATCH)
+        }
+        _ => ExitCode::from(exit::ERROR),
     }
 }
 
@@ -113,14 +128,18 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             note!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(exit::ERROR);
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Partial) => ExitCode::FAILURE,
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(Failure::Partial) => ExitCode::from(exit::ERROR),
         Err(Failure::Interrupted) => ExitCode::from(exit::INTERRUPTED),
-        Err(Failure::Closed) => ExitCode::SUCCESS,
+        Err(Failure::Closed) => ExitCode::from(exit::OK),
+        Err(Failure::NoCredentials(message)) => {
+            note!("error: {}", output::terminal_safe(&message));
+            ExitCode::from(exit::NO_CREDENTIALS)
+        }
         // Server text (and file names) may hold control characters.
         Err(Failure::Sdk(e)) => {
             note!("error: {}", output::terminal_safe(&e.report().to_string()));
@@ -128,7 +147,7 @@ fn main() -> ExitCode {
         }
         Err(Failure::Other(message)) => {
             note!("error: {}", output::terminal_safe(&message));
-            ExitCode::FAILURE
+            ExitCode::from(exit::ERROR)
         }
     }
 }

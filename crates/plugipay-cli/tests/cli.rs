@@ -391,7 +391,7 @@ async fn errors_are_one_clear_line() {
     assert_eq!(out.status.code(), Some(2));
 
     let out = plugipay_without_credentials(&["customers", "get", "cus_x"]).await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "no credentials configured");
     let err = stderr(&out);
     assert!(
         err.contains("PLUGIPAY_KEY_ID") && err.contains("PLUGIPAY_API_KEY"),
@@ -1288,4 +1288,49 @@ async fn an_interrupted_import_stops_cleanly_and_a_rerun_converges() {
             .collect();
         assert_eq!(ids.len(), ROWS);
     }
+}
+
+/// The exit statuses are listed in `--help`, and each is what it says: 0
+/// ok, 1 an error, 2 a bad invocation, 3 no credentials (64 and 130 have
+/// their own tests: `a_reused_idempotency_key_exits_64`,
+/// `an_interrupted_import_stops_cleanly_and_a_rerun_converges`).
+#[tokio::test(flavor = "multi_thread")]
+async fn exit_statuses_are_listed_and_kept() {
+    let help = plugipay_without_credentials(&["--help"]).await;
+    assert_eq!(help.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&help.stdout);
+    for line in [
+        "Exit status:",
+        "0    ok",
+        "1    error",
+        "2    bad invocation",
+        "3    no credentials configured",
+        "64   Idempotency-Key reused",
+        "130  interrupted",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+
+    let sb = sandbox(0).await;
+    let missing = plugipay(&sb, &["customers", "get", "cus_nobody"]).await;
+    assert_eq!(missing.status.code(), Some(1), "{}", stderr(&missing));
+    let usage = plugipay(&sb, &["customers", "get", "--no-such-flag"]).await;
+    assert_eq!(usage.status.code(), Some(2), "{}", stderr(&usage));
+    let nothing = plugipay_without_credentials(&["customers", "list"]).await;
+    assert_eq!(nothing.status.code(), Some(3), "{}", stderr(&nothing));
+    assert!(
+        stderr(&nothing).contains("no credentials"),
+        "{}",
+        stderr(&nothing)
+    );
+    // Credentials given but incomplete: an ordinary error.
+    let half = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+        .args(["--key-id", "ak_test_x", "customers", "list"])
+        .env_remove("PLUGIPAY_KEY_ID")
+        .env_remove("PLUGIPAY_SECRET")
+        .env_remove("PLUGIPAY_API_KEY")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(half.status.code(), Some(1), "{}", stderr(&half));
 }
