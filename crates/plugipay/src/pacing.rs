@@ -7,6 +7,7 @@
 //! no such headers is not paced at all.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -84,6 +85,9 @@ type Key = (Option<String>, RateClass);
 #[derive(Default)]
 pub(crate) struct Pacer {
     buckets: Mutex<HashMap<Key, Bucket>>,
+    /// Per class, whether the key's own workspace answers without
+    /// rate-limit headers: its requests then go without taking the lock.
+    own_unpaced: [AtomicBool; 2],
     /// Wakes tasks waiting for a bucket's first answer.
     learned: Notify,
     /// Off: every request goes at once ([`ClientBuilder::pacing`](crate::ClientBuilder::pacing)).
@@ -202,7 +206,9 @@ impl Tokens {
 /// cancelled call) only frees its place.
 pub(crate) struct Permit {
     pacer: Arc<Pacer>,
-    key: Key,
+    /// `None`: not tracked (pacing off, or an unpaced bucket's fast path).
+    key: Option<Key>,
+    class: RateClass,
     /// Whether the request was counted in flight.
     counted: bool,
     learning: bool,
@@ -228,17 +234,28 @@ impl Pacer {
         on_behalf_of: Option<&str>,
         class: RateClass,
     ) -> Permit {
+        let untracked = || Permit {
+            pacer: Arc::clone(self),
+            key: None,
+            class,
+            counted: false,
+            learning: false,
+            done: false,
+        };
+        if self.off
+            || (on_behalf_of.is_none() && self.own_unpaced[class as usize].load(Ordering::Relaxed))
+        {
+            return untracked();
+        }
         let key = (on_behalf_of.map(str::to_owned), class);
         let permit = |counted, learning| Permit {
             pacer: Arc::clone(self),
-            key: key.clone(),
+            key: Some(key.clone()),
+            class,
             counted,
             learning,
             done: false,
         };
-        if self.off {
-            return permit(false, false);
-        }
         loop {
             let learned = self.learned.notified();
             let wait = {
@@ -337,8 +354,17 @@ impl Pacer {
                     seen: SystemTime::now(),
                 });
             }
-            None if learning => bucket.state = State::Unpaced,
+            None if learning => {
+                bucket.state = State::Unpaced;
+                if key.0.is_none() {
+                    self.own_unpaced[key.1 as usize].store(true, Ordering::Relaxed);
+                }
+            }
             None => {}
+        }
+        if rate.is_some() && key.0.is_none() {
+            // Headers after all: the own workspace is paced again.
+            self.own_unpaced[key.1 as usize].store(false, Ordering::Relaxed);
         }
         if status == 429
             && let State::Paced(tokens) = &mut bucket.state
@@ -394,15 +420,28 @@ impl Permit {
     /// (or none).
     pub(crate) fn answered(mut self, status: u16, rate: Option<RateHeaders>) {
         self.done = true;
-        self.pacer
-            .answered(&self.key, self.counted, self.learning, status, rate);
+        match &self.key {
+            Some(key) => self
+                .pacer
+                .answered(key, self.counted, self.learning, status, rate),
+            // Untracked (the key's own workspace): only headers are worth
+            // the lock — a server that starts sending them is paced again,
+            // and what they say is reported either way.
+            None if rate.is_some() => {
+                let key = (None, self.class);
+                self.pacer.answered(&key, false, false, status, rate);
+            }
+            None => {}
+        }
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        if !self.done {
-            self.pacer.released(&self.key, self.counted, self.learning);
+        if !self.done
+            && let Some(key) = &self.key
+        {
+            self.pacer.released(key, self.counted, self.learning);
         }
     }
 }
