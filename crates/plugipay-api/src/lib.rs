@@ -11,6 +11,7 @@
 //! - [`endpoints`]: every operation as a description, and the route table
 //!   (generated); [`endpoint`]: what a description is;
 //! - [`wire`]: header names, path segment escaping, retryable statuses;
+//! - [`webhook`]: the signature on customer webhook deliveries (sign and check);
 //! - [`client`] / [`client_with_http`]: a client configured the way Plugipay needs.
 //!
 //! Most applications use the `plugipay` crate, which wraps this one with typed
@@ -72,6 +73,7 @@ mod hooks;
 mod lenient;
 pub mod patch;
 pub mod validate;
+pub mod webhook;
 pub mod wire;
 
 pub use connect::{

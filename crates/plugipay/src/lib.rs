@@ -43,6 +43,8 @@
 //!   [`Error::Paging`] rather than loop or stop short in silence.
 //! - [`Client::api`] is the generated low-level client, signed the same way
 //!   (without retries).
+//! - [`webhooks`] checks a customer webhook delivery's signature against the
+//!   body's bytes and reads its typed [`Event`].
 #![warn(missing_docs)]
 
 mod archive;
@@ -65,6 +67,7 @@ mod partition;
 mod request;
 mod retry;
 mod retry_loop;
+pub mod webhooks;
 
 pub use archive::{ARCHIVED_KEY, ARCHIVED_VALUE, ArchiveFilter, UNARCHIVED_VALUE};
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, env};
@@ -88,6 +91,7 @@ pub use reqwest::Method;
 pub use retry::{
     BodyState, Decision, Outcome, RetryPolicy, decide, may_have_applied, worth_repeating,
 };
+pub use webhooks::{Event, EventType, WebhookError};
 
 /// The generated low-level client crate, re-exported for [`Client::api`].
 pub use plugipay_api as api;

@@ -1,0 +1,615 @@
+//! Customer webhooks: check a delivery's signature and read its event.
+//!
+//! Plugipay sends each event to your endpoint as a JSON `POST` signed with
+//! the endpoint's secret (`whsec_…`) in `X-Plugipay-Signature: t=<unix
+//! seconds>,v1=<hex>` ([`plugipay_api::webhook`] has the recipe). A
+//! [`Verifier`] checks that header against the body's bytes **as received**
+//! (parse nothing before: JSON serialised again is other bytes), refuses a
+//! timestamp more than five minutes from your clock, and gives the typed
+//! [`Event`] or a [`WebhookError`] whose [`code`](WebhookError::code) is
+//! the one Plugipay's SDKs publish.
+//!
+//! Delivery is at least once: the same event may arrive again (a retry
+//! after a timeout, say). Deduplicate on [`Event::id`] before acting.
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//!
+//! use http_body_util::{BodyExt, Full};
+//! use hyper::body::{Bytes, Incoming};
+//! use hyper::{Request, Response, StatusCode};
+//! use plugipay::webhooks::{EventType, Verifier};
+//!
+//! async fn plugipay_webhook(
+//!     verifier: &Verifier,
+//!     request: Request<Incoming>,
+//! ) -> Result<Response<Full<Bytes>>, Infallible> {
+//!     let (parts, body) = request.into_parts();
+//!     let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
+//!         return Ok(answer(StatusCode::BAD_REQUEST));
+//!     };
+//!     let event = match verifier.verify(&parts.headers, &body) {
+//!         Ok(event) => event,
+//!         Err(e) => {
+//!             eprintln!("refused webhook: {} ({e})", e.code());
+//!             return Ok(answer(StatusCode::BAD_REQUEST));
+//!         }
+//!     };
+//!     // if already_seen(&event.id) { return Ok(answer(StatusCode::OK)); }
+//!     match &event.event_type {
+//!         EventType::CustomerCreated | EventType::CustomerUpdated => {
+//!             if let Ok(Some(customer)) = event.customer() {
+//!                 println!("customer {} is now {:?}", customer.id, customer.email);
+//!             }
+//!         }
+//!         EventType::CustomerDeleted => println!("customer {:?} deleted", event.object_id()),
+//!         other => println!("ignoring {other}"),
+//!     }
+//!     Ok(answer(StatusCode::OK))
+//! }
+//!
+//! fn answer(status: StatusCode) -> Response<Full<Bytes>> {
+//!     let mut response = Response::new(Full::default());
+//!     *response.status_mut() = status;
+//!     response
+//! }
+//! # let _ = Verifier::new(std::env::var("PLUGIPAY_WEBHOOK_SECRET").unwrap());
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use http::{HeaderMap, HeaderValue};
+use plugipay_api::webhook::{
+    SCHEME_V1, SIGNATURE_HEADER, SIGNATURE_HEADER_ALT, SIGNATURE_LEN, TIMESTAMP_KEY,
+    TOLERANCE_SECS, signature_matches,
+};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::Customer;
+
+/// How far a delivery's timestamp may be from the clock, either way, unless
+/// [`Verifier::tolerance`] says otherwise: 300 seconds.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(TOLERANCE_SECS);
+
+/// Checks webhook deliveries against one endpoint secret, or several while
+/// you rotate it.
+///
+/// Cheap to clone; its `Debug` output never shows a secret.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use chrono::DateTime;
+/// use plugipay::webhooks::{Verifier, WebhookError};
+/// use plugipay_api::webhook::sign;
+///
+/// let body = br#"{"id":"evt_1","type":"plugipay.customer.created.v1","accountId":"acct_1","occurredAt":"2026-01-05T10:00:00Z","data":{"object":{"id":"cus_1"},"aggregateType":"customer","aggregateId":"cus_1"}}"#;
+/// let header = sign(b"whsec_new", 1_767_607_200, body);
+/// let now = DateTime::from_timestamp(1_767_607_260, 0).unwrap();
+///
+/// // The old secret and the new one both pass while the endpoint rotates.
+/// let verifier = Verifier::new("whsec_old").secret("whsec_new").tolerance(Duration::from_secs(120));
+/// let event = verifier.verify_at(header.as_str(), body, now).unwrap();
+/// assert_eq!(event.id, "evt_1");
+///
+/// let later = DateTime::from_timestamp(1_767_607_200 + 121, 0).unwrap();
+/// let refused = verifier.verify_at(header.as_str(), body, later).unwrap_err();
+/// assert_eq!(refused.code(), "signature_stale");
+/// assert!(matches!(refused, WebhookError::Stale { .. }));
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    secrets: Vec<Vec<u8>>,
+    tolerance: Duration,
+}
+
+impl Verifier {
+    /// A verifier for the endpoint signing with `secret` (`whsec_…`, as
+    /// Plugipay showed it), with the [`DEFAULT_TOLERANCE`].
+    pub fn new(secret: impl AsRef<[u8]>) -> Self {
+        Self {
+            secrets: vec![secret.as_ref().to_vec()],
+            tolerance: DEFAULT_TOLERANCE,
+        }
+    }
+
+    /// Accepts signatures made with `secret` as well: add the new secret
+    /// beside the old one while an endpoint's secret rotates.
+    #[must_use]
+    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secrets.push(secret.as_ref().to_vec());
+        self
+    }
+
+    /// How far a timestamp may be from the clock, in the past or the future
+    /// (whole seconds count; 300 s unless set).
+    #[must_use]
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Checks a delivery against the system clock and reads its event.
+    ///
+    /// `signature` is the request's headers (an [`http::HeaderMap`], where
+    /// `X-Plugipay-Signature` or `Plugipay-Signature` is looked up) or the
+    /// header's value (`&str`, `&HeaderValue`, `Option<…>` when it may be
+    /// absent); `body` is the request body's bytes exactly as received.
+    pub fn verify(
+        &self,
+        signature: impl SignatureHeader,
+        body: &[u8],
+    ) -> Result<Event, WebhookError> {
+        self.verify_at(signature, body, Utc::now())
+    }
+
+    /// [`verify`](Self::verify) with the clock read as `now`, for tests and
+    /// for deliveries checked after the fact.
+    pub fn verify_at(
+        &self,
+        signature: impl SignatureHeader,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Event, WebhookError> {
+        self.check_at(signature, body, now)?;
+        Event::from_slice(body).map_err(|e| WebhookError::Payload(e.to_string()))
+    }
+
+    /// Checks only the signature and the timestamp, without reading the
+    /// body as an event.
+    pub fn check_at(
+        &self,
+        signature: impl SignatureHeader,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), WebhookError> {
+        let header = match signature.signature_header() {
+            None | Some(b"") => return Err(WebhookError::Missing),
+            Some(header) => header,
+        };
+        let parsed = Parsed::from_header(header)?;
+        let age = i128::from(now.timestamp()) - i128::from(parsed.timestamp);
+        if age.unsigned_abs() > u128::from(self.tolerance.as_secs()) {
+            return Err(WebhookError::Stale {
+                timestamp: parsed.timestamp,
+                now: now.timestamp(),
+                tolerance: self.tolerance,
+            });
+        }
+        let secrets = || self.secrets.iter().filter(|s| !s.is_empty());
+        if secrets().next().is_none() {
+            return Err(WebhookError::NoSecret);
+        }
+        let matched = secrets().any(|secret| {
+            parsed
+                .signatures
+                .iter()
+                .any(|candidate| signature_matches(secret, parsed.timestamp, body, candidate))
+        });
+        if matched {
+            Ok(())
+        } else {
+            Err(WebhookError::Invalid)
+        }
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("secrets", &self.secrets.len())
+            .field("tolerance", &self.tolerance)
+            .finish()
+    }
+}
+
+/// Checks a delivery with one `secret`, the default tolerance and the system
+/// clock: `Verifier::new(secret).verify(signature, body)`.
+pub fn verify(
+    signature: impl SignatureHeader,
+    body: &[u8],
+    secret: impl AsRef<[u8]>,
+) -> Result<Event, WebhookError> {
+    Verifier::new(secret).verify(signature, body)
+}
+
+/// Where a delivery's signature header is read from: request headers or the
+/// header's value itself.
+pub trait SignatureHeader {
+    /// The signature header's value as received; `None` when there is none.
+    fn signature_header(&self) -> Option<&[u8]>;
+}
+
+impl SignatureHeader for str {
+    fn signature_header(&self) -> Option<&[u8]> {
+        Some(self.as_bytes())
+    }
+}
+
+impl SignatureHeader for String {
+    fn signature_header(&self) -> Option<&[u8]> {
+        Some(self.as_bytes())
+    }
+}
+
+impl SignatureHeader for HeaderValue {
+    fn signature_header(&self) -> Option<&[u8]> {
+        Some(self.as_bytes())
+    }
+}
+
+/// `X-Plugipay-Signature`, or else `Plugipay-Signature` (the first value of
+/// either).
+impl SignatureHeader for HeaderMap {
+    fn signature_header(&self) -> Option<&[u8]> {
+        self.get(SIGNATURE_HEADER)
+            .or_else(|| self.get(SIGNATURE_HEADER_ALT))
+            .map(HeaderValue::as_bytes)
+    }
+}
+
+impl<T: SignatureHeader> SignatureHeader for Option<T> {
+    fn signature_header(&self) -> Option<&[u8]> {
+        self.as_ref().and_then(T::signature_header)
+    }
+}
+
+impl<T: SignatureHeader + ?Sized> SignatureHeader for &T {
+    fn signature_header(&self) -> Option<&[u8]> {
+        T::signature_header(self)
+    }
+}
+
+/// The header value, read: its timestamp and every `v1` signature.
+struct Parsed {
+    timestamp: u64,
+    signatures: Vec<[u8; SIGNATURE_LEN]>,
+}
+
+impl Parsed {
+    fn from_header(header: &[u8]) -> Result<Self, WebhookError> {
+        let malformed = |reason| Err(WebhookError::Malformed(reason));
+        let Ok(header) = std::str::from_utf8(header) else {
+            return malformed(Malformed::NotText);
+        };
+        let mut timestamp = None;
+        let mut signatures = Vec::new();
+        let mut v1_seen = false;
+        for part in header.split(',') {
+            // Parts without `=` and other schemes are skipped, as the
+            // official SDKs do.
+            let Some((key, value)) = part.split_once('=') else {
+                continue;
+            };
+            let (key, value) = (key.trim(), value.trim());
+            if key == TIMESTAMP_KEY {
+                let t =
+                    parse_timestamp(value).ok_or(WebhookError::Malformed(Malformed::Timestamp))?;
+                if timestamp.is_some_and(|seen| seen != t) {
+                    return malformed(Malformed::SeveralTimestamps);
+                }
+                timestamp = Some(t);
+            } else if key == SCHEME_V1 {
+                v1_seen = true;
+                let mut bytes = [0; SIGNATURE_LEN];
+                if hex::decode_to_slice(value, &mut bytes).is_ok() {
+                    signatures.push(bytes);
+                }
+            }
+        }
+        let Some(timestamp) = timestamp else {
+            return malformed(Malformed::NoTimestamp);
+        };
+        if !v1_seen {
+            return malformed(Malformed::NoSignature);
+        }
+        if signatures.is_empty() {
+            return malformed(Malformed::SignatureNotHex);
+        }
+        Ok(Self {
+            timestamp,
+            signatures,
+        })
+    }
+}
+
+/// Unix seconds: ASCII digits only (no sign, no spaces inside).
+fn parse_timestamp(value: &str) -> Option<u64> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
+}
+
+/// Why a delivery was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    /// No signature header, or an empty one (`signature_missing`).
+    #[error("the delivery carries no X-Plugipay-Signature header")]
+    Missing,
+    /// The header is not `t=<unix seconds>,v1=<hex>` (`signature_malformed`).
+    #[error("the signature header is malformed: {0}")]
+    Malformed(Malformed),
+    /// The timestamp is further than the tolerance from the clock, in the
+    /// past or the future (`signature_stale`): a replay, or a clock off.
+    #[error(
+        "the signature's timestamp {timestamp} is more than {}s from now ({now})",
+        tolerance.as_secs()
+    )]
+    Stale {
+        /// The header's timestamp (Unix seconds).
+        timestamp: u64,
+        /// The clock's time when checked (Unix seconds).
+        now: i64,
+        /// The tolerance it was checked with.
+        tolerance: Duration,
+    },
+    /// No `v1` signature is the body's under any of the secrets
+    /// (`signature_invalid`): another secret, or a body or timestamp changed
+    /// on the way.
+    #[error("the signature does not match the body")]
+    Invalid,
+    /// The verifier holds no secret but empty ones (`signature_missing`, as
+    /// the official SDKs answer an empty secret).
+    #[error("the verifier has no (non-empty) secret")]
+    NoSecret,
+    /// The signature matched but the body is not a JSON event (an object
+    /// with a string `id` and `type`); `invalid_payload`, the Go SDK's code.
+    #[error("the delivery's body is not an event: {0}")]
+    Payload(String),
+}
+
+impl WebhookError {
+    /// The code Plugipay's official SDKs give this failure:
+    /// `signature_missing`, `signature_malformed`, `signature_stale`,
+    /// `signature_invalid` or `invalid_payload`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Missing | Self::NoSecret => "signature_missing",
+            Self::Malformed(_) => "signature_malformed",
+            Self::Stale { .. } => "signature_stale",
+            Self::Invalid => "signature_invalid",
+            Self::Payload(_) => "invalid_payload",
+        }
+    }
+}
+
+/// What is wrong with a malformed signature header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Malformed {
+    /// The value is not text (bytes that are not UTF-8).
+    #[error("not text")]
+    NotText,
+    /// No `t=` part.
+    #[error("no t= timestamp")]
+    NoTimestamp,
+    /// A `t=` that is not Unix seconds (ASCII digits).
+    #[error("t= is not Unix seconds")]
+    Timestamp,
+    /// Two `t=` parts that differ.
+    #[error("several different t= timestamps")]
+    SeveralTimestamps,
+    /// No `v1=` part.
+    #[error("no v1= signature")]
+    NoSignature,
+    /// No `v1=` value is 64 hex digits.
+    #[error("no v1= signature is 64 hex digits")]
+    SignatureNotHex,
+}
+
+/// The type of an event, from either spelling Plugipay uses: the SDKs'
+/// `plugipay.customer.created.v1` or the API reference's `customer.created`
+/// (in any case).
+///
+/// ```
+/// use plugipay::webhooks::EventType;
+///
+/// let created: EventType = "plugipay.customer.created.v1".parse().unwrap();
+/// assert_eq!(created, EventType::CustomerCreated);
+/// assert_eq!(EventType::from("Customer.Created"), EventType::CustomerCreated);
+/// assert_eq!(created.as_str(), "plugipay.customer.created.v1");
+/// assert_eq!(EventType::from("invoice.paid"), EventType::Other("invoice.paid".into()));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventType {
+    /// `plugipay.customer.created.v1` / `customer.created`.
+    CustomerCreated,
+    /// `plugipay.customer.updated.v1` / `customer.updated`.
+    CustomerUpdated,
+    /// `plugipay.customer.deleted.v1` / `customer.deleted`: the event
+    /// carries the customer as it was before.
+    CustomerDeleted,
+    /// Any other type, as sent: new types pass through.
+    Other(String),
+}
+
+impl EventType {
+    /// The type as the official SDKs spell it (`plugipay.customer.created.v1`),
+    /// or as sent for [`Other`](Self::Other).
+    pub fn as_str(&self) -> &str {
+        use plugipay_api::webhook::event_type as t;
+        match self {
+            Self::CustomerCreated => t::CUSTOMER_CREATED,
+            Self::CustomerUpdated => t::CUSTOMER_UPDATED,
+            Self::CustomerDeleted => t::CUSTOMER_DELETED,
+            Self::Other(other) => other,
+        }
+    }
+
+    /// Whether the event is about a customer (one of the three customer types).
+    pub fn is_customer(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
+}
+
+impl From<&str> for EventType {
+    fn from(value: &str) -> Self {
+        let lower = value.trim().to_ascii_lowercase();
+        let bare = lower.strip_prefix("plugipay.").unwrap_or(&lower);
+        let bare = bare.strip_suffix(".v1").unwrap_or(bare);
+        match bare {
+            "customer.created" => Self::CustomerCreated,
+            "customer.updated" => Self::CustomerUpdated,
+            "customer.deleted" => Self::CustomerDeleted,
+            _ => Self::Other(value.to_owned()),
+        }
+    }
+}
+
+impl FromStr for EventType {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(value.into())
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An event, from either envelope Plugipay documents: the SDKs' `{id, type,
+/// accountId, occurredAt, data: {object, aggregateType, aggregateId}}` or the
+/// API reference's `{id, type, createdAt, workspaceId, data,
+/// previousAttributes}`. Only `id` and `type` are required; the JSON as sent
+/// is kept in [`raw`](Self::raw) (and is what the event serialises to).
+///
+/// ```
+/// use plugipay::webhooks::{Event, EventType};
+///
+/// let event = Event::from_slice(br#"{"id":"evt_9","type":"customer.updated","workspaceId":"acct_1",
+///     "createdAt":"2026-01-05T10:00:00Z","data":{"id":"cus_1","accountId":"acct_1",
+///     "createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-05T10:00:00Z","name":"Alice"},
+///     "previousAttributes":{"name":"Alicia"}}"#).unwrap();
+/// assert_eq!(event.event_type, EventType::CustomerUpdated);
+/// assert_eq!(event.account_id.as_deref(), Some("acct_1"));
+/// assert_eq!(event.customer().unwrap().unwrap().name.as_deref(), Some("Alice"));
+/// assert_eq!(event.previous_attributes.unwrap()["name"], "Alicia");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Event {
+    /// `evt_…`: every delivery of one event carries it; deduplicate on it.
+    pub id: String,
+    /// The type, parsed from `type`.
+    pub event_type: EventType,
+    /// The workspace the event happened in (`accountId` or `workspaceId`).
+    pub account_id: Option<String>,
+    /// When it happened (`occurredAt` or `createdAt`), when it is an RFC
+    /// 3339 time.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// The object the event carries, as sent: `data.object` in the SDKs'
+    /// envelope, `data` itself in the API reference's.
+    pub object: Option<Map<String, Value>>,
+    /// What kind of thing the object is (`data.aggregateType`), when given.
+    pub aggregate_type: Option<String>,
+    /// The object's id (`data.aggregateId`), when given.
+    pub aggregate_id: Option<String>,
+    /// The fields an update changed, with their values before it
+    /// (`previousAttributes`), when given.
+    pub previous_attributes: Option<Map<String, Value>>,
+    /// The whole event as sent.
+    pub raw: Value,
+}
+
+impl Event {
+    /// Reads an event from a body's bytes, without checking any signature
+    /// (use a [`Verifier`] on deliveries).
+    pub fn from_slice(body: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+
+    /// Reads an event from JSON already parsed.
+    pub fn from_value(raw: Value) -> Result<Self, String> {
+        let Value::Object(fields) = &raw else {
+            return Err("the event is not a JSON object".to_owned());
+        };
+        let text = |key: &str| fields.get(key).and_then(Value::as_str).map(str::to_owned);
+        let id = text("id").ok_or("the event has no string `id`")?;
+        let event_type = text("type").ok_or("the event has no string `type`")?;
+        let account_id = text("accountId").or_else(|| text("workspaceId"));
+        let occurred_at = text("occurredAt")
+            .or_else(|| text("createdAt"))
+            .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
+            .map(|at| at.with_timezone(&Utc));
+        let data = fields.get("data").and_then(Value::as_object);
+        let nested = data
+            .and_then(|d| d.get("object"))
+            .and_then(Value::as_object);
+        let object = nested.or(data).cloned();
+        let in_data = |key: &str| {
+            nested
+                .and(data)
+                .and_then(|d| d.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let previous_attributes = fields
+            .get("previousAttributes")
+            .or_else(|| data.and_then(|d| d.get("previousAttributes")))
+            .and_then(Value::as_object)
+            .cloned();
+        Ok(Self {
+            id,
+            event_type: EventType::from(event_type.as_str()),
+            account_id,
+            occurred_at,
+            object,
+            aggregate_type: in_data("aggregateType"),
+            aggregate_id: in_data("aggregateId"),
+            previous_attributes,
+            raw,
+        })
+    }
+
+    /// The id of the object the event is about: `data.aggregateId`, or the
+    /// object's `id`.
+    pub fn object_id(&self) -> Option<&str> {
+        self.aggregate_id
+            .as_deref()
+            .or_else(|| self.object.as_ref()?.get("id")?.as_str())
+    }
+
+    /// The customer the event carries, decoded as leniently as the
+    /// customers API's answers (a missing `accountId` is the event's).
+    /// `Ok(None)` when the event is not about a customer (by its type or
+    /// `aggregateType`) or carries no object.
+    pub fn customer(&self) -> Result<Option<Customer>, serde_json::Error> {
+        let about_customer = self.event_type.is_customer()
+            || self
+                .aggregate_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("customer"));
+        let Some(object) = self.object.as_ref().filter(|_| about_customer) else {
+            return Ok(None);
+        };
+        let mut object = object.clone();
+        if let Some(account) = &self.account_id {
+            object
+                .entry("accountId")
+                .or_insert_with(|| Value::String(account.clone()));
+        }
+        serde_json::from_value(Value::Object(object)).map(Some)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_value(Value::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(serializer)
+    }
+}
