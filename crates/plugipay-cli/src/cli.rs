@@ -20,6 +20,9 @@ pub struct Cli {
     #[command(flatten)]
     pub connection: Connection,
 
+    #[command(flatten)]
+    pub output: OutputArgs,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -66,6 +69,33 @@ pub struct Connection {
     /// Time a whole call may take, retries and waits included, in seconds [default: none].
     #[arg(long, value_name = "SECS", global = true, value_parser = seconds)]
     pub deadline: Option<Duration>,
+}
+
+/// What goes to stdout and stderr.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output (every command)")]
+pub struct OutputArgs {
+    /// How customers are printed (get, list, export and the other commands
+    /// that print customers): json, one JSON object a line; csv, a header
+    /// row (the customer's fields, then metadata.KEY columns, as import
+    /// reads) and one customer a row; ids, one id a line.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Json, global = true)]
+    pub output: Format,
+
+    /// No notes or progress on stderr; errors are still shown.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// `--output`: how customers are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object a line (the server's JSON, for export).
+    Json,
+    /// A header row, then one customer a row.
+    Csv,
+    /// One customer id a line.
+    Ids,
 }
 
 /// A flag's help naming the environment variable it overrides (never its value).

@@ -6,7 +6,7 @@ use plugipay_sandbox::SandboxArgs;
 
 use crate::Failure;
 use crate::cli::{Attributes, Clear, CustomersCommand, ListArgs};
-use crate::output::{json_line, print_customer};
+use crate::output::{Sink, print_customer};
 use crate::{export, import, rows};
 
 /// The attributes as a new customer.
@@ -131,16 +131,17 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             if args.archived {
                 request = request.archived();
             }
-            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut sink = Sink::new(stdout, crate::output::format())?;
             if args.all {
                 let mut stream = request.stream();
                 while let Some(customer) = stream.try_next().await? {
-                    json_line(&mut stdout, &customer)?;
+                    sink.customer(&customer)?;
                 }
             } else {
                 let page = request.await?;
                 for customer in &page.items {
-                    json_line(&mut stdout, customer)?;
+                    sink.customer(customer)?;
                 }
                 if args.active || args.archived {
                     note!("(archive filter applied to this page only; add --all for every page)");
@@ -150,7 +151,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                     note!("more customers follow: --cursor {cursor} (or --all)");
                 }
             }
-            crate::output::flush(&mut stdout)
+            sink.finish()
         }
         CustomersCommand::Export { out, parallel } => {
             export::export(client, out, usize::from(parallel)).await

@@ -25,7 +25,7 @@ use futures_util::TryStreamExt;
 use plugipay::{Client, ListParams};
 
 use crate::Failure;
-use crate::output::{flush, progress, text_line};
+use crate::output::{Sink, progress};
 use crate::signals::Interrupts;
 
 /// Writes every customer as JSON lines to `out` (stdout when `None`):
@@ -269,7 +269,7 @@ async fn replace(
             } else {
                 format!("{} was not created", out.display())
             };
-            note!("error: export interrupted by {signal}: {kept}");
+            report!("error: export interrupted by {signal}: {kept}");
             // The runtime's other work is only this export's walk.
             std::process::exit(i32::from(crate::exit::INTERRUPTED));
         }
@@ -456,12 +456,13 @@ async fn write_book(
         Box::pin(list.stream())
     };
     let mut count = 0u64;
+    let mut sink = Sink::new(&mut *writer, crate::output::format())?;
     while let Some(customer) = stream.try_next().await? {
-        text_line(writer, customer.json())?;
+        sink.customer_json(customer.json())?;
         count += 1;
         bar.inc(1);
     }
-    flush(writer)?;
+    sink.finish()?;
     bar.finish_and_clear();
     Ok((count, started.elapsed().as_secs_f64()))
 }

@@ -231,7 +231,7 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
         Some(scan) if !scan.external_ids.is_empty() => tokio::select! {
             known = Known::read(client, &scan.external_ids) => known,
             signal = interrupts.recv() => {
-                note!("import interrupted by {signal} while reading the book: nothing was written; run it again");
+                report!("import interrupted by {signal} while reading the book: nothing was written; run it again");
                 return Err(Failure::Interrupted);
             }
         },
@@ -353,7 +353,7 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
     }
     if stop.is_some() {
         if path == Path::new("-") && std::io::stdin().is_terminal() {
-            note!("the rows not yet typed on standard input were not read");
+            report!("the rows not yet typed on standard input were not read");
         } else {
             for NumberedRow { source, .. } in rows {
                 report.not_started(&source)?;
@@ -366,14 +366,20 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
     let not_shown =
         (tally.failed + tally.unknown + tally.abandoned).saturating_sub(MAX_REPORTED_ROWS);
     if not_shown > 0 {
-        note!("… and {not_shown} more rows not done, not shown");
+        report!("… and {not_shown} more rows not done, not shown");
     }
-    note!("{}", tally.summary(mode, started.elapsed().as_secs_f64()));
+    let summary = tally.summary(mode, started.elapsed().as_secs_f64());
+    // With --quiet the summary still shows when some rows were not done.
+    if tally.failed + tally.unknown + tally.abandoned + tally.not_started > 0 {
+        report!("{summary}");
+    } else {
+        note!("{summary}");
+    }
     if let Some(said) = not_done.map(FailedRows::finish).transpose()?.flatten() {
-        note!("{}", terminal_safe(&said));
+        report!("{}", terminal_safe(&said));
     }
     if let Some((signal, _)) = stop {
-        note!(
+        report!(
             "import interrupted by {signal}: {} rows abandoned in flight, {} not started; \
              a rerun is safe (rows already imported are found, not created again)",
             tally.abandoned,
@@ -449,7 +455,7 @@ impl Report<'_> {
             }
             if tally.failed + tally.unknown + tally.abandoned <= MAX_REPORTED_ROWS {
                 let report = terminal_safe(&format!("{}:{line}: {reason}", self.path.display()));
-                self.bar.suspend(|| note!("{report}"));
+                self.bar.suspend(|| report!("{report}"));
             }
         }
         self.bar.inc(1);

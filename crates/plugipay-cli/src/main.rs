@@ -1,8 +1,18 @@
 //! `plugipay`: the Plugipay customers API from a shell.
 
-/// Writes a line on stderr, and goes on if stderr is closed (`eprintln!`
-/// would panic).
+/// Writes a note (what was done, what to do next) on stderr, unless
+/// `--quiet`; goes on if stderr is closed (`eprintln!` would panic).
 macro_rules! note {
+    ($($arg:tt)*) => {{
+        if !crate::output::quiet() {
+            report!($($arg)*);
+        }
+    }};
+}
+
+/// Writes an error (or what a failure left to do) on stderr, even with
+/// `--quiet`; goes on if stderr is closed.
+macro_rules! report {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr().lock(), $($arg)*);
@@ -121,13 +131,14 @@ fn exit_code(error: &plugipay::Error) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::configure(cli.output.quiet, cli.output.output);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            note!("error: cannot start the async runtime: {e}");
+            report!("error: cannot start the async runtime: {e}");
             return ExitCode::from(exit::ERROR);
         }
     };
@@ -137,16 +148,16 @@ fn main() -> ExitCode {
         Err(Failure::Interrupted) => ExitCode::from(exit::INTERRUPTED),
         Err(Failure::Closed) => ExitCode::from(exit::OK),
         Err(Failure::NoCredentials(message)) => {
-            note!("error: {}", output::terminal_safe(&message));
+            report!("error: {}", output::terminal_safe(&message));
             ExitCode::from(exit::NO_CREDENTIALS)
         }
         // Server text (and file names) may hold control characters.
         Err(Failure::Sdk(e)) => {
-            note!("error: {}", output::terminal_safe(&e.report().to_string()));
+            report!("error: {}", output::terminal_safe(&e.report().to_string()));
             exit_code(&e)
         }
         Err(Failure::Other(message)) => {
-            note!("error: {}", output::terminal_safe(&message));
+            report!("error: {}", output::terminal_safe(&message));
             ExitCode::from(exit::ERROR)
         }
     }

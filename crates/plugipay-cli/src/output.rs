@@ -1,12 +1,41 @@
-//! How results reach the terminal: customers as JSON lines on stdout, errors
-//! as one line, progress bars only on a terminal.
+//! How results reach the terminal: customers on stdout as JSON lines, CSV
+//! or ids (`--output`), errors as one line, notes and progress bars on
+//! stderr (progress only on a terminal, neither with `--quiet`).
 
-use std::io::{IsTerminal, Write};
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Seek, Write};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use plugipay::Customer;
+use serde_json::Value;
 
 use crate::Failure;
+use crate::cli::Format;
+
+/// `--quiet`: no notes and no progress on stderr.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// `--output`: how customers are printed.
+static FORMAT: OnceLock<Format> = OnceLock::new();
+
+/// Sets `--quiet` and `--output` for the whole process (once, from `main`).
+pub fn configure(quiet: bool, format: Format) {
+    QUIET.store(quiet, Ordering::Relaxed);
+    let _ = FORMAT.set(format);
+}
+
+/// Whether notes and progress are off (`--quiet`).
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// How customers are printed (`--output`, JSON lines unless told).
+pub fn format() -> Format {
+    FORMAT.get().copied().unwrap_or(Format::Json)
+}
 
 /// A failed write: a reader that went away (`… | head`) ends the command
 /// quietly; anything else is an error.
@@ -15,12 +44,6 @@ fn write_failure(e: std::io::Error) -> Failure {
         std::io::ErrorKind::BrokenPipe => Failure::Closed,
         _ => Failure::Other(format!("cannot write: {e}")),
     }
-}
-
-/// One customer as one line of JSON.
-pub fn json_line(out: &mut impl Write, customer: &Customer) -> Result<(), Failure> {
-    serde_json::to_writer(&mut *out, customer).map_err(|e| write_failure(e.into()))?;
-    writeln!(out).map_err(write_failure)
 }
 
 /// One line of text (a customer's JSON as the server sent it).
@@ -35,10 +58,157 @@ pub fn flush(out: &mut impl Write) -> Result<(), Failure> {
     out.flush().map_err(write_failure)
 }
 
-/// Prints one customer on stdout.
+/// Prints one customer on stdout, as `--output` says.
 pub fn print_customer(customer: &Customer) -> Result<(), Failure> {
-    let mut stdout = std::io::stdout().lock();
-    json_line(&mut stdout, customer)
+    let mut sink = Sink::new(std::io::stdout().lock(), format())?;
+    sink.customer(customer)?;
+    sink.finish()
+}
+
+/// Where customers go, as `--output` says: JSON lines as they come, ids as
+/// they come, or CSV, which needs every customer's metadata keys for its
+/// header row, so its rows wait in a temporary file (memory stays flat)
+/// and are written out by [`Sink::finish`].
+pub struct Sink<W: Write> {
+    out: W,
+    format: Format,
+    /// CSV only: the customers so far, one JSON line each, and their
+    /// metadata keys.
+    spool: Option<(BufWriter<File>, BTreeSet<String>)>,
+}
+
+impl<W: Write> Sink<W> {
+    /// A sink writing to `out` in `format`.
+    pub fn new(out: W, format: Format) -> Result<Self, Failure> {
+        let spool = match format {
+            Format::Csv => Some((BufWriter::new(spool_file()?), BTreeSet::new())),
+            Format::Json | Format::Ids => None,
+        };
+        Ok(Self { out, format, spool })
+    }
+
+    /// One customer, typed.
+    pub fn customer(&mut self, customer: &Customer) -> Result<(), Failure> {
+        let text = serde_json::to_string(customer)
+            .map_err(|e| Failure::Other(format!("cannot encode a customer: {e}")))?;
+        self.customer_json(&text)
+    }
+
+    /// One customer as the server sent its JSON (written through as it is
+    /// for JSON lines).
+    pub fn customer_json(&mut self, text: &str) -> Result<(), Failure> {
+        match (self.format, &mut self.spool) {
+            (Format::Json, _) => text_line(&mut self.out, text),
+            (Format::Ids, _) => {
+                let value: Value = serde_json::from_str(text).unwrap_or_default();
+                text_line(&mut self.out, value["id"].as_str().unwrap_or_default())
+            }
+            (Format::Csv, Some((spool, keys))) => {
+                if let Ok(Value::Object(customer)) = serde_json::from_str(text)
+                    && let Some(Value::Object(metadata)) = customer.get("metadata")
+                {
+                    keys.extend(metadata.keys().cloned());
+                }
+                spool
+                    .write_all(text.as_bytes())
+                    .and_then(|()| spool.write_all(b"\n"))
+                    .map_err(spool_failure)
+            }
+            (Format::Csv, None) => unreachable!("a CSV sink has its spool"),
+        }
+    }
+
+    /// Writes what is waiting (CSV: the header row, then every customer)
+    /// and flushes.
+    pub fn finish(mut self) -> Result<(), Failure> {
+        if let Some((spool, keys)) = self.spool.take() {
+            let mut file = spool
+                .into_inner()
+                .map_err(|e| spool_failure(e.into_error()))?;
+            file.rewind().map_err(spool_failure)?;
+            let fields = csv_fields();
+            let mut csv = csv::Writer::from_writer(&mut self.out);
+            let header = fields
+                .iter()
+                .cloned()
+                .chain(keys.iter().map(|k| format!("metadata.{k}")));
+            csv.write_record(header.collect::<Vec<_>>())
+                .map_err(csv_failure)?;
+            for line in BufReader::new(file).lines() {
+                let customer: Value =
+                    serde_json::from_str(&line.map_err(spool_failure)?).unwrap_or_default();
+                let cell = |value: &Value| match value {
+                    Value::Null => String::new(),
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let record = fields
+                    .iter()
+                    .map(|f| cell(&customer[f.as_str()]))
+                    .chain(keys.iter().map(|k| cell(&customer["metadata"][k.as_str()])));
+                csv.write_record(record.collect::<Vec<_>>())
+                    .map_err(csv_failure)?;
+            }
+            csv.flush().map_err(write_failure)?;
+        }
+        flush(&mut self.out)
+    }
+}
+
+/// The CSV columns before the `metadata.KEY` ones: a customer's fields
+/// from its schema, `id` and `externalId` first.
+fn csv_fields() -> Vec<String> {
+    let first = ["id", "externalId", "email", "name", "phone"];
+    let fields = crate::rows::customer_fields();
+    let mut columns: Vec<String> = first
+        .iter()
+        .filter(|f| fields.contains(**f))
+        .map(|f| (*f).to_owned())
+        .collect();
+    columns.extend(
+        fields
+            .iter()
+            .filter(|f| !first.contains(&f.as_str()) && f.as_str() != "metadata")
+            .cloned(),
+    );
+    columns
+}
+
+/// A nameless temporary file for CSV rows (removed as soon as it is open
+/// where the system allows; readable by its owner only).
+fn spool_file() -> Result<File, Failure> {
+    let dir = std::env::temp_dir();
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let path = dir.join(format!(
+        "plugipay-csv-{}-{:x}.jsonl",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    ));
+    let file = options.open(&path).map_err(|e| {
+        Failure::Other(format!(
+            "cannot create a temporary file in {} for the CSV rows: {e}",
+            dir.display()
+        ))
+    })?;
+    let _ = std::fs::remove_file(&path);
+    Ok(file)
+}
+
+fn spool_failure(e: std::io::Error) -> Failure {
+    Failure::Other(format!("cannot keep the CSV rows in a temporary file: {e}"))
+}
+
+fn csv_failure(e: csv::Error) -> Failure {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => write_failure(e),
+        other => Failure::Other(format!("cannot write CSV: {other:?}")),
+    }
 }
 
 /// `text` made safe for a terminal, on one line: control characters (ESC,
@@ -58,9 +228,10 @@ pub fn terminal_safe(text: &str) -> String {
     out
 }
 
-/// A progress bar on stderr when stderr is a terminal, hidden otherwise.
+/// A progress bar on stderr when stderr is a terminal, hidden otherwise
+/// (and with `--quiet`).
 pub fn progress(len: Option<u64>, what: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if quiet() || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = match len {

@@ -90,42 +90,83 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A CSV record as a row: each column is a field of the row by its JSON
-/// name (`externalId`, `email`, …; snake_case is accepted too), and
-/// `metadata.KEY` columns fill the metadata; empty cells are left out. The
-/// fields come from the spec, so a column for a field the spec adds needs
-/// no change here.
-fn csv_row(headers: &csv::StringRecord, record: &csv::StringRecord) -> Result<Row, String> {
+/// What a CSV column holds.
+#[derive(Clone, Debug)]
+enum Column {
+    /// A field of the row, by its JSON name.
+    Field(String),
+    /// A metadata entry, by its key.
+    Metadata(String),
+    /// A field only answers carry (an export's `id`, `createdAt`, …): left out.
+    Skipped,
+}
+
+/// The header row read once against the row's schema: each column is a
+/// field of the row by its JSON name (`externalId`, `email`, …; snake_case
+/// is accepted too), `metadata.KEY`, or a field only a customer answer has
+/// (left out, and named in `skipped`). Any other column refuses the whole
+/// file, naming every such column and listing the valid ones.
+fn csv_columns(headers: &csv::StringRecord, skipped: &Skipped) -> Result<Vec<Column>, String> {
+    let (fields, answers) = (row_fields(), customer_fields());
+    let mut unknown = Vec::new();
+    let columns = headers
+        .iter()
+        .map(|header| {
+            // Excel starts a UTF-8 CSV with a byte-order mark.
+            let header = header.trim().trim_start_matches('\u{feff}');
+            if let Some(key) = header.strip_prefix("metadata.") {
+                return Column::Metadata(key.to_owned());
+            }
+            let name = camel(header);
+            if fields.contains(&name) {
+                Column::Field(name)
+            } else {
+                if answers.contains(&name) {
+                    lock(skipped).insert(header.to_owned());
+                } else {
+                    unknown.push(format!("{header:?}"));
+                }
+                Column::Skipped
+            }
+        })
+        .collect();
+    if unknown.is_empty() {
+        return Ok(columns);
+    }
+    let valid: Vec<&str> = fields.iter().map(String::as_str).collect();
+    Err(format!(
+        "unknown column{} {} in the header row: a column is one of {} or metadata.KEY \
+         (`plugipay customers import --schema` shows the row's fields)",
+        if unknown.len() == 1 { "" } else { "s" },
+        unknown.join(", "),
+        valid.join(", ")
+    ))
+}
+
+/// A CSV record as a row, by the columns of its header row; empty cells
+/// are left out. The fields come from the spec, so a column for a field
+/// the spec adds needs no change here.
+fn csv_row(columns: &[Column], record: &csv::StringRecord) -> Result<Row, String> {
     let mut fields = serde_json::Map::new();
     let mut metadata = serde_json::Map::new();
-    for (header, value) in headers.iter().zip(record.iter()) {
+    for (column, value) in columns.iter().zip(record.iter()) {
         if value.is_empty() {
             continue;
         }
-        // Excel starts a UTF-8 CSV with a byte-order mark.
-        let header = header.trim().trim_start_matches('\u{feff}');
-        match header.strip_prefix("metadata.") {
-            Some(key) => {
-                metadata.insert(key.to_owned(), value.into());
+        match column {
+            Column::Metadata(key) => {
+                metadata.insert(key.clone(), value.into());
             }
-            None => {
-                fields.insert(camel(header), value.into());
+            Column::Field(name) => {
+                fields.insert(name.clone(), value.into());
             }
+            Column::Skipped => {}
         }
     }
     if !metadata.is_empty() {
         fields.insert("metadata".to_owned(), metadata.into());
     }
-    serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| {
-        let message = e.to_string();
-        match message.strip_prefix("unknown field `") {
-            Some(rest) => format!(
-                "unknown column {:?}",
-                rest.split('`').next().unwrap_or(rest)
-            ),
-            None => message,
-        }
-    })
+    serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| e.to_string())
 }
 
 /// `external_id` → `externalId` (a camelCase name is left as it is).
@@ -237,6 +278,9 @@ pub fn rows(path: &Path) -> Result<Rows, Failure> {
                 ))
             })?
             .clone();
+        let skipped = Skipped::default();
+        let columns = csv_columns(&headers, &skipped)
+            .map_err(|e| Failure::Other(format!("{}: {e}", path.display())))?;
         let mut failed = false;
         let header = Some(headers.clone());
         let rows = reader.into_records().map_while(move |record| {
@@ -247,7 +291,7 @@ pub fn rows(path: &Path) -> Result<Rows, Failure> {
                 Ok(record) => {
                     let byte = record.position().map_or(0, |p| p.byte());
                     let line = lock(&newlines).line_at(byte);
-                    let row = csv_row(&headers, &record);
+                    let row = csv_row(&columns, &record);
                     NumberedRow {
                         line,
                         source: Source::Record(record),
@@ -271,7 +315,7 @@ pub fn rows(path: &Path) -> Result<Rows, Failure> {
         return Ok(Rows {
             header,
             rows,
-            skipped: Skipped::default(),
+            skipped,
         });
     }
     let skipped = Skipped::default();

@@ -1334,3 +1334,133 @@ async fn exit_statuses_are_listed_and_kept() {
         .unwrap();
     assert_eq!(half.status.code(), Some(1), "{}", stderr(&half));
 }
+
+/// `--output json|csv|ids` for get, list and export; a CSV export imports
+/// back; `-q` silences notes but not errors.
+#[tokio::test(flavor = "multi_thread")]
+async fn output_formats_and_quiet() {
+    let sb = sandbox(0).await;
+    let rows = "{\"externalId\":\"of_1\",\"name\":\"Ani, Jr\",\"metadata\":{\"plan\":\"pro\"}}\n\
+                {\"externalId\":\"of_2\",\"email\":\"b@example.com\",\"metadata\":{\"tier\":\"gold\"}}\n\
+                {\"externalId\":\"of_3\"}\n";
+    let file = temp_file("of.jsonl", rows);
+    // Quiet: nothing on stderr when all goes well.
+    let out = plugipay(&sb, &["customers", "import", file.to_str().unwrap(), "-q"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    let id = sb
+        .customers(TEST_ACCOUNT_ID)
+        .into_iter()
+        .find(|c| c.external_id.as_deref() == Some("of_1"))
+        .unwrap()
+        .id;
+    let text = |out: &Output| {
+        assert!(out.status.success(), "{}", stderr(out));
+        String::from_utf8(out.stdout.clone()).unwrap()
+    };
+
+    // json: today's JSON lines.
+    let json = stdout_json(&plugipay(&sb, &["customers", "get", &id, "--output", "json"]).await);
+    assert_eq!(json[0]["id"], id.as_str());
+    // ids
+    let ids = text(&plugipay(&sb, &["customers", "get", &id, "--output", "ids"]).await);
+    assert_eq!(ids, format!("{id}\n"));
+    let ids = text(&plugipay(&sb, &["customers", "list", "--output", "ids"]).await);
+    assert_eq!(ids.lines().count(), 3);
+    assert!(ids.lines().all(|l| l.starts_with("cus_")), "{ids}");
+    let ids = text(&plugipay(&sb, &["customers", "export", "--output", "ids"]).await);
+    assert_eq!(ids.lines().count(), 3);
+    // csv: a header row of the customer's fields and metadata.KEY columns.
+    let csv = text(&plugipay(&sb, &["customers", "get", &id, "--output", "csv"]).await);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[0], "id");
+    assert_eq!(&header[1], "externalId");
+    assert!(header.iter().any(|h| h == "metadata.plan"), "{csv}");
+    let record = reader.records().next().unwrap().unwrap();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(&record[at("name")], "Ani, Jr");
+    assert_eq!(&record[at("metadata.plan")], "pro");
+    let csv = text(&plugipay(&sb, &["customers", "list", "--all", "--output", "csv"]).await);
+    assert_eq!(
+        csv::Reader::from_reader(csv.as_bytes()).records().count(),
+        3
+    );
+
+    // A CSV export imports back, here and into another workspace.
+    let book = file.with_file_name("book.csv");
+    let book_arg = book.to_str().unwrap();
+    let out = plugipay(
+        &sb,
+        &["customers", "export", "--output", "csv", "--out", book_arg],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let header = std::fs::read_to_string(&book).unwrap();
+    let header = header.lines().next().unwrap();
+    assert!(header.contains("metadata.plan") && header.contains("metadata.tier"));
+    let again = plugipay(&sb, &["customers", "import", book_arg]).await;
+    let err = stderr(&again);
+    assert!(again.status.success(), "{err}");
+    assert!(err.contains("0 created, 3 found, 0 failed"), "{err}");
+    assert_eq!(err.matches("skipped keys").count(), 1, "{err}");
+    let other = plugipay_command(sb.base_url(), &["customers", "import", book_arg])
+        .env("PLUGIPAY_KEY_ID", PLATFORM_KEY_ID)
+        .env("PLUGIPAY_SECRET", PLATFORM_SECRET)
+        .env("PLUGIPAY_ON_BEHALF_OF", "acct_csv")
+        .output()
+        .await
+        .unwrap();
+    assert!(other.status.success(), "{}", stderr(&other));
+    let copied = sb.customers("acct_csv");
+    assert_eq!(copied.len(), 3);
+    let c = copied
+        .iter()
+        .find(|c| c.external_id.as_deref() == Some("of_2"))
+        .unwrap();
+    assert_eq!(c.email.as_deref(), Some("b@example.com"));
+    assert_eq!(c.metadata["tier"], "gold");
+    assert!(
+        !c.metadata.contains_key("plan"),
+        "an empty cell is no entry"
+    );
+
+    // Quiet still shows errors.
+    let bad = temp_file(
+        "bad.jsonl",
+        "{\"externalId\":\"of_9\",\"email\":\"nope\"}\n",
+    );
+    let out = plugipay(&sb, &["customers", "import", bad.to_str().unwrap(), "-q"]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("bad.jsonl:1: "), "{err}");
+    assert!(!err.contains("read the book"), "{err}");
+    let out = plugipay(&sb, &["-q", "customers", "get", "cus_nobody"]).await;
+    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+}
+
+/// A CSV header is checked once against the row's schema: every unknown
+/// column named, the valid ones listed, `--schema` mentioned, and no row
+/// sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_csv_column_is_one_error() {
+    let sb = sandbox(0).await;
+    let rows: String = std::iter::once("externalId,emial,nickname,metadata.plan\n".to_owned())
+        .chain((0..30).map(|i| format!("h_{i},a@example.com,N,pro\n")))
+        .collect();
+    let file = temp_file("crm.csv", &rows);
+    let out = plugipay(&sb, &["customers", "import", file.to_str().unwrap()]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for part in [
+        "\"emial\"",
+        "\"nickname\"",
+        "email",
+        "externalId",
+        "--schema",
+    ] {
+        assert!(err.contains(part), "{part}: {err}");
+    }
+    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 0);
+}
