@@ -588,13 +588,19 @@ fn the_official_python_sdk_agrees_both_ways() {
         );
         return;
     };
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/python/webhooks.py"
-    );
+    // A relative path with a directory in it is taken from the workspace root
+    // (tests run in the crate's directory); a bare name is looked up in PATH.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = match std::path::Path::new(&python) {
+        path if path.is_relative() && path.components().count() > 1 => {
+            root.join(path).into_os_string()
+        }
+        _ => python,
+    };
+    let script = root.join("tests/python/webhooks.py");
     let run = |args: &[&str], stdin: Option<String>| -> serde_json::Value {
         let mut child = Command::new(&python)
-            .arg(script)
+            .arg(&script)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
