@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::config::{ApiKey, Faults, MetadataMode, RateLimits, SandboxConfig, TEST_ACCOUNT_ID};
+use crate::deliveries::DeliveryPolicy;
 
 /// A `--key` value: `KEY_ID:SECRET[@ACCOUNT]` (an HMAC pair) or
 /// `API_KEY[@ACCOUNT]` (a Bearer key), with every scope, on `ACCOUNT`
@@ -100,6 +101,27 @@ pub struct SandboxArgs {
     /// (never less than the wait for the next token).
     #[arg(long, value_name = "SECS", default_value_t = RateLimits::PUBLISHED_RETRY_AFTER_SECS)]
     pub rate_limit_retry_after: u64,
+
+    /// Deliver every customer event (created, updated, deleted) to this
+    /// URL, POSTed and signed with --webhook-secret (X-Plugipay-Signature),
+    /// at least once: retried with backoff until answered 2xx. Repeatable
+    /// (each URL gets every event). `plugipay sandbox --forward-to URL` is
+    /// the same.
+    #[arg(long = "webhook", visible_alias = "forward-to", value_name = "URL")]
+    pub webhooks: Vec<String>,
+
+    /// The secret deliveries are signed with.
+    #[arg(long, value_name = "SECRET", default_value = "whsec_sandbox")]
+    pub webhook_secret: String,
+
+    /// Share of events delivered twice (0 to 1), to test a receiver's dedupe.
+    #[arg(long, value_name = "RATE", value_parser = rate, default_value_t = 0.0)]
+    pub delivery_duplicate_rate: f64,
+
+    /// Hold each delivery back a random time up to this, in milliseconds,
+    /// so that deliveries arrive late and out of order.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub delivery_max_delay_ms: u64,
 }
 
 impl SandboxArgs {
@@ -127,7 +149,14 @@ impl SandboxArgs {
         for key in &self.keys {
             config = config.key(key.clone());
         }
-        config
+        for url in &self.webhooks {
+            config = config.webhook(url, &self.webhook_secret);
+        }
+        config.delivery(DeliveryPolicy {
+            duplicate_rate: self.delivery_duplicate_rate,
+            max_delay: Duration::from_millis(self.delivery_max_delay_ms),
+            ..DeliveryPolicy::default()
+        })
     }
 }
 

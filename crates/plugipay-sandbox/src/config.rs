@@ -7,6 +7,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::deliveries::{DeliveryPolicy, WebhookEndpoint};
+
 /// The default HMAC key id, always present (test mode).
 pub const TEST_KEY_ID: &str = "ak_test_sandbox";
 /// The secret of [`TEST_KEY_ID`].
@@ -531,6 +533,11 @@ pub struct SandboxConfig {
     /// The rate limits enforced (default [`RateLimits::off`]; the binary's
     /// default is [`RateLimits::published`]).
     pub rate_limits: RateLimits,
+    /// Endpoints every recorded event is delivered to, signed (none by
+    /// default).
+    pub webhooks: Vec<WebhookEndpoint>,
+    /// How deliveries are retried, and their faults.
+    pub delivery: DeliveryPolicy,
 }
 
 impl Default for SandboxConfig {
@@ -549,6 +556,8 @@ impl Default for SandboxConfig {
             idempotency_budget_bytes: 64 << 20,
             idempotency_workspace_budget_bytes: 8 << 20,
             rate_limits: RateLimits::off(),
+            webhooks: Vec::new(),
+            delivery: DeliveryPolicy::default(),
         }
     }
 }
@@ -571,6 +580,22 @@ impl SandboxConfig {
     /// live world).
     pub fn key(mut self, key: ApiKey) -> Self {
         self.extra_keys.push(key);
+        self
+    }
+
+    /// Delivers every recorded event (customer created, updated, deleted)
+    /// to `url`, signed with `secret` (`whsec_…`), at least once.
+    pub fn webhook(mut self, url: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.webhooks.push(WebhookEndpoint {
+            url: url.into(),
+            secret: secret.into(),
+        });
+        self
+    }
+
+    /// Retries deliveries, and injects delivery faults, as `policy` says.
+    pub fn delivery(mut self, policy: DeliveryPolicy) -> Self {
+        self.delivery = policy;
         self
     }
 

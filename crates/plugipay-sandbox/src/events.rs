@@ -8,6 +8,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use plugipay_api::types::{Customer, SortOrder};
 use serde_json::{Value, json};
 
+use crate::deliveries::Outbox;
 use crate::ids::IdGenerator;
 use crate::workspace::WorkspaceId;
 
@@ -69,6 +70,8 @@ pub struct EventQuery {
 pub struct EventLog {
     by_workspace: HashMap<WorkspaceId, VecDeque<Event>>,
     ids: IdGenerator,
+    /// Where events go to be delivered to webhook endpoints, if any.
+    outbox: Option<Outbox>,
 }
 
 /// `customer.created` and `plugipay.customer.created.v1` name one type.
@@ -83,7 +86,13 @@ impl EventLog {
         Self {
             by_workspace: HashMap::new(),
             ids: IdGenerator::new(seed),
+            outbox: None,
         }
+    }
+
+    /// Sends every event recorded from now on to `outbox` as well.
+    pub(crate) fn deliver_to(&mut self, outbox: Outbox) {
+        self.outbox = Some(outbox);
     }
 
     /// Records that `customer` of `workspace` `happened` now.
@@ -101,6 +110,9 @@ impl EventLog {
                 "aggregateId": customer.id,
             }
         });
+        if let Some(outbox) = &self.outbox {
+            outbox.send(&json);
+        }
         let log = self.by_workspace.entry(workspace.clone()).or_default();
         if log.len() == MAX_EVENTS_PER_WORKSPACE {
             log.pop_front();

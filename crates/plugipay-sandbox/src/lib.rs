@@ -64,6 +64,7 @@ mod args;
 mod auth;
 mod config;
 mod cursor;
+mod deliveries;
 mod edge;
 mod envelope;
 mod events;
@@ -95,6 +96,7 @@ pub use config::{
     PLATFORM_ACCOUNT_ID, PLATFORM_KEY_ID, PLATFORM_SECRET, RateLimits, SandboxConfig, Scope,
     Secret, TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
 };
+pub use deliveries::{DeliveryPolicy, DeliveryStats, WebhookEndpoint};
 pub use fault_proxy::{FaultKind, FaultProxy, ProxyFaults};
 pub use idempotency::IDEMPOTENCY_TTL;
 pub use runner::{RunError, run};
@@ -114,6 +116,7 @@ pub struct Sandbox {
     addr: SocketAddr,
     base_url: String,
     app: Arc<App>,
+    outbox: Option<deliveries::Outbox>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -141,6 +144,12 @@ impl Sandbox {
             config.seed_span,
         );
         let seed = config.fault_seed.unwrap_or_else(SplitMix64::random_seed);
+        // Events recorded from here on (not the seeds) are delivered.
+        let outbox = (!config.webhooks.is_empty())
+            .then(|| deliveries::start(config.webhooks.clone(), config.delivery.clone(), seed));
+        if let Some(outbox) = &outbox {
+            store.events_mut().deliver_to(outbox.clone());
+        }
         let app = Arc::new(App {
             keys,
             store: Mutex::new(store),
@@ -162,6 +171,7 @@ impl Sandbox {
             base_url: format!("http://{addr}"),
             addr,
             app,
+            outbox,
             task,
         })
     }
@@ -247,6 +257,14 @@ impl Sandbox {
         self.app
             .store()
             .seed_at(&WorkspaceId::test(account_id), times)
+    }
+
+    /// How the webhook deliveries have gone (all zero without endpoints).
+    pub fn delivery_stats(&self) -> DeliveryStats {
+        self.outbox
+            .as_ref()
+            .map(deliveries::Outbox::stats)
+            .unwrap_or_default()
     }
 
     /// How many customers a workspace's test world has.

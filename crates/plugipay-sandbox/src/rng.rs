@@ -25,6 +25,11 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
+    /// A uniform draw from `[0, 1)`.
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// True with probability `p` (0 never, 1 always).
     pub fn chance(&mut self, p: f64) -> bool {
         p > 0.0 && (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p

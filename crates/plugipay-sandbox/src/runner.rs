@@ -89,6 +89,14 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
             )),
         }
     }
+    for url in &args.webhooks {
+        // The endpoint's secret is the user's own choice (or the default):
+        // said here so a local receiver can be set up from this line.
+        line.push_str(&format!(
+            "; events delivered to {url}, signed with {}",
+            args.webhook_secret
+        ));
+    }
     let _ = writeln!(std::io::stderr().lock(), "{line}");
     tokio::select! {
         _ = sandbox.serve_forever() => {}

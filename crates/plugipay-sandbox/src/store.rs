@@ -177,6 +177,11 @@ impl Store {
         &self.events
     }
 
+    /// The event log, to change where it delivers.
+    pub(crate) fn events_mut(&mut self) -> &mut EventLog {
+        &mut self.events
+    }
+
     /// A workspace's book, if it has one: only a customer created there
     /// makes one, so reads, refused writes and writes to missing customers
     /// of unknown workspaces hold no memory.

@@ -78,9 +78,9 @@ pub use difference::{Difference, difference};
 pub use error::{ApiError, DecodeError, Error, ErrorCode, PagingError, Report};
 pub use id_cache::{CacheFuture, CustomerIdCache, InMemoryCustomerIdCache};
 pub use ops::{
-    ArchiveCustomer, Call, CreateCustomer, DeleteCustomer, EnsureCustomer, Ensured, FindCustomer,
-    GetCustomer, ListCustomers, ListCustomersJson, Raw, RawList, RemoveCustomer, Removed,
-    SetMetadata, SyncAction, SyncCustomer, Synced, UpdateCustomer, escape_path_segment,
+    ArchiveCustomer, Call, CallList, CreateCustomer, DeleteCustomer, EnsureCustomer, Ensured,
+    FindCustomer, GetCustomer, ListCustomers, ListCustomersJson, Raw, RawList, RemoveCustomer,
+    Removed, SetMetadata, SyncAction, SyncCustomer, Synced, UpdateCustomer, escape_path_segment,
 };
 pub use pacing::{RateBudget, RateClass};
 pub use pagination::{CustomerStream, Items, MAX_EMPTY_PAGES, Pages, Paginated};

@@ -18,7 +18,10 @@ async fn every_change_is_an_event_and_a_walk_sees_each_once() {
     let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
     let client = sandbox_client(sandbox.base_url());
     let customers = client.customers();
-    let budi = customers.create(NewCustomer::new().name("Budi")).await.unwrap();
+    let budi = customers
+        .create(NewCustomer::new().name("Budi"))
+        .await
+        .unwrap();
     customers
         .update(&budi.id, CustomerUpdate::new().name("Budi S"))
         .await
@@ -107,7 +110,11 @@ async fn every_change_is_an_event_and_a_walk_sees_each_once() {
     assert_eq!(ids.len(), walked.len(), "each event once");
     let rows = walked
         .iter()
-        .filter(|e| e.data.object["name"].as_str().is_some_and(|n| n.starts_with("Row ")))
+        .filter(|e| {
+            e.data.object["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("Row "))
+        })
         .count();
     assert_eq!(rows, 150, "every event that existed when the walk began");
 }

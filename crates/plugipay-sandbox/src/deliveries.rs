@@ -1,0 +1,203 @@
+//! Webhook deliveries: every recorded event is POSTed to each endpoint the
+//! sandbox was given, signed as Plugipay signs them (`X-Plugipay-Signature:
+//! t=…,v1=…` over `"<t>.<body>"` with the endpoint's secret), at least once:
+//! an attempt not answered 2xx is tried again with backoff, until the
+//! attempts run out. Delivery faults can send an event twice, and hold each
+//! delivery back a random while (so they arrive late and out of order), for
+//! testing a receiver's dedupe and ordering.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::rng::SplitMix64;
+
+/// Events waiting to be delivered; past this, new ones are dropped from the
+/// deliveries (they stay in the events API, for catching up).
+const OUTBOX: usize = 10_000;
+
+/// An endpoint events are delivered to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookEndpoint {
+    /// Where deliveries are POSTed (`http://…`).
+    pub url: String,
+    /// The secret deliveries are signed with (`whsec_…`).
+    pub secret: String,
+}
+
+/// How deliveries are retried, and the faults they meet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryPolicy {
+    /// Attempts per delivery, the first included (default 8).
+    pub attempts: u32,
+    /// The first wait before a retry, doubled each time (default 100 ms).
+    pub backoff: Duration,
+    /// The longest wait before a retry (default 5 s).
+    pub max_backoff: Duration,
+    /// The time each attempt may take (default 10 s).
+    pub timeout: Duration,
+    /// The share of events delivered twice (0 to 1; default 0).
+    pub duplicate_rate: f64,
+    /// Each delivery waits a random time up to this before its first
+    /// attempt (default none): deliveries then arrive late and out of
+    /// order.
+    pub max_delay: Duration,
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 8,
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+            duplicate_rate: 0.0,
+            max_delay: Duration::ZERO,
+        }
+    }
+}
+
+/// How deliveries have gone so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveryStats {
+    /// Deliveries answered 2xx.
+    pub delivered: u64,
+    /// Attempts made, retries included.
+    pub attempts: u64,
+    /// Deliveries given up after their last attempt.
+    pub abandoned: u64,
+    /// Events not delivered because the outbox was full.
+    pub dropped: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    delivered: AtomicU64,
+    attempts: AtomicU64,
+    abandoned: AtomicU64,
+    dropped: AtomicU64,
+}
+
+/// Where recorded events go to be delivered.
+#[derive(Clone)]
+pub(crate) struct Outbox {
+    sender: mpsc::Sender<Value>,
+    counters: Arc<Counters>,
+}
+
+impl Outbox {
+    /// Queues `event` for delivery; a full outbox drops it (and counts it).
+    pub(crate) fn send(&self, event: &Value) {
+        if self.sender.try_send(event.clone()).is_err() {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// How deliveries have gone so far.
+    pub(crate) fn stats(&self) -> DeliveryStats {
+        let c = &self.counters;
+        DeliveryStats {
+            delivered: c.delivered.load(Ordering::Relaxed),
+            attempts: c.attempts.load(Ordering::Relaxed),
+            abandoned: c.abandoned.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Starts delivering to `endpoints`; the returned outbox takes the events.
+/// The delivery task ends when every outbox is dropped.
+pub(crate) fn start(endpoints: Vec<WebhookEndpoint>, policy: DeliveryPolicy, seed: u64) -> Outbox {
+    let (sender, mut receiver) = mpsc::channel::<Value>(OUTBOX);
+    let counters = Arc::new(Counters::default());
+    let outbox = Outbox {
+        sender,
+        counters: Arc::clone(&counters),
+    };
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default();
+    tokio::spawn(async move {
+        let mut dice = SplitMix64::new(seed);
+        let mut deliveries = tokio::task::JoinSet::new();
+        while let Some(event) = receiver.recv().await {
+            let body = Arc::new(event.to_string());
+            for endpoint in &endpoints {
+                let copies = if dice.next_f64() < policy.duplicate_rate {
+                    2
+                } else {
+                    1
+                };
+                for _ in 0..copies {
+                    let delay = policy.max_delay.mul_f64(dice.next_f64());
+                    let job = Delivery {
+                        http: http.clone(),
+                        endpoint: endpoint.clone(),
+                        body: Arc::clone(&body),
+                        policy: policy.clone(),
+                        counters: Arc::clone(&counters),
+                    };
+                    deliveries.spawn(job.run(delay));
+                }
+            }
+            // Reap what has finished, so the set does not grow.
+            while deliveries.try_join_next().is_some() {}
+        }
+        deliveries.join_all().await;
+    });
+    outbox
+}
+
+/// One event's delivery to one endpoint.
+struct Delivery {
+    http: reqwest::Client,
+    endpoint: WebhookEndpoint,
+    body: Arc<String>,
+    policy: DeliveryPolicy,
+    counters: Arc<Counters>,
+}
+
+impl Delivery {
+    async fn run(self, delay: Duration) {
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let mut backoff = self.policy.backoff;
+        for attempt in 1..=self.policy.attempts.max(1) {
+            self.counters.attempts.fetch_add(1, Ordering::Relaxed);
+            if self.attempt().await {
+                self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            if attempt < self.policy.attempts {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(self.policy.max_backoff);
+            }
+        }
+        self.counters.abandoned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One attempt, signed afresh: whether it was answered 2xx.
+    async fn attempt(&self) -> bool {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let signature =
+            plugipay_api::webhook::sign(self.endpoint.secret.as_bytes(), now, self.body.as_bytes());
+        let sent = self
+            .http
+            .post(&self.endpoint.url)
+            .timeout(self.policy.timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(plugipay_api::webhook::SIGNATURE_HEADER, signature)
+            .body(self.body.as_str().to_owned())
+            .send()
+            .await;
+        sent.is_ok_and(|response| response.status().is_success())
+    }
+}

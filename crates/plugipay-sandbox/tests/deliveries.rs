@@ -1,0 +1,170 @@
+//! Webhook deliveries: every customer event is POSTed to the endpoints the
+//! sandbox was given, signed so that the SDK's verifier accepts it, retried
+//! until answered 2xx, and sent twice when the faults say so.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use plugipay::NewCustomer;
+use plugipay::webhooks::{EventType, Verifier};
+use plugipay_sandbox::{DeliveryPolicy, Sandbox, SandboxConfig, TEST_KEY_ID, TEST_SECRET};
+
+/// What a receiver got: each delivery's signature header and body.
+type Received = Arc<Mutex<Vec<(String, Bytes)>>>;
+
+/// A receiver that answers 500 to its first `refuse` deliveries, then 200;
+/// notifies on each delivery.
+async fn receiver(refuse: usize) -> (String, Received, Arc<tokio::sync::Notify>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let got: Received = Arc::default();
+    let arrived = Arc::new(tokio::sync::Notify::new());
+    let (g, a) = (Arc::clone(&got), Arc::clone(&arrived));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (got, arrived) = (Arc::clone(&g), Arc::clone(&a));
+            tokio::spawn(async move {
+                let service = service_fn(move |req: hyper::Request<Incoming>| {
+                    let (got, arrived) = (Arc::clone(&got), Arc::clone(&arrived));
+                    async move {
+                        let signature = req
+                            .headers()
+                            .get("x-plugipay-signature")
+                            .map(|v| v.to_str().unwrap().to_owned())
+                            .unwrap_or_default();
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let n = {
+                            let mut got = got.lock().unwrap();
+                            got.push((signature, body));
+                            got.len()
+                        };
+                        arrived.notify_waiters();
+                        let mut response = hyper::Response::new(Full::new(Bytes::new()));
+                        if n <= refuse {
+                            *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+                        }
+                        Ok::<_, Infallible>(response)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (url, got, arrived)
+}
+
+async fn wait_for(got: &Received, arrived: &tokio::sync::Notify, n: usize) {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let notified = arrived.notified();
+            if got.lock().unwrap().len() >= n {
+                return;
+            }
+            notified.await;
+        }
+    })
+    .await
+    .expect("the deliveries arrive");
+}
+
+fn client(sandbox: &Sandbox) -> plugipay::Client {
+    plugipay::Client::builder()
+        .key_id(TEST_KEY_ID)
+        .secret(TEST_SECRET)
+        .base_url(sandbox.base_url())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_delivered_signed_and_retried_until_answered() {
+    // The first two attempts are refused: the first event's delivery is
+    // retried twice, then answered.
+    let (url, got, arrived) = receiver(2).await;
+    let policy = DeliveryPolicy {
+        backoff: Duration::from_millis(10),
+        ..DeliveryPolicy::default()
+    };
+    let sandbox = Sandbox::start(
+        SandboxConfig::new()
+            .webhook(&url, "whsec_test")
+            .delivery(policy),
+    )
+    .await
+    .unwrap();
+    let customer = client(&sandbox)
+        .customers()
+        .create(NewCustomer::new().name("Ani"))
+        .await
+        .unwrap();
+    wait_for(&got, &arrived, 3).await;
+    let got = got.lock().unwrap().clone();
+    let verifier = Verifier::new("whsec_test");
+    for (signature, body) in &got {
+        let event = verifier.verify(signature.as_str(), body).unwrap();
+        assert_eq!(event.event_type, EventType::CustomerCreated);
+        assert_eq!(event.object_id(), Some(customer.id.as_str()));
+    }
+    // Signed afresh per attempt, with another secret refused.
+    assert!(
+        Verifier::new("whsec_other")
+            .verify(got[0].0.as_str(), &got[0].1)
+            .is_err()
+    );
+    // The sandbox counts the delivery once it has read the answer.
+    let stats = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let stats = sandbox.delivery_stats();
+            if stats.delivered > 0 {
+                return stats;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!((stats.delivered, stats.attempts), (1, 3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_deliver_duplicates() {
+    let (url, got, arrived) = receiver(0).await;
+    let policy = DeliveryPolicy {
+        duplicate_rate: 1.0,
+        max_delay: Duration::from_millis(20),
+        ..DeliveryPolicy::default()
+    };
+    let sandbox = Sandbox::start(
+        SandboxConfig::new()
+            .webhook(&url, "whsec_test")
+            .delivery(policy),
+    )
+    .await
+    .unwrap();
+    let customers = client(&sandbox);
+    for n in 0..3 {
+        customers
+            .customers()
+            .create(NewCustomer::new().name(format!("C{n}")))
+            .await
+            .unwrap();
+    }
+    wait_for(&got, &arrived, 6).await;
+    let ids: Vec<String> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| {
+            serde_json::from_slice::<serde_json::Value>(body).unwrap()["id"].to_string()
+        })
+        .collect();
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!((ids.len(), distinct.len()), (6, 3), "each event twice");
+}
