@@ -85,7 +85,18 @@ pub struct OutputArgs {
     /// No notes or progress on stderr; errors are still shown.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Show each call on stderr: every attempt (status, request id, rate
+    /// budget left), each retry and its reason, each wait for the rate
+    /// budget; -vv for more. Secrets are never shown.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true,
+          help = with_env("Show each call's attempts, retries and waits on stderr (-vv: more).", LOG_ENV))]
+    pub verbose: u8,
 }
+
+/// The variable that sets the log level when `-v` is not given: `off`,
+/// `error`, `warn`, `info`, `debug` (as `-v`) or `trace` (as `-vv`).
+pub const LOG_ENV: &str = "PLUGIPAY_LOG";
 
 /// `--output`: how customers are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -1464,3 +1464,78 @@ async fn an_unknown_csv_column_is_one_error() {
     }
     assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 0);
 }
+
+/// `-v` (or `PLUGIPAY_LOG=debug`) shows each call's attempts, retries and
+/// rate budget on stderr, and never the secret; without it, none of that.
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_shows_attempts_and_retries_but_no_secret() {
+    // The published rate limits: every answer says what budget is left.
+    let sb = Sandbox::start(
+        SandboxConfig::new()
+            .seed_customers(250)
+            .rate_limits(plugipay_sandbox::RateLimits::published()),
+    )
+    .await
+    .unwrap();
+    let proxy = FaultProxy::start(
+        sb.base_url(),
+        ProxyFaults {
+            rate: 0.5,
+            kinds: vec![FaultKind::ServiceUnavailable],
+            retry_after_secs: 0,
+            seed: 11,
+            ..ProxyFaults::default()
+        },
+    )
+    .await
+    .unwrap();
+    let args = [
+        "--key-id",
+        TEST_KEY_ID,
+        "--secret",
+        TEST_SECRET,
+        "--max-retries",
+        "30",
+        "customers",
+        "list",
+        "--all",
+        "--output",
+        "ids",
+    ];
+    let run = |verbose: Option<&'static str>, log: Option<&'static str>| {
+        let mut command = plugipay_command(proxy.base_url(), &args);
+        command
+            .env_remove("PLUGIPAY_KEY_ID")
+            .env_remove("PLUGIPAY_SECRET");
+        if let Some(flag) = verbose {
+            command.arg(flag);
+        }
+        match log {
+            Some(level) => command.env("PLUGIPAY_LOG", level),
+            None => command.env_remove("PLUGIPAY_LOG"),
+        };
+        command.output()
+    };
+    for (verbose, log) in [(Some("-v"), None), (None, Some("debug"))] {
+        let out = run(verbose, log).await.unwrap();
+        let err = stderr(&out);
+        assert!(out.status.success(), "{err}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 250);
+        for part in [
+            "operation=\"list_customers\"",
+            "retrying",
+            "rate_remaining=",
+            "request_id=\"req_",
+            "status=503",
+        ] {
+            assert!(err.contains(part), "{part}: {err}");
+        }
+        assert!(!err.contains(TEST_SECRET), "{err}");
+    }
+    assert!(proxy.counts().values().sum::<u64>() > 0);
+    let quiet = run(None, None).await.unwrap();
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert_eq!(stderr(&quiet), "");
+    let bad = run(None, Some("loud")).await.unwrap();
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}
