@@ -163,6 +163,25 @@ fn start_logging(verbose: u8) -> Result<(), String> {
         .map_err(|e| format!("cannot start logging: {e}"))
 }
 
+/// What to check after a common failure, if it is one.
+fn hint(error: &plugipay::Error) -> Option<&'static str> {
+    if matches!(error.code(), Some(plugipay::ErrorCode::SignatureInvalid)) {
+        return Some("check the secret (--secret, PLUGIPAY_SECRET): it is not the key id's");
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return Some(
+                "nothing listens there: is the sandbox running? is --base-url (PLUGIPAY_BASE_URL) right?",
+            );
+        }
+        cause = e.source();
+    }
+    None
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     output::configure(cli.output.quiet, cli.output.output);
@@ -191,7 +210,13 @@ fn main() -> ExitCode {
         }
         // Server text (and file names) may hold control characters.
         Err(Failure::Sdk(e)) => {
-            report!("error: {}", output::terminal_safe(&e.report().to_string()));
+            let hint = hint(&e)
+                .map(|h| format!(" (hint: {h})"))
+                .unwrap_or_default();
+            report!(
+                "error: {}{hint}",
+                output::terminal_safe(&e.report().to_string())
+            );
             exit_code(&e)
         }
         Err(Failure::Other(message)) => {

@@ -1539,3 +1539,41 @@ async fn verbose_shows_attempts_and_retries_but_no_secret() {
     let bad = run(None, Some("loud")).await.unwrap();
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }
+
+/// Common failures carry a hint, on the same line: a refused connection
+/// (is the sandbox running? is --base-url right?), a wrong secret.
+#[tokio::test(flavor = "multi_thread")]
+async fn common_failures_carry_a_hint() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = plugipay_at(
+        &format!("http://127.0.0.1:{port}"),
+        &["customers", "get", "cus_1", "--max-retries", "0"],
+    )
+    .await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("is the sandbox running? is --base-url"),
+        "{err}"
+    );
+
+    let sb = sandbox(0).await;
+    let out = plugipay_command(sb.base_url(), &["customers", "list"])
+        .env("PLUGIPAY_SECRET", "sk_test_not_the_secret")
+        .output()
+        .await
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("signature_invalid") && err.contains("check the secret"),
+        "{err}"
+    );
+    assert!(!err.contains("sk_test_not_the_secret"), "{err}");
+}
