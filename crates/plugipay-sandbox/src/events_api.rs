@@ -2,14 +2,12 @@
 //! spec's `ListEventsParams`), or one event by id.
 
 use plugipay_api::params::ListEventsParams;
-use plugipay_api::types::SortOrder;
-use plugipay_api::validate;
 
 use crate::app::{App, Reply};
 use crate::auth::Principal;
-use crate::envelope::page_body;
 use crate::events::EventQuery;
 use crate::failure::Failure;
+use crate::paging::Paging;
 
 /// One page of the caller's events, as `query` (the raw query string) asks.
 pub(crate) fn list(
@@ -26,42 +24,31 @@ pub(crate) fn list(
             ))
         })?,
     };
-    let limit = match params.limit {
-        Some(n) => {
-            validate::list_limit(n).map_err(Failure::invalid)?;
-            n as usize
-        }
-        None => plugipay_api::limits::LIST_EVENTS_LIMIT_DEFAULT,
-    };
-    let order = params.order.unwrap_or(SortOrder::Desc);
     let workspace = &principal.workspace;
-    // A cursor is bound to its filters and its world.
-    let binding = format!(
-        "events|{}|{order:?}|{:?}|{:?}|{:?}",
-        workspace.mode, params.type_, params.occurred_after, params.occurred_before
-    );
-    let account = &workspace.account;
-    let after_id = params
-        .cursor
-        .as_ref()
-        .map(|c| app.cursors.decode(account, &binding, c))
-        .transpose()?;
+    let paging = Paging::read(
+        app,
+        workspace,
+        (
+            params.limit,
+            plugipay_api::limits::LIST_EVENTS_LIMIT_DEFAULT,
+        ),
+        params.order,
+        params.cursor.as_ref(),
+        &format!(
+            "events|{:?}|{:?}|{:?}",
+            params.type_, params.occurred_after, params.occurred_before
+        ),
+    )?;
     let query = EventQuery {
-        limit,
-        after_id,
-        order,
+        limit: paging.limit,
+        after_id: paging.after_id.clone(),
+        order: paging.order,
         kind: params.type_,
         after: params.occurred_after,
         before: params.occurred_before,
     };
     let (events, next) = app.store().events().page(workspace, &query);
-    let next = next.map(|id| app.cursors.encode(account, &binding, &id));
-    Ok(Reply {
-        status: 200,
-        body: page_body(serde_json::Value::Array(events), next, request_id),
-        replayed: false,
-        hang_up: false,
-    })
+    Ok(paging.reply(serde_json::Value::Array(events), next, request_id))
 }
 
 /// The caller's event `id`; 404 when there is none in this workspace and

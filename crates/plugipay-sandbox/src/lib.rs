@@ -75,6 +75,7 @@ mod faults;
 mod idempotency;
 mod ids;
 mod list;
+mod paging;
 mod rates;
 mod request_body;
 mod rng;

@@ -6,14 +6,12 @@
 //! with no hand edit.
 
 use plugipay_api::params::ListCustomersParams;
-use plugipay_api::types::SortOrder;
-use plugipay_api::validate;
 use serde_json::Value;
 
 use crate::app::{App, Reply};
 use crate::auth::Principal;
-use crate::envelope::page_body;
 use crate::failure::Failure;
+use crate::paging::Paging;
 use crate::store::ListQuery;
 
 /// The parameters that are not field filters.
@@ -27,51 +25,34 @@ pub(crate) fn list(
     request_id: &str,
 ) -> Result<Reply, Failure> {
     let params = params(query)?;
-    let limit = match params.limit {
-        Some(n) => {
-            validate::list_limit(n).map_err(Failure::invalid)?;
-            n as usize
-        }
-        None => plugipay_api::limits::LIST_CUSTOMERS_LIMIT_DEFAULT,
-    };
-    let order = params.order.unwrap_or(SortOrder::Desc); // the spec's default
-    let created_after = params.created_after;
-    // Every other parameter given is a filter on the field of its name.
+    // Every parameter but the paging ones is a filter on the field of its
+    // name.
     let Ok(Value::Object(mut filters)) = serde_json::to_value(&params) else {
         return Err(Failure::malformed("the query string is malformed"));
     };
     filters.retain(|name, value| !PAGING.contains(&name.as_str()) && !value.is_null());
+    let created_after = params.created_after;
     let workspace = &principal.workspace;
-    // A cursor is bound to its filters and to its world: the mode is one of
-    // the "filters", the workspace the codec's own binding.
-    let binding = format!(
-        "{}|{order:?}|{created_after:?}|{}",
-        workspace.mode,
-        Value::Object(filters.clone())
-    );
-    let account = &workspace.account;
-    let after_id = params
-        .cursor
-        .as_ref()
-        .map(|c| app.cursors.decode(account, &binding, c))
-        .transpose()?;
+    let paging = Paging::read(
+        app,
+        workspace,
+        (
+            params.limit,
+            plugipay_api::limits::LIST_CUSTOMERS_LIMIT_DEFAULT,
+        ),
+        params.order,
+        params.cursor.as_ref(),
+        &format!("{created_after:?}|{}", Value::Object(filters.clone())),
+    )?;
     let query = ListQuery {
-        limit,
-        after_id,
-        order,
+        limit: paging.limit,
+        after_id: paging.after_id.clone(),
+        order: paging.order,
         filters,
         created_after,
     };
     let page = app.store().list(workspace, &query);
-    let next = page
-        .next_after
-        .map(|id| app.cursors.encode(account, &binding, &id));
-    Ok(Reply {
-        status: 200,
-        body: page_body(serde_json::json!(page.items), next, request_id),
-        replayed: false,
-        hang_up: false,
-    })
+    Ok(paging.reply(serde_json::json!(page.items), page.next_after, request_id))
 }
 
 /// The query string as the spec's list parameters. Each parameter is read

@@ -641,50 +641,14 @@ mod tests {
     /// keep them from tripping it, and together they keep it busy.
     #[tokio::test(start_paused = true)]
     async fn two_clients_sharing_a_bucket_learn_their_share() {
-        let server = Arc::new(std::sync::Mutex::new(Server {
-            size: 20.0,
-            tokens: 20.0,
-            at: Instant::now(),
-            throttled: 0,
-            served: 0,
-        }));
-        let start = Instant::now();
-        let client = |server: Arc<std::sync::Mutex<Server>>| async move {
-            let pacer = Arc::new(Pacer::default());
-            futures_util::future::join_all((0..4).map(|_| {
-                let (pacer, server) = (Arc::clone(&pacer), Arc::clone(&server));
-                async move {
-                    for _ in 0..150 {
-                        let permit = pacer.acquire(None, RateClass::Write).await;
-                        // 10 ms to the server, 10 ms back.
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        let answer = server.lock().unwrap().answer();
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        permit.answered(answer.0, answer.1);
-                    }
-                }
-            }))
-            .await;
-        };
-        tokio::join!(client(Arc::clone(&server)), client(Arc::clone(&server)));
-        let server = server.lock().unwrap();
-        let total = server.served + server.throttled;
-        let seconds = (Instant::now() - start).as_secs_f64();
-        eprintln!(
-            "{} of {total} answered 429; {seconds:.1} s",
-            server.throttled
-        );
+        let (served, throttled, seconds) = run_clients(2, 600).await;
+        let total = served + throttled;
         assert!(
-            f64::from(server.throttled) <= 0.02 * f64::from(total),
-            "{} of {total} answered 429",
-            server.throttled
+            f64::from(throttled) <= 0.02 * f64::from(total),
+            "{throttled} of {total} answered 429"
         );
         // 1,200 writes at 20 a second: 60 s at best (less the first 20).
-        assert!(
-            seconds < 60.0 * 1.25,
-            "{seconds} s for {} writes",
-            server.served
-        );
+        assert!(seconds < 60.0 * 1.25, "{seconds} s for {served} writes");
     }
 
     #[test]
