@@ -132,10 +132,81 @@ pub enum Command {
     /// Create, read, update, delete, list, ensure, archive, export and import customers.
     #[command(subcommand)]
     Customers(CustomersCommand),
+    /// What happened to the customers: the events API (for catching up
+    /// after missed webhook deliveries).
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Webhook deliveries.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Run a local Plugipay sandbox (prints `listening on http://…` when ready).
     Sandbox(SandboxArgs),
     /// Tell the customers API's story end to end, on an embedded sandbox.
     Demo(DemoArgs),
+}
+
+/// `plugipay events …`.
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List events as JSON lines, newest first unless --order asc.
+    List {
+        /// Only events of this type (plugipay.customer.created.v1, or the
+        /// short customer.created).
+        #[arg(long = "type", value_name = "TYPE")]
+        r#type: Option<String>,
+        /// Only events after this instant (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        occurred_after: Option<DateTime<Utc>>,
+        /// Only events before this instant (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        occurred_before: Option<DateTime<Utc>>,
+        /// asc (oldest first) or desc (newest first, the default).
+        #[arg(long, value_name = "ORDER", value_parser = sort_order)]
+        order: Option<SortOrder>,
+        /// Page size, 1 to 100 [default: 25, or 100 with --all].
+        #[arg(long, value_name = "N")]
+        limit: Option<u32>,
+        /// Start after this cursor (printed on stderr when more pages follow).
+        #[arg(long, conflicts_with = "all")]
+        cursor: Option<String>,
+        /// Every page, not only the first.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print one event as JSON.
+    Get {
+        /// The event id (evt_…).
+        id: String,
+    },
+}
+
+/// `plugipay webhooks …`.
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Check a saved delivery (its body, and its X-Plugipay-Signature
+    /// header) against the endpoint's secret; print the event when it
+    /// verifies, exit 1 saying why when it does not.
+    Verify(VerifyArgs),
+}
+
+/// `plugipay webhooks verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The delivery's body, byte for byte as received (`-`: stdin).
+    pub body: PathBuf,
+    /// The X-Plugipay-Signature header's value (`t=…,v1=…`).
+    #[arg(long, value_name = "HEADER")]
+    pub signature: String,
+    /// The endpoint's secret (whsec_…) [env: PLUGIPAY_WEBHOOK_SECRET]; the
+    /// variable keeps it off the command line.
+    #[arg(long, value_name = "SECRET")]
+    pub secret: Option<String>,
+    /// Seconds a timestamp may be from the clock.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub tolerance: u64,
+    /// Check as if the clock read this Unix time (for an old saved delivery).
+    #[arg(long, value_name = "UNIX")]
+    pub at: Option<i64>,
 }
 
 /// `plugipay demo`.

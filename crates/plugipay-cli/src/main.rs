@@ -22,6 +22,7 @@ macro_rules! report {
 mod cli;
 mod commands;
 mod demo;
+mod events;
 mod exit;
 mod export;
 mod failed_rows;
@@ -113,6 +114,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Customers(command) => {
             commands::customers(&connect(&cli.connection)?, command).await
         }
+        Command::Events(command) => events::events(&connect(&cli.connection)?, command).await,
+        Command::Webhooks(cli::WebhooksCommand::Verify(args)) => events::verify(args),
         Command::Sandbox(args) => commands::sandbox(args).await,
         Command::Demo(args) => demo::run(args).await,
     }

@@ -1577,3 +1577,88 @@ async fn common_failures_carry_a_hint() {
     );
     assert!(!err.contains("sk_test_not_the_secret"), "{err}");
 }
+
+/// `events list` / `events get` read the events API; `webhooks verify`
+/// checks a saved delivery against its secret.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_and_saved_deliveries() {
+    let sb = sandbox(0).await;
+    let created = stdout_json(&plugipay(&sb, &["customers", "create", "--name", "Ani"]).await);
+    let id = created[0]["id"].as_str().unwrap();
+    plugipay(&sb, &["customers", "update", id, "--name", "Ani S"]).await;
+    let events = stdout_json(&plugipay(&sb, &["events", "list", "--all", "--order", "asc"]).await);
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "plugipay.customer.created.v1",
+            "plugipay.customer.updated.v1"
+        ]
+    );
+    let one =
+        stdout_json(&plugipay(&sb, &["events", "get", events[1]["id"].as_str().unwrap()]).await);
+    assert_eq!(one[0], events[1]);
+    let updated =
+        stdout_json(&plugipay(&sb, &["events", "list", "--type", "customer.updated"]).await);
+    assert_eq!(updated.len(), 1);
+
+    // A saved delivery, signed as the sandbox signs them.
+    let body = events[0].to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let header = plugipay::api::webhook::sign(b"whsec_cli", now, body.as_bytes());
+    let file = temp_file("delivery.json", &body);
+    let path = file.to_str().unwrap();
+    let verified = plugipay_without_credentials(&[
+        "webhooks",
+        "verify",
+        path,
+        "--signature",
+        &header,
+        "--secret",
+        "whsec_cli",
+    ])
+    .await;
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert!(
+        stderr(&verified).contains("signature valid"),
+        "{}",
+        stderr(&verified)
+    );
+    let tampered = temp_file("tampered.json", &body.replace("Ani", "Anu"));
+    let refused = plugipay_without_credentials(&[
+        "webhooks",
+        "verify",
+        tampered.to_str().unwrap(),
+        "--signature",
+        &header,
+        "--secret",
+        "whsec_cli",
+    ])
+    .await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("signature_invalid"),
+        "{}",
+        stderr(&refused)
+    );
+    let stale = plugipay_without_credentials(&[
+        "webhooks",
+        "verify",
+        path,
+        "--signature",
+        &header,
+        "--secret",
+        "whsec_cli",
+        "--at",
+        &(now + 3600).to_string(),
+    ])
+    .await;
+    assert!(
+        stderr(&stale).contains("signature_stale"),
+        "{}",
+        stderr(&stale)
+    );
+}

@@ -1,0 +1,118 @@
+//! `plugipay events …` and `plugipay webhooks verify`: what happened to the
+//! customers (the events API, one page or every page), and checking a saved
+//! webhook delivery against its endpoint's secret.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use plugipay::Client;
+use plugipay::api::endpoints::{GetEvent, ListEvents};
+use plugipay::api::params::ListEventsParams;
+use plugipay::api::types::Event;
+use plugipay::webhooks::Verifier;
+
+use crate::Failure;
+use crate::cli::{EventsCommand, Format, VerifyArgs};
+use crate::output::{flush, format, terminal_safe, text_line};
+
+/// One event as a line: its JSON, or its id with `--output ids`.
+fn line(out: &mut impl Write, event: &Event) -> Result<(), Failure> {
+    let text = match format() {
+        Format::Ids => event.id.clone(),
+        // An event is not a customer: CSV prints it as JSON too.
+        Format::Json | Format::Csv => serde_json::to_string(event)
+            .map_err(|e| Failure::Other(format!("cannot print the event: {e}")))?,
+    };
+    text_line(out, &text)
+}
+
+/// Runs `plugipay events …`.
+pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failure> {
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    match command {
+        EventsCommand::Get { id } => {
+            let event = client.call(GetEvent { id }).await?;
+            line(&mut stdout, &event)?;
+        }
+        EventsCommand::List {
+            r#type,
+            occurred_after,
+            occurred_before,
+            order,
+            limit,
+            cursor,
+            all,
+        } => {
+            let mut query = ListEventsParams::new();
+            query.type_ = r#type;
+            query.occurred_after = occurred_after;
+            query.occurred_before = occurred_before;
+            query.order = order;
+            query.limit = limit.or(all.then_some(100));
+            query.cursor = cursor;
+            let request = client.call(ListEvents { query });
+            if all {
+                let mut events = request.paginated().stream();
+                while let Some(event) = events.try_next().await? {
+                    line(&mut stdout, &event)?;
+                }
+            } else {
+                let page = request.paginated().await?;
+                for event in &page.items {
+                    line(&mut stdout, event)?;
+                }
+                if let (true, Some(cursor)) = (page.has_more, &page.cursor) {
+                    let cursor = terminal_safe(cursor);
+                    note!("more events follow: --cursor {cursor} (or --all)");
+                }
+            }
+        }
+    }
+    flush(&mut stdout)
+}
+
+/// Runs `plugipay webhooks verify`: checks a saved delivery's body (a file,
+/// or `-` for stdin) against its signature header and the endpoint's
+/// secret, and prints the event.
+pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
+    let body = read_body(&args.body)?;
+    let secret = match args.secret {
+        Some(secret) => secret,
+        None => std::env::var(SECRET_ENV).map_err(|_| {
+            Failure::Other(format!(
+                "no endpoint secret: give --secret or set {SECRET_ENV}"
+            ))
+        })?,
+    };
+    let verifier = Verifier::new(secret).tolerance(Duration::from_secs(args.tolerance));
+    let event = match args.at {
+        Some(at) => {
+            let now = chrono::DateTime::from_timestamp(at, 0)
+                .ok_or_else(|| Failure::Other(format!("{at} is not a Unix time")))?;
+            verifier.verify_at(args.signature.as_str(), &body, now)
+        }
+        None => verifier.verify(args.signature.as_str(), &body),
+    }
+    .map_err(|e| Failure::Other(format!("the delivery does not verify: {e} ({})", e.code())))?;
+    note!("signature valid: event {} ({})", event.id, event.event_type);
+    let mut stdout = std::io::stdout().lock();
+    text_line(&mut stdout, &event.raw.to_string())?;
+    flush(&mut stdout)
+}
+
+/// The variable `webhooks verify` reads the endpoint secret from when no
+/// `--secret` is given (so it need not be on the command line).
+pub const SECRET_ENV: &str = "PLUGIPAY_WEBHOOK_SECRET";
+
+fn read_body(path: &PathBuf) -> Result<Vec<u8>, Failure> {
+    let mut body = Vec::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut body)
+    } else {
+        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut body))
+    };
+    read.map_err(|e| Failure::Other(format!("cannot read {}: {e}", path.display())))?;
+    Ok(body)
+}
