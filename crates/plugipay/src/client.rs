@@ -22,7 +22,9 @@ pub mod env {
     pub const KEY_ID: &str = "PLUGIPAY_KEY_ID";
     /// HMAC secret; goes with [`KEY_ID`].
     pub const SECRET: &str = "PLUGIPAY_SECRET";
-    /// Dashboard API key (`pk_live_…` / `pk_test_…`), instead of an HMAC pair.
+    /// Dashboard API key (`pk_live_…` / `pk_test_…`), instead of an HMAC
+    /// pair; or the pair itself as `<keyId>:<secret>` (`ak_…:sk_…`), as
+    /// Plugipay's own CLI keeps it.
     pub const API_KEY: &str = "PLUGIPAY_API_KEY";
     /// Base URL; `https://plugipay.com` when unset.
     pub const BASE_URL: &str = "PLUGIPAY_BASE_URL";
@@ -392,10 +394,22 @@ impl ClientBuilder {
         // Every variable was read above; here only their text matters. Which
         // credentials go together is checked once, by `build`.
         let var = |name: &str| lookup(name).ok().flatten();
+        let (mut key_id, mut secret, mut api_key) =
+            (var(env::KEY_ID), var(env::SECRET), var(env::API_KEY));
+        // Plugipay's own CLI keeps an HMAC pair in PLUGIPAY_API_KEY as
+        // `<keyId>:<secret>`: read as the pair it is.
+        if let Some((pair_key, pair_secret)) = api_key.as_deref().and_then(|v| v.split_once(':'))
+            && pair_key.starts_with("ak_")
+            && key_id.is_none()
+            && secret.is_none()
+        {
+            (key_id, secret) = (Some(pair_key.to_owned()), Some(pair_secret.to_owned()));
+            api_key = None;
+        }
         Ok(ClientBuilder {
-            key_id: var(env::KEY_ID),
-            secret: var(env::SECRET),
-            api_key: var(env::API_KEY),
+            key_id,
+            secret,
+            api_key,
             base_url: var(env::BASE_URL),
             on_behalf_of: var(env::ON_BEHALF_OF),
             ..ClientBuilder::default()
@@ -561,6 +575,24 @@ mod tests {
         assert_eq!(client.base_url(), "http://127.0.0.1:9");
         assert_eq!(client.on_behalf_of(), Some("acct_9"));
         assert_eq!(client.shared.credentials.key_id(), Some("ak_test_1"));
+    }
+
+    #[test]
+    fn env_api_key_may_hold_an_hmac_pair_as_plugipays_cli_writes_it() {
+        let client = lookup(&[(env::API_KEY, "ak_test_7:sk_test_7")])
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(client.shared.credentials.key_id(), Some("ak_test_7"));
+        // With a pair given apart as well, both kinds are refused as before.
+        let both = config_message(lookup(&[
+            (env::API_KEY, "ak_test_7:sk_test_7"),
+            (env::KEY_ID, "ak_test_8"),
+        ]));
+        assert!(
+            both.contains("both") || both.contains(env::SECRET),
+            "{both}"
+        );
     }
 
     #[test]
