@@ -410,7 +410,17 @@ that shape is not published, so clients treat ids as opaque.
         PartialEq
     )]
     pub struct ErrorBody {
-        pub code: ErrorCode,
+        /**A machine-readable error code. Plugipay writes codes in lower case in
+some places and UPPER case in others: compare them without regard to
+case. Known codes: `validation_error`, `invalid_request` (400);
+`unauthorized`, `invalid_key`, `signature_invalid` (also
+`invalid_signature`), `timestamp_skew`, `invalid_timestamp` (401);
+`insufficient_scope`, `forbidden` (403); `not_found` (404);
+`conflict`, `idempotency_mismatch` (409); `rate_limited` (429);
+`internal_error`, `upstream_error`, `service_unavailable` (5xx). New
+codes may appear; clients must accept any string.
+*/
+        pub code: ::std::string::String,
         ///More about the error (published, optional); its content varies.
         pub details: ::std::option::Option<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -429,57 +439,6 @@ field past a limit on `validation_error`, the differing one on
     impl ErrorBody {
         pub fn builder() -> builder::ErrorBody {
             Default::default()
-        }
-    }
-    /**A machine-readable error code. Plugipay writes codes in lower case in
-some places and UPPER case in others: compare them without regard to
-case. Known codes: `validation_error`, `invalid_request` (400);
-`unauthorized`, `invalid_key`, `signature_invalid` (also
-`invalid_signature`), `timestamp_skew`, `invalid_timestamp` (401);
-`insufficient_scope`, `forbidden` (403); `not_found` (404);
-`conflict`, `idempotency_mismatch` (409); `rate_limited` (429);
-`internal_error`, `upstream_error`, `service_unavailable` (5xx). New
-codes may appear; clients must accept any string.
-*/
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    #[serde(transparent)]
-    pub struct ErrorCode(pub ::std::string::String);
-    impl ::std::ops::Deref for ErrorCode {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<ErrorCode> for ::std::string::String {
-        fn from(value: ErrorCode) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<::std::string::String> for ErrorCode {
-        fn from(value: ::std::string::String) -> Self {
-            Self(value)
-        }
-    }
-    impl ::std::fmt::Display for ErrorCode {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            self.0.fmt(f)
-        }
-    }
-    impl ::std::str::FromStr for ErrorCode {
-        type Err = ::std::convert::Infallible;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            Ok(Self(value.to_string()))
         }
     }
     ///A failed call's response; `data` is null.
@@ -1366,7 +1325,7 @@ by the official SDKs as false when missing.
         }
         #[derive(Clone, Debug)]
         pub struct ErrorBody {
-            code: ::std::result::Result<super::ErrorCode, ::std::string::String>,
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
             details: ::std::result::Result<
                 ::std::option::Option<
                     ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1397,7 +1356,7 @@ by the official SDKs as false when missing.
         impl ErrorBody {
             pub fn code<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ErrorCode>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.code = value

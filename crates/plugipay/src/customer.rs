@@ -10,6 +10,7 @@ use plugipay_api::patch::Patch;
 /// added to the spec is here after `cargo xtask generate`. It is read as
 /// leniently as Plugipay's official SDKs read it (absent or `null` fields
 /// are `None` or empty) and serialises with every field, as the API sends it.
+#[doc(no_inline)]
 pub use plugipay_api::types::Customer;
 
 /// The fields of a new customer, every one optional: the spec's
@@ -47,6 +48,7 @@ pub use plugipay_api::patch::UpdateCustomerRequest as CustomerUpdate;
 
 /// The order of a list by creation time: the spec's `SortOrder` (newest
 /// first, `Desc`, unless `Asc`).
+#[doc(no_inline)]
 pub use plugipay_api::types::SortOrder;
 
 /// Filters and paging of a customer list: the spec's `list_customers`

@@ -5,7 +5,7 @@
 use httpmock::MockServer;
 use plugipay::NewCustomer;
 use plugipay::api::mock::MockServerExt;
-use plugipay::api::types::{Customer, CustomerEnvelope, ErrorBody, ErrorCode, ErrorEnvelope, Meta};
+use plugipay::api::types::{Customer, CustomerEnvelope, ErrorBody, ErrorEnvelope, Meta};
 
 fn customer(id: &str, email: &str) -> Customer {
     serde_json::from_value(serde_json::json!({
@@ -37,7 +37,7 @@ async fn an_application_test_with_typed_mocks() {
         when.id("cus_404");
         then.not_found(&ErrorEnvelope {
             error: ErrorBody {
-                code: ErrorCode("not_found".into()),
+                code: "not_found".into(),
                 message: "no such customer".into(),
                 doc_url: None,
                 field: None,
