@@ -248,3 +248,118 @@ async fn a_looping_server_ends_list_all_and_export_with_an_error() {
     }
     server.abort();
 }
+
+/// A server that answers the first page of a walk, then one empty 200 (no
+/// list at all), then the last page: counts the requests it got.
+async fn listless_once_server() -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&served);
+    let customer = |id: &str| {
+        format!(
+            r#"{{"id":"{id}","accountId":"acct_1","createdAt":"2026-11-25T00:00:00Z","updatedAt":"2026-11-25T00:00:00Z"}}"#
+        )
+    };
+    let first = format!(
+        r#"{{"data":[{}],"error":null,"meta":{{"requestId":"r1","cursor":"c2","hasMore":true}}}}"#,
+        customer("cus_a")
+    );
+    let last = format!(
+        r#"{{"data":[{}],"error":null,"meta":{{"requestId":"r3","cursor":null,"hasMore":false}}}}"#,
+        customer("cus_b")
+    );
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let (first, last, served) =
+                (first.clone(), last.clone(), std::sync::Arc::clone(&counter));
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&seen[..end]).into_owned();
+                        seen.drain(..end + 4);
+                        let n = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let body = if !head.contains("cursor=") {
+                            first.clone()
+                        } else if n == 1 {
+                            String::new() // the page's list lost: an empty 200
+                        } else {
+                            last.clone()
+                        };
+                        let response = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if stream.write_all(response.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (base_url, served, task)
+}
+
+/// An export whose walk meets a list answer without its list never calls
+/// the book complete: retried, it writes the whole book; without retries it
+/// fails and the previous file stays as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_list_answer_never_ends_an_export_early() {
+    let previous = "the previous export\n";
+    let out = temp_file("book.jsonl", previous);
+    let out_arg = out.to_str().unwrap();
+    let (url, served, server) = listless_once_server().await;
+    let args = [
+        "--max-retries",
+        "0",
+        "customers",
+        "export",
+        "--parallel",
+        "1",
+        "--out",
+        out_arg,
+    ];
+    let failed = plugipay_at(&url, &args).await;
+    assert!(!failed.status.success(), "{}", stderr(&failed));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), previous);
+    server.abort();
+
+    let (url, served_again, server) = listless_once_server().await;
+    let args = [
+        "--max-retries",
+        "2",
+        "customers",
+        "export",
+        "--parallel",
+        "1",
+        "--out",
+        out_arg,
+    ];
+    let retried = plugipay_at(&url, &args).await;
+    assert!(retried.status.success(), "{}", stderr(&retried));
+    let ids: Vec<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids, ["cus_a", "cus_b"]);
+    assert_eq!(served_again.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert!(served.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    server.abort();
+}
