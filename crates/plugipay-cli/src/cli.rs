@@ -36,8 +36,17 @@ pub struct Connection {
     #[arg(long, global = true, help = with_env("HMAC key id (ak_live_… / ak_test_…).", env::KEY_ID))]
     pub key_id: Option<String>,
 
-    #[arg(long, global = true, help = with_env("HMAC secret.", env::SECRET))]
+    #[arg(long, global = true, help = with_env(
+        "HMAC secret. Other users can see a command line's arguments (ps): \
+         prefer --secret-stdin, the variable or the profile's file.",
+        env::SECRET,
+    ))]
     pub secret: Option<String>,
+
+    /// Read the HMAC secret from the first line of standard input (keeps it
+    /// out of the process list and the shell's history).
+    #[arg(long, global = true, conflicts_with = "secret")]
+    pub secret_stdin: bool,
 
     #[arg(long, global = true, help = with_env(
         "Dashboard API key (pk_live_… / pk_test_…), instead of an HMAC pair.",
@@ -56,6 +65,13 @@ pub struct Connection {
         env::ON_BEHALF_OF,
     ))]
     pub on_behalf_of: Option<String>,
+
+    #[arg(long, value_name = "NAME", global = true, help = with_env(
+        "Use the profile NAME: its settings are in config-NAME.json beside \
+         config.json (see `plugipay config --help`) [default: default].",
+        crate::config::PROFILE_ENV,
+    ))]
+    pub profile: Option<String>,
 
     /// Retries of a failed call (network errors, cut or unreadable answers,
     /// timeouts, 429, 5xx) [default: 2].
@@ -117,7 +133,8 @@ fn with_env(help: &str, variable: &str) -> String {
 /// The longest timeout or deadline accepted: a day.
 const MAX_SECONDS: f64 = 86_400.0;
 
-fn seconds(s: &str) -> Result<Duration, String> {
+/// A number of seconds above 0 and at most a day.
+pub fn seconds(s: &str) -> Result<Duration, String> {
     match s.parse::<f64>() {
         Ok(secs) if secs > 0.0 && secs <= MAX_SECONDS => Ok(Duration::from_secs_f64(secs)),
         _ => Err(format!(
@@ -139,10 +156,61 @@ pub enum Command {
     /// Webhook deliveries.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// The profile's settings: ~/.plugipay/config.json, or config-NAME.json
+    /// with --profile NAME (see --help).
+    #[command(subcommand, long_about = CONFIG_HELP)]
+    Config(ConfigCommand),
     /// Run a local Plugipay sandbox (prints `listening on http://…` when ready).
     Sandbox(SandboxArgs),
     /// Tell the customers API's story end to end, on an embedded sandbox.
     Demo(DemoArgs),
+}
+
+/// `plugipay config`'s long help: the file, its keys and precedence.
+const CONFIG_HELP: &str = "\
+The profile's settings.
+
+Settings are read from a flag, else its environment variable, else the
+profile's file, else the default. The default profile's file is
+~/.plugipay/config.json; --profile NAME (or PLUGIPAY_PROFILE) uses
+~/.plugipay/config-NAME.json instead. PLUGIPAY_CONFIG_DIR names another
+directory than ~/.plugipay.
+
+The file is a JSON object:
+  {\"keyId\": \"ak_test_…\", \"secret\": \"sk_test_…\",
+   \"baseUrl\": \"https://plugipay.com\", \"onBehalfOf\": \"acct_…\",
+   \"maxRetries\": 2, \"timeout\": 30, \"deadline\": 120}
+or {\"apiKey\": \"pk_test_…\"} (or \"<keyId>:<secret>\") instead of keyId and
+secret. Other keys are kept and ignored. The file fills in only what flags
+and variables leave out, and never mixes credential kinds with them.
+`config set` writes it readable by you only (0600, in a 0700 directory),
+replacing it whole only once the new one is written.";
+
+/// `plugipay config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Set one setting in the profile's file (created if needed). VALUE `-`
+    /// reads it from standard input (for a secret: arguments are visible to
+    /// other users).
+    Set {
+        /// keyId, secret, apiKey, baseUrl, onBehalfOf, maxRetries, timeout
+        /// or deadline.
+        #[arg(value_parser = crate::config::parse_key)]
+        key: crate::config::Setting,
+        /// The value (`-`: one line from standard input).
+        value: String,
+    },
+    /// Remove one setting from the profile's file.
+    Unset {
+        /// The setting's name, as for `set`.
+        #[arg(value_parser = crate::config::parse_key)]
+        key: crate::config::Setting,
+    },
+    /// Print each setting as it would be used and where it comes from
+    /// (flag, variable, file, default); secrets are never printed.
+    Show,
+    /// Print the profile's file name.
+    Path,
 }
 
 /// `plugipay events …`.

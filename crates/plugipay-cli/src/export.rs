@@ -314,7 +314,7 @@ fn keep_owner(_file: &File, _existing: &std::fs::Metadata) {}
 
 /// Makes a rename in `dir` durable; best effort (not every system can sync
 /// a directory).
-fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(dir) = File::open(dir) {
         let _ = dir.sync_all();
@@ -325,14 +325,14 @@ fn sync_dir(dir: &Path) {
 
 /// A temporary file of this export's own, removed when dropped unless it
 /// was renamed into place.
-struct TempFile {
+pub(crate) struct TempFile {
     path: Option<PathBuf>,
 }
 
 impl TempFile {
     /// Creates `NAME.RANDOM.partial` beside `target`: exclusively (never an
     /// existing file or link), readable and writable by its owner only.
-    fn beside(target: &Path) -> Result<(TempFile, File), Failure> {
+    pub(crate) fn beside(target: &Path) -> Result<(TempFile, File), Failure> {
         let dir = parent_dir(target);
         let name = target.file_name().unwrap_or_default();
         // Room for the suffix within the usual 255-byte limit of a name.
@@ -373,7 +373,7 @@ impl TempFile {
     }
 
     /// Renames the file over `target`; it is then no longer removed.
-    fn rename_to(mut self, target: &Path) -> std::io::Result<()> {
+    pub(crate) fn rename_to(mut self, target: &Path) -> std::io::Result<()> {
         let path = self.path.take().expect("not yet renamed");
         match std::fs::rename(&path, target) {
             Ok(()) => Ok(()),

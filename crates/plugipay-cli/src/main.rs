@@ -21,6 +21,7 @@ macro_rules! report {
 
 mod cli;
 mod commands;
+mod config;
 mod demo;
 mod events;
 mod exit;
@@ -35,7 +36,7 @@ mod signals;
 use std::process::ExitCode;
 
 use clap::Parser;
-use plugipay::{Client, ClientBuilder, env};
+use plugipay::Client;
 
 use crate::cli::{Cli, Command, Connection};
 
@@ -63,44 +64,17 @@ impl From<plugipay::Error> for Failure {
 }
 
 /// The client the connection settings describe: the SDK's builder filled
-/// from the environment, each flag given overriding its variable; the
-/// builder alone judges the result.
+/// from the environment, each flag given overriding its variable, the
+/// profile's file filling in the rest; the builder alone judges the result.
 fn connect(c: &Connection) -> Result<Client, Failure> {
-    let mut builder = ClientBuilder::from_env()?;
-    if let Some(key_id) = &c.key_id {
-        builder = builder.key_id(key_id);
-    }
-    if let Some(secret) = &c.secret {
-        builder = builder.secret(secret);
-    }
-    if let Some(api_key) = &c.api_key {
-        builder = builder.api_key(api_key);
-    }
-    if let Some(url) = &c.base_url {
-        builder = builder.base_url(url);
-    }
-    if let Some(account) = &c.on_behalf_of {
-        builder = builder.on_behalf_of(account);
-    }
-    if let Some(retries) = c.max_retries {
-        builder = builder.max_retries(retries);
-    }
-    if let Some(timeout) = c.timeout {
-        builder = builder.timeout(timeout);
-    }
-    if let Some(deadline) = c.deadline {
-        builder = builder.deadline(deadline);
-    }
+    let given = config::Given::read(c)?;
+    let (builder, given) = config::builder(&given)?;
     // No credential of any kind is its own exit status (3); credentials
     // given but incomplete or malformed are an ordinary error.
-    let given = [&c.key_id, &c.secret, &c.api_key]
-        .iter()
-        .any(|flag| flag.is_some())
-        || [env::KEY_ID, env::SECRET, env::API_KEY]
-            .iter()
-            .any(|name| std::env::var_os(name).is_some());
     builder.build().map_err(|e| match e {
-        plugipay::Error::Config(message) if !given => Failure::NoCredentials(message),
+        plugipay::Error::Config(message) if !given => Failure::NoCredentials(format!(
+            "{message}, or keep them in a profile (`plugipay config set keyId …`)"
+        )),
         e => Failure::Sdk(e),
     })
 }
@@ -111,11 +85,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Customers(cli::CustomersCommand::Import { schema: true, .. }) => {
             rows::print_row_schema()
         }
+        Command::Customers(cli::CustomersCommand::Import {
+            file: Some(file), ..
+        }) if cli.connection.secret_stdin && file.as_os_str() == "-" => Err(Failure::Other(
+            "--secret-stdin and `import -` both read standard input: give the secret another way \
+             (PLUGIPAY_SECRET, the profile's file) or import from a file"
+                .into(),
+        )),
         Command::Customers(command) => {
             commands::customers(&connect(&cli.connection)?, command).await
         }
         Command::Events(command) => events::events(&connect(&cli.connection)?, command).await,
         Command::Webhooks(cli::WebhooksCommand::Verify(args)) => events::verify(args),
+        Command::Config(command) => config::config(&cli.connection, command),
         Command::Sandbox(args) => commands::sandbox(args).await,
         Command::Demo(args) => demo::run(args).await,
     }

@@ -399,7 +399,7 @@ async fn errors_are_one_clear_line() {
     );
     assert!(!err.contains("panicked"));
 
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+    let out = common::plugipay_bare()
         .args([
             "--secret",
             "sk_super_secret",
@@ -420,7 +420,7 @@ async fn errors_are_one_clear_line() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_tells_the_story_and_exits_zero() {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+    let out = common::plugipay_bare()
         .args(["demo", "--seed-customers", "150"])
         .output()
         .await
@@ -463,7 +463,7 @@ async fn the_demo_tells_the_story_and_exits_zero() {
 #[tokio::test(flavor = "multi_thread")]
 async fn plugipay_sandbox_prints_its_address() {
     use tokio::io::AsyncBufReadExt;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+    let mut child = common::plugipay_bare()
         .args(["sandbox", "--addr", "127.0.0.1:0", "--seed-customers", "5"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -480,7 +480,7 @@ async fn plugipay_sandbox_prints_its_address() {
         .strip_prefix("listening on ")
         .expect("the listening line")
         .to_owned();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+    let out = common::plugipay_bare()
         .args(["customers", "list", "--all"])
         .env("PLUGIPAY_BASE_URL", &base)
         .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
@@ -553,7 +553,7 @@ async fn a_failed_export_keeps_the_previous_file() {
     let sb = sandbox(30).await;
     let yesterday = "{\"id\":\"cus_yesterday\"}\n";
     let path = temp_file("book.jsonl", yesterday);
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+    let out = common::plugipay_bare()
         .args(["customers", "export", "--out", path.to_str().unwrap()])
         .env("PLUGIPAY_BASE_URL", sb.base_url())
         .env("PLUGIPAY_KEY_ID", TEST_KEY_ID)
@@ -1324,7 +1324,7 @@ async fn exit_statuses_are_listed_and_kept() {
         stderr(&nothing)
     );
     // Credentials given but incomplete: an ordinary error.
-    let half = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+    let half = common::plugipay_bare()
         .args(["--key-id", "ak_test_x", "customers", "list"])
         .env_remove("PLUGIPAY_KEY_ID")
         .env_remove("PLUGIPAY_SECRET")
@@ -1661,4 +1661,263 @@ async fn events_and_saved_deliveries() {
         "{}",
         stderr(&stale)
     );
+}
+
+/// Runs `plugipay` with its profiles in `dir`, no credentials in its
+/// environment but `env`, and `stdin` on its standard input.
+async fn with_profiles(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &str,
+) -> Output {
+    use tokio::io::AsyncWriteExt as _;
+    let mut command = common::plugipay_bare();
+    command
+        .args(args)
+        .env("PLUGIPAY_CONFIG_DIR", dir)
+        .env_remove("PLUGIPAY_KEY_ID")
+        .env_remove("PLUGIPAY_SECRET")
+        .env_remove("PLUGIPAY_API_KEY")
+        .env_remove("PLUGIPAY_BASE_URL")
+        .env_remove("PLUGIPAY_ON_BEHALF_OF")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    child.wait_with_output().await.unwrap()
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Profiles as Plugipay's CLI keeps them: `config.json` and
+/// `config-NAME.json`, written 0600 in a 0700 directory; precedence flag >
+/// variable > file > default; `config show` never prints a secret.
+#[tokio::test(flavor = "multi_thread")]
+async fn profiles_and_their_precedence() {
+    let sb = sandbox(0).await;
+    let dir = common::config_dir().join("nested");
+    let base: &'static str = sb.base_url().to_owned().leak();
+    let run = |args: &[&str], env: Vec<(&'static str, String)>, stdin: &'static str| {
+        let dir = dir.clone();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        async move {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            with_profiles(&dir, &args, &env, stdin).await
+        }
+    };
+    let ok = |out: &Output| {
+        assert!(out.status.success(), "{}", stderr(out));
+        String::from_utf8(out.stdout.clone()).unwrap()
+    };
+
+    // Paths: the default profile, a named one by flag or by variable.
+    let path = ok(&run(&["config", "path"], vec![], "").await);
+    assert_eq!(path.trim(), dir.join("config.json").to_str().unwrap());
+    let named = ok(&run(&["--profile", "staging", "config", "path"], vec![], "").await);
+    assert_eq!(
+        named.trim(),
+        dir.join("config-staging.json").to_str().unwrap()
+    );
+    let by_env = ok(&run(
+        &["config", "path"],
+        vec![("PLUGIPAY_PROFILE", "staging".into())],
+        "",
+    )
+    .await);
+    assert_eq!(by_env, named);
+    let bad = run(&["--profile", "../x", "config", "path"], vec![], "").await;
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+
+    // Nothing anywhere: exit 3, naming the profile as a way out.
+    let none = run(&["customers", "list"], vec![], "").await;
+    assert_eq!(none.status.code(), Some(3), "{}", stderr(&none));
+    assert!(
+        stderr(&none).contains("plugipay config set"),
+        "{}",
+        stderr(&none)
+    );
+
+    // The default profile: the secret from stdin, never on the command line.
+    ok(&run(&["config", "set", "keyId", TEST_KEY_ID], vec![], "").await);
+    ok(&run(&["config", "set", "secret", "-"], vec![], "sk_test_wrong\n").await);
+    ok(&run(&["config", "set", "base-url", base], vec![], "").await);
+    let file = dir.join("config.json");
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+    }
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["keyId"], TEST_KEY_ID);
+    assert_eq!(saved["baseUrl"], sb.base_url());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name != "config.json")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // The file's secret is wrong: the variable's wins over it, a flag's
+    // over the variable's.
+    let out = run(&["customers", "list"], vec![], "").await;
+    assert!(
+        stderr(&out).contains("signature_invalid"),
+        "{}",
+        stderr(&out)
+    );
+    ok(&run(
+        &["customers", "list"],
+        vec![("PLUGIPAY_SECRET", TEST_SECRET.into())],
+        "",
+    )
+    .await);
+    let out = run(
+        &["customers", "list"],
+        vec![("PLUGIPAY_SECRET", "sk_test_also_wrong".into())],
+        "",
+    )
+    .await;
+    assert!(
+        stderr(&out).contains("signature_invalid"),
+        "{}",
+        stderr(&out)
+    );
+    ok(&run(
+        &["--secret", TEST_SECRET, "customers", "list"],
+        vec![("PLUGIPAY_SECRET", "sk_test_also_wrong".into())],
+        "",
+    )
+    .await);
+    // --secret-stdin: one line of standard input.
+    ok(&run(
+        &["--secret-stdin", "customers", "list"],
+        vec![],
+        "sk_test_sandbox\n",
+    )
+    .await);
+    let both = run(
+        &["--secret-stdin", "customers", "import", "-"],
+        vec![],
+        "x\n",
+    )
+    .await;
+    assert_eq!(both.status.code(), Some(1), "{}", stderr(&both));
+    ok(&run(&["config", "set", "secret", TEST_SECRET], vec![], "").await);
+    ok(&run(&["customers", "list"], vec![], "").await);
+    // The base URL likewise: a variable over the file, a flag over both.
+    let dead = "http://127.0.0.1:9";
+    let out = run(
+        &["customers", "list", "--max-retries", "0"],
+        vec![("PLUGIPAY_BASE_URL", dead.into())],
+        "",
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    ok(&run(
+        &["--base-url", base, "customers", "list"],
+        vec![("PLUGIPAY_BASE_URL", dead.into())],
+        "",
+    )
+    .await);
+
+    // show: each setting, where it comes from; no secret.
+    let shown = ok(&run(
+        &["--base-url", base, "config", "show"],
+        vec![("PLUGIPAY_ON_BEHALF_OF", TEST_ACCOUNT_ID.into())],
+        "",
+    )
+    .await);
+    assert!(!shown.contains(TEST_SECRET), "{shown}");
+    let line = |key: &str| {
+        shown
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} ")))
+            .unwrap_or_else(|| panic!("{key}: {shown}"))
+            .to_owned()
+    };
+    assert!(
+        line("keyId").contains(TEST_KEY_ID) && line("keyId").ends_with("file"),
+        "{shown}"
+    );
+    assert!(line("secret").contains("(redacted)"), "{shown}");
+    assert!(line("baseUrl").ends_with("--base-url"), "{shown}");
+    assert!(
+        line("onBehalfOf").ends_with("PLUGIPAY_ON_BEHALF_OF"),
+        "{shown}"
+    );
+    assert!(line("maxRetries").ends_with("default"), "{shown}");
+
+    // A named profile with an API key; the default profile is untouched.
+    ok(&run(
+        &["--profile", "bearer", "config", "set", "apiKey", "-"],
+        vec![],
+        "pk_test_sandbox\n",
+    )
+    .await);
+    ok(&run(
+        &["config", "set", "baseUrl", base],
+        vec![("PLUGIPAY_PROFILE", "bearer".into())],
+        "",
+    )
+    .await);
+    ok(&run(
+        &["customers", "list"],
+        vec![("PLUGIPAY_PROFILE", "bearer".into())],
+        "",
+    )
+    .await);
+    let bearer: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config-bearer.json")).unwrap())
+            .unwrap();
+    assert_eq!(bearer["apiKey"], "pk_test_sandbox");
+    #[cfg(unix)]
+    assert_eq!(mode(&dir.join("config-bearer.json")), 0o600);
+    let shown = ok(&run(&["--profile", "bearer", "config", "show"], vec![], "").await);
+    assert!(
+        shown.contains("pk_test_(redacted)") && !shown.contains("pk_test_sandbox"),
+        "{shown}"
+    );
+    // Credentials of the other kind from the environment are not mixed
+    // with the file's.
+    ok(&run(
+        &["--profile", "bearer", "customers", "list"],
+        vec![
+            ("PLUGIPAY_KEY_ID", TEST_KEY_ID.into()),
+            ("PLUGIPAY_SECRET", TEST_SECRET.into()),
+        ],
+        "",
+    )
+    .await);
+    // A profile that does not exist is an error, not the default.
+    let out = run(&["--profile", "nope", "customers", "list"], vec![], "").await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no profile \"nope\""),
+        "{}",
+        stderr(&out)
+    );
+
+    // unset; a file others can read is warned about.
+    ok(&run(&["config", "unset", "secret"], vec![], "").await);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(saved.get("secret").is_none() && saved["keyId"] == TEST_KEY_ID);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = run(&["config", "show"], vec![], "").await;
+        assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+        ok(&run(&["config", "set", "maxRetries", "1"], vec![], "").await);
+        assert_eq!(mode(&file), 0o600, "a rewrite makes it private again");
+    }
 }

@@ -18,12 +18,35 @@ pub fn plugipay_command(base_url: &str, args: &[&str]) -> tokio::process::Comman
         .env("PLUGIPAY_SECRET", TEST_SECRET)
         .env_remove("PLUGIPAY_API_KEY")
         .env_remove("PLUGIPAY_ON_BEHALF_OF");
+    without_profiles(&mut command);
     command
+}
+
+/// The command with nothing set but its profiles' directory (a fresh
+/// one), not yet run.
+pub fn plugipay_bare() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"));
+    without_profiles(&mut command);
+    command
+}
+
+/// Keeps the command away from the real `~/.plugipay`: its profiles are
+/// looked for in a directory of the test's own that does not exist.
+pub fn without_profiles(command: &mut tokio::process::Command) -> &mut tokio::process::Command {
+    command
+        .env("PLUGIPAY_CONFIG_DIR", config_dir())
+        .env_remove("PLUGIPAY_PROFILE")
+}
+
+/// A fresh directory name for profiles (not created).
+pub fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-config-{}", uuid()))
 }
 
 /// Runs the command with no credentials in its environment.
 pub async fn plugipay_without_credentials(args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay"));
+    without_profiles(&mut command)
         .args(args)
         .env_remove("PLUGIPAY_KEY_ID")
         .env_remove("PLUGIPAY_SECRET")
