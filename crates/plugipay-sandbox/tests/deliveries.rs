@@ -168,3 +168,63 @@ async fn faults_deliver_duplicates() {
     let distinct: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!((ids.len(), distinct.len()), (6, 3), "each event twice");
 }
+
+/// A delivery the sandbox made passes Plugipay's official Python SDK's
+/// verifier (`tests/python/webhooks.py verify`). Runs when `PLUGIPAY_PYTHON`
+/// names a Python with `forjio-plugipay` installed (`.ci/run` sets it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_passes_the_official_python_sdk() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let Some(python) = std::env::var_os("PLUGIPAY_PYTHON") else {
+        eprintln!("skipped: set PLUGIPAY_PYTHON to a Python with forjio-plugipay installed");
+        return;
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = match std::path::Path::new(&python) {
+        path if path.is_relative() && path.components().count() > 1 => {
+            root.join(path).into_os_string()
+        }
+        _ => python,
+    };
+    let (url, got, arrived) = receiver(0).await;
+    let sandbox = Sandbox::start(SandboxConfig::new().webhook(&url, "whsec_py"))
+        .await
+        .unwrap();
+    let customer = client(&sandbox)
+        .customers()
+        .create(NewCustomer::new().name("Dewi"))
+        .await
+        .unwrap();
+    wait_for(&got, &arrived, 1).await;
+    let (header, body) = got.lock().unwrap()[0].clone();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut child = Command::new(&python)
+        .arg(root.join("tests/python/webhooks.py"))
+        .args(["verify", "whsec_py", &now.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("PLUGIPAY_PYTHON runs");
+    let input = serde_json::json!({
+        "header": header,
+        "body": String::from_utf8(body.to_vec()).unwrap(),
+    });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let verdict: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(verdict.get("error"), None, "{verdict}");
+    assert_eq!(verdict["type"], "plugipay.customer.created.v1", "{verdict}");
+    let delivered: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(delivered["data"]["object"]["id"], customer.id.as_str());
+}
