@@ -160,6 +160,18 @@ pub enum Command {
     /// with --profile NAME (see --help).
     #[command(subcommand, long_about = CONFIG_HELP)]
     Config(ConfigCommand),
+    /// Print a completion script for your shell on stdout.
+    ///
+    /// bash: `plugipay completions bash > ~/.local/share/bash-completion/completions/plugipay`;
+    /// zsh: `plugipay completions zsh > "${fpath[1]}/_plugipay"`;
+    /// fish: `plugipay completions fish > ~/.config/fish/completions/plugipay.fish`;
+    /// PowerShell: `plugipay completions powershell | Out-String | Invoke-Expression`
+    /// (in your profile); elvish: `eval (plugipay completions elvish | slurp)`.
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Run a local Plugipay sandbox (prints `listening on http://…` when ready).
     Sandbox(SandboxArgs),
     /// Tell the customers API's story end to end, on an embedded sandbox.

@@ -97,10 +97,24 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Events(command) => events::events(&connect(&cli.connection)?, command).await,
         Command::Webhooks(cli::WebhooksCommand::Verify(args)) => events::verify(args),
+        Command::Completions { shell } => completions(shell),
         Command::Config(command) => config::config(&cli.connection, command),
         Command::Sandbox(args) => commands::sandbox(args).await,
         Command::Demo(args) => demo::run(args).await,
     }
+}
+
+/// `plugipay completions SHELL`: the shell's completion script on stdout.
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    use clap::CommandFactory as _;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "plugipay", &mut script);
+    let mut out = std::io::stdout().lock();
+    std::io::Write::write_all(&mut out, &script).map_err(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Failure::Closed,
+        _ => Failure::Other(format!("cannot write: {e}")),
+    })?;
+    output::flush(&mut out)
 }
 
 /// The exit status of a failed call: 64 for an Idempotency-Key used before

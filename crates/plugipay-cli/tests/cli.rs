@@ -1921,3 +1921,40 @@ async fn profiles_and_their_precedence() {
         assert_eq!(mode(&file), 0o600, "a rewrite makes it private again");
     }
 }
+
+/// `plugipay completions SHELL` prints a script that knows the commands.
+#[tokio::test(flavor = "multi_thread")]
+async fn completion_scripts_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = common::plugipay_bare()
+            .args(["completions", shell])
+            .output()
+            .await
+            .unwrap();
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains("customers"), "{shell}: {script}");
+    }
+    let bash = common::plugipay_bare()
+        .args(["completions", "bash"])
+        .output()
+        .await
+        .unwrap();
+    let script = String::from_utf8(bash.stdout).unwrap();
+    for word in [
+        "customers",
+        "import",
+        "export",
+        "--dry-run",
+        "--profile",
+        "config",
+    ] {
+        assert!(script.contains(word), "{word}");
+    }
+    let out = common::plugipay_bare()
+        .args(["completions", "tcsh"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
