@@ -147,7 +147,7 @@ pub fn seconds(s: &str) -> Result<Duration, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create, read, update, delete, list, ensure, archive, export and import customers.
-    #[command(subcommand)]
+    #[command(subcommand, after_long_help = examples::CUSTOMERS)]
     Customers(CustomersCommand),
     /// What happened to the customers: the events API (for catching up
     /// after missed webhook deliveries).
@@ -301,6 +301,7 @@ pub struct DemoArgs {
 #[derive(Debug, Subcommand)]
 pub enum CustomersCommand {
     /// Create a customer; prints it as JSON.
+    #[command(after_long_help = examples::CREATE)]
     Create {
         /// Your own id for the customer (unique per workspace).
         #[arg(long)]
@@ -318,6 +319,7 @@ pub enum CustomersCommand {
     /// Change some fields of a customer; prints it as JSON. `--metadata`
     /// keys are added to the customer's current metadata (read first, then
     /// written back whole).
+    #[command(after_long_help = examples::UPDATE)]
     Update {
         /// The customer id (cus_…).
         id: String,
@@ -332,6 +334,7 @@ pub enum CustomersCommand {
         key: WriteKey,
     },
     /// List customers as JSON lines, one customer a line.
+    #[command(after_long_help = examples::LIST)]
     List(ListArgs),
     /// Print the customer with this external id, creating it if there is none.
     Ensure {
@@ -365,6 +368,7 @@ pub enum CustomersCommand {
         id: String,
     },
     /// Write the whole book as JSON lines, each customer once.
+    #[command(after_long_help = examples::EXPORT)]
     Export {
         /// Write to this file instead of stdout; it is replaced only once the
         /// whole book is in (see --help).
@@ -388,6 +392,7 @@ pub enum CustomersCommand {
     },
     /// Ensure every row of a JSON-lines or CSV file (keyed by externalId);
     /// with --update, also bring existing customers in line with their rows.
+    #[command(after_long_help = examples::IMPORT)]
     Import {
         /// The file: `.csv` with a header row, anything else JSON lines; `-`
         /// reads JSON lines from standard input.
@@ -409,6 +414,56 @@ pub enum CustomersCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// Typical invocations, shown at the end of `--help` (not `-h`).
+mod examples {
+    /// `plugipay customers --help`.
+    pub const CUSTOMERS: &str = "\
+Examples:
+  plugipay customers create --email alice@example.com --name \"Alice Tan\" --external-id user_19823
+  plugipay customers get cus_01HXAB7K3M9N2P5QRS8TVWXY3Z
+  plugipay customers list --email alice@example.com
+  plugipay customers ensure --external-id crm_88012 --email finance@bigcorp.id
+  plugipay customers export --out book.jsonl
+  plugipay customers import crm.csv --update --dry-run";
+
+    /// `plugipay customers create --help`.
+    pub const CREATE: &str = "\
+Examples:
+  plugipay customers create --email alice@example.com --name \"Alice Tan\" --metadata plan=pro
+  plugipay customers create --external-id user_19823 --default-payment-token-id pt_01HX…
+  # Safe to run again after a failure: the same key is applied at most once.
+  plugipay customers create --external-id user_19823 --idempotency-key signup-19823";
+
+    /// `plugipay customers update --help`.
+    pub const UPDATE: &str = "\
+Examples:
+  plugipay customers update cus_01HX… --name \"Alice T. Wijaya\" --clear-phone
+  plugipay customers update cus_01HX… --metadata tier=gold   # other keys are kept";
+
+    /// `plugipay customers list --help`.
+    pub const LIST: &str = "\
+Examples:
+  plugipay customers list --limit 10                  # one page; stderr gives the next --cursor
+  plugipay customers list --all --active --order asc  # the whole book, archived skipped
+  plugipay customers list --all --output csv > book.csv";
+
+    /// `plugipay customers export --help`.
+    pub const EXPORT: &str = "\
+Examples:
+  plugipay customers export --out book.jsonl
+  plugipay customers export --output csv > book.csv
+  plugipay --on-behalf-of acct_… customers export --parallel 4 --out merchant.jsonl";
+
+    /// `plugipay customers import --help`.
+    pub const IMPORT: &str = "\
+Examples:
+  plugipay customers import crm.csv                      # create the rows not there yet
+  plugipay customers import crm.csv --update --dry-run   # what a sync would change, old → new
+  plugipay customers import crm.csv --update             # create, and update what differs
+  plugipay customers export --out book.jsonl && plugipay --profile other customers import book.jsonl
+  plugipay customers import --schema                     # one row's JSON Schema";
 }
 
 /// The Idempotency-Key of one write.
@@ -437,6 +492,9 @@ pub struct Attributes {
     /// Tax registration number.
     #[arg(long)]
     pub tax_id: Option<String>,
+    /// The stored payment token (pt_…) to charge by default.
+    #[arg(long, value_name = "PT_ID")]
+    pub default_payment_token_id: Option<String>,
     /// A metadata entry KEY=VALUE (repeatable).
     #[arg(long = "metadata", value_name = "KEY=VALUE", value_parser = key_value)]
     pub metadata: Vec<(String, String)>,
@@ -464,6 +522,9 @@ pub struct Clear {
     /// Clear the tax id.
     #[arg(long, conflicts_with = "tax_id")]
     pub clear_tax_id: bool,
+    /// Clear the default payment token.
+    #[arg(long, conflicts_with = "default_payment_token_id")]
+    pub clear_default_payment_token_id: bool,
 }
 
 /// `plugipay customers list`.

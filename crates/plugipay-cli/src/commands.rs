@@ -17,6 +17,7 @@ pub fn new_customer(external_id: Option<String>, a: Attributes) -> NewCustomer {
     customer.name = a.name;
     customer.phone = a.phone;
     customer.tax_id = a.tax_id;
+    customer.default_payment_token_id = a.default_payment_token_id;
     customer.metadata = a.metadata.into_iter().collect();
     customer
 }
@@ -32,6 +33,10 @@ fn update(external_id: Option<String>, a: Attributes, clear: Clear) -> CustomerU
     update.name = set(a.name, clear.clear_name);
     update.phone = set(a.phone, clear.clear_phone);
     update.tax_id = set(a.tax_id, clear.clear_tax_id);
+    update.default_payment_token_id = set(
+        a.default_payment_token_id,
+        clear.clear_default_payment_token_id,
+    );
     update.external_id = set(external_id, false);
     update
 }

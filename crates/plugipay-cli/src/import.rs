@@ -201,12 +201,57 @@ async fn plan_row(
     if change.fields.is_empty() {
         return Ok(RowOutcome::Unchanged);
     }
-    let fields = change.fields.join(", ");
+    let changes = describe_changes(&current, row, &change.fields).join(", ");
     println_safe(&format!(
-        "line {line}: update {external_id} ({}): {fields}",
+        "line {line}: update {external_id} ({}): {changes}",
         current.id
     ));
     Ok(RowOutcome::Updated)
+}
+
+/// Each field of `fields` as `name "old" → "new"` (`(none)` for a field or
+/// metadata key the customer does not have); metadata as one entry per key
+/// the row changes, `metadata.KEY …`.
+fn describe_changes(current: &Customer, row: &NewCustomer, fields: &[String]) -> Vec<String> {
+    let as_map = |value: serde_json::Result<serde_json::Value>| match value {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (old, new) = (
+        as_map(serde_json::to_value(current)),
+        as_map(serde_json::to_value(row)),
+    );
+    let mut out = Vec::new();
+    for field in fields {
+        if field == "metadata" {
+            for (key, value) in &row.metadata {
+                let held = current.metadata.get(key);
+                if held != Some(value) {
+                    out.push(format!(
+                        "metadata.{key} {} → {}",
+                        shown(held.map(|v| serde_json::Value::from(v.as_str())).as_ref()),
+                        shown(Some(&serde_json::Value::from(value.as_str())))
+                    ));
+                }
+            }
+        } else {
+            out.push(format!(
+                "{field} {} → {}",
+                shown(old.get(field)),
+                shown(new.get(field))
+            ));
+        }
+    }
+    out
+}
+
+/// A value in a dry run's plan: JSON (strings quoted, control characters
+/// escaped), or `(none)`.
+fn shown(value: Option<&serde_json::Value>) -> String {
+    match value {
+        None | Some(serde_json::Value::Null) => "(none)".to_owned(),
+        Some(value) => value.to_string(),
+    }
 }
 
 /// One line of a dry run's plan on stdout, made safe for a terminal.
@@ -522,5 +567,35 @@ impl Tally {
                  {unchanged} unchanged, {failed} failed"
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_planned_update_shows_old_and_new_values() {
+        let current: Customer = serde_json::from_value(serde_json::json!({
+            "id": "cus_1", "accountId": "acct_1", "createdAt": "2024-01-01T00:00:00Z",
+            "updatedAt": "2024-01-01T00:00:00Z",
+            "defaultPaymentTokenId": null, "name": "Budi", "email": "b@example.com",
+            "metadata": {"src": "crm", "tier": "silver"}
+        }))
+        .unwrap();
+        let mut row = NewCustomer::new()
+            .name("Budi S\u{1b}[2J")
+            .email("b@example.com")
+            .metadata("src", "crm")
+            .metadata("tier", "gold")
+            .metadata("new", "x");
+        row.phone = Some("0812".into());
+        let change = plugipay::difference(&current, &row);
+        let shown = describe_changes(&current, &row, &change.fields).join(", ");
+        assert_eq!(
+            shown,
+            r#"name "Budi" → "Budi S\u001b[2J", phone (none) → "0812", metadata.new (none) → "x", metadata.tier "silver" → "gold""#
+        );
+        assert!(!terminal_safe(&shown).chars().any(char::is_control));
     }
 }

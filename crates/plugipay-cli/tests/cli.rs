@@ -888,7 +888,10 @@ async fn import_update_syncs_only_what_changed() {
         .unwrap();
     assert!(
         planned
-            .contains(format!("line 4: update crm_003 ({}): name, metadata", crm_003.id).as_str()),
+            .contains(format!(
+                "line 4: update crm_003 ({}): name \"Customer 3\" → \"Renamed 3\", metadata.tier (none) → \"gold\"",
+                crm_003.id
+            ).as_str()),
         "{plan}"
     );
     assert_eq!(
@@ -1957,4 +1960,73 @@ async fn completion_scripts_for_each_shell() {
         .await
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `--help` ends with typical invocations (`-h` stays short); `create`
+/// takes a default payment token and `update` clears it.
+#[tokio::test(flavor = "multi_thread")]
+async fn help_examples_and_the_default_payment_token() {
+    for command in [
+        &["customers", "--help"][..],
+        &["customers", "create", "--help"],
+        &["customers", "update", "--help"],
+        &["customers", "list", "--help"],
+        &["customers", "export", "--help"],
+        &["customers", "import", "--help"],
+    ] {
+        let out = common::plugipay_bare()
+            .args(command)
+            .output()
+            .await
+            .unwrap();
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(out.status.success(), "{command:?}");
+        assert!(
+            help.contains("Examples:\n  plugipay customers "),
+            "{command:?}: {help}"
+        );
+    }
+    let short = common::plugipay_bare()
+        .args(["customers", "create", "-h"])
+        .output()
+        .await
+        .unwrap();
+    let short = String::from_utf8(short.stdout).unwrap();
+    assert!(!short.contains("Examples:"), "{short}");
+    assert!(short.contains("--default-payment-token-id"), "{short}");
+
+    let sb = sandbox(0).await;
+    let created = stdout_json(
+        &plugipay(
+            &sb,
+            &[
+                "customers",
+                "create",
+                "--name",
+                "Sari",
+                "--default-payment-token-id",
+                "pt_01HXAB7K3M9N2P5QRS8TVWXY3Z",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(
+        created[0]["defaultPaymentTokenId"],
+        "pt_01HXAB7K3M9N2P5QRS8TVWXY3Z"
+    );
+    let id = created[0]["id"].as_str().unwrap();
+    let cleared = stdout_json(
+        &plugipay(
+            &sb,
+            &[
+                "customers",
+                "update",
+                id,
+                "--clear-default-payment-token-id",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(cleared[0]["defaultPaymentTokenId"], Value::Null);
+    assert_eq!(cleared[0]["name"], "Sari");
 }
