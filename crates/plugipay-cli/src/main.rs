@@ -165,7 +165,9 @@ fn start_logging(verbose: u8) -> Result<(), String> {
 /// What to check after a common failure, if it is one.
 fn hint(error: &plugipay::Error) -> Option<&'static str> {
     if matches!(error.code(), Some(plugipay::ErrorCode::SignatureInvalid)) {
-        return Some("check the secret (--secret, PLUGIPAY_SECRET): it is not the key id's");
+        return Some(
+            "check the secret (--secret, PLUGIPAY_SECRET, the profile's file: plugipay config show): it is not the key id's",
+        );
     }
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = cause {
