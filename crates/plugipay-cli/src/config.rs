@@ -367,8 +367,10 @@ impl Settings {
             deadline: seconds(Setting::Deadline)?,
         };
         // Plugipay's own CLI keeps an HMAC pair as `apiKey: "<keyId>:<secret>"`.
-        if let Some((key_id, secret)) = settings.api_key.as_deref().and_then(|v| v.split_once(':'))
-            && key_id.starts_with("ak_")
+        if let Some((key_id, secret)) = settings
+            .api_key
+            .as_deref()
+            .and_then(plugipay::env::key_pair)
             && settings.key_id.is_none()
             && settings.secret.is_none()
         {
@@ -668,9 +670,7 @@ fn default_of(key: Setting) -> &'static str {
 fn redact(key: Setting, value: &str) -> String {
     const HIDDEN: &str = "(redacted)";
     if key == Setting::ApiKey {
-        if let Some((key_id, _)) = value.split_once(':')
-            && key_id.starts_with("ak_")
-        {
+        if let Some((key_id, _)) = plugipay::env::key_pair(value) {
             return format!("{key_id}:{HIDDEN}");
         }
         for prefix in ["pk_live_", "pk_test_"] {

@@ -30,6 +30,22 @@ pub mod env {
     pub const BASE_URL: &str = "PLUGIPAY_BASE_URL";
     /// Workspace (`accountId`) a platform key acts for; optional.
     pub const ON_BEHALF_OF: &str = "PLUGIPAY_ON_BEHALF_OF";
+
+    /// The HMAC pair an API key value holds when it is written
+    /// `<keyId>:<secret>` (an `ak_…` key id), as Plugipay's own CLI keeps
+    /// it; `None` for a Bearer key.
+    ///
+    /// ```
+    /// use plugipay::env::key_pair;
+    ///
+    /// assert_eq!(key_pair("ak_test_1:sk_test_1"), Some(("ak_test_1", "sk_test_1")));
+    /// assert_eq!(key_pair("pk_test_1"), None);
+    /// ```
+    pub fn key_pair(api_key: &str) -> Option<(&str, &str)> {
+        api_key
+            .split_once(':')
+            .filter(|(key_id, _)| key_id.starts_with("ak_"))
+    }
 }
 
 /// The default timeout of a call, from connecting to the end of the response.
@@ -398,8 +414,7 @@ impl ClientBuilder {
             (var(env::KEY_ID), var(env::SECRET), var(env::API_KEY));
         // Plugipay's own CLI keeps an HMAC pair in PLUGIPAY_API_KEY as
         // `<keyId>:<secret>`: read as the pair it is.
-        if let Some((pair_key, pair_secret)) = api_key.as_deref().and_then(|v| v.split_once(':'))
-            && pair_key.starts_with("ak_")
+        if let Some((pair_key, pair_secret)) = api_key.as_deref().and_then(env::key_pair)
             && key_id.is_none()
             && secret.is_none()
         {
