@@ -159,8 +159,8 @@ fn the_spec_file_is_where_xtask_looks() {
 /// Operations reach the SDK and the sandbox through the generated
 /// descriptors and route table: an operation added to (a copy of) the spec
 /// becomes a descriptor `client.call(..)` sends, with its route; a changed
-/// path and a new list filter change the generated code, which both sides
-/// use, and nothing hand-written.
+/// path, a changed operationId and a new list filter change the generated
+/// code, which both sides use, and nothing hand-written.
 #[test]
 fn spec_operations_become_descriptors_and_routes() {
     let root = xtask::workspace_root();
@@ -223,6 +223,18 @@ components:
     let code = xtask::generate(&moved, "moved.yaml").unwrap();
     assert!(code.matches("\"/api/v2/customers/{id}\"").count() >= 2);
     assert!(!code.contains("/api/v1/customers"));
+
+    // A changed operationId: what is traced and routed changes; the Rust
+    // names (from `x-sdk-name`) do not, so code written against them stands.
+    let renamed = spec.replace("operationId: get_customer", "operationId: fetch_customer");
+    let code = xtask::generate(&renamed, "renamed.yaml").unwrap();
+    let descriptor = &code[code.find("impl crate::endpoint::Endpoint for GetCustomer").unwrap()..];
+    let descriptor = &descriptor[..descriptor.find("fn path").unwrap()];
+    assert!(
+        descriptor.contains("const OPERATION_ID: &'static str = \"fetch_customer\";"),
+        "{descriptor}"
+    );
+    assert!(code.contains("Route::GetCustomer { .. } => \"fetch_customer\""));
 
     // A new list filter: a field of the generated list parameters, which
     // the sandbox filters on by the field of the same name.

@@ -24,6 +24,8 @@ const METHODS: [&str; 8] = [
 /// One operation, as the generator reads it.
 struct Operation {
     id: String,
+    /// The name of its Rust types (`x-sdk-name`, or the operationId).
+    name: String,
     method: String,
     path: String,
     summary: Option<String>,
@@ -50,10 +52,10 @@ pub(crate) fn module(
             operations.push(operation);
         }
     }
-    operations.sort_by(|a, b| a.id.cmp(&b.id));
+    operations.sort_by(|a, b| a.name.cmp(&b.name));
     let structs = operations.iter().map(descriptor);
     let variants = operations.iter().map(|op| {
-        let ident = format_ident!("{}", pascal(&op.id));
+        let ident = format_ident!("{}", pascal(&op.name));
         let doc = format!("`{}`: {} {}", op.id, op.method, op.path);
         let fields = op.path_params.iter().map(|p| {
             let field = format_ident!("{}", field_name(p));
@@ -66,7 +68,7 @@ pub(crate) fn module(
         }
     });
     let ids = operations.iter().map(|op| {
-        let ident = format_ident!("{}", pascal(&op.id));
+        let ident = format_ident!("{}", pascal(&op.name));
         let id = &op.id;
         if op.path_params.is_empty() {
             quote!(Route::#ident => #id,)
@@ -75,7 +77,7 @@ pub(crate) fn module(
         }
     });
     let arms = operations.iter().map(|op| {
-        let ident = format_ident!("{}", pascal(&op.id));
+        let ident = format_ident!("{}", pascal(&op.name));
         let (template, method) = (&op.path, &op.method);
         let fields = op.path_params.iter().map(|p| {
             let field = format_ident!("{}", field_name(p));
@@ -151,6 +153,7 @@ fn read(
         .and_then(Value::as_str)
         .ok_or("an operation without an operationId")?
         .to_owned();
+    let name = crate::params::sdk_name(op).unwrap_or(&id).to_owned();
     let mut path_params = Vec::new();
     let (mut has_query, mut idempotency_key) = (false, false);
     let shared = item.get("parameters").and_then(Value::as_array);
@@ -185,7 +188,7 @@ fn read(
         ));
     }
     let query = has_query.then(|| {
-        let ident = format_ident!("{}Params", pascal(&id));
+        let ident = format_ident!("{}Params", pascal(&name));
         quote!(crate::params::#ident)
     });
     let body = match op
@@ -212,6 +215,7 @@ fn read(
         method: method.to_uppercase(),
         path: path.to_owned(),
         id,
+        name,
         path_params: in_template,
         query,
         body,
@@ -257,7 +261,7 @@ fn answer(doc: &Value, op: &Value) -> Result<TokenStream, String> {
 }
 
 fn descriptor(op: &Operation) -> TokenStream {
-    let ident = format_ident!("{}", pascal(&op.id));
+    let ident = format_ident!("{}", pascal(&op.name));
     let (id, method, path, key) = (&op.id, &op.method, &op.path, op.idempotency_key);
     let mut doc = format!("`{id}`: {method} `{path}`");
     if let Some(summary) = &op.summary {

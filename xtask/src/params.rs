@@ -19,7 +19,7 @@ pub(crate) fn module(doc: &Value) -> Result<TokenStream, (String, String)> {
     let paths = doc.get("paths").and_then(Value::as_object);
     for (path, item) in paths.into_iter().flatten() {
         let Some(op) = item.get("get") else { continue };
-        let Some(id) = op.get("operationId").and_then(Value::as_str) else {
+        let Some(id) = sdk_name(op) else {
             continue;
         };
         let at = format!("paths.{path}.get");
@@ -109,6 +109,15 @@ fn params_struct(operation: &str, params: &[(String, &Value)]) -> Result<TokenSt
             #(#methods)*
         }
     })
+}
+
+/// The name an operation's generated Rust types take: its `x-sdk-name`
+/// when it has one (stable when the `operationId` changes), or its
+/// `operationId`.
+pub(crate) fn sdk_name(op: &Value) -> Option<&str> {
+    op.get("x-sdk-name")
+        .and_then(Value::as_str)
+        .or_else(|| op.get("operationId").and_then(Value::as_str))
 }
 
 /// `list_customers` → `ListCustomers`.

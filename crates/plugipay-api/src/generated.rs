@@ -2088,7 +2088,10 @@ on. One base URL serves both; a test key never sees live customers nor
 the reverse, and `externalId` is unique per workspace and mode.
 
 This document is the single source of truth of plugipay-rs: the generated
-client and the SDK's types derive from it. It states what Plugipay's
+client and the SDK's types derive from it. Each operation's
+`x-sdk-name` names its generated Rust types (`GetCustomer`,
+`ListCustomersParams`), so a changed `operationId` (what is traced and
+routed) needs no change to code written against them. It states what Plugipay's
 official SDKs and its published reference say the live API does (where
 the two disagree, the SDKs' code wins). The field limits Plugipay
 publishes are in `components.x-published-limits`: the server judges
