@@ -228,7 +228,9 @@ components:
     // names (from `x-sdk-name`) do not, so code written against them stands.
     let renamed = spec.replace("operationId: get_customer", "operationId: fetch_customer");
     let code = xtask::generate(&renamed, "renamed.yaml").unwrap();
-    let descriptor = &code[code.find("impl crate::endpoint::Endpoint for GetCustomer").unwrap()..];
+    let descriptor = &code[code
+        .find("impl crate::endpoint::Endpoint for GetCustomer")
+        .unwrap()..];
     let descriptor = &descriptor[..descriptor.find("fn path").unwrap()];
     assert!(
         descriptor.contains("const OPERATION_ID: &'static str = \"fetch_customer\";"),

@@ -30,7 +30,8 @@ pub struct Cli {
 /// Where and as whom to connect. Each flag overrides its environment
 /// variable, which the SDK reads ([`plugipay::ClientBuilder::from_env`]): the
 /// variables are not clap's, so usage lines on errors never list them.
-#[derive(Debug, Args)]
+/// Its `Debug` never shows the secret or the API key.
+#[derive(Args)]
 #[command(next_help_heading = "Connection (every command)")]
 pub struct Connection {
     #[arg(long, global = true, help = with_env("HMAC key id (ak_live_… / ak_test_…).", env::KEY_ID))]
@@ -85,6 +86,28 @@ pub struct Connection {
     /// Time a whole call may take, retries and waits included, in seconds [default: none].
     #[arg(long, value_name = "SECS", global = true, value_parser = seconds)]
     pub deadline: Option<Duration>,
+}
+
+/// How a secret flag shows in `Debug`: whether it was given, never its value.
+pub(crate) fn redacted(secret: &Option<String>) -> Option<&'static str> {
+    secret.as_ref().map(|_| "<redacted>")
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("key_id", &self.key_id)
+            .field("secret", &redacted(&self.secret))
+            .field("secret_stdin", &self.secret_stdin)
+            .field("api_key", &redacted(&self.api_key))
+            .field("base_url", &self.base_url)
+            .field("on_behalf_of", &self.on_behalf_of)
+            .field("profile", &self.profile)
+            .field("max_retries", &self.max_retries)
+            .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
+            .finish()
+    }
 }
 
 /// What goes to stdout and stderr.
@@ -269,8 +292,8 @@ pub enum WebhooksCommand {
     Verify(VerifyArgs),
 }
 
-/// `plugipay webhooks verify`.
-#[derive(Debug, Args)]
+/// `plugipay webhooks verify`. Its `Debug` never shows the secret.
+#[derive(Args)]
 pub struct VerifyArgs {
     /// The delivery's body, byte for byte as received (`-`: stdin).
     pub body: PathBuf,
@@ -287,6 +310,18 @@ pub struct VerifyArgs {
     /// Check as if the clock read this Unix time (for an old saved delivery).
     #[arg(long, value_name = "UNIX")]
     pub at: Option<i64>,
+}
+
+impl std::fmt::Debug for VerifyArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyArgs")
+            .field("body", &self.body)
+            .field("signature", &self.signature)
+            .field("secret", &redacted(&self.secret))
+            .field("tolerance", &self.tolerance)
+            .field("at", &self.at)
+            .finish()
+    }
 }
 
 /// `plugipay demo`.
@@ -563,4 +598,35 @@ pub struct ListArgs {
 fn sort_order(s: &str) -> Result<SortOrder, String> {
     s.parse()
         .map_err(|_| format!("{s:?} is not `asc` or `desc`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn secrets_given_as_flags_never_show_in_debug() {
+        let cli = Cli::try_parse_from([
+            "plugipay",
+            "--secret",
+            "sk_test_hidden1",
+            "--api-key",
+            "pk_test_hidden2",
+            "webhooks",
+            "verify",
+            "body.json",
+            "--signature",
+            "t=1,v1=00",
+            "--secret",
+            "whsec_hidden3",
+        ]);
+        // `--secret` is global, so the later one may win: either way no
+        // value may reach Debug.
+        let shown = format!("{:?}", cli.expect("parses"));
+        for hidden in ["hidden1", "hidden2", "hidden3"] {
+            assert!(!shown.contains(hidden), "{hidden} in {shown}");
+        }
+        assert!(shown.contains("<redacted>"));
+    }
 }

@@ -301,8 +301,9 @@ fn warn_if_others_can_read(path: &Path) {
 #[cfg(not(unix))]
 fn warn_if_others_can_read(_path: &Path) {}
 
-/// What a profile's file holds.
-#[derive(Debug, Default)]
+/// What a profile's file holds. Its `Debug` never shows the secret or the
+/// API key.
+#[derive(Default)]
 pub struct Settings {
     key_id: Option<String>,
     secret: Option<String>,
@@ -379,6 +380,22 @@ impl Settings {
             settings.api_key = None;
         }
         Ok(settings)
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::cli::redacted;
+        f.debug_struct("Settings")
+            .field("key_id", &self.key_id)
+            .field("secret", &redacted(&self.secret))
+            .field("api_key", &redacted(&self.api_key))
+            .field("base_url", &self.base_url)
+            .field("on_behalf_of", &self.on_behalf_of)
+            .field("max_retries", &self.max_retries)
+            .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
+            .finish()
     }
 }
 

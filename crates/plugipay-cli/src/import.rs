@@ -151,6 +151,20 @@ async fn update_row(
     if change.fields.is_empty() {
         return Ok(RowOutcome::Unchanged);
     }
+    // Metadata is written whole: `current` came from the walk and may be
+    // stale, so such a change is made by `sync`, which reads the customer
+    // again under the client's lock and keeps keys written since.
+    if let (Some(_), Some(external_id)) = (change.update.metadata.as_set(), &row.external_id) {
+        let synced = client
+            .customers()
+            .sync(external_id.clone(), row.clone())
+            .await?;
+        return Ok(match synced.action {
+            plugipay::SyncAction::Created => RowOutcome::Created,
+            plugipay::SyncAction::Unchanged => RowOutcome::Unchanged,
+            _ => RowOutcome::Updated,
+        });
+    }
     client
         .customers()
         .update(&current.id, change.update)

@@ -111,8 +111,8 @@ pub struct SandboxArgs {
     pub webhooks: Vec<String>,
 
     /// The secret deliveries are signed with.
-    #[arg(long, value_name = "SECRET", default_value = "whsec_sandbox")]
-    pub webhook_secret: String,
+    #[arg(long, value_name = "SECRET", default_value = WebhookSecret::DEFAULT)]
+    pub webhook_secret: WebhookSecret,
 
     /// Share of events delivered twice (0 to 1), to test a receiver's dedupe.
     #[arg(long, value_name = "RATE", value_parser = rate, default_value_t = 0.0)]
@@ -150,7 +150,7 @@ impl SandboxArgs {
             config = config.key(key.clone());
         }
         for url in &self.webhooks {
-            config = config.webhook(url, &self.webhook_secret);
+            config = config.webhook(url, self.webhook_secret.expose());
         }
         config.delivery(DeliveryPolicy {
             duplicate_rate: self.delivery_duplicate_rate,
@@ -194,6 +194,58 @@ mod tests {
             "ak_test_x:sk_x",
         ] {
             assert!(key(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_webhook_secret_of_the_users_never_shows_in_debug() {
+        let own: WebhookSecret = "whsec_mine_42".parse().unwrap();
+        assert!(!format!("{own:?}").contains("mine_42"));
+        assert_eq!(own.expose(), "whsec_mine_42");
+        let endpoint = crate::WebhookEndpoint {
+            url: "http://127.0.0.1:1/hook".into(),
+            secret: "whsec_mine_42".into(),
+        };
+        assert!(!format!("{endpoint:?}").contains("mine_42"));
+        let default: WebhookSecret = WebhookSecret::DEFAULT.parse().unwrap();
+        assert!(default.is_default());
+    }
+}
+
+/// The secret webhook deliveries are signed with, as given on the command
+/// line. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookSecret(String);
+
+impl WebhookSecret {
+    /// The default secret, `whsec_sandbox`: public, so printing it is safe.
+    pub const DEFAULT: &'static str = "whsec_sandbox";
+
+    /// The secret itself, for signing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is the public default rather than a secret of the user's.
+    pub fn is_default(&self) -> bool {
+        self.0 == Self::DEFAULT
+    }
+}
+
+impl std::str::FromStr for WebhookSecret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_default() {
+            f.debug_tuple("WebhookSecret").field(&self.0).finish()
+        } else {
+            f.write_str("WebhookSecret(<redacted>)")
         }
     }
 }

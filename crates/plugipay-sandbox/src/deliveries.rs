@@ -19,13 +19,26 @@ use crate::rng::SplitMix64;
 /// deliveries (they stay in the events API, for catching up).
 const OUTBOX: usize = 10_000;
 
-/// An endpoint events are delivered to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Deliveries in flight at once (waiting, attempting or backing off); past
+/// this, events wait in the outbox.
+const IN_FLIGHT: usize = 1_024;
+
+/// An endpoint events are delivered to. Its `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct WebhookEndpoint {
     /// Where deliveries are POSTed (`http://…`).
     pub url: String,
     /// The secret deliveries are signed with (`whsec_…`).
     pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEndpoint")
+            .field("url", &self.url)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }
 
 /// How deliveries are retried, and the faults they meet.
@@ -125,6 +138,7 @@ pub(crate) fn start(endpoints: Vec<WebhookEndpoint>, policy: DeliveryPolicy, see
     tokio::spawn(async move {
         let mut dice = SplitMix64::new(seed);
         let mut deliveries = tokio::task::JoinSet::new();
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
         while let Some(event) = receiver.recv().await {
             let body = Arc::new(event.to_string());
             for endpoint in &endpoints {
@@ -142,7 +156,14 @@ pub(crate) fn start(endpoints: Vec<WebhookEndpoint>, policy: DeliveryPolicy, see
                         policy: policy.clone(),
                         counters: Arc::clone(&counters),
                     };
-                    deliveries.spawn(job.run(delay));
+                    // Never closed, so the permit always comes.
+                    let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+                        return;
+                    };
+                    deliveries.spawn(async move {
+                        job.run(delay).await;
+                        drop(permit);
+                    });
                 }
             }
             // Reap what has finished, so the set does not grow.
@@ -176,7 +197,7 @@ impl Delivery {
             }
             if attempt < self.policy.attempts {
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(self.policy.max_backoff);
+                backoff = backoff.saturating_mul(2).min(self.policy.max_backoff);
             }
         }
         self.counters.abandoned.fetch_add(1, Ordering::Relaxed);

@@ -90,12 +90,18 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
         }
     }
     for url in &args.webhooks {
-        // The endpoint's secret is the user's own choice (or the default):
-        // said here so a local receiver can be set up from this line.
-        line.push_str(&format!(
-            "; events delivered to {url}, signed with {}",
-            args.webhook_secret
-        ));
+        // The public default is said, so a local receiver can be set up
+        // from this line; a secret of the user's own is never printed.
+        if args.webhook_secret.is_default() {
+            line.push_str(&format!(
+                "; events delivered to {url}, signed with {}",
+                args.webhook_secret.expose()
+            ));
+        } else {
+            line.push_str(&format!(
+                "; events delivered to {url}, signed with the --webhook-secret given"
+            ));
+        }
     }
     let _ = writeln!(std::io::stderr().lock(), "{line}");
     tokio::select! {

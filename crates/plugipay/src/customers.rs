@@ -35,8 +35,10 @@ impl<'a> Customers<'a> {
     ///
     /// A 2xx answer without a customer (an empty body) means the create was
     /// accepted: the customer is then found by its `externalId`; without
-    /// one, the call fails with an [`Error::Decode`](crate::Error::Decode)
-    /// whose reason says so.
+    /// one, the call fails with
+    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown) (around an
+    /// [`Error::Decode`](crate::Error::Decode) whose reason says so): never
+    /// as a plain failure, since the create was applied.
     pub fn create(&self, customer: NewCustomer) -> Request<CreateCustomer> {
         self.request(CreateCustomer { customer })
     }

@@ -209,6 +209,13 @@ pub enum PagingError {
         /// How many empty pages came in a row.
         pages: u32,
     },
+    /// The fetch of page `page` was cancelled (its runtime shutting down)
+    /// before it ended: the walk is not complete.
+    #[error("the fetch of page {page} was cancelled before the walk ended")]
+    Cancelled {
+        /// The page (1 for the first) whose fetch was cancelled.
+        page: u64,
+    },
 }
 
 /// An error the server reported.

@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex, Weak};
 
 use tokio::sync::OwnedMutexGuard;
 
+use crate::Error;
+
 /// The customers whose metadata a task of this client is writing now.
 #[derive(Default)]
 pub(crate) struct CustomerLocks {
@@ -20,8 +22,14 @@ type Key = (Option<String>, String);
 
 impl CustomerLocks {
     /// Waits until no other task of this client writes customer `id` of
-    /// `workspace`, and holds it until the guard is dropped.
-    pub(crate) async fn lock(&self, workspace: Option<&str>, id: &str) -> OwnedMutexGuard<()> {
+    /// `workspace`, and holds it until the guard is dropped; past
+    /// `deadline`, gives up with [`Error::Timeout`] (nothing was sent).
+    pub(crate) async fn lock(
+        &self,
+        workspace: Option<&str>,
+        id: &str,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<OwnedMutexGuard<()>, Error> {
         let mutex = {
             let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
             // Locks nobody holds or waits for any more.
@@ -36,7 +44,12 @@ impl CustomerLocks {
                 }
             }
         };
-        mutex.lock_owned().await
+        match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, mutex.lock_owned())
+                .await
+                .map_err(|_| Error::Timeout),
+            None => Ok(mutex.lock_owned().await),
+        }
     }
 
     /// How many customers are locked or waited for now.
@@ -54,13 +67,13 @@ mod tests {
     #[tokio::test]
     async fn one_writer_per_customer_and_none_kept_after() {
         let locks = Arc::new(CustomerLocks::default());
-        let first = locks.lock(None, "cus_1").await;
+        let first = locks.lock(None, "cus_1", None).await.unwrap();
         // Another customer, or the same id in another workspace, is free.
-        let other = locks.lock(None, "cus_2").await;
-        let elsewhere = locks.lock(Some("acct_2"), "cus_1").await;
+        let other = locks.lock(None, "cus_2", None).await.unwrap();
+        let elsewhere = locks.lock(Some("acct_2"), "cus_1", None).await.unwrap();
         let waiting = {
             let locks = Arc::clone(&locks);
-            tokio::spawn(async move { drop(locks.lock(None, "cus_1").await) })
+            tokio::spawn(async move { drop(locks.lock(None, "cus_1", None).await.unwrap()) })
         };
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished(), "the same customer waits");
@@ -68,5 +81,16 @@ mod tests {
         waiting.await.unwrap();
         drop((other, elsewhere));
         assert_eq!(locks.len(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_gives_up_at_its_deadline() {
+        let locks = CustomerLocks::default();
+        let held = locks.lock(None, "cus_1", None).await.unwrap();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        let waited = locks.lock(None, "cus_1", Some(deadline)).await;
+        assert!(matches!(waited, Err(Error::Timeout)), "{waited:?}");
+        drop(held);
+        assert!(locks.lock(None, "cus_1", Some(deadline)).await.is_ok());
     }
 }

@@ -50,7 +50,9 @@ impl Outgoing {
                 field: "method".into(),
                 reason: e.to_string(),
             })?;
-        let mut outgoing = Self::new(method, endpoint.path());
+        let path = endpoint.path();
+        check_path_params(E::PATH, &path)?;
+        let mut outgoing = Self::new(method, path);
         if let Some(query) = endpoint.query() {
             let query = serde_urlencoded::to_string(query).map_err(|e| Error::InvalidArgument {
                 field: "query".into(),
@@ -150,5 +152,43 @@ impl Outgoing {
         builder
             .build()
             .map_err(|e| Error::Config(format!("cannot build the request: {e}")))
+    }
+}
+
+/// Refuses a path parameter that cannot name a resource: empty, `.` or `..`
+/// would send the call to another path (the list, or a parent) once the
+/// URL is normalised.
+fn check_path_params(template: &str, path: &str) -> Result<(), Error> {
+    for (name, value) in template.split('/').zip(path.split('/')) {
+        if let Some(name) = name.strip_prefix('{').and_then(|n| n.strip_suffix('}'))
+            && matches!(value, "" | "." | "..")
+        {
+            return Err(Error::InvalidArgument {
+                field: name.into(),
+                reason: format!("must name a resource, not {value:?}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod path_param_tests {
+    use super::check_path_params;
+
+    #[test]
+    fn a_path_parameter_must_name_a_resource() {
+        let t = "/api/v1/customers/{id}";
+        assert!(check_path_params(t, "/api/v1/customers/cus_1").is_ok());
+        assert!(check_path_params(t, "/api/v1/customers/a%2F..").is_ok());
+        assert!(check_path_params(t, "/api/v1/customers/...").is_ok());
+        for bad in ["", ".", ".."] {
+            let err = check_path_params(t, &format!("/api/v1/customers/{bad}")).unwrap_err();
+            assert!(
+                matches!(&err, crate::Error::InvalidArgument { field, .. } if field == "id"),
+                "{err:?}"
+            );
+        }
+        assert!(check_path_params("/api/v1/customers", "/api/v1/customers").is_ok());
     }
 }

@@ -140,6 +140,10 @@ struct Sample {
     drawn: u64,
 }
 
+/// The longest a request waits for its bucket's first answer before going
+/// without it.
+const LEARNING_WAIT: Duration = Duration::from_secs(5);
+
 /// The shortest time between two readings that learn `others`: shorter
 /// ones are mostly the rounding of `Remaining`.
 const SAMPLE_SECS: f64 = 0.25;
@@ -283,7 +287,14 @@ impl Pacer {
                 }
             };
             match wait {
-                None => learned.await,
+                // A learner that hangs must not hold the bucket for ever:
+                // after a while this request goes, unpaced, and its answer
+                // teaches the bucket as well.
+                None => {
+                    if tokio::time::timeout(LEARNING_WAIT, learned).await.is_err() {
+                        return permit(false, false);
+                    }
+                }
                 Some(wait) => {
                     tracing::debug!(
                         class = ?class,
@@ -354,6 +365,9 @@ impl Pacer {
                     seen: SystemTime::now(),
                 });
             }
+            // Only an answer from the API itself says it sends no headers;
+            // a refusal before them (a 401, a proxy's error) says nothing.
+            None if learning && !(200..300).contains(&status) => bucket.state = State::Unknown,
             None if learning => {
                 bucket.state = State::Unpaced;
                 if key.0.is_none() {

@@ -168,7 +168,12 @@ impl<Op: Paginated> Stream for Pages<Op> {
             Ok(Ok(page)) => page,
             Ok(Err(error)) => return Poll::Ready(Some(Err(error))),
             Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-            Err(_) => return Poll::Ready(None),
+            // Cancelled (the runtime shutting down): the walk did not end.
+            Err(_) => {
+                return Poll::Ready(Some(Err(Error::Paging(PagingError::Cancelled {
+                    page: self.guard.pages + 1,
+                }))));
+            }
         };
         // Prefetch: ask for the page after this one before handing this one out.
         match self.guard.next(&page) {

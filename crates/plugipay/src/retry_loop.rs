@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use crate::attempt::{self, Answer, Attempt, Body};
 use crate::decode::{self, Envelope};
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::options::Options;
 use crate::outgoing::Outgoing;
 use crate::pacing::{RateClass, RateHeaders};
@@ -91,15 +91,22 @@ async fn run<T: DeserializeOwned>(
             request_id = tracing::field::Empty,
             rate_remaining = tracing::field::Empty,
         );
-        let (result, outcome, rate) = one::<T>(api, &request, timeout, needs_data)
+        let attempted = one::<T>(api, &request, timeout, needs_data)
             .instrument(span.clone())
-            .await?;
+            .await;
+        let (result, outcome, rate) = match attempted {
+            Ok(judged) => judged,
+            Err(error) => return Err(unknown_unless_settled(error, false, maybe_applied)),
+        };
         maybe_applied |= may_have_applied(outcome);
         if let Some(rate) = &rate {
             span.record("rate_remaining", rate.remaining());
         }
-        if let Outcome::Answered { status, .. } = outcome {
-            permit.answered(status, rate);
+        // The permit goes now, not after a backoff: a learning request
+        // holds up its bucket's other requests, an unanswered one its count.
+        match outcome {
+            Outcome::Answered { status, .. } => permit.answered(status, rate),
+            _ => drop(permit),
         }
         let status = match outcome {
             Outcome::Answered { status, .. } => Some(status),
@@ -142,7 +149,7 @@ async fn run<T: DeserializeOwned>(
                     Ok(_) => tracing::debug!("succeeded"),
                     Err(error) => tracing::debug!(error = %error, "failed"),
                 }
-                let settled = settles(outcome);
+                let settled = result.as_ref().err().is_some_and(|e| settles(outcome, e));
                 return result
                     .map(|envelope| Envelope {
                         throttled,
@@ -155,15 +162,30 @@ async fn run<T: DeserializeOwned>(
 }
 
 /// Whether an answer tells where a write stands even after earlier
-/// attempts that may have been applied: a decoded 4xx other than 429. (A
-/// write applied under the same key would have been answered with its
-/// recorded answer; the server refused this one for what it is.)
-fn settles(outcome: Outcome) -> bool {
-    matches!(
+/// attempts that may have been applied: a refusal of the request for what
+/// it is, judged after the server looked its Idempotency-Key up — a
+/// `validation_error` or `invalid_request` (the same request is refused
+/// whenever it arrives) or an `idempotency_mismatch`. Anything else leaves
+/// it open: a 401 or 403 comes before the key is looked up (a key revoked,
+/// a clock stepped), and a 404 or a 409 `conflict` may answer a repeat whose
+/// record is gone (a delete applied, a create that took its `externalId`).
+fn settles(outcome: Outcome, error: &Error) -> bool {
+    let decoded = matches!(
         outcome,
-        Outcome::Answered { status, body: BodyState::Decoded, .. }
-            if (400..500).contains(&status) && status != 429
-    )
+        Outcome::Answered {
+            body: BodyState::Decoded,
+            ..
+        }
+    );
+    decoded
+        && matches!(
+            error.code(),
+            Some(
+                ErrorCode::ValidationError
+                    | ErrorCode::InvalidRequest
+                    | ErrorCode::IdempotencyMismatch
+            )
+        )
 }
 
 /// The time one attempt may take: the call's per-attempt timeout, cut to

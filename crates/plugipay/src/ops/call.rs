@@ -30,15 +30,26 @@ impl<E: Endpoint> Operation for Call<E> {
     /// without `data` is read as JSON `null` (what `()` — an operation that
     /// answers nothing — and `Option` accept), and `data` of another shape
     /// than the spec's is an [`Error::Decode`], never a reason to send
-    /// again.
+    /// again (for a write, which was applied, inside
+    /// [`Error::OutcomeUnknown`]).
     async fn run(request: Request<Self>) -> Result<E::Answer, Error> {
         let outgoing = outgoing(&request.op.endpoint, &request)?;
+        let write = outgoing.is_write();
         let envelope = request.exchange::<Value>(outgoing).await?;
         decode::data_as(
             envelope.status,
             envelope.meta.request_id,
             envelope.data.unwrap_or(Value::Null),
         )
+        // A write answered 2xx was applied: its answer not fitting the
+        // spec's type is no failure of the write.
+        .map_err(|e| {
+            if write {
+                Error::OutcomeUnknown(Box::new(e))
+            } else {
+                e
+            }
+        })
     }
 }
 
@@ -70,6 +81,9 @@ pub(crate) fn outgoing<E: Endpoint, Op: Write>(
 #[derive(Debug, Clone)]
 pub struct CallList<E> {
     pub(crate) endpoint: E,
+    /// Why the next page's cursor could not be set: the walk fails with it
+    /// rather than ask for the first page again.
+    pub(crate) unpageable: Option<String>,
 }
 
 impl<E> private::Sealed for CallList<E> {}
@@ -84,6 +98,12 @@ where
 
     /// Sends one page's request; the page must carry its list.
     async fn run(request: Request<Self>) -> Result<crate::customer::Page<T>, Error> {
+        if let Some(reason) = &request.op.unpageable {
+            return Err(Error::InvalidArgument {
+                field: "cursor".into(),
+                reason: reason.clone(),
+            });
+        }
         let endpoint = &request.op.endpoint;
         if E::IDEMPOTENCY_KEY {
             return Err(Error::InvalidArgument {
@@ -120,13 +140,25 @@ where
     }
 
     fn with_cursor(mut self, cursor: String) -> Self {
-        if let Some(query) = self.endpoint.query_mut()
-            && let Ok(Value::Object(mut fields)) = serde_json::to_value(&*query)
-        {
-            fields.insert("cursor".into(), Value::String(cursor));
-            if let Ok(with_cursor) = serde_json::from_value(Value::Object(fields)) {
-                *query = with_cursor;
-            }
+        let set = self.endpoint.query_mut().is_some_and(|query| {
+            let Ok(Value::Object(mut fields)) = serde_json::to_value(&*query) else {
+                return false;
+            };
+            fields.insert("cursor".into(), Value::String(cursor.clone()));
+            let Ok(with_cursor) = serde_json::from_value(Value::Object(fields)) else {
+                return false;
+            };
+            *query = with_cursor;
+            // The query must now carry the cursor (a query type without a
+            // `cursor` field drops it).
+            serde_json::to_value(&*query)
+                .is_ok_and(|q| q.get("cursor").and_then(Value::as_str) == Some(cursor.as_str()))
+        });
+        if !set {
+            self.unpageable = Some(format!(
+                "`{}` takes no `cursor`: its next page cannot be asked for",
+                E::OPERATION_ID
+            ));
         }
         self
     }
@@ -164,6 +196,7 @@ where
     pub fn paginated(self) -> Request<CallList<E>> {
         self.map_op(|call| CallList {
             endpoint: call.endpoint,
+            unpageable: None,
         })
     }
 }

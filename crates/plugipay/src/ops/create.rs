@@ -25,8 +25,9 @@ impl Operation for CreateCustomer {
 
     /// Sends the create. A 2xx without a customer (an empty answer) means
     /// it was created: the customer is then found by its `externalId`; one
-    /// without an `externalId` cannot be found, and the call fails with an
-    /// [`Error::Decode`] that says the create was accepted. A create whose
+    /// without an `externalId` cannot be found, and the call fails with
+    /// [`Error::OutcomeUnknown`] around an [`Error::Decode`] that says the
+    /// create was accepted (it was applied; its answer is unknown). A create whose
     /// outcome is unknown is read back by its `externalId` too: found,
     /// holding every field it sent, it is the created customer; otherwise
     /// (or with no `externalId`) the call fails with
@@ -49,11 +50,11 @@ impl Operation for CreateCustomer {
             return customer(envelope);
         }
         if new.external_id.is_none() {
-            return Err(decode::no_data(
+            return Err(Error::OutcomeUnknown(Box::new(decode::no_data(
                 envelope.status,
                 "a customer: the create was accepted, but the new customer's id is unknown \
                  (do not send it again under a new idempotency key)",
-            ));
+            ))));
         }
         find(&request, new)
             .await?

@@ -87,8 +87,8 @@ async fn write_entries<Op: Write>(
     let options = request.options();
     let _writing = options
         .locks
-        .lock(options.on_behalf_of.as_deref(), &id)
-        .await;
+        .lock(options.on_behalf_of.as_deref(), &id, options.deadline_at)
+        .await?;
     let current = request
         .with_op(GetCustomer { id: id.clone() })
         .send()

@@ -74,8 +74,8 @@ impl Operation for SyncCustomer {
             let id = &ensured.customer.id;
             let guard = options
                 .locks
-                .lock(options.on_behalf_of.as_deref(), id)
-                .await;
+                .lock(options.on_behalf_of.as_deref(), id, options.deadline_at)
+                .await?;
             let current = request
                 .with_op(GetCustomer { id: id.clone() })
                 .send()
