@@ -229,6 +229,52 @@ async fn answers_that_settle_a_write_are_reported_as_they_are() {
 }
 
 #[tokio::test]
+async fn a_refusal_that_may_answer_an_applied_repeat_stays_unknown() {
+    // A 503 (maybe applied), then a 401 or a 409 `conflict` for the repeat:
+    // the first attempt may have created the customer, so neither answer
+    // says it failed.
+    for refusal in [
+        Reply::json(401, error_envelope("unauthorized", "clock skew")),
+        Reply::json(409, error_envelope("conflict", "externalId taken")),
+    ] {
+        let server = Scripted::start(vec![busy(), refusal]).await;
+        let err = retrying(&server.base_url, 1)
+            .customers()
+            .create(NewCustomer::new().name("Budi"))
+            .await
+            .unwrap_err();
+        assert!(err.is_outcome_unknown(), "{err:?}");
+    }
+
+    // A 2xx whose customer does not decode: applied, its answer unknown.
+    let server = Scripted::start(vec![Reply::json(
+        201,
+        json!({"data": {"id": 5}, "error": null, "meta": {"requestId": "r"}}),
+    )])
+    .await;
+    let err = retrying(&server.base_url, 0)
+        .customers()
+        .create(NewCustomer::new().name("Budi"))
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_id_that_names_no_customer_is_refused_before_the_network() {
+    // No replies scripted: a request reaching the server fails differently.
+    let server = Scripted::start(vec![]).await;
+    let client = retrying(&server.base_url, 0);
+    for id in ["", ".", ".."] {
+        let err = client.customers().delete(id).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidArgument { field, .. } if field == "id"),
+            "{id:?}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn updates_and_deletes_of_unknown_outcome_are_read_back() {
     let customer = Reply::json(200, envelope(customer_json(CUSTOMER_ID)));
     // The customer holds the change: the update is done.
