@@ -638,6 +638,7 @@ fn show(connection: &Connection, profile: &Profile) -> Result<(), Failure> {
         };
         let shown = match (&value, source) {
             (Some(v), _) if key.is_secret() => redact(key, v),
+            (Some(v), _) if key == Setting::BaseUrl => without_userinfo(v),
             (Some(v), _) => v.clone(),
             (None, _) => default_of(key).to_owned(),
         };
@@ -681,6 +682,18 @@ fn default_of(key: Setting) -> &'static str {
     }
 }
 
+/// A URL shown without the password or token a `user:pass@` part may hold.
+fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://(redacted)@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 /// A secret shown without itself: only the public part of a key (its
 /// `pk_live_` / `pk_test_` prefix, or the key id of a `<keyId>:<secret>`
 /// pair).
@@ -701,6 +714,20 @@ fn redact(key: Setting, value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_base_url_is_shown_without_its_userinfo() {
+        use super::without_userinfo;
+        assert_eq!(
+            without_userinfo("https://u:tok3n@proxy.example/x@y"),
+            "https://(redacted)@proxy.example/x@y"
+        );
+        assert_eq!(
+            without_userinfo("http://127.0.0.1:8080/a"),
+            "http://127.0.0.1:8080/a"
+        );
+        assert_eq!(without_userinfo("not a url"), "not a url");
+    }
+
     use super::*;
 
     #[test]
