@@ -155,18 +155,16 @@ impl Outgoing {
     }
 }
 
-/// Refuses a path parameter that cannot name a resource: empty, `.` or `..`
-/// would send the call to another path (the list, or a parent) once the
-/// URL is normalised.
+/// Checks every path parameter of `path` (built from `template`) with
+/// [`validate::path_segment`](plugipay_api::validate::path_segment): one
+/// that is empty, `.` or `..` would send the call to another path (the
+/// list, or a parent) once the URL is normalised.
 fn check_path_params(template: &str, path: &str) -> Result<(), Error> {
-    for (name, value) in template.split('/').zip(path.split('/')) {
-        if let Some(name) = name.strip_prefix('{').and_then(|n| n.strip_suffix('}'))
-            && matches!(value, "" | "." | "..")
-        {
-            return Err(Error::InvalidArgument {
-                field: name.into(),
-                reason: format!("must name a resource, not {value:?}"),
-            });
+    for (name, segment) in template.split('/').zip(path.split('/')) {
+        if let Some(name) = name.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+            // Escaped by the generated code, so it unescapes.
+            let value = plugipay_api::wire::unescape_segment(segment).unwrap_or_default();
+            plugipay_api::validate::path_segment(name, &value).map_err(Error::invalid)?;
         }
     }
     Ok(())
@@ -182,7 +180,7 @@ mod path_param_tests {
         assert!(check_path_params(t, "/api/v1/customers/cus_1").is_ok());
         assert!(check_path_params(t, "/api/v1/customers/a%2F..").is_ok());
         assert!(check_path_params(t, "/api/v1/customers/...").is_ok());
-        for bad in ["", ".", ".."] {
+        for bad in ["", ".", "..", "%2E%2E", "a%5Cb"] {
             let err = check_path_params(t, &format!("/api/v1/customers/{bad}")).unwrap_err();
             assert!(
                 matches!(&err, crate::Error::InvalidArgument { field, .. } if field == "id"),

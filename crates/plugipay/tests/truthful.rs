@@ -261,6 +261,65 @@ async fn a_refusal_that_may_answer_an_applied_repeat_stays_unknown() {
 }
 
 #[tokio::test]
+async fn an_applied_write_whose_result_cannot_be_read_is_unknown_not_failed() {
+    // A create answered 201 with nothing, then the lookup of what it made
+    // fails: applied, so unknown.
+    let server = Scripted::start(vec![Reply::raw(201, ""), busy()]).await;
+    let err = retrying(&server.base_url, 0)
+        .customers()
+        .create(alice())
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+
+    // The same for an update answered 200 with nothing.
+    let server = Scripted::start(vec![Reply::raw(200, ""), busy()]).await;
+    let err = retrying(&server.base_url, 0)
+        .customers()
+        .update(CUSTOMER_ID, CustomerUpdate::new().name("Budi"))
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_conflict_after_a_lost_answer_is_never_read_back_as_a_creation() {
+    // The externalId may have been taken before this create: the customer
+    // found by it would not be the one this call made.
+    let conflict = Reply::json(409, error_envelope("conflict", "externalId taken"));
+    let server = Scripted::start(vec![busy(), conflict]).await;
+    let err = retrying(&server.base_url, 1)
+        .customers()
+        .create(alice())
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(409));
+    let targets: Vec<_> = server
+        .received()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.target))
+        .collect();
+    assert_eq!(targets.len(), 2, "no read-back: {targets:?}");
+}
+
+#[tokio::test]
+async fn an_operation_that_answers_nothing_ignores_data_it_gets() {
+    use plugipay::api::endpoints::DeleteCustomer;
+    let server = Scripted::start(vec![Reply::json(
+        200,
+        json!({"data": {"id": CUSTOMER_ID, "deleted": true}, "error": null, "meta": {}}),
+    )])
+    .await;
+    retrying(&server.base_url, 0)
+        .call(DeleteCustomer {
+            id: CUSTOMER_ID.into(),
+        })
+        .await
+        .expect("a 2xx delete succeeded");
+}
+
+#[tokio::test]
 async fn an_id_that_names_no_customer_is_refused_before_the_network() {
     // No replies scripted: a request reaching the server fails differently.
     let server = Scripted::start(vec![]).await;

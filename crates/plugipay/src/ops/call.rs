@@ -28,7 +28,7 @@ impl<E: Endpoint> Operation for Call<E> {
 
     /// Sends the operation. A read must answer with its `data`; an answer
     /// without `data` is read as JSON `null` (what `()` — an operation that
-    /// answers nothing — and `Option` accept), and `data` of another shape
+    /// answers nothing, and ignores any `data` — and `Option` accept), and `data` of another shape
     /// than the spec's is an [`Error::Decode`], never a reason to send
     /// again (for a write, which was applied, inside
     /// [`Error::OutcomeUnknown`]).
@@ -36,20 +36,22 @@ impl<E: Endpoint> Operation for Call<E> {
         let outgoing = outgoing(&request.op.endpoint, &request)?;
         let write = outgoing.is_write();
         let envelope = request.exchange::<Value>(outgoing).await?;
-        decode::data_as(
-            envelope.status,
-            envelope.meta.request_id,
-            envelope.data.unwrap_or(Value::Null),
-        )
-        // A write answered 2xx was applied: its answer not fitting the
-        // spec's type is no failure of the write.
-        .map_err(|e| {
-            if write {
-                Error::OutcomeUnknown(Box::new(e))
-            } else {
-                e
-            }
-        })
+        let mut data = envelope.data.unwrap_or(Value::Null);
+        // An answer that holds nothing (`()`, a zero-sized type) ignores
+        // whatever data a 2xx carries: the spec promises none.
+        if std::mem::size_of::<E::Answer>() == 0 {
+            data = Value::Null;
+        }
+        decode::data_as(envelope.status, envelope.meta.request_id, data)
+            // A write answered 2xx was applied: its answer not fitting the
+            // spec's type is no failure of the write.
+            .map_err(|e| {
+                if write {
+                    Error::OutcomeUnknown(Box::new(e))
+                } else {
+                    e
+                }
+            })
     }
 }
 

@@ -7,7 +7,7 @@ use super::{FindCustomer, Settled, customer, endpoint_outgoing, settle};
 use crate::customer::{Customer, NewCustomer};
 use crate::decode;
 use crate::difference::difference;
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::request::{Operation, Request, Write, private};
 
 /// `customers().create(..)`.
@@ -37,6 +37,15 @@ impl Operation for CreateCustomer {
         let endpoint = endpoints::CreateCustomer { body: new.clone() };
         let outgoing = endpoint_outgoing(&endpoint, &request)?;
         let answer = request.exchange(outgoing).await;
+        // A 409 `conflict` may mean the externalId was taken before this
+        // create (not by it): that answer goes back as it is, for `ensure`
+        // to tell apart, never read back as a creation.
+        let answer = match answer {
+            Err(Error::OutcomeUnknown(last)) if last.code() == Some(&ErrorCode::Conflict) => {
+                return Err(Error::OutcomeUnknown(last));
+            }
+            other => other,
+        };
         let settled = settle(answer, || async {
             let found = find(&request, new).await?;
             Ok(found.filter(|customer| difference(customer, new).is_empty()))
@@ -56,9 +65,14 @@ impl Operation for CreateCustomer {
                  (do not send it again under a new idempotency key)",
             ))));
         }
-        find(&request, new)
-            .await?
-            .ok_or_else(|| decode::no_data(envelope.status, "the customer it created"))
+        // Applied (a 2xx): not finding the result is no failure of the
+        // create.
+        match find(&request, new).await {
+            Ok(Some(customer)) => Ok(customer),
+            Ok(None) => Err(decode::no_data(envelope.status, "the customer it created")),
+            Err(error) => Err(error),
+        }
+        .map_err(|e| Error::OutcomeUnknown(Box::new(e)))
     }
 }
 

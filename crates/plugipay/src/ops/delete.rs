@@ -4,7 +4,7 @@ use plugipay_api::endpoint::Endpoint;
 use plugipay_api::endpoints;
 use serde::de::IgnoredAny;
 
-use super::{GetCustomer, checked_id, endpoint_outgoing, settle};
+use super::{GetCustomer, endpoint_outgoing, settle};
 use crate::error::{Error, ErrorCode};
 use crate::request::{Operation, Request, Write, private};
 
@@ -29,7 +29,6 @@ impl Operation for DeleteCustomer {
     /// [`Error::OutcomeUnknown`].
     async fn run(request: Request<Self>) -> Result<(), Error> {
         let id = request.op.id.clone();
-        checked_id(&id)?;
         let endpoint = endpoints::DeleteCustomer { id: id.clone() };
         let outgoing = endpoint_outgoing(&endpoint, &request)?;
         let answer = request.exchange::<IgnoredAny>(outgoing).await;

@@ -3,7 +3,7 @@
 use plugipay_api::endpoint::Endpoint;
 use plugipay_api::endpoints;
 
-use super::{checked_id, customer};
+use super::customer;
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::outgoing::Outgoing;
@@ -22,7 +22,6 @@ impl Operation for GetCustomer {
     const NAME: &'static str = endpoints::GetCustomer::OPERATION_ID;
 
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
-        checked_id(&request.op.id)?;
         let endpoint = endpoints::GetCustomer {
             id: request.op.id.clone(),
         };

@@ -69,11 +69,6 @@ where
     }
 }
 
-/// A customer id bound for a path, checked.
-fn checked_id(id: &str) -> Result<(), Error> {
-    plugipay_api::validate::path_segment("id", id).map_err(Error::invalid)
-}
-
 /// The customer an envelope must carry.
 fn customer(envelope: Envelope<Customer>) -> Result<Customer, Error> {
     envelope

@@ -3,7 +3,7 @@
 use plugipay_api::endpoint::Endpoint;
 use plugipay_api::endpoints;
 
-use super::{GetCustomer, Settled, checked_id, customer, endpoint_outgoing, settle};
+use super::{GetCustomer, Settled, customer, endpoint_outgoing, settle};
 use crate::customer::{Customer, CustomerUpdate};
 use crate::difference::holds_update;
 use crate::error::Error;
@@ -30,7 +30,6 @@ impl Operation for UpdateCustomer {
     /// [`Error::OutcomeUnknown`].
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
         let id = request.op.id.clone();
-        checked_id(&id)?;
         let body = &request.op.update;
         let endpoint = endpoints::UpdateCustomer {
             id: id.clone(),
@@ -51,7 +50,13 @@ impl Operation for UpdateCustomer {
             Settled::ReadBack(current) => return Ok(current),
         };
         if envelope.data.is_none() {
-            return request.with_op(GetCustomer { id }).send().await;
+            // Applied (a 2xx): a failed read of the result is no failure of
+            // the update.
+            return request
+                .with_op(GetCustomer { id })
+                .send()
+                .await
+                .map_err(|e| Error::OutcomeUnknown(Box::new(e)));
         }
         customer(envelope)
     }
