@@ -341,10 +341,7 @@ impl TempFile {
         } else {
             "plugipay-export".into()
         };
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let options = crate::output::owner_only_new_file();
         let mut last = None;
         for _ in 0..8 {
             let path = dir.join(format!("{stem}.{:016x}.partial", random()));

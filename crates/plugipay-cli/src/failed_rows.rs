@@ -2,7 +2,7 @@
 //! (JSON lines, or CSV under the same header) to a new file beside it, ready
 //! to be imported again.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -117,7 +117,7 @@ impl FailedRows {
                 format!(".failed-{n}")
             };
             let path = dir.join(format!("{stem}{suffix}.{ext}"));
-            let file = match OpenOptions::new().write(true).create_new(true).open(&path) {
+            let file = match crate::output::owner_only_new_file().open(&path) {
                 Ok(file) => file,
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(cannot_write(&path, &e.to_string())),

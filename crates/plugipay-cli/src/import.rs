@@ -88,11 +88,8 @@ async fn import_row(
         (true, current) => {
             plan_row(&client, mode.update, line, &external_id, &customer, current).await
         }
-        (false, Some(Some(current))) if !mode.update => {
-            let _ = current;
-            Ok(RowOutcome::Found)
-        }
-        (false, Some(Some(current))) => update_row(&client, &current, &customer).await,
+        (false, Some(Some(_))) if !mode.update => Ok(RowOutcome::Found),
+        (false, Some(Some(current))) => update_row(&client, &current, external_id, customer).await,
         // Absent, or unknown: `ensure` / `sync` create it once, and cope with
         // a customer that exists after all.
         (false, _) if !mode.update => ensure_row(&client, external_id, customer).await,
@@ -100,11 +97,7 @@ async fn import_row(
             .customers()
             .sync(external_id, customer)
             .await
-            .map(|s| match s.action {
-                SyncAction::Created => RowOutcome::Created,
-                SyncAction::Updated(_) => RowOutcome::Updated,
-                _ => RowOutcome::Unchanged,
-            }),
+            .map(|synced| synced_outcome(&synced.action)),
     };
     result.unwrap_or_else(|e| match e.is_outcome_unknown() {
         true => RowOutcome::Unknown(e.report().to_string()),
@@ -145,31 +138,34 @@ async fn ensure_row(
 async fn update_row(
     client: &Client,
     current: &Customer,
-    row: &NewCustomer,
+    external_id: String,
+    row: NewCustomer,
 ) -> Result<RowOutcome, plugipay::Error> {
-    let change = plugipay::difference(current, row);
+    let change = plugipay::difference(current, &row);
     if change.fields.is_empty() {
         return Ok(RowOutcome::Unchanged);
     }
     // Metadata is written whole: `current` came from the walk and may be
     // stale, so such a change is made by `sync`, which reads the customer
     // again under the client's lock and keeps keys written since.
-    if let (Some(_), Some(external_id)) = (change.update.metadata.as_set(), &row.external_id) {
-        let synced = client
-            .customers()
-            .sync(external_id.clone(), row.clone())
-            .await?;
-        return Ok(match synced.action {
-            plugipay::SyncAction::Created => RowOutcome::Created,
-            plugipay::SyncAction::Unchanged => RowOutcome::Unchanged,
-            _ => RowOutcome::Updated,
-        });
+    if change.update.metadata.as_set().is_some() {
+        let synced = client.customers().sync(external_id, row).await?;
+        return Ok(synced_outcome(&synced.action));
     }
     client
         .customers()
         .update(&current.id, change.update)
         .await
         .map(|_| RowOutcome::Updated)
+}
+
+/// What a row's `sync` did, as the import counts it.
+fn synced_outcome(action: &SyncAction) -> RowOutcome {
+    match action {
+        SyncAction::Created => RowOutcome::Created,
+        SyncAction::Updated(_) => RowOutcome::Updated,
+        _ => RowOutcome::Unchanged,
+    }
 }
 
 /// The published limits `row` breaks, in words, if any.

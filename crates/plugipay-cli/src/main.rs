@@ -11,11 +11,14 @@ macro_rules! note {
 }
 
 /// Writes an error (or what a failure left to do) on stderr, even with
-/// `--quiet`; goes on if stderr is closed.
+/// `--quiet`; goes on if stderr is closed. Each line is made terminal-safe
+/// (server text may be in it).
 macro_rules! report {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+        let text = format!($($arg)*);
+        let safe: Vec<String> = text.split('\n').map(crate::output::terminal_safe).collect();
+        let _ = writeln!(std::io::stderr().lock(), "{}", safe.join("\n"));
     }};
 }
 

@@ -178,10 +178,8 @@ fn csv_fields() -> Vec<String> {
 /// where the system allows; readable by its owner only).
 fn spool_file() -> Result<File, Failure> {
     let dir = std::env::temp_dir();
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut options = owner_only_new_file();
+    options.read(true);
     let path = dir.join(format!(
         "plugipay-csv-{}-{:x}.jsonl",
         std::process::id(),
@@ -247,6 +245,17 @@ pub fn progress(len: Option<u64>, what: &str) -> ProgressBar {
     bar.set_message(what.to_owned());
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
+}
+
+/// Options that create a new file (never an existing one) for writing,
+/// readable by its owner only where the system allows: for files that hold
+/// customers' personal data.
+pub(crate) fn owner_only_new_file() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
 }
 
 #[cfg(test)]

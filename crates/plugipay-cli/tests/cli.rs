@@ -1129,9 +1129,12 @@ async fn a_re_import_reads_instead_of_writing() {
         stderr(&sync)
     );
     let requests = proxy.requests() - before;
+    // The rows that change metadata (one in three) read their customer
+    // again before writing it (find + GET), so keys written since the walk
+    // are kept.
     assert!(
-        requests <= 30,
-        "ten PATCHes and a walk: {requests} requests"
+        requests <= 40,
+        "ten PATCHes, eight fresh reads and a walk: {requests} requests"
     );
     assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 100);
 }
