@@ -1,6 +1,7 @@
 //! The event log: every customer created, updated or deleted through the
 //! API, per workspace and mode, as the events API serves it — newest kept,
-//! at most [`MAX_EVENTS_PER_WORKSPACE`] per workspace (the oldest go first).
+//! at most [`MAX_EVENTS_PER_WORKSPACE`] per workspace and
+//! [`MAX_EVENT_BYTES`] in all (the oldest go first).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -14,6 +15,10 @@ use crate::workspace::WorkspaceId;
 
 /// The most events a workspace keeps.
 pub const MAX_EVENTS_PER_WORKSPACE: usize = 100_000;
+
+/// The most bytes (of events as served) all workspaces keep together;
+/// past it the oldest events go, whichever workspace they are in.
+pub const MAX_EVENT_BYTES: usize = 256 << 20;
 
 /// What happened to a customer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +53,8 @@ pub struct Event {
     pub at: DateTime<Utc>,
     /// The event as served.
     pub json: Value,
+    /// Its size as served, in bytes (counted against [`MAX_EVENT_BYTES`]).
+    pub bytes: usize,
 }
 
 /// A page of events, as asked.
@@ -69,6 +76,11 @@ pub struct EventQuery {
 /// Every workspace's events.
 pub struct EventLog {
     by_workspace: HashMap<WorkspaceId, VecDeque<Event>>,
+    /// One entry per event kept, oldest first: the workspace whose oldest
+    /// event goes when the log is over [`MAX_EVENT_BYTES`].
+    order: VecDeque<WorkspaceId>,
+    /// The bytes of every event kept.
+    bytes: usize,
     ids: IdGenerator,
     /// Where events go to be delivered to webhook endpoints, if any.
     outbox: Option<Outbox>,
@@ -85,6 +97,8 @@ impl EventLog {
     pub fn new(seed: u64) -> Self {
         Self {
             by_workspace: HashMap::new(),
+            order: VecDeque::new(),
+            bytes: 0,
             ids: IdGenerator::new(seed),
             outbox: None,
         }
@@ -113,16 +127,45 @@ impl EventLog {
         if let Some(outbox) = &self.outbox {
             outbox.send(&json);
         }
+        let bytes = json.to_string().len();
         let log = self.by_workspace.entry(workspace.clone()).or_default();
         if log.len() == MAX_EVENTS_PER_WORKSPACE {
-            log.pop_front();
+            // One out, one in: the workspace's entries in `order` still
+            // count its events.
+            if let Some(old) = log.pop_front() {
+                self.bytes -= old.bytes;
+            }
+        } else {
+            self.order.push_back(workspace.clone());
         }
         log.push_back(Event {
             id,
             kind: happened.event_type(),
             at,
             json,
+            bytes,
         });
+        self.bytes += bytes;
+        self.evict_past(MAX_EVENT_BYTES);
+    }
+
+    /// Drops the oldest events until all kept take at most `budget` bytes;
+    /// a workspace left without events is forgotten.
+    fn evict_past(&mut self, budget: usize) {
+        while self.bytes > budget {
+            let Some(workspace) = self.order.pop_front() else {
+                return;
+            };
+            let Some(log) = self.by_workspace.get_mut(&workspace) else {
+                continue;
+            };
+            if let Some(old) = log.pop_front() {
+                self.bytes -= old.bytes;
+            }
+            if log.is_empty() {
+                self.by_workspace.remove(&workspace);
+            }
+        }
     }
 
     /// The event `id` of `workspace`.
@@ -256,5 +299,32 @@ mod tests {
             sorted.dedup();
             assert_eq!((seen.len(), sorted.len()), (25, 25), "{order:?}: each once");
         }
+    }
+
+    #[test]
+    fn past_the_byte_budget_the_oldest_events_go_and_empty_workspaces_with_them() {
+        let ws = |account: &str| WorkspaceId {
+            account: account.into(),
+            mode: Mode::Test,
+        };
+        let mut log = EventLog::new(3);
+        log.record(&ws("acct_old"), Happened::Created, &customer("cus_1"));
+        for i in 0..4 {
+            log.record(
+                &ws("acct_new"),
+                Happened::Updated,
+                &customer(&format!("cus_{i}")),
+            );
+        }
+        let each = log.bytes / 5;
+        log.evict_past(each * 3 + each / 2);
+        assert!(
+            !log.by_workspace.contains_key(&ws("acct_old")),
+            "emptied, forgotten"
+        );
+        assert_eq!(log.by_workspace[&ws("acct_new")].len(), 3);
+        assert_eq!(log.order.len(), 3);
+        let kept: usize = log.by_workspace.values().flatten().map(|e| e.bytes).sum();
+        assert_eq!(log.bytes, kept);
     }
 }
