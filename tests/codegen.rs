@@ -237,6 +237,14 @@ components:
         "{descriptor}"
     );
     assert!(code.contains("Route::GetCustomer { .. } => \"fetch_customer\""));
+    // The list's query limits keep their names too.
+    let renamed = spec.replace(
+        "operationId: list_customers",
+        "operationId: search_customers",
+    );
+    let code = xtask::generate(&renamed, "renamed-list.yaml").unwrap();
+    assert!(code.contains("LIST_CUSTOMERS_LIMIT_MAX"), "limits renamed");
+    assert!(!code.contains("SEARCH_CUSTOMERS_LIMIT"));
 
     // A new list filter: a field of the generated list parameters, which
     // the sandbox filters on by the field of the same name.

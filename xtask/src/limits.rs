@@ -132,7 +132,18 @@ pub(crate) fn module(spec: &OpenAPI) -> Result<TokenStream, Located> {
                 continue;
             };
             let at = format!("paths.{path}.{method}.parameters.{i}");
-            let base = format!("{}_{}", screaming(op_id), screaming(&parameter_data.name));
+            // Named like the operation's other Rust items (`x-sdk-name`), so
+            // an operationId change renames nothing.
+            let sdk_name = op
+                .extensions
+                .get("x-sdk-name")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or(op_id);
+            let base = format!(
+                "{}_{}",
+                screaming(sdk_name),
+                screaming(&parameter_data.name)
+            );
             let pname = &parameter_data.name;
             let non_negative = |v: i64, what: &str| {
                 u64::try_from(v).map_err(|_| (at.clone(), format!("{what} must not be negative")))
