@@ -275,6 +275,11 @@ pub enum EventsCommand {
         /// Every page, not only the first.
         #[arg(long)]
         all: bool,
+        /// With --all: time ranges walked at once (lines then come in no
+        /// overall order, and --order desc is refused); 1 walks one cursor.
+        #[arg(long, value_name = "N", default_value_t = 1, requires = "all",
+              value_parser = clap::value_parser!(u16).range(1..=plugipay::MAX_PARTITIONS as i64))]
+        parallel: u16,
     },
     /// Print one event as JSON.
     Get {

@@ -44,6 +44,7 @@ pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failu
             limit,
             cursor,
             all,
+            parallel,
         } => {
             let mut query = ListEventsParams::new();
             query.type_ = r#type;
@@ -54,7 +55,13 @@ pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failu
             query.cursor = cursor;
             let request = client.call(ListEvents { query });
             if all {
-                let mut events = request.paginated().stream();
+                let request = request.paginated();
+                let mut events: std::pin::Pin<Box<dyn futures_util::Stream<Item = _> + Send>> =
+                    if parallel > 1 {
+                        Box::pin(request.partitioned(usize::from(parallel)))
+                    } else {
+                        Box::pin(request.stream())
+                    };
                 while let Some(event) = events.try_next().await? {
                     line(&mut stdout, &event)?;
                 }

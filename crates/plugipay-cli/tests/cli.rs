@@ -1607,6 +1607,14 @@ async fn events_and_saved_deliveries() {
     let updated =
         stdout_json(&plugipay(&sb, &["events", "list", "--type", "customer.updated"]).await);
     assert_eq!(updated.len(), 1);
+    // Every event once, walked as time ranges at once.
+    let parallel =
+        stdout_json(&plugipay(&sb, &["events", "list", "--all", "--parallel", "4"]).await);
+    let mut ids: Vec<&str> = parallel.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    let mut want: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    want.sort_unstable();
+    assert_eq!(ids, want);
 
     // A saved delivery, signed as the sandbox signs them.
     let body = events[0].to_string();

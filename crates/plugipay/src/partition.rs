@@ -1,8 +1,9 @@
-//! A walk of the whole list split by creation time: the span from the
-//! oldest to the newest customer is cut into ranges, each walked oldest
-//! first at the same time as the others, and a range that runs out of work
-//! takes half of the largest one left. Every customer is assigned to one
-//! range by the `createdAt` the server serves, so each is yielded once.
+//! A walk of a whole list split by time: the span from the oldest to the
+//! newest item (customers by `createdAt`, events by `occurredAt`) is cut
+//! into ranges, each walked oldest first at the same time as the others,
+//! and a range that runs out of work takes half of the largest one left.
+//! Every item is assigned to one range by the time the server serves, so
+//! each is yielded once.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -11,12 +12,14 @@ use std::task::{Context, Poll};
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use futures_core::Stream;
+use plugipay_api::endpoints::ListEvents;
+use plugipay_api::types::Event;
 
 use crate::archive::ArchiveFilter;
 use crate::customer::{Customer, SortOrder};
 use crate::customer_json::CustomerJson;
 use crate::error::Error;
-use crate::ops::{ListCustomers, ListCustomersJson};
+use crate::ops::{CallList, ListCustomers, ListCustomersJson};
 use crate::pagination::{Pages, Paginated};
 use crate::request::{Request, private};
 
@@ -29,79 +32,135 @@ const PAGE_SIZE: u32 = 100;
 /// The fewest pages a range must have left to be split in two.
 const MIN_PAGES_TO_SPLIT: f64 = 4.0;
 
-/// A customer list a partitioned walk can split: its items carry their
-/// creation time. Implemented by this crate's customer lists only.
+/// A list a partitioned walk can split: it is sorted by a time its items
+/// carry and filtered by an exclusive lower bound on it. Implemented by
+/// this crate's customer lists (`createdAt`, `createdAfter`) and by the
+/// events list walked through [`Client::call`](crate::Client::call)
+/// (`occurredAt`, `occurredAfter`).
 pub trait Partitionable: Paginated + private::Sealed {
-    /// When `item` was created, as served.
+    /// The time `item` is sorted and split by, as served.
     #[doc(hidden)]
-    fn created_at(item: &Self::Item) -> DateTime<Utc>;
-    /// Whether `item` is archived.
+    fn time(item: &Self::Item) -> DateTime<Utc>;
+    /// The list's parameters a walk reads and sets.
     #[doc(hidden)]
-    fn is_archived(item: &Self::Item) -> bool;
-    /// The list request underneath.
+    fn walk_params(&mut self) -> WalkParams<'_>;
+    /// Takes out a filter applied after the server's answer, so every range
+    /// sees every item to know where it ends; the walk applies it.
     #[doc(hidden)]
-    fn list(&mut self) -> &mut ListCustomers;
+    fn take_filter(&mut self) -> Option<Keep<Self::Item>> {
+        None
+    }
+}
+
+/// What a partitioned walk keeps of the items it reads.
+#[doc(hidden)]
+pub type Keep<T> = Box<dyn Fn(&T) -> bool + Send + Sync>;
+
+/// The parameters of a list a partitioned walk reads and sets (unnameable
+/// outside this crate).
+#[doc(hidden)]
+pub struct WalkParams<'a> {
+    order: &'a mut Option<SortOrder>,
+    limit: &'a mut Option<u32>,
+    /// The exclusive lower bound of the time the list is split by.
+    after: &'a mut Option<DateTime<Utc>>,
+    cursor: &'a mut Option<String>,
+}
+
+fn archive_filter<T: 'static>(
+    keep: Option<ArchiveFilter>,
+    archived: fn(&T) -> bool,
+) -> Option<Keep<T>> {
+    keep.map(|keep| Box::new(move |item: &T| keep.keeps_flag(archived(item))) as Keep<T>)
 }
 
 impl Partitionable for ListCustomers {
-    fn created_at(item: &Customer) -> DateTime<Utc> {
+    fn time(item: &Customer) -> DateTime<Utc> {
         item.created_at
     }
 
-    fn is_archived(item: &Customer) -> bool {
-        item.is_archived()
+    fn walk_params(&mut self) -> WalkParams<'_> {
+        let params = &mut self.params;
+        WalkParams {
+            order: &mut params.order,
+            limit: &mut params.limit,
+            after: &mut params.created_after,
+            cursor: &mut params.cursor,
+        }
     }
 
-    fn list(&mut self) -> &mut ListCustomers {
-        self
+    fn take_filter(&mut self) -> Option<Keep<Customer>> {
+        archive_filter(self.keep.take(), Customer::is_archived)
     }
 }
 
 impl Partitionable for ListCustomersJson {
-    fn created_at(item: &CustomerJson) -> DateTime<Utc> {
+    fn time(item: &CustomerJson) -> DateTime<Utc> {
         item.created_at()
     }
 
-    fn is_archived(item: &CustomerJson) -> bool {
-        item.is_archived()
+    fn walk_params(&mut self) -> WalkParams<'_> {
+        self.list.walk_params()
     }
 
-    fn list(&mut self) -> &mut ListCustomers {
-        &mut self.list
+    fn take_filter(&mut self) -> Option<Keep<CustomerJson>> {
+        archive_filter(self.list.keep.take(), CustomerJson::is_archived)
+    }
+}
+
+impl Partitionable for CallList<ListEvents> {
+    fn time(item: &Event) -> DateTime<Utc> {
+        item.occurred_at
+    }
+
+    fn walk_params(&mut self) -> WalkParams<'_> {
+        let query = &mut self.endpoint.query;
+        WalkParams {
+            order: &mut query.order,
+            limit: &mut query.limit,
+            after: &mut query.occurred_after,
+            cursor: &mut query.cursor,
+        }
     }
 }
 
 impl<Op: Partitionable> Request<Op> {
-    /// Every matching customer, walked as up to `partitions` creation-time
-    /// ranges at once: a book of `N` customers takes about `N / 100 /
-    /// partitions` round trips of waiting instead of `N / 100`.
+    /// Every matching item of the list, walked as up to `partitions` time
+    /// ranges at once: a list of `N` items takes about `N / 100 /
+    /// partitions` round trips of waiting instead of `N / 100`. Customers
+    /// are split by `createdAt`, events (catching up on the events log) by
+    /// `occurredAt`.
     ///
-    /// - **Exactly once, and it ends.** Every customer that exists for the
-    ///   whole walk is yielded once. The walk is bounded by the newest
-    ///   customer when it begins: customers created after that are not
-    ///   walked (one created in the very millisecond of the newest at most
-    ///   once), so a book that grows faster than it can be read still ends.
-    ///   A range `(a, b]` holds the customers whose
-    ///   served `createdAt` is after `a` and at most `b`; boundaries are
-    ///   whole milliseconds, so customers sharing a millisecond stay
-    ///   together whatever precision the server keeps.
+    /// - **Exactly once, and it ends.** Every item that exists for the
+    ///   whole walk is yielded once. The walk is bounded by the newest item
+    ///   when it begins: items added after that are not walked (one added
+    ///   in the very millisecond of the newest at most once), so a list that
+    ///   grows faster than it can be read still ends. A range `(a, b]` holds
+    ///   the items whose served time is after `a` and at most `b`;
+    ///   boundaries are whole milliseconds, so items sharing a millisecond
+    ///   stay together whatever precision the server keeps. To catch up on
+    ///   events again later, start the next walk a little before the newest
+    ///   `occurredAt` this one saw (`occurredAfter`) and skip the event ids
+    ///   already handled.
     /// - **Order.** None overall: each range is walked oldest first and the
     ///   ranges interleave. Use [`stream`](Request::stream) for one order.
     /// - **Work sharing.** When a range is done, the largest range left is
-    ///   split in two, so a skewed book (most customers in one month) still
+    ///   split in two, so a skewed list (most customers in one month) still
     ///   keeps every walker busy.
     /// - **Back-pressure.** Each range prefetches at most one page; at most
     ///   `partitions` pages are in flight. A 429 halves the number of
     ///   ranges walked at once and each page without one adds back a
     ///   fraction (additive increase, multiplicative decrease); the 429s
     ///   themselves are retried as every call's are.
-    /// - **Filters** (`email`, `externalId`, `createdAfter`, `limit` as the
-    ///   page size, [`active`](Request::active), [`archived`](Request::archived))
-    ///   compose; `order` must be unset or `Asc`, and `cursor` unset
+    /// - **Filters** compose: for customers `email`, `externalId`,
+    ///   `createdAfter`, [`active`](Request::active) and
+    ///   [`archived`](Request::archived); for events `type`,
+    ///   `occurredAfter` and `occurredBefore`; `limit` is each range's page
+    ///   size. `order` must be unset or `Asc`, and `cursor` unset
     ///   ([`Error::InvalidArgument`] otherwise, as for `partitions` outside
     ///   1..=[`MAX_PARTITIONS`]).
     ///
-    /// Two requests (the oldest and the newest customer) come first. Needs a
+    /// Two requests (the oldest and the newest item) come first. Needs a
     /// Tokio runtime, like [`stream`](Request::stream).
     ///
     /// ```
@@ -120,8 +179,35 @@ impl<Op: Partitionable> Request<Op> {
     /// assert_eq!(ids.len(), 450);
     /// # Ok(()) }
     /// ```
-    pub fn partitioned(mut self, partitions: usize) -> Partitioned<Op> {
-        Partitioned::new(self.op.list().clone(), self, partitions)
+    ///
+    /// The events log, to catch up after downtime:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new()).await?;
+    /// # let client = plugipay::Client::builder().key_id("ak_test_sandbox").secret("sk_test_sandbox").base_url(sandbox.base_url()).build()?;
+    /// use futures_util::TryStreamExt;
+    /// use plugipay::api::endpoints::ListEvents;
+    /// use plugipay::api::params::ListEventsParams;
+    /// use plugipay::NewCustomer;
+    ///
+    /// for name in ["Sari", "Budi", "Wati"] {
+    ///     client.customers().create(NewCustomer::new().name(name)).await?;
+    /// }
+    /// let since = chrono::Utc::now() - chrono::TimeDelta::hours(1);
+    /// let query = ListEventsParams::new().type_("customer.created").occurred_after(since);
+    /// let events: Vec<_> = client
+    ///     .call(ListEvents { query })
+    ///     .paginated()
+    ///     .partitioned(4)
+    ///     .try_collect()
+    ///     .await?;
+    /// assert_eq!(events.len(), 3);
+    /// # Ok(()) }
+    /// ```
+    pub fn partitioned(self, partitions: usize) -> Partitioned<Op> {
+        Partitioned::new(self, partitions)
     }
 }
 
@@ -132,7 +218,7 @@ pub struct Partitioned<Op: Partitionable = ListCustomers> {
 }
 
 enum State<Op: Partitionable> {
-    /// Finding the oldest and newest customer.
+    /// Finding the oldest and newest item.
     Planning(Pin<Box<dyn Future<Output = Result<Walk<Op>, Error>> + Send>>),
     Walking(Box<Walk<Op>>),
     /// An error to yield, then the end.
@@ -141,8 +227,8 @@ enum State<Op: Partitionable> {
 }
 
 impl<Op: Partitionable> Partitioned<Op> {
-    fn new(list: ListCustomers, request: Request<Op>, partitions: usize) -> Self {
-        let state = match check(&list, partitions) {
+    fn new(mut request: Request<Op>, partitions: usize) -> Self {
+        let state = match check(request.op.walk_params(), partitions) {
             Ok(()) => State::Planning(Box::pin(plan(request, partitions))),
             Err(error) => State::Failed(error),
         };
@@ -164,7 +250,7 @@ impl<Op: Partitionable> std::fmt::Debug for Partitioned<Op> {
     }
 }
 
-fn check(list: &ListCustomers, partitions: usize) -> Result<(), Error> {
+fn check(params: WalkParams<'_>, partitions: usize) -> Result<(), Error> {
     let invalid = |field: &str, reason: String| Error::InvalidArgument {
         field: field.into(),
         reason,
@@ -175,14 +261,13 @@ fn check(list: &ListCustomers, partitions: usize) -> Result<(), Error> {
             format!("must be 1 to {MAX_PARTITIONS}, not {partitions}"),
         ));
     }
-    let params = &list.params;
     if params.cursor.is_some() {
         return Err(invalid(
             "cursor",
             "a partitioned walk starts at the beginning of the list".into(),
         ));
     }
-    if params.order == Some(SortOrder::Desc) {
+    if *params.order == Some(SortOrder::Desc) {
         return Err(invalid(
             "order",
             "a partitioned walk has no overall order (each range is walked oldest first)".into(),
@@ -191,23 +276,24 @@ fn check(list: &ListCustomers, partitions: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// Finds the span of the book and cuts it into `partitions` ranges.
+/// Finds the span of the list and cuts it into `partitions` ranges.
 async fn plan<Op: Partitionable>(
     mut request: Request<Op>,
     partitions: usize,
 ) -> Result<Walk<Op>, Error> {
-    // The archive filter is applied after the range check: a range must see
-    // every customer to know where it ends.
-    let keep = request.op.list().keep.take();
-    let params = &mut request.op.list().params;
-    params.order = Some(SortOrder::Asc);
-    params.limit = params.limit.or(Some(PAGE_SIZE));
-    let start = params.created_after;
+    // A filter applied here (the archive filter) is applied after the range
+    // check: a range must see every item to know where it ends.
+    let keep = request.op.take_filter();
+    let params = request.op.walk_params();
+    *params.order = Some(SortOrder::Asc);
+    let limit = *params.limit.get_or_insert(PAGE_SIZE);
+    let start = *params.after;
     let (first, last) = {
         let edge = |order: SortOrder| {
             let mut edge = request.clone();
-            edge.op.list().params.order = Some(order);
-            edge.op.list().params.limit = Some(1);
+            let params = edge.op.walk_params();
+            *params.order = Some(order);
+            *params.limit = Some(1);
             edge
         };
         (edge(SortOrder::Asc), edge(SortOrder::Desc))
@@ -217,6 +303,7 @@ async fn plan<Op: Partitionable>(
         oldest: DateTime::<Utc>::MIN_UTC,
         newest: DateTime::<Utc>::MIN_UTC,
         template: request,
+        limit,
         keep,
         ranges: Vec::new(),
         ready: VecDeque::new(),
@@ -224,10 +311,10 @@ async fn plan<Op: Partitionable>(
         window: Window::new(partitions),
     };
     let (Some(oldest), Some(newest)) = (oldest.items.first(), newest.items.first()) else {
-        return Ok(walk); // an empty book
+        return Ok(walk); // an empty list
     };
-    walk.oldest = Op::created_at(oldest);
-    walk.newest = Op::created_at(newest).max(walk.oldest);
+    walk.oldest = Op::time(oldest);
+    walk.newest = Op::time(newest).max(walk.oldest);
     let span = (walk.newest - walk.oldest).num_milliseconds();
     let mut after = start;
     for k in 1..partitions as i64 {
@@ -239,23 +326,23 @@ async fn plan<Op: Partitionable>(
         walk.ranges.push(walk.range(after, cut));
         after = Some(cut);
     }
-    // The last range ends at the newest customer the book held when the
-    // walk began: customers created during the walk fall after it, so the
-    // walk ends however fast the book grows.
+    // The last range ends at the newest item the list held when the walk
+    // began: items added during the walk fall after it, so the walk ends
+    // however fast the list grows.
     walk.ranges.push(walk.range(after, walk.newest));
     Ok(walk)
 }
 
-/// One range `(after, until]` of creation times and its walk.
+/// One range `(after, until]` of times and its walk.
 struct Range<Op: Paginated> {
-    /// Customers created at or before this belong to the range before.
+    /// Items of this time or earlier belong to the range before.
     after: Option<DateTime<Utc>>,
-    /// Customers created after this belong to the range after; the last
-    /// range ends at the newest customer when the walk began.
+    /// Items of a later time belong to the range after; the last range ends
+    /// at the newest item when the walk began.
     until: DateTime<Utc>,
-    /// The `createdAt` of the last customer this range yielded.
+    /// The time of the last item this range yielded.
     reached: Option<DateTime<Utc>>,
-    /// About how many milliseconds of creation time one page covers here,
+    /// About how many milliseconds of time one page covers here,
     /// from the last page (unknown before the first).
     page_ms: Option<f64>,
     pages: Pages<Op>,
@@ -291,14 +378,17 @@ impl Window {
 /// The walk once planned.
 struct Walk<Op: Partitionable> {
     /// The request every range's walk starts from (oldest first, pages of
-    /// the caller's limit or 100, no archive filter).
+    /// `limit`, no filter of its own).
     template: Request<Op>,
-    keep: Option<ArchiveFilter>,
+    /// The page size: the caller's limit or [`PAGE_SIZE`].
+    limit: u32,
+    /// What is kept of the items read (all when `None`).
+    keep: Option<Keep<Op::Item>>,
     oldest: DateTime<Utc>,
     newest: DateTime<Utc>,
     /// Ranges not yet done, the ones walked first at the front.
     ranges: Vec<Range<Op>>,
-    /// Customers fetched, not yet handed out.
+    /// Items fetched, not yet handed out.
     ready: VecDeque<Op::Item>,
     /// An error to yield once `ready` is empty; the walk then ends.
     failed: Option<Error>,
@@ -308,7 +398,7 @@ struct Walk<Op: Partitionable> {
 impl<Op: Partitionable> Walk<Op> {
     fn range(&self, after: Option<DateTime<Utc>>, until: DateTime<Utc>) -> Range<Op> {
         let mut request = self.template.clone();
-        request.op.list().params.created_after = after;
+        *request.op.walk_params().after = after;
         Range {
             after,
             until,
@@ -319,21 +409,17 @@ impl<Op: Partitionable> Walk<Op> {
         }
     }
 
-    /// Takes range `i`'s page: its customers inside the range are ready;
-    /// one created after the range's end ends the range.
+    /// Takes range `i`'s page: its items inside the range are ready; one
+    /// of a time after the range's end ends the range.
     fn take(&mut self, i: usize, items: Vec<Op::Item>) {
         let range = &mut self.ranges[i];
-        if let (Some(first), Some(last), Some(limit)) = (
-            items.first(),
-            items.last(),
-            self.template.op.list().params.limit,
-        ) {
-            let covered = (Op::created_at(last) - Op::created_at(first)).num_milliseconds();
+        if let (Some(first), Some(last)) = (items.first(), items.last()) {
+            let covered = (Op::time(last) - Op::time(first)).num_milliseconds();
             let per_item = covered.max(1) as f64 / items.len() as f64;
-            range.page_ms = Some(per_item * f64::from(limit));
+            range.page_ms = Some(per_item * f64::from(self.limit));
         }
-        for customer in items {
-            let at = Op::created_at(&customer);
+        for item in items {
+            let at = Op::time(&item);
             if range.after.is_some_and(|after| at <= after) {
                 continue;
             }
@@ -342,11 +428,8 @@ impl<Op: Partitionable> Walk<Op> {
                 break;
             }
             range.reached = Some(at);
-            if self
-                .keep
-                .is_none_or(|keep| keep.keeps_flag(Op::is_archived(&customer)))
-            {
-                self.ready.push_back(customer);
+            if self.keep.as_ref().is_none_or(|keep| keep(&item)) {
+                self.ready.push_back(item);
             }
         }
     }
@@ -400,8 +483,8 @@ impl<Op: Partitionable> Walk<Op> {
 
     fn poll_walk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Op::Item, Error>>> {
         loop {
-            if let Some(customer) = self.ready.pop_front() {
-                return Poll::Ready(Some(Ok(customer)));
+            if let Some(item) = self.ready.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
             }
             if let Some(error) = self.failed.take() {
                 return Poll::Ready(Some(Err(error)));

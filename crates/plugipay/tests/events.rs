@@ -118,3 +118,113 @@ async fn every_change_is_an_event_and_a_walk_sees_each_once() {
         .count();
     assert_eq!(rows, 150, "every event that existed when the walk began");
 }
+
+/// Creates `n` customers named `{prefix} {k}`, four at a time.
+async fn create_many(client: &plugipay::Client, prefix: &str, n: usize) {
+    let tasks: Vec<_> = (0..4)
+        .map(|lane| {
+            let client = client.clone();
+            let prefix = prefix.to_owned();
+            tokio::spawn(async move {
+                for k in (lane..n).step_by(4) {
+                    client
+                        .customers()
+                        .create(NewCustomer::new().name(format!("{prefix} {k}")))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_catch_up_sees_each_event_once_while_customers_are_created() {
+    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let client = sandbox_client(sandbox.base_url());
+    // Created four at a time, so many events share a millisecond.
+    create_many(&client, "Row", 300).await;
+    let creating = {
+        let client = client.clone();
+        tokio::spawn(async move { create_many(&client, "Late", 100).await })
+    };
+    let walked: Vec<_> = client
+        .call(ListEvents {
+            query: ListEventsParams::new().limit(20),
+        })
+        .paginated()
+        .partitioned(8)
+        .try_collect()
+        .await
+        .unwrap();
+    creating.await.unwrap();
+    let ids: HashSet<&str> = walked.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids.len(), walked.len(), "each event once");
+    let rows: HashSet<&str> = walked
+        .iter()
+        .filter_map(|e| e.data.object["name"].as_str())
+        .filter(|n| n.starts_with("Row "))
+        .collect();
+    assert_eq!(
+        rows.len(),
+        300,
+        "every event that existed when the walk began"
+    );
+
+    // Filters compose: a type, and a window of time that holds only the
+    // updates made inside it.
+    let customers = client.customers();
+    let first = customers
+        .list(plugipay::ListParams::new().limit(3))
+        .await
+        .unwrap();
+    let before = chrono::Utc::now() - chrono::TimeDelta::milliseconds(1);
+    for customer in &first.items {
+        customers
+            .update(&customer.id, CustomerUpdate::new().name("Renamed"))
+            .await
+            .unwrap();
+    }
+    let after = chrono::Utc::now() + chrono::TimeDelta::milliseconds(1);
+    let updated: Vec<_> = client
+        .call(ListEvents {
+            query: ListEventsParams::new()
+                .type_("customer.updated")
+                .occurred_after(before)
+                .occurred_before(after),
+        })
+        .paginated()
+        .partitioned(4)
+        .try_collect()
+        .await
+        .unwrap();
+    let mut got: Vec<&str> = updated
+        .iter()
+        .map(|e| e.data.aggregate_id.as_str())
+        .collect();
+    let mut want: Vec<&str> = first.items.iter().map(|c| c.id.as_str()).collect();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want);
+
+    // Newest first or a cursor cannot be split: refused before the network.
+    for query in [
+        ListEventsParams::new().order(plugipay::SortOrder::Desc),
+        ListEventsParams::new().cursor("evt_1"),
+    ] {
+        let refused = client
+            .call(ListEvents { query })
+            .paginated()
+            .partitioned(4)
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, plugipay::Error::InvalidArgument { .. }),
+            "{refused:?}"
+        );
+    }
+}
