@@ -26,6 +26,32 @@ fn key(s: &str) -> Result<ApiKey, String> {
     Ok(key)
 }
 
+/// Parses `--key` with [`key`]; unlike a plain value parser, its error
+/// never repeats the value given, which holds a secret.
+#[derive(Clone, Copy, Debug)]
+struct KeyParser;
+
+impl clap::builder::TypedValueParser for KeyParser {
+    type Value = ApiKey;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<ApiKey, clap::Error> {
+        let refused = |reason: &str| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for --key (not shown: it holds a secret): {reason}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value.to_str().ok_or_else(|| refused("it is not UTF-8"))?;
+        key(text).map_err(|reason| refused(&reason))
+    }
+}
+
 fn rate(s: &str) -> Result<f64, String> {
     let r: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
     if (0.0..=1.0).contains(&r) {
@@ -80,7 +106,7 @@ pub struct SandboxArgs {
     /// acct_sandbox). Its prefix decides its mode: ak_test_…:sk_test_… or
     /// pk_test_… for test, ak_live_…:sk_live_… or pk_live_… for live; any
     /// other prefix is refused. Repeatable.
-    #[arg(long = "key", value_name = "KEY_ID:SECRET[@ACCOUNT]", value_parser = key)]
+    #[arg(long = "key", value_name = "KEY_ID:SECRET[@ACCOUNT]", value_parser = KeyParser)]
     pub keys: Vec<ApiKey>,
 
     /// Rate limits per workspace and mode, one token bucket for reads
@@ -103,8 +129,9 @@ pub struct SandboxArgs {
     pub rate_limit_retry_after: u64,
 
     /// Deliver every customer event (created, updated, deleted) to this
-    /// URL, POSTed and signed with --webhook-secret (X-Plugipay-Signature),
-    /// at least once: retried with backoff until answered 2xx. Repeatable
+    /// URL, POSTed and signed with --webhook-secret (X-Plugipay-Signature):
+    /// an attempt not answered 2xx is retried with backoff (0.1 s doubling
+    /// to 5 s), up to 8 attempts, then abandoned and counted. Repeatable
     /// (each URL gets every event). `plugipay sandbox --forward-to URL` is
     /// the same.
     #[arg(long = "webhook", visible_alias = "forward-to", value_name = "URL")]
@@ -195,6 +222,26 @@ mod tests {
         ] {
             assert!(key(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_refused_key_is_not_repeated_in_the_error() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            sandbox: SandboxArgs,
+        }
+        use clap::Parser;
+        for bad in ["ak_x:sk_test_hunter2", "ak_live_x:sk_test_hunter2", "pk_hunter2"] {
+            let error = Cli::try_parse_from(["sandbox", "--key", bad])
+                .err()
+                .expect("refused");
+            let text = error.to_string();
+            assert!(text.contains("--key"), "{text}");
+            assert!(!text.contains("hunter2"), "{text}");
+        }
+        let ok = Cli::try_parse_from(["sandbox", "--key", "pk_test_fine"]).unwrap();
+        assert_eq!(ok.sandbox.keys.len(), 1);
     }
 
     #[test]

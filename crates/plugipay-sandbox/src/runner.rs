@@ -90,6 +90,7 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
         }
     }
     for url in &args.webhooks {
+        let url = shown_url(url);
         // The public default is said, so a local receiver can be set up
         // from this line; a secret of the user's own is never printed.
         if args.webhook_secret.is_default() {
@@ -109,4 +110,44 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())
+}
+
+/// A webhook URL as the startup line shows it: without user, password,
+/// query or fragment, where a receiver's own token may sit; not a URL at
+/// all, only said to be one.
+fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut url) => {
+            let hidden = !url.username().is_empty()
+                || url.password().is_some()
+                || url.query().is_some()
+                || url.fragment().is_some();
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            if hidden {
+                format!("{url} (credentials and query not shown)")
+            } else {
+                url.to_string()
+            }
+        }
+        Err(_) => "a URL that does not parse".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_url;
+
+    #[test]
+    fn webhook_urls_are_shown_without_their_secrets() {
+        assert_eq!(shown_url("http://127.0.0.1:9/hook"), "http://127.0.0.1:9/hook");
+        let shown = shown_url("https://user:pa55@example.test/hook?token=t0ken#f");
+        assert!(shown.starts_with("https://example.test/hook"), "{shown}");
+        for secret in ["user", "pa55", "t0ken"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert_eq!(shown_url("not a url \x1b[2J"), "a URL that does not parse");
+    }
 }
