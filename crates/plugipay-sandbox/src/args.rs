@@ -232,7 +232,11 @@ mod tests {
             sandbox: SandboxArgs,
         }
         use clap::Parser;
-        for bad in ["ak_x:sk_test_hunter2", "ak_live_x:sk_test_hunter2", "pk_hunter2"] {
+        for bad in [
+            "ak_x:sk_test_hunter2",
+            "ak_live_x:sk_test_hunter2",
+            "pk_hunter2",
+        ] {
             let error = Cli::try_parse_from(["sandbox", "--key", bad])
                 .err()
                 .expect("refused");

@@ -16,14 +16,7 @@ pub(crate) fn list(
     query: Option<&str>,
     request_id: &str,
 ) -> Result<Reply, Failure> {
-    let params: ListEventsParams = match query {
-        None => ListEventsParams::default(),
-        Some(q) => serde_urlencoded::from_str(q).map_err(|e| {
-            Failure::malformed(format!(
-                "the query string is not this list's parameters: {e}"
-            ))
-        })?,
-    };
+    let params: ListEventsParams = crate::query::read(query)?;
     let workspace = &principal.workspace;
     let paging = Paging::read(
         app,

@@ -76,6 +76,7 @@ mod idempotency;
 mod ids;
 mod list;
 mod paging;
+mod query;
 mod rates;
 mod request_body;
 mod rng;

@@ -24,7 +24,7 @@ pub(crate) fn list(
     query: Option<&str>,
     request_id: &str,
 ) -> Result<Reply, Failure> {
-    let params = params(query)?;
+    let params: ListCustomersParams = crate::query::read(query)?;
     // Every parameter but the paging ones is a filter on the field of its
     // name.
     let Ok(Value::Object(mut filters)) = serde_json::to_value(&params) else {
@@ -53,27 +53,4 @@ pub(crate) fn list(
     };
     let page = app.store().list(workspace, &query);
     Ok(paging.reply(serde_json::json!(page.items), page.next_after, request_id))
-}
-
-/// The query string as the spec's list parameters. Each parameter is read
-/// alone first, so one whose value does not fit its type is a validation
-/// error naming it; unknown parameters are ignored, as by the live API.
-fn params(query: Option<&str>) -> Result<ListCustomersParams, Failure> {
-    let Some(query) = query else {
-        return Ok(ListCustomersParams::default());
-    };
-    let malformed = || Failure::malformed("the query string is malformed");
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(query).map_err(|_| malformed())?;
-    for (name, value) in &pairs {
-        let alone = serde_urlencoded::to_string([(name, value)]).map_err(|_| malformed())?;
-        serde_urlencoded::from_str::<ListCustomersParams>(&alone).map_err(|_| {
-            Failure::validation(
-                name.as_str(),
-                format!("{name} {value:?} is not a valid value of this parameter"),
-            )
-        })?;
-    }
-    serde_urlencoded::from_str(query)
-        .map_err(|_| Failure::malformed("the query string repeats a parameter or is malformed"))
 }

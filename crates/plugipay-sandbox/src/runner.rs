@@ -142,7 +142,10 @@ mod tests {
 
     #[test]
     fn webhook_urls_are_shown_without_their_secrets() {
-        assert_eq!(shown_url("http://127.0.0.1:9/hook"), "http://127.0.0.1:9/hook");
+        assert_eq!(
+            shown_url("http://127.0.0.1:9/hook"),
+            "http://127.0.0.1:9/hook"
+        );
         let shown = shown_url("https://user:pa55@example.test/hook?token=t0ken#f");
         assert!(shown.starts_with("https://example.test/hook"), "{shown}");
         for secret in ["user", "pa55", "t0ken"] {

@@ -1013,13 +1013,6 @@ async fn the_binary_prints_its_credentials() {
     child.kill().await.unwrap();
 }
 
-/// A raw client with the platform key, acting for `account`.
-fn platform_for(base: &str, account: &str) -> RawClient {
-    let mut raw = RawClient::hmac(base, PLATFORM_KEY_ID, PLATFORM_SECRET);
-    raw.on_behalf_of = Some(account.to_owned());
-    raw
-}
-
 /// One workspace updates a customer under a key; another floods writes;
 /// the first workspace's retry with the same key is then still a replay,
 /// not a second update.

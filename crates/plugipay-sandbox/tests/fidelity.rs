@@ -438,3 +438,74 @@ async fn the_binary_takes_live_keys() {
         "{out:?}"
     );
 }
+
+/// The events API keeps the customers API's boundaries: its own scope
+/// (`plugipay:event:read`), test and live worlds apart, workspaces apart
+/// (another's event is 404, as a customer is), and a query parameter that
+/// does not fit its type is a 400 `validation_error` naming it.
+#[tokio::test]
+async fn the_events_api_keeps_scopes_worlds_and_workspaces_apart() {
+    let sb = Sandbox::start(
+        SandboxConfig::new()
+            .key(ApiKey::hmac(LIVE_KEY_ID, LIVE_SECRET, TEST_ACCOUNT_ID))
+            .key(
+                ApiKey::hmac("ak_test_reader", "sk_test_reader", TEST_ACCOUNT_ID)
+                    .with_scopes(&[Scope::Read]),
+            ),
+    )
+    .await
+    .unwrap();
+    let list = "/api/v1/events?limit=100";
+    let test = RawClient::sandbox(sb.base_url());
+    let live = RawClient::hmac(sb.base_url(), LIVE_KEY_ID, LIVE_SECRET);
+    let other = platform_for(sb.base_url(), "acct_other");
+    let in_test = id_of(&test.create(r#"{"name":"Test"}"#, &fresh_key()).await);
+    let in_live = id_of(&live.create(r#"{"name":"Live"}"#, &fresh_key()).await);
+    let in_other = id_of(&other.create(r#"{"name":"Other"}"#, &fresh_key()).await);
+
+    // Each sees its own creation only.
+    let mut event_ids = Vec::new();
+    for (client, customer) in [(&test, &in_test), (&live, &in_live), (&other, &in_other)] {
+        let page = client.send("GET", list, None, None).await;
+        assert_eq!(page.status, 200, "{page:?}");
+        let events = page.body["data"].as_array().unwrap();
+        assert_eq!(events.len(), 1, "{page:?}");
+        assert_eq!(events[0]["data"]["aggregateId"], customer.as_str());
+        event_ids.push(events[0]["id"].as_str().unwrap().to_owned());
+    }
+    // Nobody reads another's event by id.
+    for (client, mine) in [(&test, 0), (&live, 1), (&other, 2)] {
+        for (n, id) in event_ids.iter().enumerate() {
+            let a = client
+                .send("GET", &format!("/api/v1/events/{id}"), None, None)
+                .await;
+            let want = if n == mine { 200 } else { 404 };
+            assert_eq!(a.status, want, "{a:?}");
+            if n != mine {
+                assert_eq!(a.code(), "not_found");
+            }
+        }
+    }
+
+    // A key that may read customers but not events.
+    let reader = RawClient::hmac(sb.base_url(), "ak_test_reader", "sk_test_reader");
+    for target in [list.to_owned(), format!("/api/v1/events/{}", event_ids[0])] {
+        let a = reader.send("GET", &target, None, None).await;
+        assert_eq!((a.status, a.code()), (403, "insufficient_scope"), "{a:?}");
+        assert!(a.message().contains("plugipay:event:read"), "{a:?}");
+    }
+
+    // A parameter whose value does not fit is named.
+    for (query, field) in [
+        ("occurredAfter=yesterday", "occurredAfter"),
+        ("occurredBefore=1", "occurredBefore"),
+        ("order=sideways", "order"),
+        ("limit=many", "limit"),
+    ] {
+        let a = test
+            .send("GET", &format!("/api/v1/events?{query}"), None, None)
+            .await;
+        assert_eq!((a.status, a.code()), (400, "validation_error"), "{a:?}");
+        assert_eq!(field_of(&a), Some(field), "{a:?}");
+    }
+}

@@ -65,12 +65,6 @@ fn rate_of(a: &Answer) -> (u32, u32) {
     (limit, remaining)
 }
 
-fn platform_for(base: &str, account: &str) -> RawClient {
-    let mut raw = RawClient::hmac(base, PLATFORM_KEY_ID, PLATFORM_SECRET);
-    raw.on_behalf_of = Some(account.to_owned());
-    raw
-}
-
 fn bearer(base: &str, token: &str) -> RawClient {
     let mut raw = RawClient::sandbox(base);
     raw.auth = Auth::Bearer(token.to_owned());

@@ -218,7 +218,18 @@ pub fn assert_valid(method: &str, target: &str, answer: &Answer) {
         return;
     }
     let path = target.split('?').next().unwrap();
-    if method == "GET" && path == "/api/v1/customers" {
+    if method == "GET" && path == "/api/v1/events" {
+        let env: types::EventListEnvelope =
+            serde_json::from_str(&raw).unwrap_or_else(|e| panic!("events envelope: {e}: {raw}"));
+        assert_eq!(env.meta.has_more, env.meta.cursor.is_some(), "{raw}");
+        assert!(env.error.is_none());
+        assert_eq!(answer.status, 200, "{raw}");
+    } else if method == "GET" && path.starts_with("/api/v1/events/") {
+        let env: types::EventEnvelope =
+            serde_json::from_str(&raw).unwrap_or_else(|e| panic!("event envelope: {e}: {raw}"));
+        assert!(env.error.is_none());
+        assert_eq!(answer.status, 200, "{raw}");
+    } else if method == "GET" && path == "/api/v1/customers" {
         let env: types::CustomerListEnvelope =
             serde_json::from_str(&raw).unwrap_or_else(|e| panic!("list envelope: {e}: {raw}"));
         assert_eq!(env.meta.has_more, env.meta.cursor.is_some(), "{raw}");
@@ -253,4 +264,15 @@ pub fn sdk(base: &str) -> plugipay::Client {
         .base_url(base)
         .build()
         .unwrap()
+}
+
+/// A raw client with the sandbox's platform key, acting for `account`.
+pub fn platform_for(base: &str, account: &str) -> RawClient {
+    let mut raw = RawClient::hmac(
+        base,
+        plugipay_sandbox::PLATFORM_KEY_ID,
+        plugipay_sandbox::PLATFORM_SECRET,
+    );
+    raw.on_behalf_of = Some(account.to_owned());
+    raw
 }
