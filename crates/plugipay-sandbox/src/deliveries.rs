@@ -93,6 +93,15 @@ struct Counters {
     attempts: AtomicU64,
     abandoned: AtomicU64,
     dropped: AtomicU64,
+    /// Woken whenever a counter moves.
+    moved: tokio::sync::Notify,
+}
+
+impl Counters {
+    fn add(&self, counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.moved.notify_waiters();
+    }
 }
 
 /// Where recorded events go to be delivered.
@@ -106,7 +115,23 @@ impl Outbox {
     /// Queues `event` for delivery; a full outbox drops it (and counts it).
     pub(crate) fn send(&self, event: &Value) {
         if self.sender.try_send(event.clone()).is_err() {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            self.counters.add(&self.counters.dropped);
+        }
+    }
+
+    /// The first stats for which `until` holds, waiting for deliveries to
+    /// move them as long as it takes.
+    pub(crate) async fn stats_when(&self, until: impl Fn(&DeliveryStats) -> bool) -> DeliveryStats {
+        loop {
+            let moved = self.counters.moved.notified();
+            let mut moved = std::pin::pin!(moved);
+            // Registered before reading, so no move is missed in between.
+            moved.as_mut().enable();
+            let stats = self.stats();
+            if until(&stats) {
+                return stats;
+            }
+            moved.await;
         }
     }
 
@@ -190,9 +215,9 @@ impl Delivery {
         }
         let mut backoff = self.policy.backoff;
         for attempt in 1..=self.policy.attempts.max(1) {
-            self.counters.attempts.fetch_add(1, Ordering::Relaxed);
+            self.counters.add(&self.counters.attempts);
             if self.attempt().await {
-                self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                self.counters.add(&self.counters.delivered);
                 return;
             }
             if attempt < self.policy.attempts {
@@ -200,7 +225,7 @@ impl Delivery {
                 backoff = backoff.saturating_mul(2).min(self.policy.max_backoff);
             }
         }
-        self.counters.abandoned.fetch_add(1, Ordering::Relaxed);
+        self.counters.add(&self.counters.abandoned);
     }
 
     /// One attempt, signed afresh: whether it was answered 2xx.

@@ -269,6 +269,30 @@ impl Sandbox {
             .unwrap_or_default()
     }
 
+    /// Waits until the webhook deliveries' stats satisfy `until`, and
+    /// returns them: a test waits for its deliveries to settle without
+    /// polling. Without endpoints the stats stay zero, so a condition on
+    /// more waits forever; bound the wait with a timeout.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let sandbox = plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new()).await?;
+    /// let stats = sandbox.delivery_stats_when(|s| s.delivered == 0).await;
+    /// assert_eq!(stats.attempts, 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn delivery_stats_when(
+        &self,
+        until: impl Fn(&DeliveryStats) -> bool,
+    ) -> DeliveryStats {
+        match &self.outbox {
+            Some(outbox) => outbox.stats_when(until).await,
+            None if until(&DeliveryStats::default()) => DeliveryStats::default(),
+            None => std::future::pending().await,
+        }
+    }
+
     /// How many customers a workspace's test world has.
     pub fn customer_count(&self, account_id: &str) -> usize {
         self.customer_count_in(account_id, Mode::Test)

@@ -119,15 +119,10 @@ async fn events_are_delivered_signed_and_retried_until_answered() {
             .is_err()
     );
     // The sandbox counts the delivery once it has read the answer.
-    let stats = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let stats = sandbox.delivery_stats();
-            if stats.delivered > 0 {
-                return stats;
-            }
-            tokio::task::yield_now().await;
-        }
-    })
+    let stats = tokio::time::timeout(
+        Duration::from_secs(20),
+        sandbox.delivery_stats_when(|s| s.delivered > 0),
+    )
     .await
     .unwrap();
     assert_eq!((stats.delivered, stats.attempts), (1, 3));
