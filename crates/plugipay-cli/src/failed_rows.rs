@@ -1,12 +1,12 @@
 //! The rows an import could not finish, copied out as they were in its file
 //! (JSON lines, or CSV under the same header) to a new file beside it, ready
-//! to be imported again.
+//! to be imported again. A file that cannot be written never stops the
+//! import: the rows it misses are counted and said at the end.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::Failure;
 use crate::rows::{Source, is_csv};
 
 /// Where the rows go, opened when the first one comes.
@@ -18,6 +18,11 @@ pub struct FailedRows {
     written: u64,
     /// Rows that could not be copied (nothing readable in the file).
     uncopied: u64,
+    /// Why the file could not be written, once it could not; rows are then
+    /// counted in `lost` instead.
+    broken: Option<String>,
+    /// Rows not copied because the file could not be written.
+    lost: u64,
 }
 
 enum Writer {
@@ -35,15 +40,30 @@ impl FailedRows {
             out: None,
             written: 0,
             uncopied: 0,
+            broken: None,
+            lost: 0,
         }
     }
 
-    /// Copies one row out.
-    pub fn push(&mut self, source: &Source) -> Result<(), Failure> {
+    /// Copies one row out; a row the file cannot take is counted, and once
+    /// one could not be written the file is not tried again.
+    pub fn push(&mut self, source: &Source) {
         if matches!(source, Source::Unreadable) {
             self.uncopied += 1;
-            return Ok(());
+            return;
         }
+        if self.broken.is_none()
+            && let Err(e) = self.write(source)
+        {
+            self.broken = Some(e);
+        }
+        if self.broken.is_some() {
+            self.lost += 1;
+        }
+    }
+
+    /// Writes one row, opening the file first if it is the first.
+    fn write(&mut self, source: &Source) -> Result<(), String> {
         if self.out.is_none() {
             self.out = Some(self.open()?);
         }
@@ -67,21 +87,34 @@ impl FailedRows {
     }
 
     /// Flushes the file; the sentence that says where the rows are, if any
-    /// were written, and how many could not be copied.
-    pub fn finish(mut self) -> Result<Option<String>, Failure> {
-        let mut said = Vec::new();
-        if let Some((path, writer)) = &mut self.out {
+    /// were written, and how many could not be copied. `Err` (with the
+    /// sentence) when the file could not be written in full.
+    pub fn finish(mut self) -> Result<Option<String>, String> {
+        if let Some((path, writer)) = &mut self.out
+            && self.broken.is_none()
+        {
             let flushed = match writer {
                 Writer::Lines(out) => out.flush(),
                 Writer::Csv(out) => out.flush(),
             };
-            flushed.map_err(|e| cannot_write(path, &e.to_string()))?;
-            said.push(format!(
+            if let Err(e) = flushed {
+                self.broken = Some(cannot_write(path, &e.to_string()));
+            }
+        }
+        let mut said = Vec::new();
+        match (&self.broken, &self.out) {
+            (Some(broken), _) => said.push(format!(
+                "{broken}; the {} rows not done are not all in a file: import the whole \
+                 file again (rows already imported are found, not created again)",
+                self.written + self.lost
+            )),
+            (None, Some((path, _))) => said.push(format!(
                 "the {} rows not done are in {}: import that file to finish \
                  (running an import again is safe)",
                 self.written,
                 path.display()
-            ));
+            )),
+            (None, None) => {}
         }
         if self.uncopied > 0 {
             said.push(format!(
@@ -89,14 +122,18 @@ impl FailedRows {
                 self.uncopied
             ));
         }
-        Ok((!said.is_empty()).then(|| said.join("; ")))
+        let said = (!said.is_empty()).then(|| said.join("; "));
+        match (self.broken, said) {
+            (Some(_), Some(said)) => Err(said),
+            (_, said) => Ok(said),
+        }
     }
 
     /// Creates a new file beside the input: `NAME.failed.EXT`, or
     /// `NAME.failed-2.EXT` and so on when that exists (an earlier run's is
     /// never overwritten). Standard input's go to `import.failed.jsonl`
     /// in the current directory.
-    fn open(&self) -> Result<(PathBuf, Writer), Failure> {
+    fn open(&self) -> Result<(PathBuf, Writer), String> {
         let csv = self.header.is_some() && is_csv(&self.input);
         let (dir, stem, ext) = if self.input == Path::new("-") {
             (PathBuf::from("."), "import".to_owned(), "jsonl".to_owned())
@@ -134,16 +171,13 @@ impl FailedRows {
             };
             return Ok((path, writer));
         }
-        Err(Failure::Other(format!(
+        Err(format!(
             "cannot write the rows not done: {} holds 1000 files of earlier runs' rows",
             dir.display()
-        )))
+        ))
     }
 }
 
-fn cannot_write(path: &Path, e: &str) -> Failure {
-    Failure::Other(format!(
-        "cannot write the rows not done to {}: {e}",
-        path.display()
-    ))
+fn cannot_write(path: &Path, e: &str) -> String {
+    format!("cannot write the rows not done to {}: {e}", path.display())
 }

@@ -382,7 +382,7 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
         let (line, source) = pending.remove(&seq).expect("a started row");
         finished.insert(seq, (line, source, outcome));
         while let Some((line, source, outcome)) = finished.remove(&next_reported) {
-            report.row(line, &source, outcome)?;
+            report.row(line, &source, outcome);
             next_reported += 1;
         }
         // The rate the workspace allows, once the server has said it.
@@ -404,14 +404,14 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
         finished.insert(seq, (line, source, RowOutcome::Abandoned));
     }
     for (_, (line, source, outcome)) in std::mem::take(&mut finished) {
-        report.row(line, &source, outcome)?;
+        report.row(line, &source, outcome);
     }
     if stop.is_some() {
         if path == Path::new("-") && std::io::stdin().is_terminal() {
             report!("the rows not yet typed on standard input were not read");
         } else {
             for NumberedRow { source, .. } in rows {
-                report.not_started(&source)?;
+                report.not_started(&source);
             }
         }
     }
@@ -430,7 +430,7 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
     } else {
         note!("{summary}");
     }
-    if let Some(said) = not_done.map(FailedRows::finish).transpose()?.flatten() {
+    if let Some(Ok(Some(said)) | Err(said)) = not_done.map(FailedRows::finish) {
         report!("{}", terminal_safe(&said));
     }
     if let Some((signal, _)) = stop {
@@ -486,7 +486,7 @@ struct Report<'a> {
 impl Report<'_> {
     /// Counts one row's outcome; a row not done is reported by its line
     /// and copied out.
-    fn row(&mut self, line: u64, source: &Source, outcome: RowOutcome) -> Result<(), Failure> {
+    fn row(&mut self, line: u64, source: &Source, outcome: RowOutcome) {
         let tally = &mut self.tally;
         let (verdict, reason) = match outcome {
             RowOutcome::Created => (&mut tally.created, None),
@@ -506,7 +506,7 @@ impl Report<'_> {
         *verdict += 1;
         if let Some(reason) = reason {
             if let Some(not_done) = self.not_done.as_mut() {
-                not_done.push(source)?;
+                not_done.push(source);
             }
             if tally.failed + tally.unknown + tally.abandoned <= MAX_REPORTED_ROWS {
                 let report = terminal_safe(&format!("{}:{line}: {reason}", self.path.display()));
@@ -514,15 +514,13 @@ impl Report<'_> {
             }
         }
         self.bar.inc(1);
-        Ok(())
     }
 
     /// Counts a row the import stopped before starting, and copies it out.
-    fn not_started(&mut self, source: &Source) -> Result<(), Failure> {
+    fn not_started(&mut self, source: &Source) {
         self.tally.not_started += 1;
-        match self.not_done.as_mut() {
-            Some(not_done) => not_done.push(source),
-            None => Ok(()),
+        if let Some(not_done) = self.not_done.as_mut() {
+            not_done.push(source);
         }
     }
 }

@@ -701,6 +701,22 @@ async fn import_input_is_checked() {
     );
     assert_eq!(std::fs::read_to_string(&not_done).unwrap(), bad);
 
+    // A rows-not-done file that cannot be made (its name is one the file
+    // system refuses as too long) stops nothing: every row is still
+    // imported, and the end says the rows not done are in no file.
+    let name = format!("{}.jsonl", "x".repeat(245));
+    let rows = "not json\n{\"externalId\":\"after_the_bad_row\"}\nnot json either\n";
+    let file = temp_file(&name, rows);
+    let out = plugipay(&sb, &["customers", "import", file.to_str().unwrap()]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("1 created, 0 found, 2 failed"), "{err}");
+    assert!(err.contains("cannot write the rows not done to"), "{err}");
+    assert!(
+        err.contains("the 2 rows not done are not all in a file: import the whole file again"),
+        "{err}"
+    );
+
     // CSV: the rows not done go out under the same header.
     let csv = "externalId,name,metadata.plan\r\ncsv_1,Ani,pro\r\n,Nameless,free\r\ncsv_3,\"Budi, Jr\",pro\r\n";
     let file = temp_file("book.csv", csv);

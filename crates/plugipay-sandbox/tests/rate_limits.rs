@@ -16,8 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
 use plugipay_sandbox::{
-    ApiKey, PLATFORM_KEY_ID, PLATFORM_SECRET, RateLimits, Sandbox, SandboxConfig, Scope,
-    TEST_ACCOUNT_ID, TEST_API_KEY,
+    ApiKey, RateLimits, Sandbox, SandboxConfig, Scope, TEST_ACCOUNT_ID, TEST_API_KEY,
 };
 use tokio::io::AsyncBufReadExt;
 
