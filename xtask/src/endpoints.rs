@@ -15,11 +15,7 @@ use serde_json::Value;
 
 use crate::params::pascal;
 use crate::patches::field_name;
-use crate::surface::resolve;
-
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+use crate::spec::{self, resolve};
 
 /// One operation, as the generator reads it.
 struct Operation {
@@ -43,16 +39,23 @@ pub(crate) fn module(
     patch_bodies: &BTreeSet<String>,
 ) -> Result<TokenStream, (String, String)> {
     let mut operations = Vec::new();
-    let paths = doc.get("paths").and_then(Value::as_object);
-    for (path, item) in paths.into_iter().flatten() {
-        for method in METHODS {
-            let Some(op) = item.get(method) else { continue };
-            let at = format!("paths.{path}.{method}");
-            let operation = read(doc, path, method, item, op, patch_bodies).map_err(|e| (at, e))?;
-            operations.push(operation);
-        }
+    for spec::Located {
+        path,
+        method,
+        item,
+        op,
+    } in spec::operations(doc)
+    {
+        let at = format!("paths.{path}.{method}");
+        let operation = read(doc, path, method, item, op, patch_bodies).map_err(|e| (at, e))?;
+        operations.push(operation);
     }
     operations.sort_by(|a, b| a.name.cmp(&b.name));
+    // The route table tries the more literal template first: of two that
+    // match a path, the one with a fixed segment where the other has a
+    // parameter (`/customers/search` before `/customers/{id}`).
+    let mut by_route: Vec<&Operation> = operations.iter().collect();
+    by_route.sort_by_key(|op| specificity(&op.path));
     let structs = operations.iter().map(descriptor);
     let variants = operations.iter().map(|op| {
         let ident = format_ident!("{}", pascal(&op.name));
@@ -76,7 +79,7 @@ pub(crate) fn module(
             quote!(Route::#ident { .. } => #id,)
         }
     });
-    let arms = operations.iter().map(|op| {
+    let arms = by_route.iter().map(|op| {
         let ident = format_ident!("{}", pascal(&op.name));
         let (template, method) = (&op.path, &op.method);
         let fields = op.path_params.iter().map(|p| {
@@ -155,18 +158,14 @@ fn read(
         .to_owned();
     let name = crate::params::sdk_name(op).unwrap_or(&id).to_owned();
     let mut path_params = Vec::new();
-    let (mut has_query, mut idempotency_key) = (false, false);
-    let shared = item.get("parameters").and_then(Value::as_array);
-    let own = op.get("parameters").and_then(Value::as_array);
-    for param in shared.into_iter().chain(own).flatten() {
-        let param = resolve(doc, param);
+    let mut idempotency_key = false;
+    for param in spec::parameters(doc, item, op) {
         let name = param
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or_default();
         match param.get("in").and_then(Value::as_str) {
             Some("path") => path_params.push(name.to_owned()),
-            Some("query") => has_query = true,
             Some("header")
                 if name.eq_ignore_ascii_case("Idempotency-Key")
                     && param.get("required").and_then(Value::as_bool) == Some(true) =>
@@ -187,6 +186,7 @@ fn read(
             "the path template names {in_template:?} but the parameters are {path_params:?}"
         ));
     }
+    let has_query = !spec::query_params(doc, item, op).is_empty();
     let query = has_query.then(|| {
         let ident = format_ident!("{}Params", pascal(&name));
         quote!(crate::params::#ident)
@@ -221,6 +221,12 @@ fn read(
         body,
         idempotency_key,
     })
+}
+
+/// How a path template sorts in the route table: segment by segment, a
+/// fixed one before a parameter.
+fn specificity(template: &str) -> Vec<bool> {
+    template.split('/').map(|s| s.starts_with('{')).collect()
 }
 
 /// The type of the success envelope's `data`: `()` for an answer without a
@@ -374,6 +380,34 @@ mod tests {
         );
         assert!(text.contains("type Answer = ()"), "{text}");
         assert!(text.contains("\"/things/{}\""), "{text}");
+    }
+
+    #[test]
+    fn a_literal_path_is_routed_before_a_template_that_also_matches_it() {
+        // `a_get` sorts first by name, but `/things/search` must still reach
+        // `search_things`, not `a_get` with the id "search".
+        let ok = serde_json::json!({"200": {"description": "ok"}});
+        let doc = serde_json::json!({"paths": {
+            "/things/{id}": {"get": {
+                "operationId": "a_get",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": ok
+            }},
+            "/things/search": {"get": {"operationId": "search_things", "responses": ok}},
+        }});
+        let text = module(&doc, &BTreeSet::new()).unwrap().to_string();
+        let literal = text
+            .find("match_path (\"/things/search\"")
+            .expect("a literal arm");
+        let template = text
+            .find("match_path (\"/things/{id}\"")
+            .expect("a template arm");
+        assert!(literal < template, "{text}");
+        // Types and variants stay in name order.
+        assert!(
+            text.find("pub struct AGet").unwrap() < text.find("pub struct SearchThings").unwrap()
+        );
+        assert_eq!(specificity("/a/{b}/c"), [false, false, true, false]);
     }
 
     #[test]

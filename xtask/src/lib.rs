@@ -142,6 +142,7 @@ mod params;
 mod patches;
 pub mod public_api;
 mod setters;
+mod spec;
 
 /// The items of the generated `types` module, where typify puts the data
 /// types (for the passes that rework them).
@@ -251,9 +252,7 @@ mod locate {
 
     use super::Located;
 
-    const METHODS: [&str; 8] = [
-        "get", "put", "post", "delete", "options", "head", "patch", "trace",
-    ];
+    use crate::spec::METHODS;
 
     fn entries<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = (&'a String, &'a Value)> {
         value

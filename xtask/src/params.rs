@@ -10,44 +10,31 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use crate::patches::{description, field_name, rust_type};
-use crate::surface::resolve;
+use crate::spec;
 
-/// The `params` module, with one struct per GET operation that has query
-/// parameters.
+/// The `params` module, with one struct per operation that has query
+/// parameters (its own or its path item's).
 pub(crate) fn module(doc: &Value) -> Result<TokenStream, (String, String)> {
     let mut structs = Vec::new();
-    let paths = doc.get("paths").and_then(Value::as_object);
-    for (path, item) in paths.into_iter().flatten() {
-        let Some(op) = item.get("get") else { continue };
+    for spec::Located {
+        path,
+        method,
+        item,
+        op,
+    } in spec::operations(doc)
+    {
         let Some(id) = sdk_name(op) else {
             continue;
         };
-        let at = format!("paths.{path}.get");
-        let mut params: Vec<(String, &Value)> = Vec::new();
-        for param in op
-            .get("parameters")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let param = resolve(doc, param);
-            if param.get("in").and_then(Value::as_str) != Some("query") {
-                continue;
-            }
-            let name = param
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            params.push((name.to_owned(), param));
-        }
+        let params = spec::query_params(doc, item, op);
         if params.is_empty() {
             continue;
         }
-        params.sort_by(|a, b| a.0.cmp(&b.0));
+        let at = format!("paths.{path}.{method}");
         structs.push(params_struct(id, &params).map_err(|e| (at, e))?);
     }
     Ok(quote! {
-        /// Query parameters of the spec's GET operations (generated).
+        /// Query parameters of the spec's operations (generated).
         pub mod params {
             #(#structs)*
         }

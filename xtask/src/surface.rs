@@ -9,9 +9,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+use crate::spec::{METHODS, resolve};
 
 /// The surface of the OpenAPI document `doc` (already parsed from YAML).
 pub fn surface(doc: &Value) -> String {
@@ -133,17 +131,6 @@ fn operation(doc: &Value, method: &str, path: &str, shared: Option<&Value>, op: 
         let _ = writeln!(out, "{line}");
     }
     out
-}
-
-/// `value`, or what its `$ref` points at.
-pub(crate) fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str) {
-        Some(reference) => reference
-            .strip_prefix('#')
-            .and_then(|pointer| doc.pointer(pointer))
-            .unwrap_or(value),
-        None => value,
-    }
 }
 
 /// A schema in a few words: a reference's name, or its type with format,

@@ -3891,7 +3891,7 @@ replaces the map may refuse it.*/
         }
     }
 }
-/// Query parameters of the spec's GET operations (generated).
+/// Query parameters of the spec's operations (generated).
 pub mod params {
     ///The query parameters of `list_customers`; each is optional, `None` is not sent.
     #[derive(::serde::Serialize, ::serde::Deserialize, Clone, Debug, Default, PartialEq)]
@@ -4325,6 +4325,22 @@ pub mod endpoints {
                 return Ok(Route::CreateCustomer);
             }
         }
+        if let Some(params) = crate::endpoint::match_path("/api/v1/customers", path) {
+            known = true;
+            if method.eq_ignore_ascii_case("GET") {
+                #[allow(unused_mut, unused_variables)]
+                let mut params = params.into_iter();
+                return Ok(Route::ListCustomers);
+            }
+        }
+        if let Some(params) = crate::endpoint::match_path("/api/v1/events", path) {
+            known = true;
+            if method.eq_ignore_ascii_case("GET") {
+                #[allow(unused_mut, unused_variables)]
+                let mut params = params.into_iter();
+                return Ok(Route::ListEvents);
+            }
+        }
         if let Some(params) = crate::endpoint::match_path(
             "/api/v1/customers/{id}",
             path,
@@ -4359,22 +4375,6 @@ pub mod endpoints {
                 return Ok(Route::GetEvent {
                     id: params.next().unwrap_or_default(),
                 });
-            }
-        }
-        if let Some(params) = crate::endpoint::match_path("/api/v1/customers", path) {
-            known = true;
-            if method.eq_ignore_ascii_case("GET") {
-                #[allow(unused_mut, unused_variables)]
-                let mut params = params.into_iter();
-                return Ok(Route::ListCustomers);
-            }
-        }
-        if let Some(params) = crate::endpoint::match_path("/api/v1/events", path) {
-            known = true;
-            if method.eq_ignore_ascii_case("GET") {
-                #[allow(unused_mut, unused_variables)]
-                let mut params = params.into_iter();
-                return Ok(Route::ListEvents);
             }
         }
         if let Some(params) = crate::endpoint::match_path(
