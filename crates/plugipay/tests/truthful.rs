@@ -18,6 +18,17 @@ use plugipay_sandbox::{
 };
 use serde_json::{Value, json};
 
+/// One page holding a customer like `customer_json(id)`, created at `at`.
+fn page_created_at(id: &str, at: chrono::DateTime<chrono::Utc>) -> Reply {
+    let mut customer = customer_json(id);
+    customer["createdAt"] = json!(at.to_rfc3339());
+    let meta = json!({"requestId": "r", "cursor": null, "hasMore": false});
+    Reply::json(
+        200,
+        json!({"data": [customer], "error": null, "meta": meta}),
+    )
+}
+
 fn page(ids: &[&str], cursor: Option<&str>) -> Reply {
     let data: Vec<Value> = ids.iter().map(|id| customer_json(id)).collect();
     let meta = json!({"requestId": "r", "cursor": cursor, "hasMore": cursor.is_some()});
@@ -161,7 +172,8 @@ fn alice() -> NewCustomer {
 
 #[tokio::test]
 async fn a_create_of_unknown_outcome_is_read_back_by_its_external_id() {
-    let server = Scripted::start(vec![busy(), page(&[CUSTOMER_ID], None)]).await;
+    let now = chrono::Utc::now();
+    let server = Scripted::start(vec![busy(), page_created_at(CUSTOMER_ID, now)]).await;
     let customer = client_for(&server.base_url)
         .customers()
         .create(alice())
@@ -176,8 +188,41 @@ async fn a_create_of_unknown_outcome_is_read_back_by_its_external_id() {
         received[1].target
     );
 
-    // Found, but not as this create would have made it: still unknown.
+    // Found as this create would have made it, but created long before it
+    // began: not this create's customer, so still unknown.
     let server = Scripted::start(vec![busy(), page(&[CUSTOMER_ID], None)]).await;
+    let err = client_for(&server.base_url)
+        .customers()
+        .create(alice())
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    // A server clock a minute behind ours is allowed for.
+    let behind = now - chrono::TimeDelta::minutes(1);
+    let server = Scripted::start(vec![busy(), page_created_at(CUSTOMER_ID, behind)]).await;
+    let customer = client_for(&server.base_url)
+        .customers()
+        .create(alice())
+        .await
+        .unwrap();
+    assert_eq!(customer.id, CUSTOMER_ID);
+    // `ensure` then knows it existed: not created by this call.
+    let server = Scripted::start(vec![
+        busy(),
+        page(&[CUSTOMER_ID], None),
+        page(&[CUSTOMER_ID], None),
+    ])
+    .await;
+    let ensured = client_for(&server.base_url)
+        .customers()
+        .ensure("user_19823", alice())
+        .await
+        .unwrap();
+    assert!(!ensured.created);
+    assert_eq!(ensured.customer.id, CUSTOMER_ID);
+
+    // Found, but not as this create would have made it: still unknown.
+    let server = Scripted::start(vec![busy(), page_created_at(CUSTOMER_ID, now)]).await;
     let err = client_for(&server.base_url)
         .customers()
         .create(alice().name("Someone Else"))

@@ -1,5 +1,6 @@
 //! `customers().create(new)`: a new customer, under an Idempotency-Key.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use plugipay_api::endpoint::Endpoint;
 use plugipay_api::endpoints;
 
@@ -29,10 +30,12 @@ impl Operation for CreateCustomer {
     /// [`Error::OutcomeUnknown`] around an [`Error::Decode`] that says the
     /// create was accepted (it was applied; its answer is unknown). A create whose
     /// outcome is unknown is read back by its `externalId` too: found,
-    /// holding every field it sent, it is the created customer; otherwise
-    /// (or with no `externalId`) the call fails with
-    /// [`Error::OutcomeUnknown`].
+    /// holding every field it sent, and not created before this call began
+    /// (allowing five minutes between the server's clock and ours), it is
+    /// the created customer; otherwise (or with no `externalId`) the call
+    /// fails with [`Error::OutcomeUnknown`].
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
+        let started = Utc::now();
         let new = &request.op.customer;
         let endpoint = endpoints::CreateCustomer { body: new.clone() };
         let outgoing = endpoint_outgoing(&endpoint, &request)?;
@@ -48,7 +51,9 @@ impl Operation for CreateCustomer {
         };
         let settled = settle(answer, || async {
             let found = find(&request, new).await?;
-            Ok(found.filter(|customer| difference(customer, new).is_empty()))
+            Ok(found.filter(|customer| {
+                difference(customer, new).is_empty() && !predates(customer, started)
+            }))
         })
         .await?;
         let envelope = match settled {
@@ -74,6 +79,17 @@ impl Operation for CreateCustomer {
         }
         .map_err(|e| Error::OutcomeUnknown(Box::new(e)))
     }
+}
+
+/// How far the server's clock may be behind ours: a customer read back
+/// after a create of unknown outcome is taken as that create's only if the
+/// server says it was created no earlier than this before the call began.
+const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
+
+/// Whether `customer` existed before a call that began at `started`, by
+/// its `createdAt` and allowing for [`CLOCK_SKEW`].
+pub(super) fn predates(customer: &Customer, started: DateTime<Utc>) -> bool {
+    customer.created_at < started - CLOCK_SKEW
 }
 
 /// The customer holding `new`'s `externalId`; `None` without one.

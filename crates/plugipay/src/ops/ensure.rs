@@ -1,6 +1,7 @@
 //! `customers().ensure(external_id, attrs)`: find-or-create by your own id,
 //! never creating a second customer.
 
+use super::create::predates;
 use super::{CreateCustomer, FindCustomer, GetCustomer};
 use crate::customer::{Customer, NewCustomer};
 use crate::error::{Error, ErrorCode};
@@ -38,8 +39,13 @@ impl Operation for EnsureCustomer {
     /// too, since the customer may exist all the same: found, it is the
     /// answer; absent, the create's error is; and when that cannot be read,
     /// the call fails with [`Error::OutcomeUnknown`] around the create's
-    /// error, as whether the customer exists is unknown.
+    /// error, as whether the customer exists is unknown. A create of
+    /// unknown outcome that the read-back could not settle is looked up
+    /// once more: a customer with the external id created well before this
+    /// call (more than five minutes before, by the server's clock) existed
+    /// already.
     async fn run(request: Request<Self>) -> Result<Ensured, Error> {
+        let started = chrono::Utc::now();
         let external_id = request.op.external_id.clone();
         let attrs = request.op.attrs.clone().external_id(external_id.clone());
         let cache = request.options().id_cache.clone();
@@ -59,8 +65,20 @@ impl Operation for EnsureCustomer {
         {
             Ok(customer) => return remember(customer, true).await,
             Err(error) if is_conflict(&error) => {}
-            // Read back already, with no answer.
-            Err(error) if error.is_outcome_unknown() => return Err(error),
+            // Read back already, with no answer: unless the customer
+            // is older than this call, whether this call made it stays
+            // unknown.
+            Err(error) if error.is_outcome_unknown() => {
+                let find = FindCustomer {
+                    external_id: external_id.clone(),
+                };
+                return match request.with_op(find).send().await {
+                    Ok(Some(customer)) if predates(&customer, started) => {
+                        remember(customer, false).await
+                    }
+                    _ => Err(error),
+                };
+            }
             Err(refused) => {
                 let find = FindCustomer {
                     external_id: external_id.clone(),
