@@ -28,9 +28,11 @@ pub trait Paginated: Operation<Output = Page<Self::Item>> + Clone {
     /// The cursor this request continues after, if any.
     #[doc(hidden)]
     fn cursor(&self) -> Option<&str>;
-    /// The same request, continuing after `cursor`.
+    /// The same request, continuing after `cursor`; an error when the
+    /// request cannot carry one (the walk then ends with it rather than ask
+    /// for the first page again).
     #[doc(hidden)]
-    fn with_cursor(self, cursor: String) -> Self;
+    fn with_cursor(self, cursor: String) -> Result<Self, Error>;
 }
 
 /// How many pages in a row may come back empty while saying more follow.
@@ -128,7 +130,7 @@ pub struct Pages<Op: Paginated = ListCustomers> {
     in_flight: Option<JoinHandle<Result<Page<Op::Item>, Error>>>,
     guard: Guard,
     /// An error to yield after the page just handed out.
-    failed: Option<PagingError>,
+    failed: Option<Error>,
 }
 
 impl<Op: Paginated> Pages<Op> {
@@ -154,7 +156,7 @@ impl<Op: Paginated> Stream for Pages<Op> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if let Some(error) = self.failed.take() {
-            return Poll::Ready(Some(Err(Error::Paging(error))));
+            return Poll::Ready(Some(Err(error)));
         }
         if self.in_flight.is_none() {
             self.start_next();
@@ -179,10 +181,13 @@ impl<Op: Paginated> Stream for Pages<Op> {
         match self.guard.next(&page) {
             Ok(Some(cursor)) => {
                 let next = self.template.clone();
-                self.next = Some(next.map_op(|op| op.with_cursor(cursor)));
+                match next.try_map_op(|op| op.with_cursor(cursor)) {
+                    Ok(next) => self.next = Some(next),
+                    Err(error) => self.failed = Some(error),
+                }
             }
             Ok(None) => {}
-            Err(error) => self.failed = Some(error),
+            Err(error) => self.failed = Some(Error::Paging(error)),
         }
         self.start_next();
         Poll::Ready(Some(Ok(page)))

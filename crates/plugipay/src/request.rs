@@ -86,6 +86,18 @@ impl<Op> Request<Op> {
         }
     }
 
+    /// The same call with its operation changed by `f`, which may refuse.
+    pub(crate) fn try_map_op<Other, E>(
+        self,
+        f: impl FnOnce(Op) -> Result<Other, E>,
+    ) -> Result<Request<Other>, E> {
+        Ok(Request {
+            api: self.api,
+            options: self.options,
+            op: f(self.op)?,
+        })
+    }
+
     /// The resolved options of this call.
     pub(crate) fn options(&self) -> &Options {
         &self.options

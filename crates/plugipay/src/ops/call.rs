@@ -83,9 +83,6 @@ pub(crate) fn outgoing<E: Endpoint, Op: Write>(
 #[derive(Debug, Clone)]
 pub struct CallList<E> {
     pub(crate) endpoint: E,
-    /// Why the next page's cursor could not be set: the walk fails with it
-    /// rather than ask for the first page again.
-    pub(crate) unpageable: Option<String>,
 }
 
 impl<E> private::Sealed for CallList<E> {}
@@ -100,12 +97,6 @@ where
 
     /// Sends one page's request; the page must carry its list.
     async fn run(request: Request<Self>) -> Result<crate::customer::Page<T>, Error> {
-        if let Some(reason) = &request.op.unpageable {
-            return Err(Error::InvalidArgument {
-                field: "cursor".into(),
-                reason: reason.clone(),
-            });
-        }
         let endpoint = &request.op.endpoint;
         if E::IDEMPOTENCY_KEY {
             return Err(Error::InvalidArgument {
@@ -141,7 +132,7 @@ where
         None
     }
 
-    fn with_cursor(mut self, cursor: String) -> Self {
+    fn with_cursor(mut self, cursor: String) -> Result<Self, Error> {
         let set = self.endpoint.query_mut().is_some_and(|query| {
             let Ok(Value::Object(mut fields)) = serde_json::to_value(&*query) else {
                 return false;
@@ -157,12 +148,15 @@ where
                 .is_ok_and(|q| q.get("cursor").and_then(Value::as_str) == Some(cursor.as_str()))
         });
         if !set {
-            self.unpageable = Some(format!(
-                "`{}` takes no `cursor`: its next page cannot be asked for",
-                E::OPERATION_ID
-            ));
+            return Err(Error::InvalidArgument {
+                field: "cursor".into(),
+                reason: format!(
+                    "`{}` takes no `cursor`: its next page cannot be asked for",
+                    E::OPERATION_ID
+                ),
+            });
         }
-        self
+        Ok(self)
     }
 }
 
@@ -198,7 +192,56 @@ where
     pub fn paginated(self) -> Request<CallList<E>> {
         self.map_op(|call| CallList {
             endpoint: call.endpoint,
-            unpageable: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pagination::Paginated;
+
+    /// A list operation whose query has no `cursor`.
+    #[derive(Clone, Debug)]
+    struct NoCursor {
+        query: std::collections::BTreeMap<String, String>,
+    }
+
+    impl Endpoint for NoCursor {
+        const OPERATION_ID: &'static str = "list_without_cursor";
+        const METHOD: &'static str = "GET";
+        const PATH: &'static str = "/api/v1/things";
+        const IDEMPOTENCY_KEY: bool = false;
+        type Query = std::collections::BTreeMap<String, String>;
+        type Body = ();
+        type Answer = Vec<Value>;
+
+        fn path(&self) -> String {
+            Self::PATH.to_owned()
+        }
+        fn query(&self) -> Option<&Self::Query> {
+            Some(&self.query)
+        }
+        fn query_mut(&mut self) -> Option<&mut Self::Query> {
+            None
+        }
+        fn body(&self) -> Option<&()> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_list_whose_query_cannot_take_a_cursor_refuses_the_next_page() {
+        let list = CallList {
+            endpoint: NoCursor {
+                query: Default::default(),
+            },
+        };
+        let refused = list.with_cursor("c2".into()).unwrap_err();
+        assert!(
+            matches!(&refused, Error::InvalidArgument { field, reason }
+                if field == "cursor" && reason.contains("list_without_cursor")),
+            "{refused:?}"
+        );
     }
 }

@@ -91,8 +91,8 @@ impl Paginated for ListCustomers {
         self.params.cursor.as_deref()
     }
 
-    fn with_cursor(mut self, cursor: String) -> Self {
+    fn with_cursor(mut self, cursor: String) -> Result<Self, Error> {
         self.params.cursor = Some(cursor);
-        self
+        Ok(self)
     }
 }

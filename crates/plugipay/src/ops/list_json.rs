@@ -61,10 +61,10 @@ impl Paginated for ListCustomersJson {
         self.list.cursor()
     }
 
-    fn with_cursor(self, cursor: String) -> Self {
-        Self {
-            list: self.list.with_cursor(cursor),
-        }
+    fn with_cursor(self, cursor: String) -> Result<Self, Error> {
+        Ok(Self {
+            list: self.list.with_cursor(cursor)?,
+        })
     }
 }
 

@@ -272,10 +272,10 @@ impl<T: DeserializeOwned + Send + 'static> Paginated for RawList<T> {
             .map(|(_, value)| value.as_str())
     }
 
-    fn with_cursor(mut self, cursor: String) -> Self {
+    fn with_cursor(mut self, cursor: String) -> Result<Self, Error> {
         self.raw.query.retain(|(name, _)| name != "cursor");
         self.raw.query.push(("cursor".to_owned(), cursor));
-        self
+        Ok(self)
     }
 }
 
@@ -350,7 +350,10 @@ mod tests {
         let list = RawList::<serde_json::Value> {
             raw: Raw::new(Method::GET, "/x".into()),
         };
-        let list = list.with_cursor("a".into()).with_cursor("b".into());
+        let list = list
+            .with_cursor("a".into())
+            .and_then(|l| l.with_cursor("b".into()))
+            .unwrap();
         assert_eq!(list.cursor(), Some("b"));
         assert_eq!(list.raw.query, vec![("cursor".to_owned(), "b".to_owned())]);
     }
