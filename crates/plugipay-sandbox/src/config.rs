@@ -194,7 +194,8 @@ impl ApiKey {
         // one may be a secret given in the wrong place.
         match &self.secret {
             Secret::Bearer(token) => Mode::of(token, "pk").ok_or_else(|| {
-                "a Bearer key must start with pk_test_ or pk_live_ (the key is not shown)".to_owned()
+                "a Bearer key must start with pk_test_ or pk_live_ (the key is not shown)"
+                    .to_owned()
             }),
             Secret::Hmac { key_id, secret } => {
                 let mode = Mode::of(key_id, "ak").ok_or_else(|| {

@@ -111,8 +111,7 @@ impl EventLog {
 
     /// Records that `customer` of `workspace` `happened` now.
     pub fn record(&mut self, workspace: &WorkspaceId, happened: Happened, customer: &Customer) {
-        let at = Utc::now();
-        let id = self.ids.next_event_id(at);
+        let (id, at) = self.ids.next_event_id(Utc::now());
         let json = json!({
             "id": id,
             "type": happened.event_type(),
@@ -191,15 +190,23 @@ impl EventLog {
                     SortOrder::Desc => e.id.as_str() < after,
                 })
         };
-        // Ids increase along the log: a cursor's place is found by binary
-        // search, so a walk of the whole log reads each event about once.
-        let (start, end) = match (q.order, q.after_id.as_deref()) {
+        // Ids, and the times they hold, increase along the log: a cursor's
+        // place and the time bounds are found by binary search, so a walk
+        // of the whole log (or of a range of it) reads each event about once.
+        let (mut start, mut end) = match (q.order, q.after_id.as_deref()) {
             (SortOrder::Asc, Some(after)) => {
                 (log.partition_point(|e| e.id.as_str() <= after), log.len())
             }
             (SortOrder::Desc, Some(after)) => (0, log.partition_point(|e| e.id.as_str() < after)),
             (_, None) => (0, log.len()),
         };
+        if let Some(after) = q.after {
+            start = start.max(log.partition_point(|e| e.at <= after));
+        }
+        if let Some(before) = q.before {
+            end = end.min(log.partition_point(|e| e.at < before));
+        }
+        let end = end.max(start);
         let window = log.range(start..end);
         let mut events: Vec<&Event> = match q.order {
             SortOrder::Asc => window.filter(keeps).take(q.limit + 1).collect(),

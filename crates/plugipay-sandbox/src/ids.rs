@@ -59,10 +59,12 @@ impl IdGenerator {
     }
 
     /// A new event id (`evt_` and a ULID), greater than every earlier one
-    /// of this generator.
-    pub fn next_event_id(&mut self, now: DateTime<Utc>) -> String {
-        let (id, _) = self.next_customer_id(now);
-        id.replacen("cus_", "evt_", 1)
+    /// of this generator, and the millisecond it holds: the event's time,
+    /// so that events in id order are in time order too (even if the clock
+    /// steps back).
+    pub fn next_event_id(&mut self, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
+        let (id, at) = self.next_customer_id(now);
+        (id.replacen("cus_", "evt_", 1), at)
     }
 
     /// The smallest id a customer created strictly after `t` can have.
@@ -91,6 +93,17 @@ mod tests {
         assert_eq!(a.len(), 30);
         assert!(a[4..].bytes().all(|ch| CROCKFORD.contains(&ch)), "{a}");
         assert_eq!(t.timestamp_millis(), now.timestamp_millis());
+    }
+
+    #[test]
+    fn event_times_follow_their_ids_when_the_clock_steps_back() {
+        let mut ids = IdGenerator::new(3);
+        let now = Utc::now();
+        let (a, at_a) = ids.next_event_id(now);
+        let (b, at_b) = ids.next_event_id(now - chrono::Duration::seconds(5));
+        assert!(a.starts_with("evt_") && a < b, "{a} {b}");
+        assert!(at_a <= at_b, "{at_a} {at_b}");
+        assert_eq!(at_a.timestamp_millis(), now.timestamp_millis());
     }
 
     #[test]
