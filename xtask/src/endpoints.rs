@@ -53,9 +53,17 @@ pub(crate) fn module(
     operations.sort_by(|a, b| a.name.cmp(&b.name));
     // The route table tries the more literal template first: of two that
     // match a path, the one with a fixed segment where the other has a
-    // parameter (`/customers/search` before `/customers/{id}`).
-    let mut by_route: Vec<&Operation> = operations.iter().collect();
-    by_route.sort_by_key(|op| specificity(&op.path));
+    // parameter (`/customers/search` before `/customers/{id}`). The first
+    // template that matches the path decides: a method it lacks is 405,
+    // never another template's operation.
+    let mut templates: Vec<(&str, Vec<&Operation>)> = Vec::new();
+    for op in &operations {
+        match templates.iter_mut().find(|(t, _)| *t == op.path) {
+            Some((_, ops)) => ops.push(op),
+            None => templates.push((&op.path, vec![op])),
+        }
+    }
+    templates.sort_by_key(|(template, _)| specificity(template));
     let structs = operations.iter().map(descriptor);
     let variants = operations.iter().map(|op| {
         let ident = format_ident!("{}", pascal(&op.name));
@@ -79,26 +87,31 @@ pub(crate) fn module(
             quote!(Route::#ident { .. } => #id,)
         }
     });
-    let arms = by_route.iter().map(|op| {
-        let ident = format_ident!("{}", pascal(&op.name));
-        let (template, method) = (&op.path, &op.method);
-        let fields = op.path_params.iter().map(|p| {
-            let field = format_ident!("{}", field_name(p));
-            quote!(#field: params.next().unwrap_or_default())
-        });
-        let value = if op.path_params.is_empty() {
-            quote!(Route::#ident)
-        } else {
-            quote!(Route::#ident { #(#fields),* })
-        };
-        quote! {
-            if let Some(params) = crate::endpoint::match_path(#template, path) {
-                known = true;
+    let arms = templates.iter().map(|(template, ops)| {
+        let methods = ops.iter().map(|op| {
+            let ident = format_ident!("{}", pascal(&op.name));
+            let method = &op.method;
+            let fields = op.path_params.iter().map(|p| {
+                let field = format_ident!("{}", field_name(p));
+                quote!(#field: params.next().unwrap_or_default())
+            });
+            let value = if op.path_params.is_empty() {
+                quote!(Route::#ident)
+            } else {
+                quote!(Route::#ident { #(#fields),* })
+            };
+            quote! {
                 if method.eq_ignore_ascii_case(#method) {
-                    #[allow(unused_mut, unused_variables)]
-                    let mut params = params.into_iter();
                     return Ok(#value);
                 }
+            }
+        });
+        quote! {
+            if let Some(params) = crate::endpoint::match_path(#template, path) {
+                #[allow(unused_mut, unused_variables)]
+                let mut params = params.into_iter();
+                #(#methods)*
+                return Err(crate::endpoint::Unrouted::MethodNotAllowed);
             }
         }
     });
@@ -131,13 +144,8 @@ pub(crate) fn module(
             /// [`Unrouted::MethodNotAllowed`](crate::endpoint::Unrouted::MethodNotAllowed)
             /// when none has it with this method.
             pub fn route(method: &str, path: &str) -> ::std::result::Result<Route, crate::endpoint::Unrouted> {
-                let mut known = false;
                 #(#arms)*
-                Err(if known {
-                    crate::endpoint::Unrouted::MethodNotAllowed
-                } else {
-                    crate::endpoint::Unrouted::NotFound
-                })
+                Err(crate::endpoint::Unrouted::NotFound)
             }
         }
     })
@@ -403,6 +411,13 @@ mod tests {
             .find("match_path (\"/things/{id}\"")
             .expect("a template arm");
         assert!(literal < template, "{text}");
+        // A method the literal path lacks (DELETE /things/search) is 405
+        // there, never `/things/{id}`'s operation.
+        let refused = text[literal..]
+            .find("MethodNotAllowed")
+            .map(|at| literal + at)
+            .expect("a 405");
+        assert!(refused < template, "{text}");
         // Types and variants stay in name order.
         assert!(
             text.find("pub struct AGet").unwrap() < text.find("pub struct SearchThings").unwrap()

@@ -77,3 +77,27 @@ pub fn match_path(template: &str, path: &str) -> Option<Vec<String>> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Unrouted;
+    use crate::endpoints::{Route, route};
+
+    #[test]
+    fn the_route_table_finds_operations_and_says_why_not() {
+        assert_eq!(
+            route("get", "/api/v1/customers/cus%201"),
+            Ok(Route::GetCustomer { id: "cus 1".into() })
+        );
+        assert_eq!(route("GET", "/api/v1/events"), Ok(Route::ListEvents));
+        assert_eq!(
+            route("DELETE", "/api/v1/events"),
+            Err(Unrouted::MethodNotAllowed)
+        );
+        assert_eq!(
+            route("PUT", "/api/v1/customers/cus_1"),
+            Err(Unrouted::MethodNotAllowed)
+        );
+        assert_eq!(route("GET", "/api/v1/nothing"), Err(Unrouted::NotFound));
+    }
+}

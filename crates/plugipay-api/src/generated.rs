@@ -4316,86 +4316,58 @@ pub mod endpoints {
         method: &str,
         path: &str,
     ) -> ::std::result::Result<Route, crate::endpoint::Unrouted> {
-        let mut known = false;
         if let Some(params) = crate::endpoint::match_path("/api/v1/customers", path) {
-            known = true;
+            #[allow(unused_mut, unused_variables)]
+            let mut params = params.into_iter();
             if method.eq_ignore_ascii_case("POST") {
-                #[allow(unused_mut, unused_variables)]
-                let mut params = params.into_iter();
                 return Ok(Route::CreateCustomer);
             }
-        }
-        if let Some(params) = crate::endpoint::match_path("/api/v1/customers", path) {
-            known = true;
             if method.eq_ignore_ascii_case("GET") {
-                #[allow(unused_mut, unused_variables)]
-                let mut params = params.into_iter();
                 return Ok(Route::ListCustomers);
             }
+            return Err(crate::endpoint::Unrouted::MethodNotAllowed);
         }
         if let Some(params) = crate::endpoint::match_path("/api/v1/events", path) {
-            known = true;
+            #[allow(unused_mut, unused_variables)]
+            let mut params = params.into_iter();
             if method.eq_ignore_ascii_case("GET") {
-                #[allow(unused_mut, unused_variables)]
-                let mut params = params.into_iter();
                 return Ok(Route::ListEvents);
             }
+            return Err(crate::endpoint::Unrouted::MethodNotAllowed);
         }
         if let Some(params) = crate::endpoint::match_path(
             "/api/v1/customers/{id}",
             path,
         ) {
-            known = true;
+            #[allow(unused_mut, unused_variables)]
+            let mut params = params.into_iter();
             if method.eq_ignore_ascii_case("DELETE") {
-                #[allow(unused_mut, unused_variables)]
-                let mut params = params.into_iter();
                 return Ok(Route::DeleteCustomer {
                     id: params.next().unwrap_or_default(),
                 });
             }
-        }
-        if let Some(params) = crate::endpoint::match_path(
-            "/api/v1/customers/{id}",
-            path,
-        ) {
-            known = true;
             if method.eq_ignore_ascii_case("GET") {
-                #[allow(unused_mut, unused_variables)]
-                let mut params = params.into_iter();
                 return Ok(Route::GetCustomer {
                     id: params.next().unwrap_or_default(),
                 });
             }
-        }
-        if let Some(params) = crate::endpoint::match_path("/api/v1/events/{id}", path) {
-            known = true;
-            if method.eq_ignore_ascii_case("GET") {
-                #[allow(unused_mut, unused_variables)]
-                let mut params = params.into_iter();
-                return Ok(Route::GetEvent {
-                    id: params.next().unwrap_or_default(),
-                });
-            }
-        }
-        if let Some(params) = crate::endpoint::match_path(
-            "/api/v1/customers/{id}",
-            path,
-        ) {
-            known = true;
             if method.eq_ignore_ascii_case("PATCH") {
-                #[allow(unused_mut, unused_variables)]
-                let mut params = params.into_iter();
                 return Ok(Route::UpdateCustomer {
                     id: params.next().unwrap_or_default(),
                 });
             }
+            return Err(crate::endpoint::Unrouted::MethodNotAllowed);
         }
-        Err(
-            if known {
-                crate::endpoint::Unrouted::MethodNotAllowed
-            } else {
-                crate::endpoint::Unrouted::NotFound
-            },
-        )
+        if let Some(params) = crate::endpoint::match_path("/api/v1/events/{id}", path) {
+            #[allow(unused_mut, unused_variables)]
+            let mut params = params.into_iter();
+            if method.eq_ignore_ascii_case("GET") {
+                return Ok(Route::GetEvent {
+                    id: params.next().unwrap_or_default(),
+                });
+            }
+            return Err(crate::endpoint::Unrouted::MethodNotAllowed);
+        }
+        Err(crate::endpoint::Unrouted::NotFound)
     }
 }
