@@ -103,10 +103,14 @@ impl FailedRows {
         }
         let mut said = Vec::new();
         match (&self.broken, &self.out) {
-            (Some(broken), _) => said.push(format!(
-                "{broken}; the {} rows not done are not all in a file: import the whole \
+            (Some(broken), out) => said.push(format!(
+                "{broken}; the {} rows not done are not all in a file{}: import the whole \
                  file again (rows already imported are found, not created again)",
-                self.written + self.lost
+                self.written + self.lost,
+                out.as_ref().map_or(String::new(), |(path, _)| format!(
+                    " ({} holds only some of them)",
+                    path.display()
+                ))
             )),
             (None, Some((path, _))) => said.push(format!(
                 "the {} rows not done are in {}: import that file to finish \
