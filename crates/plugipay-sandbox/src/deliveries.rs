@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -230,9 +230,7 @@ impl Delivery {
 
     /// One attempt, signed afresh: whether it was answered 2xx.
     async fn attempt(&self) -> bool {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = crate::clock::unix_secs();
         let signature =
             plugipay_api::webhook::sign(self.endpoint.secret.as_bytes(), now, self.body.as_bytes());
         let sent = self

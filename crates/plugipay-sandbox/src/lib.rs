@@ -62,6 +62,7 @@
 mod app;
 mod args;
 mod auth;
+mod clock;
 mod config;
 mod cursor;
 mod deliveries;

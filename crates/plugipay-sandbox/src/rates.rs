@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hyper::http::{HeaderMap, HeaderValue, Method};
 
@@ -132,13 +132,23 @@ impl RateBuckets {
 
     /// Draws a token from `workspace`'s `class` bucket, now.
     pub fn draw(&self, workspace: &WorkspaceId, class: Class) -> Draw {
-        self.draw_at(workspace, class, Instant::now(), unix_now())
+        self.draw_at(
+            workspace,
+            class,
+            Instant::now(),
+            crate::clock::unix_secs_f64(),
+        )
     }
 
     /// Gives back the token a request drew (its answer was a 429 of
     /// another kind, which takes none) and reports the bucket then.
     pub fn refund(&self, workspace: &WorkspaceId, class: Class) -> Option<Snapshot> {
-        self.refund_at(workspace, class, Instant::now(), unix_now())
+        self.refund_at(
+            workspace,
+            class,
+            Instant::now(),
+            crate::clock::unix_secs_f64(),
+        )
     }
 
     /// [`draw`](Self::draw) at `now`, which is `unix` seconds on the wall
@@ -220,12 +230,6 @@ fn snapshot(size: u32, tokens: f64, unix: f64) -> Snapshot {
         remaining: tokens.max(0.0).floor() as u32,
         reset: (unix + missing / rate).ceil() as u64,
     }
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 #[cfg(test)]

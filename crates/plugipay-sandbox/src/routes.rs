@@ -6,7 +6,6 @@
 //! [edge](crate::edge) for why there is no router framework.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use hyper::http::{HeaderValue, request::Parts};
 use plugipay_api::endpoint::Unrouted;
@@ -152,7 +151,7 @@ async fn serve(
     if routed == Err(Unrouted::NotFound) {
         return Err(Failure::new(404, "not_found", format!("no route {path}")));
     }
-    let admission = app.keys.admit(&parts.headers, now_secs())?;
+    let admission = app.keys.admit(&parts.headers, crate::clock::unix_secs())?;
     let method = &parts.method;
     let class = Class::of(method);
     // A Bearer request is authenticated by its headers: counted now,
@@ -192,13 +191,6 @@ async fn serve(
     }
     let principal = admission.principal()?;
     run(app, &principal, planned?, parts, body, request_id)
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// The scope an operation needs. The published pattern has no update or
