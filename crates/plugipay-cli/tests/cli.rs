@@ -1952,6 +1952,64 @@ async fn profiles_and_their_precedence() {
     }
 }
 
+/// A settings file that cannot be read or written is an error saying so,
+/// and destroys nothing: the directory and its files are as they were,
+/// with no temporary file left behind. (File modes are no obstacle to
+/// root, so the failures come from what the paths are.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_change_that_fails_loses_nothing() {
+    // The profile's file is a directory (with a file in it).
+    let dir = common::config_dir().join("blocked");
+    std::fs::create_dir_all(dir.join("config.json")).unwrap();
+    std::fs::write(dir.join("config.json").join("keep"), "mine").unwrap();
+    std::fs::write(
+        dir.join("config-other.json"),
+        "{\"keyId\": \"ak_test_other\"}\n",
+    )
+    .unwrap();
+    let before = listing(&dir);
+    let out = with_profiles(&dir, &["config", "set", "keyId", "ak_test_x"], &[], "").await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("config.json"), "{}", stderr(&out));
+    assert_eq!(listing(&dir), before, "nothing added, removed or changed");
+
+    // The settings directory's parent is a file.
+    let base = common::config_dir();
+    std::fs::create_dir_all(&base).unwrap();
+    let file = base.join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let out = with_profiles(
+        &file.join("sub"),
+        &["config", "set", "keyId", "ak_test_x"],
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("a-file"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "not a directory");
+}
+
+/// Every path under `dir` with its contents (files) or `/` (directories).
+fn listing(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut all = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(at) = todo.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.strip_prefix(dir).unwrap().display().to_string();
+            if path.is_dir() {
+                all.push((name, "/".to_owned()));
+                todo.push(path);
+            } else {
+                all.push((name, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    all.sort();
+    all
+}
+
 /// `plugipay completions SHELL` prints a script that knows the commands.
 #[tokio::test(flavor = "multi_thread")]
 async fn completion_scripts_for_each_shell() {
