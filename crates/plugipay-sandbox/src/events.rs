@@ -88,8 +88,10 @@ pub struct EventLog {
 
 /// `customer.created` and `plugipay.customer.created.v1` name one type.
 fn same_type(asked: &str, kind: &str) -> bool {
-    let asked = asked.to_ascii_lowercase();
-    asked == kind || format!("plugipay.{asked}.v1") == kind
+    let short = kind
+        .strip_prefix("plugipay.")
+        .and_then(|k| k.strip_suffix(".v1"));
+    asked.eq_ignore_ascii_case(kind) || short.is_some_and(|s| asked.eq_ignore_ascii_case(s))
 }
 
 impl EventLog {
@@ -222,6 +224,28 @@ impl EventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_type_filter_takes_either_spelling_in_any_case() {
+        let kind = "plugipay.customer.created.v1";
+        for asked in [
+            kind,
+            "customer.created",
+            "Customer.Created",
+            "PLUGIPAY.CUSTOMER.CREATED.V1",
+        ] {
+            assert!(same_type(asked, kind), "{asked}");
+        }
+        for asked in [
+            "customer",
+            "customer.created.v1",
+            "plugipay.customer.created",
+            "customer.updated",
+            "",
+        ] {
+            assert!(!same_type(asked, kind), "{asked}");
+        }
+    }
     use crate::config::Mode;
 
     fn customer(id: &str) -> Customer {
