@@ -39,15 +39,10 @@ pub(crate) fn module(
     patch_bodies: &BTreeSet<String>,
 ) -> Result<TokenStream, (String, String)> {
     let mut operations = Vec::new();
-    for spec::Located {
-        path,
-        method,
-        item,
-        op,
-    } in spec::operations(doc)
-    {
-        let at = format!("paths.{path}.{method}");
-        let operation = read(doc, path, method, item, op, patch_bodies).map_err(|e| (at, e))?;
+    for found in spec::operations(doc) {
+        let (path, method) = (found.path, found.method);
+        let operation = read(doc, path, method, found.item, found.op, patch_bodies)
+            .map_err(|e| (format!("paths.{path}.{method}"), e))?;
         operations.push(operation);
     }
     operations.sort_by(|a, b| a.name.cmp(&b.name));

@@ -16,22 +16,16 @@ use crate::spec;
 /// parameters (its own or its path item's).
 pub(crate) fn module(doc: &Value) -> Result<TokenStream, (String, String)> {
     let mut structs = Vec::new();
-    for spec::Located {
-        path,
-        method,
-        item,
-        op,
-    } in spec::operations(doc)
-    {
-        let Some(id) = sdk_name(op) else {
+    for found in spec::operations(doc) {
+        let Some(id) = sdk_name(found.op) else {
             continue;
         };
-        let params = spec::query_params(doc, item, op);
+        let params = spec::query_params(doc, found.item, found.op);
         if params.is_empty() {
             continue;
         }
-        let at = format!("paths.{path}.{method}");
-        structs.push(params_struct(id, &params).map_err(|e| (at, e))?);
+        let at = || format!("paths.{}.{}", found.path, found.method);
+        structs.push(params_struct(id, &params).map_err(|e| (at(), e))?);
     }
     Ok(quote! {
         /// Query parameters of the spec's operations (generated).

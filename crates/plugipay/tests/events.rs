@@ -106,17 +106,24 @@ async fn every_change_is_an_event_and_a_walk_sees_each_once() {
         .await
         .unwrap();
     creating.await.unwrap();
+    assert_each_once_with_every_row(&walked, 150);
+}
+
+/// Checks a walk that began after `rows` customers named `Row …` were
+/// created: each event comes once, and each of those creations is there.
+fn assert_each_once_with_every_row(walked: &[plugipay::api::types::Event], rows: usize) {
     let ids: HashSet<&str> = walked.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids.len(), walked.len(), "each event once");
-    let rows = walked
+    let named: HashSet<&str> = walked
         .iter()
-        .filter(|e| {
-            e.data.object["name"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("Row "))
-        })
-        .count();
-    assert_eq!(rows, 150, "every event that existed when the walk began");
+        .filter_map(|e| e.data.object["name"].as_str())
+        .filter(|n| n.starts_with("Row "))
+        .collect();
+    assert_eq!(
+        named.len(),
+        rows,
+        "every event that existed when the walk began"
+    );
 }
 
 /// Creates `n` customers named `{prefix} {k}`, four at a time.
@@ -161,18 +168,7 @@ async fn a_partitioned_catch_up_sees_each_event_once_while_customers_are_created
         .await
         .unwrap();
     creating.await.unwrap();
-    let ids: HashSet<&str> = walked.iter().map(|e| e.id.as_str()).collect();
-    assert_eq!(ids.len(), walked.len(), "each event once");
-    let rows: HashSet<&str> = walked
-        .iter()
-        .filter_map(|e| e.data.object["name"].as_str())
-        .filter(|n| n.starts_with("Row "))
-        .collect();
-    assert_eq!(
-        rows.len(),
-        300,
-        "every event that existed when the walk began"
-    );
+    assert_each_once_with_every_row(&walked, 300);
 
     // Filters compose: a type, and a window of time that holds only the
     // updates made inside it.

@@ -170,6 +170,15 @@ fn alice() -> NewCustomer {
         .metadata("plan", "pro")
 }
 
+/// `create(alice())` against a server that answers `replies` in turn.
+async fn create_alice(replies: Vec<Reply>) -> Result<plugipay::Customer, plugipay::Error> {
+    let server = Scripted::start(replies).await;
+    client_for(&server.base_url)
+        .customers()
+        .create(alice())
+        .await
+}
+
 #[tokio::test]
 async fn a_create_of_unknown_outcome_is_read_back_by_its_external_id() {
     let now = chrono::Utc::now();
@@ -190,19 +199,13 @@ async fn a_create_of_unknown_outcome_is_read_back_by_its_external_id() {
 
     // Found as this create would have made it, but created long before it
     // began: not this create's customer, so still unknown.
-    let server = Scripted::start(vec![busy(), page(&[CUSTOMER_ID], None)]).await;
-    let err = client_for(&server.base_url)
-        .customers()
-        .create(alice())
+    let err = create_alice(vec![busy(), page(&[CUSTOMER_ID], None)])
         .await
         .unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
     // A server clock a minute behind ours is allowed for.
     let behind = now - chrono::TimeDelta::minutes(1);
-    let server = Scripted::start(vec![busy(), page_created_at(CUSTOMER_ID, behind)]).await;
-    let customer = client_for(&server.base_url)
-        .customers()
-        .create(alice())
+    let customer = create_alice(vec![busy(), page_created_at(CUSTOMER_ID, behind)])
         .await
         .unwrap();
     assert_eq!(customer.id, CUSTOMER_ID);
@@ -231,10 +234,7 @@ async fn a_create_of_unknown_outcome_is_read_back_by_its_external_id() {
     assert!(err.is_outcome_unknown(), "{err:?}");
 
     // Not found: unknown (a late copy may still arrive), never failed.
-    let server = Scripted::start(vec![busy(), page(&[], None)]).await;
-    let err = client_for(&server.base_url)
-        .customers()
-        .create(alice())
+    let err = create_alice(vec![busy(), page(&[], None)])
         .await
         .unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
