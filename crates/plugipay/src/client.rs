@@ -233,7 +233,11 @@ impl Client {
 
     /// The generated low-level client, signed the same way: the escape hatch
     /// for anything this crate does not wrap. It does not add idempotency
-    /// keys or on-behalf-of headers by itself.
+    /// keys or on-behalf-of headers by itself, retries nothing, and reads
+    /// each answer whole with no size cap (this crate's calls stop at
+    /// [`MAX_RESPONSE_BYTES`](plugipay_api::MAX_RESPONSE_BYTES)): prefer
+    /// [`Client::call`] or [`Client::request`] against a server you do not
+    /// trust.
     pub fn api(&self) -> &plugipay_api::Client {
         &self.shared.api
     }
