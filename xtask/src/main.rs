@@ -128,7 +128,7 @@ fn official_python_sdk(root: &std::path::Path) -> Result<std::path::PathBuf, Str
     Ok(python)
 }
 
-/// `cargo xtask bench`: B7's code generation timing here, B1–B6 and B8 by the
+/// `cargo xtask bench`: B7's code generation timing here, B1–B6 and B8–B10 by the
 /// release-built harness, all written to BENCHMARKS.md.
 fn bench(runs: usize) -> ExitCode {
     let root = xtask::workspace_root();

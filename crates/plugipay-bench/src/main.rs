@@ -28,7 +28,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run B1–B6 and print the Markdown results.
+    /// Run every benchmark but B7 (B1–B6, B8–B10) and print the Markdown results.
     All {
         /// The release `plugipay-sandbox` binary.
         #[arg(long)]
@@ -81,6 +81,15 @@ enum Cmd {
         /// A Python with Plugipay's official SDK (`forjio-plugipay`).
         #[arg(long)]
         python: Option<PathBuf>,
+    },
+    /// Only B10 (catching up on the events log under the read limit).
+    B10 {
+        /// The release `plugipay-sandbox` binary.
+        #[arg(long)]
+        sandbox: PathBuf,
+        /// The release `plugipay` binary.
+        #[arg(long)]
+        cli: PathBuf,
     },
     /// Only B6 (the metadata read-change-write race).
     B6 {
@@ -780,6 +789,12 @@ fn main() {
             let python = python.ok_or(no_python_because.unwrap_or_default());
             b8(&sandbox, &cli, python.clone(), runs.min(3), &mut out);
             runtime.block_on(limits::b9(&sandbox, &cli, python, &mut out));
+            runtime.block_on(limits::b10(&sandbox, &cli, &mut out));
+            print!("{out}");
+        }
+        Cmd::B10 { sandbox, cli } => {
+            let mut out = String::new();
+            runtime.block_on(limits::b10(&sandbox, &cli, &mut out));
             print!("{out}");
         }
         Cmd::B9 {
