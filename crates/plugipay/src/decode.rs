@@ -145,6 +145,29 @@ pub(crate) fn data_as<T: DeserializeOwned>(
     })
 }
 
+/// A 2xx envelope's `data` as the caller's `T` (see [`data_as`]): absent
+/// data reads as JSON `null`; a `T` that holds nothing (`()`, any
+/// zero-sized type) ignores whatever data came, as an answer promised to
+/// carry none; and for a `write`, which the 2xx says was applied, data that
+/// does not fit is [`Error::OutcomeUnknown`] around the decode error, never
+/// a plain failure a caller might send again.
+pub(crate) fn answer_as<T: DeserializeOwned>(
+    envelope: Envelope<serde_json::Value>,
+    write: bool,
+) -> Result<T, Error> {
+    let mut data = envelope.data.unwrap_or(serde_json::Value::Null);
+    if std::mem::size_of::<T>() == 0 {
+        data = serde_json::Value::Null;
+    }
+    data_as(envelope.status, envelope.meta.request_id, data).map_err(|e| {
+        if write {
+            Error::OutcomeUnknown(Box::new(e))
+        } else {
+            e
+        }
+    })
+}
+
 /// One item of a 2xx list answer that is not what a list item must be.
 pub(crate) fn unreadable_item(reason: String, json: &str) -> Error {
     decode_error(StatusCode::OK, &HeaderMap::new(), json.as_bytes(), reason)

@@ -167,6 +167,47 @@ async fn a_list_route_is_walked_page_by_page() {
     );
 }
 
+/// A write answered 2xx was applied: data that does not fit the caller's
+/// type is of unknown outcome (never a failure to send again), and `()`
+/// takes any answer.
+#[tokio::test]
+async fn a_raw_write_answered_2xx_is_never_a_plain_failure() {
+    let deleted = Reply::json(
+        200,
+        json!({"data": {"id": "inv_1", "deleted": true}, "meta": {"requestId": "r"}}),
+    );
+    let server = Scripted::start(vec![deleted]).await;
+    let () = client_for(&server.base_url)
+        .request(Method::DELETE, "/api/v1/invoices/inv_1")
+        .returning::<()>()
+        .await
+        .unwrap();
+
+    let odd = Reply::json(
+        201,
+        json!({"data": {"id": "inv_2", "amountDue": "lots"}, "meta": {"requestId": "r"}}),
+    );
+    let server = Scripted::start(vec![odd.clone()]).await;
+    let err = client_for(&server.base_url)
+        .request(Method::POST, "/api/v1/invoices")
+        .json(&json!({"amountDue": 5}))
+        .returning::<Invoice>()
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert!(matches!(&err, Error::OutcomeUnknown(inner) if matches!(**inner, Error::Decode(_))));
+    assert_eq!(server.received().len(), 1, "not sent again");
+
+    // A read that does not fit is a plain decode error.
+    let server = Scripted::start(vec![odd]).await;
+    let err = client_for(&server.base_url)
+        .request(Method::GET, "/api/v1/invoices/inv_2")
+        .returning::<Invoice>()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err:?}");
+}
+
 #[tokio::test]
 async fn a_looping_list_route_ends_with_a_paging_error() {
     let looping = Reply::json(

@@ -36,22 +36,7 @@ impl<E: Endpoint> Operation for Call<E> {
         let outgoing = outgoing(&request.op.endpoint, &request)?;
         let write = outgoing.is_write();
         let envelope = request.exchange::<Value>(outgoing).await?;
-        let mut data = envelope.data.unwrap_or(Value::Null);
-        // An answer that holds nothing (`()`, a zero-sized type) ignores
-        // whatever data a 2xx carries: the spec promises none.
-        if std::mem::size_of::<E::Answer>() == 0 {
-            data = Value::Null;
-        }
-        decode::data_as(envelope.status, envelope.meta.request_id, data)
-            // A write answered 2xx was applied: its answer not fitting the
-            // spec's type is no failure of the write.
-            .map_err(|e| {
-                if write {
-                    Error::OutcomeUnknown(Box::new(e))
-                } else {
-                    e
-                }
-            })
+        decode::answer_as(envelope, write)
     }
 }
 

@@ -204,20 +204,17 @@ impl<T: DeserializeOwned + Send + 'static> Operation for Raw<T> {
 
     /// Sends the call; a write (any method but GET, HEAD, OPTIONS and
     /// TRACE) carries an Idempotency-Key. An answer without `data` (a 204,
-    /// or `data: null`) decodes as JSON `null`, which `serde_json::Value`,
-    /// `Option<_>` and `()` accept. `data` is read as `T` after the last
-    /// attempt: a `T` that does not fit is an [`Error::Decode`], not a
-    /// reason to send again.
+    /// or `data: null`) decodes as JSON `null`, which `serde_json::Value`
+    /// and `Option<_>` accept; `()` takes any answer and ignores its data.
+    /// `data` is read as `T` after the last attempt: a `T` that does not
+    /// fit is an [`Error::Decode`], not a reason to send again — for a
+    /// write, which was applied, inside [`Error::OutcomeUnknown`].
     async fn run(request: Request<Self>) -> Result<T, Error> {
         let key = request.op.key(&request)?;
+        let write = request.op.writes();
         let outgoing = request.op.outgoing(key)?;
         let envelope: Envelope<Value> = request.exchange(outgoing).await?;
-        let request_id = envelope.meta.request_id;
-        decode::data_as(
-            envelope.status,
-            request_id,
-            envelope.data.unwrap_or(Value::Null),
-        )
+        decode::answer_as(envelope, write)
     }
 }
 
