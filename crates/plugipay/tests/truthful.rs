@@ -348,6 +348,43 @@ async fn a_conflict_after_a_lost_answer_is_never_read_back_as_a_creation() {
     assert_eq!(targets.len(), 2, "no read-back: {targets:?}");
 }
 
+/// `ensure` after a lost answer: a 409 for the repeat may be the first
+/// attempt's own doing, so only a customer older than the call is "found";
+/// one made just now, or none at all, leaves the outcome unknown (an
+/// import then copies the row out instead of counting it done).
+#[tokio::test]
+async fn ensure_after_a_lost_answer_says_created_false_only_for_an_older_customer() {
+    let ensure = |replies: Vec<Reply>| async move {
+        let server = Scripted::start(replies).await;
+        retrying(&server.base_url, 1)
+            .customers()
+            .ensure("user_19823", alice())
+            .await
+    };
+    let conflict = || Reply::json(409, error_envelope("conflict", "externalId taken"));
+    // Older than the call: it existed.
+    let ensured = ensure(vec![busy(), conflict(), page(&[CUSTOMER_ID], None)])
+        .await
+        .unwrap();
+    assert!(!ensured.created);
+    // Made just now: maybe by this call's first attempt.
+    let now = chrono::Utc::now();
+    let err = ensure(vec![busy(), conflict(), page_created_at(CUSTOMER_ID, now)])
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    // A 409 of another kind and nothing found: unknown, never "it exists".
+    let other = Reply::json(409, error_envelope("request_in_progress", "key in use"));
+    let err = ensure(vec![busy(), other, page(&[], None), page(&[], None)])
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert!(
+        !matches!(err, plugipay::Error::Unresolved { .. }),
+        "{err:?}"
+    );
+}
+
 #[tokio::test]
 async fn an_operation_that_answers_nothing_ignores_data_it_gets() {
     use plugipay::api::endpoints::DeleteCustomer;

@@ -64,10 +64,10 @@ impl Operation for EnsureCustomer {
             .await
         {
             Ok(customer) => return remember(customer, true).await,
-            Err(error) if is_conflict(&error) => {}
-            // Read back already, with no answer: unless the customer
-            // is older than this call, whether this call made it stays
-            // unknown.
+            // Read back already, with no answer (a 409 after an attempt
+            // that may have been applied included: that attempt may be
+            // what took the external id): unless the customer is older
+            // than this call, whether this call made it stays unknown.
             Err(error) if error.is_outcome_unknown() => {
                 let find = FindCustomer {
                     external_id: external_id.clone(),
@@ -79,6 +79,7 @@ impl Operation for EnsureCustomer {
                     _ => Err(error),
                 };
             }
+            Err(error) if is_conflict(&error) => {}
             Err(refused) => {
                 let find = FindCustomer {
                     external_id: external_id.clone(),
@@ -123,10 +124,13 @@ impl Operation for EnsureCustomer {
 }
 
 /// Whether a refused create says the external id is taken: a 409
-/// `conflict`, or a 409 whose body did not arrive whole.
+/// `conflict`, or a 409 whose body could not be read (a 409 with another
+/// code, `idempotency_mismatch` say, is not). Never true of an error of
+/// unknown outcome, whose cause is only the last attempt's answer.
 fn is_conflict(error: &Error) -> bool {
     match error {
         Error::Api(api) => api.code == ErrorCode::Conflict,
-        _ => error.status() == Some(reqwest::StatusCode::CONFLICT),
+        Error::Decode(_) => error.status() == Some(reqwest::StatusCode::CONFLICT),
+        _ => false,
     }
 }
