@@ -136,8 +136,9 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             if args.archived {
                 request = request.archived();
             }
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
             let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            let mut sink = Sink::new(stdout, crate::output::format())?;
+            let mut sink = Sink::new(stdout, crate::output::format(), terminal)?;
             if args.all {
                 let mut stream = request.stream();
                 while let Some(customer) = stream.try_next().await? {

@@ -20,7 +20,7 @@ use crate::output::{flush, format, terminal_safe, text_line};
 /// One event as a line: its JSON, or its id with `--output ids`.
 fn line(out: &mut impl Write, event: &Event) -> Result<(), Failure> {
     let text = match format() {
-        Format::Ids => event.id.clone(),
+        Format::Ids => terminal_safe(&event.id),
         // An event is not a customer: CSV prints it as JSON too.
         Format::Json | Format::Csv => serde_json::to_string(event)
             .map_err(|e| Failure::Other(format!("cannot print the event: {e}")))?,

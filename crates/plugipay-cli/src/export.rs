@@ -34,8 +34,9 @@ use crate::signals::Interrupts;
 pub async fn export(client: &Client, out: Option<PathBuf>, parallel: usize) -> Result<(), Failure> {
     let (count, seconds) = match &out {
         None => {
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
             let mut writer = BufWriter::new(std::io::stdout().lock());
-            write_book(client, &mut writer, parallel).await?
+            write_book(client, &mut writer, parallel, terminal).await?
         }
         Some(out) => match Target::of(out)? {
             Target::Stream => stream_to(client, out, parallel).await?,
@@ -228,8 +229,9 @@ async fn stream_to(client: &Client, out: &Path, parallel: usize) -> Result<(u64,
         .append(true)
         .open(out)
         .map_err(|e| Failure::Other(format!("cannot open --out {}: {e}", out.display())))?;
+    let terminal = std::io::IsTerminal::is_terminal(&file);
     let mut writer = BufWriter::new(Named { file, name: out });
-    match write_book(client, &mut writer, parallel).await {
+    match write_book(client, &mut writer, parallel, terminal).await {
         Err(Failure::Closed) => Err(Failure::Other(format!(
             "the reader of {} went away before the export ended: what it read is incomplete",
             out.display()
@@ -256,7 +258,7 @@ async fn replace(
     let (temp, file) = TempFile::beside(path)?;
     let mut writer = BufWriter::new(Named { file, name: out });
     let walked = tokio::select! {
-        walked = write_book(client, &mut writer, parallel) => Ok(walked),
+        walked = write_book(client, &mut writer, parallel, false) => Ok(walked),
         signal = interrupts.recv() => Err(signal),
     };
     let counted = match walked {
@@ -431,12 +433,13 @@ impl Write for Named<'_> {
     }
 }
 
-/// Writes every customer to `writer` and flushes it: how many, and the
-/// seconds it took.
+/// Writes every customer to `writer` (a terminal or not) and flushes it:
+/// how many, and the seconds it took.
 async fn write_book(
     client: &Client,
     writer: &mut impl Write,
     parallel: usize,
+    terminal: bool,
 ) -> Result<(u64, f64), Failure> {
     let bar = progress(None, "customers exported");
     let started = Instant::now();
@@ -453,7 +456,7 @@ async fn write_book(
         Box::pin(list.stream())
     };
     let mut count = 0u64;
-    let mut sink = Sink::new(&mut *writer, crate::output::format())?;
+    let mut sink = Sink::new(&mut *writer, crate::output::format(), terminal)?;
     while let Some(customer) = stream.try_next().await? {
         sink.customer_json(customer.json())?;
         count += 1;

@@ -60,7 +60,9 @@ pub fn flush(out: &mut impl Write) -> Result<(), Failure> {
 
 /// Prints one customer on stdout, as `--output` says.
 pub fn print_customer(customer: &Customer) -> Result<(), Failure> {
-    let mut sink = Sink::new(std::io::stdout().lock(), format())?;
+    let stdout = std::io::stdout();
+    let terminal = std::io::IsTerminal::is_terminal(&stdout);
+    let mut sink = Sink::new(stdout.lock(), format(), terminal)?;
     sink.customer(customer)?;
     sink.finish()
 }
@@ -68,23 +70,33 @@ pub fn print_customer(customer: &Customer) -> Result<(), Failure> {
 /// Where customers go, as `--output` says: JSON lines as they come, ids as
 /// they come, or CSV, which needs every customer's metadata keys for its
 /// header row, so its rows wait in a temporary file (memory stays flat)
-/// and are written out by [`Sink::finish`].
+/// and are written out by [`Sink::finish`]. JSON lines are JSON's own
+/// text, where a control character can only be escaped; ids and CSV cells
+/// are decoded server text, made terminal-safe when `out` is a terminal
+/// (and an id always: no id holds a control character).
 pub struct Sink<W: Write> {
     out: W,
     format: Format,
+    /// Whether `out` is a terminal.
+    terminal: bool,
     /// CSV only: the customers so far, one JSON line each, and their
     /// metadata keys.
     spool: Option<(BufWriter<File>, BTreeSet<String>)>,
 }
 
 impl<W: Write> Sink<W> {
-    /// A sink writing to `out` in `format`.
-    pub fn new(out: W, format: Format) -> Result<Self, Failure> {
+    /// A sink writing to `out` (a terminal or not) in `format`.
+    pub fn new(out: W, format: Format, terminal: bool) -> Result<Self, Failure> {
         let spool = match format {
             Format::Csv => Some((BufWriter::new(spool_file()?), BTreeSet::new())),
             Format::Json | Format::Ids => None,
         };
-        Ok(Self { out, format, spool })
+        Ok(Self {
+            out,
+            format,
+            terminal,
+            spool,
+        })
     }
 
     /// One customer, typed.
@@ -100,17 +112,22 @@ impl<W: Write> Sink<W> {
         match (self.format, &mut self.spool) {
             (Format::Json, _) => text_line(&mut self.out, text),
             (Format::Ids, _) => {
-                let value: Value = serde_json::from_str(text).unwrap_or_default();
-                text_line(&mut self.out, value["id"].as_str().unwrap_or_default())
+                let customer = parsed(text)?;
+                let id = customer.get("id").and_then(Value::as_str).ok_or_else(|| {
+                    Failure::Other("a customer without a string id cannot be printed".into())
+                })?;
+                text_line(&mut self.out, &terminal_safe(id))
             }
             (Format::Csv, Some((spool, keys))) => {
-                if let Ok(Value::Object(customer)) = serde_json::from_str(text)
-                    && let Some(Value::Object(metadata)) = customer.get("metadata")
-                {
+                let customer = parsed(text)?;
+                if let Some(Value::Object(metadata)) = customer.get("metadata") {
                     keys.extend(metadata.keys().cloned());
                 }
+                // One line per customer, whatever whitespace it came with.
+                let line = serde_json::to_string(&customer)
+                    .map_err(|e| Failure::Other(format!("cannot encode a customer: {e}")))?;
                 spool
-                    .write_all(text.as_bytes())
+                    .write_all(line.as_bytes())
                     .and_then(|()| spool.write_all(b"\n"))
                     .map_err(spool_failure)
             }
@@ -134,13 +151,17 @@ impl<W: Write> Sink<W> {
                 .chain(keys.iter().map(|k| format!("metadata.{k}")));
             csv.write_record(header.collect::<Vec<_>>())
                 .map_err(csv_failure)?;
+            let terminal = self.terminal;
             for line in BufReader::new(file).lines() {
-                let customer: Value =
-                    serde_json::from_str(&line.map_err(spool_failure)?).unwrap_or_default();
-                let cell = |value: &Value| match value {
-                    Value::Null => String::new(),
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
+                // A `Value`: a field the customer lacks indexes as null.
+                let customer = Value::Object(parsed(&line.map_err(spool_failure)?)?);
+                let cell = |value: &Value| {
+                    let text = match value {
+                        Value::Null => String::new(),
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    if terminal { terminal_safe(&text) } else { text }
                 };
                 let record = fields
                     .iter()
@@ -214,16 +235,36 @@ fn csv_failure(e: csv::Error) -> Failure {
 /// escapes, so a server's message cannot move the cursor, recolour the
 /// screen or forge a second line.
 pub fn terminal_safe(text: &str) -> String {
+    if !text.chars().any(|c| c.is_control() || is_invisible(c)) {
+        return text.to_owned();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        let invisible = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || invisible {
+        if c.is_control() || is_invisible(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// A character that changes how text around it shows without showing
+/// itself (zero-width and direction marks).
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A customer's JSON text, read; text that is not a JSON object is an
+/// error, never a row of empty cells.
+fn parsed(text: &str) -> Result<serde_json::Map<String, Value>, Failure> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(customer)) => Ok(customer),
+        Ok(_) => Err(Failure::Other(
+            "a customer that is not a JSON object".into(),
+        )),
+        Err(e) => Err(Failure::Other(format!("a customer that is not JSON: {e}"))),
+    }
 }
 
 /// A progress bar on stderr when stderr is a terminal, hidden otherwise

@@ -198,9 +198,14 @@ async fn an_import_that_cannot_finish_says_only_what_is_true() {
 
 /// A server whose every list page says more follow, under the same cursor.
 async fn looping_server() -> (String, tokio::task::JoinHandle<()>) {
+    let body = r#"{"data":[{"id":"cus_loop","accountId":"acct_1","createdAt":"2026-11-25T00:00:00Z","updatedAt":"2026-11-25T00:00:00Z"}],"error":null,"meta":{"requestId":"req_loop","cursor":"same","hasMore":true}}"#;
+    same_answer_server(body).await
+}
+
+/// A server that answers every GET with `body`.
+async fn same_answer_server(body: &str) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let body = r#"{"data":[{"id":"cus_loop","accountId":"acct_1","createdAt":"2026-11-25T00:00:00Z","updatedAt":"2026-11-25T00:00:00Z"}],"error":null,"meta":{"requestId":"req_loop","cursor":"same","hasMore":true}}"#;
     let response = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
@@ -228,6 +233,67 @@ async fn looping_server() -> (String, tokio::task::JoinHandle<()>) {
         }
     });
     (base_url, task)
+}
+
+/// A server that pretty-prints its answers, and an id with a terminal
+/// control sequence in it: an export is still one customer a line, and
+/// ids are printed harmless.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pretty_printed_answers_and_hostile_text_stay_in_their_lines() {
+    let body = "{\n  \"data\": [\n    {\n      \"id\": \"cus_\\u001b[2J\",\n      \"accountId\": \"acct_1\",\n      \"name\": \"Ani\",\n      \"createdAt\": \"2026-11-25T00:00:00Z\",\n      \"updatedAt\": \"2026-11-25T00:00:00Z\"\n    },\n    {\"id\": \"cus_b\", \"accountId\": \"acct_1\", \"createdAt\": \"2026-11-25T00:00:00Z\", \"updatedAt\": \"2026-11-25T00:00:00Z\"}\n  ],\n  \"error\": null,\n  \"meta\": {\"requestId\": \"r\", \"cursor\": null, \"hasMore\": false}\n}";
+    let (base_url, server) = same_answer_server(body).await;
+    let out_file = temp_file("old.jsonl", "").with_file_name("pretty.jsonl");
+    let out = plugipay_at(
+        &base_url,
+        &[
+            "customers",
+            "export",
+            "--parallel",
+            "1",
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one customer a line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["id"], "cus_\u{1b}[2J", "the data itself is kept");
+
+    let out = plugipay_at(
+        &base_url,
+        &["customers", "list", "--all", "--output", "ids"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ids = String::from_utf8(out.stdout).unwrap();
+    assert!(!ids.contains('\u{1b}'), "{ids:?}");
+    assert_eq!(ids, "cus_\\u{1b}[2J\ncus_b\n");
+
+    let csv_file = out_file.with_file_name("pretty.csv");
+    let out = plugipay_at(
+        &base_url,
+        &[
+            "customers",
+            "export",
+            "--parallel",
+            "1",
+            "--output",
+            "csv",
+            "--out",
+            csv_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = std::fs::read_to_string(&csv_file).unwrap();
+    assert_eq!(csv.lines().count(), 3, "a header and two rows: {csv:?}");
+    assert!(csv.contains("Ani"), "{csv:?}");
+    server.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

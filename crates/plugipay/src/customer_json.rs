@@ -57,7 +57,7 @@ impl CustomerJson {
     /// Reads `json`, one customer object: it must have a string `id` and a
     /// string `createdAt` (ISO-8601).
     pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
-        let json = RawValue::from_string(json.to_owned())?;
+        let json = RawValue::from_string(one_line(json).into_owned())?;
         let (id, created_at, archived) = read(&json)?;
         Ok(Self {
             id,
@@ -69,7 +69,12 @@ impl CustomerJson {
 
     /// One item of a list answer, or the [`Error::Decode`] of an item that
     /// is not a customer.
-    pub(crate) fn from_raw(json: Box<RawValue>) -> Result<Self, Error> {
+    pub(crate) fn from_raw(mut json: Box<RawValue>) -> Result<Self, Error> {
+        if let Cow::Owned(line) = one_line(json.get())
+            && let Ok(line) = RawValue::from_string(line)
+        {
+            json = line;
+        }
         match read(&json) {
             Ok((id, created_at, archived)) => Ok(Self {
                 id,
@@ -99,8 +104,9 @@ impl CustomerJson {
         self.archived
     }
 
-    /// The customer's JSON text, exactly as the server sent it (one line
-    /// when the server sent it on one line).
+    /// The customer's JSON text as the server sent it, on one line: line
+    /// breaks between its tokens (a pretty-printed answer) are taken out,
+    /// nothing else is changed.
     pub fn json(&self) -> &str {
         self.json.get()
     }
@@ -111,6 +117,32 @@ impl CustomerJson {
             crate::decode::unreadable_item(format!("not a customer: {e}"), self.json.get())
         })
     }
+}
+
+/// `json` without the line breaks (and the indentation after them) that
+/// sit between its tokens; unchanged when it has none. A line break inside
+/// a JSON string is always escaped, so only whitespace goes.
+fn one_line(json: &str) -> Cow<'_, str> {
+    if !json.contains(['\n', '\r']) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            out.push(c);
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// The id, creation time and archive flag of a customer's JSON.
@@ -176,6 +208,27 @@ fn fast_utc(text: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pretty_printed_customer_is_kept_on_one_line() {
+        let pretty = "{\n  \"id\": \"cus_1\",\r\n  \"name\": \"A \\\"quoted\\\" name,\\nsecond\",\n  \"createdAt\": \"2026-11-25T08:00:00Z\"\n}";
+        let customer = CustomerJson::from_json(pretty).unwrap();
+        assert_eq!(
+            customer.json(),
+            r#"{"id":"cus_1","name":"A \"quoted\" name,\nsecond","createdAt":"2026-11-25T08:00:00Z"}"#
+        );
+        let raw = RawValue::from_string(pretty.to_owned()).unwrap();
+        let customer = CustomerJson::from_raw(raw).unwrap();
+        assert!(!customer.json().contains('\n'));
+        let same: serde_json::Value = serde_json::from_str(customer.json()).unwrap();
+        assert_eq!(
+            same,
+            serde_json::from_str::<serde_json::Value>(pretty).unwrap()
+        );
+        // One line already: kept byte for byte, spaces included.
+        let spaced = r#"{"id": "cus_2", "createdAt": "2026-11-25T08:00:00Z"}"#;
+        assert_eq!(CustomerJson::from_json(spaced).unwrap().json(), spaced);
+    }
 
     #[test]
     fn the_fast_path_agrees_with_chrono() {
