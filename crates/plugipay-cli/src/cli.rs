@@ -221,8 +221,9 @@ and variables leave out, and never mixes credential kinds with them.
 `config set` writes it readable by you only (0600, in a 0700 directory),
 replacing it whole only once the new one is written.";
 
-/// `plugipay config …`.
-#[derive(Debug, Subcommand)]
+/// `plugipay config …`. Its `Debug` never shows a value being set (it
+/// may be a secret).
+#[derive(Subcommand)]
 pub enum ConfigCommand {
     /// Set one setting in the profile's file (created if needed). VALUE `-`
     /// reads it from standard input (for a secret: arguments are visible to
@@ -246,6 +247,21 @@ pub enum ConfigCommand {
     Show,
     /// Print the profile's file name.
     Path,
+}
+
+impl std::fmt::Debug for ConfigCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Set { key, .. } => f
+                .debug_struct("Set")
+                .field("key", key)
+                .field("value", &"<redacted>")
+                .finish(),
+            Self::Unset { key } => f.debug_struct("Unset").field("key", key).finish(),
+            Self::Show => f.write_str("Show"),
+            Self::Path => f.write_str("Path"),
+        }
+    }
 }
 
 /// `plugipay events …`.
@@ -633,5 +649,10 @@ mod tests {
             assert!(!shown.contains(hidden), "{hidden} in {shown}");
         }
         assert!(shown.contains("<redacted>"));
+
+        let set = Cli::try_parse_from(["plugipay", "config", "set", "secret", "sk_test_hidden4"]);
+        let shown = format!("{:?}", set.expect("parses"));
+        assert!(!shown.contains("hidden4"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
     }
 }

@@ -150,10 +150,11 @@ impl<Op: Operation> Request<Op> {
     }
 
     /// The call as it starts: its deadline, if any, becomes an instant that
-    /// the requests it is made of inherit.
+    /// the requests it is made of inherit (a deadline past the clock's
+    /// range is none).
     fn started(mut self) -> Self {
         if let (Some(deadline), None) = (self.options.deadline, self.options.deadline_at) {
-            self.options.deadline_at = Some(tokio::time::Instant::now() + deadline);
+            self.options.deadline_at = tokio::time::Instant::now().checked_add(deadline);
         }
         self
     }

@@ -212,7 +212,13 @@ pub fn decide(
     if retries_done >= policy.max_retries || !worth_repeating(outcome, repeatable) {
         return Decision::GiveUp;
     }
-    let backoff = policy.ceiling(retries_done).mul_f64(jitter.clamp(0.0, 1.0));
+    // A draw outside [0, 1] is taken to its nearest end; NaN as 0.
+    let jitter = if jitter.is_nan() {
+        0.0
+    } else {
+        jitter.clamp(0.0, 1.0)
+    };
+    let backoff = policy.ceiling(retries_done).mul_f64(jitter);
     let asked = match outcome {
         Outcome::Answered {
             retry_after: Some(wait),
@@ -310,6 +316,25 @@ mod tests {
             [MS(500), MS(1000), MS(2000), MS(4000), MS(5000), MS(5000)]
         );
         assert_eq!(p.ceiling(u32::MAX), MS(5000));
+    }
+
+    #[test]
+    fn any_jitter_is_a_decision_never_a_panic() {
+        let p = RetryPolicy::default();
+        let busy = answered(503, BodyState::Decoded);
+        for (jitter, wait) in [
+            (f64::NAN, MS(0)),
+            (-1.0, MS(0)),
+            (f64::NEG_INFINITY, MS(0)),
+            (7.0, MS(500)),
+            (f64::INFINITY, MS(500)),
+        ] {
+            assert_eq!(
+                decide(&p, busy, true, 0, jitter),
+                Decision::RetryAfter(wait),
+                "{jitter}"
+            );
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ async fn run<T: DeserializeOwned>(
     let request = outgoing.build(api, options.on_behalf_of.as_deref())?;
     let deadline = options
         .deadline_at
-        .or_else(|| options.deadline.map(|d| Instant::now() + d));
+        .or_else(|| options.deadline.and_then(|d| Instant::now().checked_add(d)));
     let repeatable = outgoing.repeatable();
     let needs_data = outgoing.requires_data();
     let mut retries = 0;
@@ -130,7 +130,8 @@ async fn run<T: DeserializeOwned>(
         };
         match (decision, result) {
             (Decision::RetryAfter(wait), Err(error))
-                if deadline.is_none_or(|d| Instant::now() + wait < d) =>
+                if deadline
+                    .is_none_or(|d| Instant::now().checked_add(wait).is_some_and(|t| t < d)) =>
             {
                 span.in_scope(|| {
                     let wait_ms = wait.as_millis() as u64;

@@ -615,3 +615,42 @@ async fn through_faults_done_is_done_and_failed_is_absent() {
     );
     assert!(book.len() <= rows, "no duplicates");
 }
+
+/// A `Retry-After` as long as time itself, allowed by an uncapped policy,
+/// under a deadline: the call gives up with the server's answer, it does
+/// not overflow or wait.
+#[tokio::test]
+async fn an_endless_retry_after_under_a_deadline_gives_up_at_once() {
+    let limited = Reply::json(429, error_envelope("rate_limited", "slow down"))
+        .header("retry-after", "18446744073709551615");
+    let server = Scripted::start(vec![limited]).await;
+    let client = Client::builder()
+        .key_id(KEY_ID)
+        .secret(SECRET)
+        .base_url(&server.base_url)
+        .retry_policy(RetryPolicy::default().max_retry_after(Duration::MAX))
+        .build()
+        .unwrap();
+    let err = tokio::time::timeout(
+        Duration::from_secs(30),
+        client
+            .customers()
+            .get(CUSTOMER_ID)
+            .deadline(Duration::from_secs(60)),
+    )
+    .await
+    .expect("no wait for the Retry-After")
+    .unwrap_err();
+    assert_eq!(err.code(), Some(&ErrorCode::RateLimited), "{err:?}");
+
+    // A deadline past the clock's range is no deadline, not a panic.
+    let server =
+        Scripted::start(vec![Reply::json(200, envelope(customer_json(CUSTOMER_ID)))]).await;
+    let customer = client_for(&server.base_url)
+        .customers()
+        .get(CUSTOMER_ID)
+        .deadline(Duration::MAX)
+        .await
+        .unwrap();
+    assert_eq!(customer.id, CUSTOMER_ID);
+}
