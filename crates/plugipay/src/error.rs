@@ -209,6 +209,18 @@ pub enum PagingError {
         /// How many empty pages came in a row.
         pages: u32,
     },
+    /// A partitioned walk read an item older than one the same range read
+    /// before it: the server does not sort the list oldest first when
+    /// asked, so the ranges cannot tell where they end.
+    #[error(
+        "the list is not sorted oldest first as asked: an item of {after} came after one of {before}"
+    )]
+    OutOfOrder {
+        /// The time of the item read first.
+        before: chrono::DateTime<chrono::Utc>,
+        /// The older time of the item read after it.
+        after: chrono::DateTime<chrono::Utc>,
+    },
     /// The fetch of page `page` was cancelled (its runtime shutting down)
     /// before it ended: the walk is not complete.
     #[error("the fetch of page {page} was cancelled before the walk ended")]

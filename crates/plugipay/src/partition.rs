@@ -18,7 +18,7 @@ use plugipay_api::types::Event;
 use crate::archive::ArchiveFilter;
 use crate::customer::{Customer, SortOrder};
 use crate::customer_json::CustomerJson;
-use crate::error::Error;
+use crate::error::{Error, PagingError};
 use crate::ops::{CallList, ListCustomers, ListCustomersJson};
 use crate::pagination::{Pages, Paginated};
 use crate::request::{Request, private};
@@ -342,6 +342,9 @@ struct Range<Op: Paginated> {
     until: DateTime<Utc>,
     /// The time of the last item this range yielded.
     reached: Option<DateTime<Utc>>,
+    /// The time of the last item this range read, yielded or not: the
+    /// next must not be older.
+    last_read: Option<DateTime<Utc>>,
     /// About how many milliseconds of time one page covers here,
     /// from the last page (unknown before the first).
     page_ms: Option<f64>,
@@ -403,6 +406,7 @@ impl<Op: Partitionable> Walk<Op> {
             after,
             until,
             reached: None,
+            last_read: None,
             page_ms: None,
             pages: request.pages(),
             done: false,
@@ -410,8 +414,10 @@ impl<Op: Partitionable> Walk<Op> {
     }
 
     /// Takes range `i`'s page: its items inside the range are ready; one
-    /// of a time after the range's end ends the range.
-    fn take(&mut self, i: usize, items: Vec<Op::Item>) {
+    /// of a time after the range's end ends the range. Items older than
+    /// one read before are an error: a server that does not sort oldest
+    /// first would otherwise end ranges early, unseen.
+    fn take(&mut self, i: usize, items: Vec<Op::Item>) -> Result<(), Error> {
         let range = &mut self.ranges[i];
         if let (Some(first), Some(last)) = (items.first(), items.last()) {
             let covered = (Op::time(last) - Op::time(first)).num_milliseconds();
@@ -420,6 +426,10 @@ impl<Op: Partitionable> Walk<Op> {
         }
         for item in items {
             let at = Op::time(&item);
+            if let Some(before) = range.last_read.filter(|before| at < *before) {
+                return Err(Error::Paging(PagingError::OutOfOrder { before, after: at }));
+            }
+            range.last_read = Some(at);
             if range.after.is_some_and(|after| at <= after) {
                 continue;
             }
@@ -432,6 +442,7 @@ impl<Op: Partitionable> Walk<Op> {
                 self.ready.push_back(item);
             }
         }
+        Ok(())
     }
 
     /// While fewer ranges run than the window allows, splits the range with
@@ -498,8 +509,13 @@ impl<Op: Partitionable> Walk<Op> {
                 match Pin::new(&mut self.ranges[i].pages).poll_next(cx) {
                     Poll::Ready(Some(Ok(page))) => {
                         self.adjust_window(page.throttled);
-                        self.take(i, page.items);
                         moved = true;
+                        if let Err(error) = self.take(i, page.items) {
+                            // The walk ends: what is ready is handed out first.
+                            self.failed = Some(error);
+                            self.ranges.clear();
+                            break;
+                        }
                     }
                     Poll::Ready(Some(Err(error))) => {
                         // The walk ends: what is ready is handed out first.

@@ -654,3 +654,37 @@ async fn an_endless_retry_after_under_a_deadline_gives_up_at_once() {
         .unwrap();
     assert_eq!(customer.id, CUSTOMER_ID);
 }
+
+/// A server that answers a partitioned walk's ranges newest first: the walk
+/// fails saying so, rather than end its ranges early and call the book
+/// walked.
+#[tokio::test]
+async fn a_partitioned_walk_refuses_a_list_out_of_order() {
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let newest = at("2026-11-25T01:02:03Z");
+    let edge = page_created_at(CUSTOMER_ID, newest);
+    let mut older = customer_json("cus_older");
+    older["createdAt"] = json!("2026-11-20T00:00:00Z");
+    let mut first = customer_json(CUSTOMER_ID);
+    first["createdAt"] = json!(newest.to_rfc3339());
+    let meta = json!({"requestId": "r", "cursor": null, "hasMore": false});
+    let descending = Reply::json(
+        200,
+        json!({"data": [first, older], "error": null, "meta": meta}),
+    );
+    let server = Scripted::start(vec![edge.clone(), edge, descending]).await;
+    let walked: Vec<_> = client_for(&server.base_url)
+        .customers()
+        .list(ListParams::new())
+        .partitioned(1)
+        .collect()
+        .await;
+    let last = walked.last().expect("an item or an error");
+    assert!(
+        matches!(
+            last,
+            Err(Error::Paging(plugipay::PagingError::OutOfOrder { .. }))
+        ),
+        "{walked:?}"
+    );
+}
