@@ -152,9 +152,18 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                 if args.active || args.archived {
                     note!("(archive filter applied to this page only; add --all for every page)");
                 }
-                if let (true, Some(cursor)) = (page.has_more, &page.cursor) {
-                    let cursor = crate::output::terminal_safe(cursor);
-                    note!("more customers follow: --cursor {cursor} (or --all)");
+                match (
+                    page.has_more,
+                    page.cursor.as_deref().filter(|c| !c.is_empty()),
+                ) {
+                    (true, Some(cursor)) => {
+                        let cursor = crate::output::terminal_safe(cursor);
+                        note!("more customers follow: --cursor {cursor} (or --all)");
+                    }
+                    (true, None) => report!(
+                        "the server says more customers follow but gave no cursor to fetch them"
+                    ),
+                    (false, _) => {}
                 }
             }
             sink.finish()

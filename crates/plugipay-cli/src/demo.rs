@@ -12,12 +12,19 @@ use crate::Failure;
 use crate::cli::DemoArgs;
 use crate::output::progress;
 
-fn chapter(n: u32, title: &str) {
-    println!("\n{n}. {title}");
+/// One line of the story on stdout; a reader that went away (`demo |
+/// head`) is no reason to stop or to panic, as `println!` would.
+fn line(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
-fn say(line: impl AsRef<str>) {
-    println!("   {}", line.as_ref());
+fn chapter(n: u32, title: &str) {
+    line(&format!("\n{n}. {title}"));
+}
+
+fn say(text: impl AsRef<str>) {
+    line(&format!("   {}", text.as_ref()));
 }
 
 fn brief(c: &plugipay::Customer) -> String {
@@ -42,8 +49,8 @@ fn expect_error<T>(result: Result<T, Error>, code: ErrorCode) -> Result<Error, F
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> Result<(), Failure> {
-    println!("Plugipay customers, end to end");
-    println!("==============================");
+    line("Plugipay customers, end to end");
+    line("==============================");
     let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(args.seed_customers))
         .await
         .map_err(|e| Failure::Other(format!("cannot start the sandbox: {e}")))?;
@@ -271,11 +278,11 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         seen.len()
     ));
 
-    println!(
-        "\nDone: create, get, list, ensure, errors, update, a safe retry, delete, archive and a full walk."
+    line(
+        "\nDone: create, get, list, ensure, errors, update, a safe retry, delete, archive and a full walk.",
     );
-    println!(
-        "Try it yourself: plugipay sandbox --seed-customers 1000, then plugipay customers --help."
+    line(
+        "Try it yourself: plugipay sandbox --seed-customers 1000, then plugipay customers --help.",
     );
     Ok(())
 }

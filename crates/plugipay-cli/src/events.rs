@@ -70,9 +70,18 @@ pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failu
                 for event in &page.items {
                     line(&mut stdout, event)?;
                 }
-                if let (true, Some(cursor)) = (page.has_more, &page.cursor) {
-                    let cursor = terminal_safe(cursor);
-                    note!("more events follow: --cursor {cursor} (or --all)");
+                match (
+                    page.has_more,
+                    page.cursor.as_deref().filter(|c| !c.is_empty()),
+                ) {
+                    (true, Some(cursor)) => {
+                        let cursor = terminal_safe(cursor);
+                        note!("more events follow: --cursor {cursor} (or --all)");
+                    }
+                    (true, None) => report!(
+                        "the server says more events follow but gave no cursor to fetch them"
+                    ),
+                    (false, _) => {}
                 }
             }
         }

@@ -29,8 +29,9 @@ pub fn print_row_schema() -> Result<(), Failure> {
         .insert("externalId".to_owned());
     let text = serde_json::to_string_pretty(&schema)
         .map_err(|e| Failure::Other(format!("cannot print the schema: {e}")))?;
-    println!("{text}");
-    Ok(())
+    let mut stdout = std::io::stdout().lock();
+    crate::output::text_line(&mut stdout, &text)?;
+    crate::output::flush(&mut stdout)
 }
 
 /// The JSON names of a schema's top-level properties.

@@ -771,6 +771,33 @@ async fn list_hints_pipes_and_help() {
         stderr(&out)
     );
 
+    // The demo and the import schema into a pipe nobody reads (its read
+    // end closed before they start): every write fails, and none panics.
+    for args in [
+        &["demo", "--seed-customers", "0"][..],
+        &["customers", "import", "--schema"][..],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = common::plugipay_bare()
+            .args(args)
+            .env_remove("PLUGIPAY_BASE_URL")
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            // Not `output()`, which would capture stdout in a pipe of its own.
+            .spawn()
+            .unwrap()
+            .wait_with_output()
+            .await
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+
     // Nobody reads stderr: the command still finishes its work and exits 0.
     let rows = temp_file("quiet.jsonl", "{\"externalId\":\"quiet_1\"}\n");
     let mut child = plugipay_command(

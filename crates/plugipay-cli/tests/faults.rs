@@ -296,6 +296,19 @@ async fn pretty_printed_answers_and_hostile_text_stay_in_their_lines() {
     server.abort();
 }
 
+/// One page that says more follow without a cursor: printed as asked,
+/// with a warning that the rest cannot be fetched (never silence).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_claiming_more_without_a_cursor_is_said() {
+    let body = r#"{"data":[{"id":"cus_1","accountId":"acct_1","createdAt":"2026-11-25T00:00:00Z","updatedAt":"2026-11-25T00:00:00Z"}],"error":null,"meta":{"requestId":"r","cursor":null,"hasMore":true}}"#;
+    let (base_url, server) = same_answer_server(body).await;
+    let out = plugipay_at(&base_url, &["-q", "customers", "list"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cus_1"));
+    assert!(stderr(&out).contains("gave no cursor"), "{}", stderr(&out));
+    server.abort();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_looping_server_ends_list_all_and_export_with_an_error() {
     let (base_url, server) = looping_server().await;
