@@ -12,11 +12,30 @@ use crate::Failure;
 use crate::cli::DemoArgs;
 use crate::output::progress;
 
-/// One line of the story on stdout; a reader that went away (`demo |
-/// head`) is no reason to stop or to panic, as `println!` would.
+/// The first failure to write the story: the demo's work goes on, and the
+/// failure decides how it ends (a reader that went away, `demo | head`,
+/// quietly; anything else, a full disk say, as an error).
+static WRITE_FAILED: std::sync::OnceLock<(std::io::ErrorKind, String)> = std::sync::OnceLock::new();
+
+/// One line of the story on stdout, never a panic (as `println!` would on
+/// a closed stdout); after a failed write, nothing more is tried.
 fn line(text: &str) {
     use std::io::Write as _;
-    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    if WRITE_FAILED.get().is_some() {
+        return;
+    }
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
+        let _ = WRITE_FAILED.set((e.kind(), e.to_string()));
+    }
+}
+
+/// How the story's writing went.
+fn written() -> Result<(), Failure> {
+    match WRITE_FAILED.get() {
+        None => Ok(()),
+        Some((std::io::ErrorKind::BrokenPipe, _)) => Err(Failure::Closed),
+        Some((_, e)) => Err(Failure::Other(format!("cannot write the demo: {e}"))),
+    }
 }
 
 fn chapter(n: u32, title: &str) {
@@ -284,5 +303,5 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     line(
         "Try it yourself: plugipay sandbox --seed-customers 1000, then plugipay customers --help.",
     );
-    Ok(())
+    written()
 }

@@ -15,26 +15,35 @@ use plugipay::webhooks::Verifier;
 
 use crate::Failure;
 use crate::cli::{EventsCommand, Format, VerifyArgs};
-use crate::output::{flush, format, terminal_safe, text_line};
+use crate::output::{flush, format, json_terminal_safe, terminal_safe, text_line};
 
-/// One event as a line: its JSON, or its id with `--output ids`.
-fn line(out: &mut impl Write, event: &Event) -> Result<(), Failure> {
+/// One event as a line: its JSON, or its id with `--output ids`; made
+/// harmless for a `terminal`.
+fn line(out: &mut impl Write, event: &Event, terminal: bool) -> Result<(), Failure> {
     let text = match format() {
         Format::Ids => terminal_safe(&event.id),
         // An event is not a customer: CSV prints it as JSON too.
-        Format::Json | Format::Csv => serde_json::to_string(event)
-            .map_err(|e| Failure::Other(format!("cannot print the event: {e}")))?,
+        Format::Json | Format::Csv => {
+            let json = serde_json::to_string(event)
+                .map_err(|e| Failure::Other(format!("cannot print the event: {e}")))?;
+            if terminal {
+                json_terminal_safe(&json).into_owned()
+            } else {
+                json
+            }
+        }
     };
     text_line(out, &text)
 }
 
 /// Runs `plugipay events …`.
 pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failure> {
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match command {
         EventsCommand::Get { id } => {
             let event = client.call(GetEvent { id }).await?;
-            line(&mut stdout, &event)?;
+            line(&mut stdout, &event, terminal)?;
         }
         EventsCommand::List {
             r#type,
@@ -63,12 +72,12 @@ pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failu
                         Box::pin(request.stream())
                     };
                 while let Some(event) = events.try_next().await? {
-                    line(&mut stdout, &event)?;
+                    line(&mut stdout, &event, terminal)?;
                 }
             } else {
                 let page = request.paginated().await?;
                 for event in &page.items {
-                    line(&mut stdout, event)?;
+                    line(&mut stdout, event, terminal)?;
                 }
                 match (
                     page.has_more,
@@ -113,8 +122,15 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
     }
     .map_err(|e| Failure::Other(format!("the delivery does not verify: {e} ({})", e.code())))?;
     note!("signature valid: event {} ({})", event.id, event.event_type);
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let json = event.raw.to_string();
+    let json = if terminal {
+        json_terminal_safe(&json)
+    } else {
+        json.as_str().into()
+    };
     let mut stdout = std::io::stdout().lock();
-    text_line(&mut stdout, &event.raw.to_string())?;
+    text_line(&mut stdout, &json)?;
     flush(&mut stdout)
 }
 

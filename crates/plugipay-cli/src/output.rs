@@ -70,10 +70,10 @@ pub fn print_customer(customer: &Customer) -> Result<(), Failure> {
 /// Where customers go, as `--output` says: JSON lines as they come, ids as
 /// they come, or CSV, which needs every customer's metadata keys for its
 /// header row, so its rows wait in a temporary file (memory stays flat)
-/// and are written out by [`Sink::finish`]. JSON lines are JSON's own
-/// text, where a control character can only be escaped; ids and CSV cells
-/// are decoded server text, made terminal-safe when `out` is a terminal
-/// (and an id always: no id holds a control character).
+/// and are written out by [`Sink::finish`]. On a terminal, server text is
+/// made harmless: JSON lines get their control and invisible characters
+/// as `\uXXXX` escapes (the same JSON), CSV cells and ids are escaped (an
+/// id always: no id holds such a character).
 pub struct Sink<W: Write> {
     out: W,
     format: Format,
@@ -110,6 +110,9 @@ impl<W: Write> Sink<W> {
     /// for JSON lines).
     pub fn customer_json(&mut self, text: &str) -> Result<(), Failure> {
         match (self.format, &mut self.spool) {
+            (Format::Json, _) if self.terminal => {
+                text_line(&mut self.out, &json_terminal_safe(text))
+            }
             (Format::Json, _) => text_line(&mut self.out, text),
             (Format::Ids, _) => {
                 let customer = parsed(text)?;
@@ -249,6 +252,29 @@ pub fn terminal_safe(text: &str) -> String {
     out
 }
 
+/// Valid JSON text with every control or invisible character (DEL, C1,
+/// direction and zero-width marks; raw ones below U+0020 cannot occur in
+/// JSON) written as a `\uXXXX` escape: the same JSON, harmless on a
+/// terminal. Such characters can only sit inside strings, where the escape
+/// means the same character.
+pub fn json_terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() || is_invisible(c)) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if c.is_control() || is_invisible(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// A character that changes how text around it shows without showing
 /// itself (zero-width and direction marks).
 fn is_invisible(c: char) -> bool {
@@ -312,5 +338,26 @@ mod tests {
         assert_eq!(safe.lines().count(), 1);
         assert!(safe.starts_with("gone\\u{1b}[2J\\r\\n"), "{safe}");
         assert_eq!(terminal_safe("café 👍"), "café 👍");
+    }
+
+    #[test]
+    fn json_for_a_terminal_is_the_same_json_without_what_drives_it() {
+        // Raw DEL, C1 CSI and a direction mark are valid inside JSON strings.
+        let text = "{\"name\":\"a\u{7f}b\u{9b}2Jc\u{202e}d\",\"x\":\"caf\u{e9} 👍\"}";
+        let safe = json_terminal_safe(text);
+        assert!(
+            !safe.chars().any(|c| c.is_control() || is_invisible(c)),
+            "{safe}"
+        );
+        let same: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(
+            same,
+            serde_json::from_str::<serde_json::Value>(text).unwrap()
+        );
+        assert!(safe.contains("\\u009b"), "{safe}");
+        assert!(matches!(
+            json_terminal_safe("{\"x\":1}"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

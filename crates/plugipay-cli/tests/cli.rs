@@ -798,6 +798,27 @@ async fn list_hints_pipes_and_help() {
         );
     }
 
+    // A stdout that cannot take the story (a full disk): said, exit 1.
+    #[cfg(target_os = "linux")]
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let out = common::plugipay_bare()
+            .args(["demo", "--seed-customers", "0"])
+            .env_remove("PLUGIPAY_BASE_URL")
+            .stdout(full)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+            .wait_with_output()
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("cannot write the demo"),
+            "{}",
+            stderr(&out)
+        );
+    }
+
     // Nobody reads stderr: the command still finishes its work and exits 0.
     let rows = temp_file("quiet.jsonl", "{\"externalId\":\"quiet_1\"}\n");
     let mut child = plugipay_command(

@@ -13,7 +13,8 @@ use crate::customer::Customer;
 use crate::error::Error;
 
 /// One customer of a list, kept as the JSON text the server sent (every
-/// field, those this SDK does not know included), with its id, creation
+/// field, those this SDK does not know included; on one line, see
+/// [`json`](Self::json)), with its id, creation
 /// time and archive flag read out: what
 /// [`Request::json_items`](crate::Request::json_items) yields.
 ///
@@ -57,7 +58,12 @@ impl CustomerJson {
     /// Reads `json`, one customer object: it must have a string `id` and a
     /// string `createdAt` (ISO-8601).
     pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
-        let json = RawValue::from_string(one_line(json).into_owned())?;
+        // Valid as given first: taking whitespace out of text that is not
+        // JSON could make other JSON of it (`tr\nue`).
+        let mut json = RawValue::from_string(json.to_owned())?;
+        if let Cow::Owned(line) = one_line(json.get()) {
+            json = RawValue::from_string(line)?;
+        }
         let (id, created_at, archived) = read(&json)?;
         Ok(Self {
             id,
@@ -104,9 +110,9 @@ impl CustomerJson {
         self.archived
     }
 
-    /// The customer's JSON text as the server sent it, on one line: line
-    /// breaks between its tokens (a pretty-printed answer) are taken out,
-    /// nothing else is changed.
+    /// The customer's JSON text as the server sent it, on one line: when
+    /// it spans lines (a pretty-printed answer), the whitespace between its
+    /// tokens is taken out; the tokens themselves are never changed.
     pub fn json(&self) -> &str {
         self.json.get()
     }
@@ -119,9 +125,9 @@ impl CustomerJson {
     }
 }
 
-/// `json` without the line breaks (and the indentation after them) that
-/// sit between its tokens; unchanged when it has none. A line break inside
-/// a JSON string is always escaped, so only whitespace goes.
+/// Valid JSON `json` on one line: unchanged when it has no line break,
+/// otherwise without any whitespace between its tokens. A line break
+/// inside a JSON string is always escaped, so only whitespace goes.
 fn one_line(json: &str) -> Cow<'_, str> {
     if !json.contains(['\n', '\r']) {
         return Cow::Borrowed(json);
@@ -225,6 +231,9 @@ mod tests {
             same,
             serde_json::from_str::<serde_json::Value>(pretty).unwrap()
         );
+        // Not JSON as given stays an error, whatever taking whitespace
+        // out would make of it.
+        assert!(CustomerJson::from_json("{\"id\": \"cus_1\", \"x\": tr\nue}").is_err());
         // One line already: kept byte for byte, spaces included.
         let spaced = r#"{"id": "cus_2", "createdAt": "2026-11-25T08:00:00Z"}"#;
         assert_eq!(CustomerJson::from_json(spaced).unwrap().json(), spaced);

@@ -159,6 +159,9 @@ impl<Op: Partitionable> Request<Op> {
     ///   size. `order` must be unset or `Asc`, and `cursor` unset
     ///   ([`Error::InvalidArgument`] otherwise, as for `partitions` outside
     ///   1..=[`MAX_PARTITIONS`]).
+    /// - **A server that does not sort as asked** (an item older than one
+    ///   read before it in the same range) ends the walk with
+    ///   [`PagingError::OutOfOrder`], never with ranges cut short unseen.
     ///
     /// Two requests (the oldest and the newest item) come first. Needs a
     /// Tokio runtime, like [`stream`](Request::stream).

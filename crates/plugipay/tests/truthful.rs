@@ -182,7 +182,9 @@ async fn create_alice(replies: Vec<Reply>) -> Result<plugipay::Customer, plugipa
 #[tokio::test]
 async fn a_create_of_unknown_outcome_is_read_back_by_its_external_id() {
     let now = chrono::Utc::now();
-    let server = Scripted::start(vec![busy(), page_created_at(CUSTOMER_ID, now)]).await;
+    // The server says it was created once the call had begun.
+    let after_start = now + chrono::TimeDelta::seconds(1);
+    let server = Scripted::start(vec![busy(), page_created_at(CUSTOMER_ID, after_start)]).await;
     let customer = client_for(&server.base_url)
         .customers()
         .create(alice())
@@ -197,25 +199,18 @@ async fn a_create_of_unknown_outcome_is_read_back_by_its_external_id() {
         received[1].target
     );
 
-    // Found as this create would have made it, but created long before it
-    // began: not this create's customer, so still unknown.
-    let err = create_alice(vec![busy(), page(&[CUSTOMER_ID], None)])
-        .await
-        .unwrap_err();
-    assert!(err.is_outcome_unknown(), "{err:?}");
-    // A server clock a minute behind ours is allowed for.
-    let behind = now - chrono::TimeDelta::minutes(1);
-    let customer = create_alice(vec![busy(), page_created_at(CUSTOMER_ID, behind)])
-        .await
-        .unwrap();
-    assert_eq!(customer.id, CUSTOMER_ID);
-    // `ensure` then knows it existed: not created by this call.
-    let server = Scripted::start(vec![
-        busy(),
-        page(&[CUSTOMER_ID], None),
-        page(&[CUSTOMER_ID], None),
-    ])
-    .await;
+    // Found as this create would have made it, but created before it
+    // began (a day, or only a minute: an earlier run's, maybe): not
+    // claimed as this create's, so still unknown.
+    for before in [chrono::TimeDelta::days(1), chrono::TimeDelta::minutes(1)] {
+        let err = create_alice(vec![busy(), page_created_at(CUSTOMER_ID, now - before)])
+            .await
+            .unwrap_err();
+        assert!(err.is_outcome_unknown(), "{before}: {err:?}");
+    }
+    // `ensure` then knows a day-old one existed: not created by this call.
+    let day_old = page_created_at(CUSTOMER_ID, now - chrono::TimeDelta::days(1));
+    let server = Scripted::start(vec![busy(), day_old.clone(), day_old]).await;
     let ensured = client_for(&server.base_url)
         .customers()
         .ensure("user_19823", alice())
@@ -223,9 +218,18 @@ async fn a_create_of_unknown_outcome_is_read_back_by_its_external_id() {
         .unwrap();
     assert!(!ensured.created);
     assert_eq!(ensured.customer.id, CUSTOMER_ID);
+    // A minute old may be this call's own (clocks differ): unknown.
+    let minute_old = page_created_at(CUSTOMER_ID, now - chrono::TimeDelta::minutes(1));
+    let server = Scripted::start(vec![busy(), minute_old.clone(), minute_old]).await;
+    let err = client_for(&server.base_url)
+        .customers()
+        .ensure("user_19823", alice())
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
 
     // Found, but not as this create would have made it: still unknown.
-    let server = Scripted::start(vec![busy(), page_created_at(CUSTOMER_ID, now)]).await;
+    let server = Scripted::start(vec![busy(), page_created_at(CUSTOMER_ID, after_start)]).await;
     let err = client_for(&server.base_url)
         .customers()
         .create(alice().name("Someone Else"))
@@ -363,9 +367,8 @@ async fn ensure_after_a_lost_answer_says_created_false_only_for_an_older_custome
     };
     let conflict = || Reply::json(409, error_envelope("conflict", "externalId taken"));
     // Older than the call: it existed.
-    let ensured = ensure(vec![busy(), conflict(), page(&[CUSTOMER_ID], None)])
-        .await
-        .unwrap();
+    let day_old = page_created_at(CUSTOMER_ID, chrono::Utc::now() - chrono::TimeDelta::days(1));
+    let ensured = ensure(vec![busy(), conflict(), day_old]).await.unwrap();
     assert!(!ensured.created);
     // Made just now: maybe by this call's first attempt.
     let now = chrono::Utc::now();

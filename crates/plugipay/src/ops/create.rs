@@ -1,6 +1,6 @@
 //! `customers().create(new)`: a new customer, under an Idempotency-Key.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use plugipay_api::endpoint::Endpoint;
 use plugipay_api::endpoints;
 
@@ -30,12 +30,14 @@ impl Operation for CreateCustomer {
     /// [`Error::OutcomeUnknown`] around an [`Error::Decode`] that says the
     /// create was accepted (it was applied; its answer is unknown). A create whose
     /// outcome is unknown is read back by its `externalId` too: found,
-    /// holding every field it sent, and not created before this call began
-    /// (allowing five minutes between the server's clock and ours), it is
-    /// the created customer; otherwise (or with no `externalId`) the call
-    /// fails with [`Error::OutcomeUnknown`].
+    /// holding every field it sent, and created (by the server's
+    /// `createdAt`) no earlier than the whole second this call began in by
+    /// our clock (a server may keep whole seconds), it is the created
+    /// customer; otherwise (or with no `externalId`) the call fails
+    /// with [`Error::OutcomeUnknown`]. A server clock behind ours can only
+    /// make a creation unknown, never claim an older customer as new.
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
-        let started = Utc::now();
+        let since = Utc::now().trunc_subsecs(0);
         let new = &request.op.customer;
         let endpoint = endpoints::CreateCustomer { body: new.clone() };
         let outgoing = endpoint_outgoing(&endpoint, &request)?;
@@ -52,7 +54,7 @@ impl Operation for CreateCustomer {
         let settled = settle(answer, || async {
             let found = find(&request, new).await?;
             Ok(found.filter(|customer| {
-                difference(customer, new).is_empty() && !predates(customer, started)
+                difference(customer, new).is_empty() && customer.created_at >= since
             }))
         })
         .await?;
@@ -81,13 +83,12 @@ impl Operation for CreateCustomer {
     }
 }
 
-/// How far the server's clock may be behind ours: a customer read back
-/// after a create of unknown outcome is taken as that create's only if the
-/// server says it was created no earlier than this before the call began.
+/// How far the server's clock and ours may disagree: a customer whose
+/// `createdAt` is more than this before a call began existed before it.
 const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
 
-/// Whether `customer` existed before a call that began at `started`, by
-/// its `createdAt` and allowing for [`CLOCK_SKEW`].
+/// Whether `customer` surely existed before a call that began at `started`
+/// (by our clock): created more than [`CLOCK_SKEW`] before it.
 pub(super) fn predates(customer: &Customer, started: DateTime<Utc>) -> bool {
     customer.created_at < started - CLOCK_SKEW
 }

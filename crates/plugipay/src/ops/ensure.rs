@@ -42,8 +42,9 @@ impl Operation for EnsureCustomer {
     /// error, as whether the customer exists is unknown. A create of
     /// unknown outcome that the read-back could not settle is looked up
     /// once more: a customer with the external id created well before this
-    /// call (more than five minutes before, by the server's clock) existed
-    /// already.
+    /// call (its `createdAt` more than five minutes before the call began
+    /// by our clock) existed already; a newer one may be this call's, and
+    /// the outcome stays unknown.
     async fn run(request: Request<Self>) -> Result<Ensured, Error> {
         let started = chrono::Utc::now();
         let external_id = request.op.external_id.clone();

@@ -211,8 +211,9 @@ impl<T: DeserializeOwned + Send + 'static> Operation for Raw<T> {
     /// write, which was applied, inside [`Error::OutcomeUnknown`].
     async fn run(request: Request<Self>) -> Result<T, Error> {
         let key = request.op.key(&request)?;
-        let write = request.op.writes();
         let outgoing = request.op.outgoing(key)?;
+        // As the attempt loop judges it, so decoding and retrying agree.
+        let write = outgoing.is_write();
         let envelope: Envelope<Value> = request.exchange(outgoing).await?;
         decode::answer_as(envelope, write)
     }
