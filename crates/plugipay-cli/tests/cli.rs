@@ -730,6 +730,22 @@ async fn import_input_is_checked() {
     assert_eq!(not_done, "externalId,name,metadata.plan\n,Nameless,free\n");
 }
 
+/// Runs `plugipay args` (no connection settings) writing its stdout to
+/// `stdout`, its stderr captured.
+async fn with_stdout(args: &[&str], stdout: impl Into<std::process::Stdio>) -> Output {
+    common::plugipay_bare()
+        .args(args)
+        .env_remove("PLUGIPAY_BASE_URL")
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        // Not `output()`, which would capture stdout in a pipe of its own.
+        .spawn()
+        .unwrap()
+        .wait_with_output()
+        .await
+        .unwrap()
+}
+
 /// `list` says when more pages follow and takes `--cursor`; `… | head`
 /// ends quietly; a closed stderr is no crash; connection failures name
 /// their cause; `--help` keeps the connection flags apart.
@@ -779,17 +795,7 @@ async fn list_hints_pipes_and_help() {
     ] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let out = common::plugipay_bare()
-            .args(args)
-            .env_remove("PLUGIPAY_BASE_URL")
-            .stdout(writer)
-            .stderr(std::process::Stdio::piped())
-            // Not `output()`, which would capture stdout in a pipe of its own.
-            .spawn()
-            .unwrap()
-            .wait_with_output()
-            .await
-            .unwrap();
+        let out = with_stdout(args, writer).await;
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         assert!(
             !stderr(&out).contains("panicked"),
@@ -801,16 +807,7 @@ async fn list_hints_pipes_and_help() {
     // A stdout that cannot take the story (a full disk): said, exit 1.
     #[cfg(target_os = "linux")]
     if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
-        let out = common::plugipay_bare()
-            .args(["demo", "--seed-customers", "0"])
-            .env_remove("PLUGIPAY_BASE_URL")
-            .stdout(full)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-            .wait_with_output()
-            .await
-            .unwrap();
+        let out = with_stdout(&["demo", "--seed-customers", "0"], full).await;
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         assert!(
             stderr(&out).contains("cannot write the demo"),

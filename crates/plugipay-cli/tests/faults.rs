@@ -243,18 +243,24 @@ async fn pretty_printed_answers_and_hostile_text_stay_in_their_lines() {
     let body = "{\n  \"data\": [\n    {\n      \"id\": \"cus_\\u001b[2J\",\n      \"accountId\": \"acct_1\",\n      \"name\": \"Ani\",\n      \"createdAt\": \"2026-11-25T00:00:00Z\",\n      \"updatedAt\": \"2026-11-25T00:00:00Z\"\n    },\n    {\"id\": \"cus_b\", \"accountId\": \"acct_1\", \"createdAt\": \"2026-11-25T00:00:00Z\", \"updatedAt\": \"2026-11-25T00:00:00Z\"}\n  ],\n  \"error\": null,\n  \"meta\": {\"requestId\": \"r\", \"cursor\": null, \"hasMore\": false}\n}";
     let (base_url, server) = same_answer_server(body).await;
     let out_file = temp_file("old.jsonl", "").with_file_name("pretty.jsonl");
-    let out = plugipay_at(
-        &base_url,
-        &[
-            "customers",
-            "export",
-            "--parallel",
-            "1",
-            "--out",
-            out_file.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let export = |format: &'static str, file: std::path::PathBuf| {
+        let base_url = base_url.clone();
+        async move {
+            let file = file.to_str().unwrap().to_owned();
+            let args = [
+                "customers",
+                "export",
+                "--parallel",
+                "1",
+                "--output",
+                format,
+                "--out",
+                &file,
+            ];
+            plugipay_at(&base_url, &args).await
+        }
+    };
+    let out = export("json", out_file.clone()).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let text = std::fs::read_to_string(&out_file).unwrap();
     let lines: Vec<serde_json::Value> = text
@@ -275,20 +281,7 @@ async fn pretty_printed_answers_and_hostile_text_stay_in_their_lines() {
     assert_eq!(ids, "cus_\\u{1b}[2J\ncus_b\n");
 
     let csv_file = out_file.with_file_name("pretty.csv");
-    let out = plugipay_at(
-        &base_url,
-        &[
-            "customers",
-            "export",
-            "--parallel",
-            "1",
-            "--output",
-            "csv",
-            "--out",
-            csv_file.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let out = export("csv", csv_file.clone()).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let csv = std::fs::read_to_string(&csv_file).unwrap();
     assert_eq!(csv.lines().count(), 3, "a header and two rows: {csv:?}");
