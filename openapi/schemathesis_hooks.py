@@ -43,7 +43,11 @@ def _good_text(value, limit):
 
 
 def _fresh_key(headers):
-    if headers and "Idempotency-Key" in headers:
+    # Only a key that is one already is made fresh: an empty one (a case
+    # generated to break the spec's minLength) must stay broken, or the
+    # sandbox would rightly accept a case schemathesis expects refused.
+    key = headers.get("Idempotency-Key") if headers else None
+    if isinstance(key, str) and key:
         headers["Idempotency-Key"] = f"idem_{uuid.uuid4()}"
     return headers
 
@@ -62,13 +66,17 @@ def _good_metadata(body, method=None):
         # sandbox's default metadata mode (replace) refuses: drop those. Other
         # non-string values stay, so a case meant to be invalid stays invalid.
         drop_nulls = (method or "").upper() == "PATCH"
+        # An entry whose value breaks the spec (not a string, nor a PATCH's
+        # null) is kept whatever its key: dropping it would turn a case meant
+        # to be refused into one the sandbox rightly accepts.
         entries = [
             (k, v)
             for k, v in body["metadata"].items()
-            if _good_key(k)
-            and not (drop_nulls and v is None)
-            and (not isinstance(v, str) or len(v) <= VALUE_MAX_LENGTH)
+            if (not isinstance(v, str) and not (drop_nulls and v is None))
+            or (isinstance(v, str) and _good_key(k) and len(v) <= VALUE_MAX_LENGTH)
         ]
+        # The spec-breaking entries first, so the key limit never drops them.
+        entries.sort(key=lambda kv: isinstance(kv[1], str))
         body["metadata"] = dict(entries[:METADATA_MAX_KEYS])
     for field, limit in PUBLISHED.items():
         value = body.get(field)
