@@ -1,4 +1,8 @@
 //! The `plugipay` binary against an in-process sandbox.
+//!
+//! These tests measure other things than pacing and set up more than the
+//! published rate limits allow quickly: their sandboxes run without them
+//! (the limits themselves are tested in plugipay-sandbox's rate_limits.rs).
 
 mod common;
 
@@ -30,9 +34,13 @@ fn stdout_json(out: &Output) -> Vec<Value> {
 }
 
 async fn sandbox(seed: usize) -> Sandbox {
-    Sandbox::start(SandboxConfig::new().seed_customers(seed))
-        .await
-        .unwrap()
+    Sandbox::start(
+        SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
+            .seed_customers(seed),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1292,10 +1300,14 @@ async fn an_interrupted_import_stops_cleanly_and_a_rerun_converges() {
     for update in [false, true] {
         // Latency on every request keeps the import running long enough
         // to be interrupted in the middle.
-        let sb = Sandbox::start(SandboxConfig::new().faults(Faults {
-            latency: std::time::Duration::from_millis(10),
-            ..Faults::default()
-        }))
+        let sb = Sandbox::start(
+            SandboxConfig::new()
+                .rate_limits(plugipay_sandbox::RateLimits::off())
+                .faults(Faults {
+                    latency: std::time::Duration::from_millis(10),
+                    ..Faults::default()
+                }),
+        )
         .await
         .unwrap();
         let mut args = vec!["customers", "import", file_arg, "--concurrency", "2"];
@@ -1539,6 +1551,7 @@ async fn verbose_shows_attempts_and_retries_but_no_secret() {
     // The published rate limits: every answer says what budget is left.
     let sb = Sandbox::start(
         SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
             .seed_customers(250)
             .rate_limits(plugipay_sandbox::RateLimits::published()),
     )

@@ -1,5 +1,9 @@
 //! `customers export --out`: what each kind of destination ends up holding,
 //! and what is left behind when exports race, fail or are interrupted.
+//!
+//! These tests measure other things than pacing and set up more than the
+//! published rate limits allow quickly: their sandboxes run without them
+//! (the limits themselves are tested in plugipay-sandbox's rate_limits.rs).
 #![cfg(unix)]
 
 mod common;
@@ -17,9 +21,13 @@ use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn sandbox(seed: usize) -> Sandbox {
-    Sandbox::start(SandboxConfig::new().seed_customers(seed))
-        .await
-        .unwrap()
+    Sandbox::start(
+        SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
+            .seed_customers(seed),
+    )
+    .await
+    .unwrap()
 }
 
 /// A new, empty directory of this test's own.
@@ -91,10 +99,15 @@ async fn run(base_url: &str, args: &[String]) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_exports_to_one_file_leave_one_whole_book() {
     // A little latency on every page keeps the four walks overlapping.
-    let sb = Sandbox::start(SandboxConfig::new().seed_customers(4_000).faults(Faults {
-        latency: Duration::from_millis(5),
-        ..Faults::default()
-    }))
+    let sb = Sandbox::start(
+        SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
+            .seed_customers(4_000)
+            .faults(Faults {
+                latency: Duration::from_millis(5),
+                ..Faults::default()
+            }),
+    )
     .await
     .unwrap();
     let dir = empty_dir();

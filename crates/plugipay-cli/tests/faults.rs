@@ -2,6 +2,10 @@
 //! import, sync and export through 30 % faults of eight kinds do everything
 //! exactly once and report no false failure; a server whose paging would
 //! loop ends `list --all` and `export` with a clear error.
+//!
+//! These tests measure other things than pacing and set up more than the
+//! published rate limits allow quickly: their sandboxes run without them
+//! (the limits themselves are tested in plugipay-sandbox's rate_limits.rs).
 
 mod common;
 
@@ -30,7 +34,10 @@ fn faults(seed: u64) -> ProxyFaults {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_and_export_through_faults_are_exactly_once() {
-    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sandbox =
+        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+            .await
+            .unwrap();
     let proxy = FaultProxy::start(sandbox.base_url(), faults(9))
         .await
         .unwrap();
@@ -115,7 +122,10 @@ async fn import_and_export_through_faults_are_exactly_once() {
 /// outcome) is absent, and every row not done is in the file it names.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_that_cannot_finish_says_only_what_is_true() {
-    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sandbox =
+        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+            .await
+            .unwrap();
     let proxy = FaultProxy::start(sandbox.base_url(), faults(23))
         .await
         .unwrap();

@@ -378,10 +378,10 @@ impl Default for Limits {
 /// that class unlimited: no bucket, no `X-RateLimit-*` headers.
 ///
 /// [`published`](Self::published) is what Plugipay publishes (reads 100/s,
-/// writes 20/s, a `Retry-After` of 12 s): the default of the
-/// `plugipay-sandbox` binary and `plugipay sandbox`. The library's default
-/// ([`SandboxConfig::new`]) is [`off`](Self::off), so that tests run at
-/// full speed unless they ask for limits.
+/// writes 20/s, a `Retry-After` of 12 s): the default everywhere, the
+/// library's [`SandboxConfig::new`] included, as the live API has no other.
+/// A test whose setup needs more than the limits allow quickly, and that
+/// is not about pacing, turns them [`off`](Self::off).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RateLimits {
     /// Reads (`GET`, `HEAD`) per second, and the read bucket's size; 0:
@@ -413,7 +413,7 @@ impl RateLimits {
     }
 
     /// No limits: no 429 from an empty bucket and no `X-RateLimit-*`
-    /// headers (the library's default).
+    /// headers (not the live API: for bulk test setups).
     pub fn off() -> Self {
         Self::new(0, 0)
     }
@@ -546,7 +546,7 @@ impl Default for SandboxConfig {
             read_timeout: Duration::from_secs(30),
             idempotency_budget_bytes: 64 << 20,
             idempotency_workspace_budget_bytes: 8 << 20,
-            rate_limits: RateLimits::off(),
+            rate_limits: RateLimits::published(),
             webhooks: Vec::new(),
             delivery: DeliveryPolicy::default(),
         }
@@ -555,7 +555,7 @@ impl Default for SandboxConfig {
 
 impl SandboxConfig {
     /// The defaults: loopback, a free port, the default keys, no customers,
-    /// no faults, no rate limits.
+    /// no faults, and Plugipay's published rate limits.
     pub fn new() -> Self {
         Self::default()
     }

@@ -1,6 +1,10 @@
 //! The sandbox end to end: the SDK and an independent raw client against a
 //! real server, every operation and every error code; every response is
 //! checked against the spec by the raw client.
+//!
+//! These tests measure other things than pacing and set up more than the
+//! published rate limits allow quickly: their sandboxes run without them
+//! (the limits themselves are tested in plugipay-sandbox's rate_limits.rs).
 
 mod common;
 
@@ -17,7 +21,9 @@ use plugipay_sandbox::{
 use serde_json::json;
 
 async fn sandbox() -> Sandbox {
-    Sandbox::start(SandboxConfig::new()).await.unwrap()
+    Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -172,9 +178,13 @@ async fn a_repeated_delete_replays_its_answer() {
 
 #[tokio::test]
 async fn patch_semantics_when_metadata_merges() {
-    let sb = Sandbox::start(SandboxConfig::new().metadata_mode(MetadataMode::Merge))
-        .await
-        .unwrap();
+    let sb = Sandbox::start(
+        SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
+            .metadata_mode(MetadataMode::Merge),
+    )
+    .await
+    .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let created = raw
         .create(
@@ -261,9 +271,13 @@ async fn patch_semantics_when_metadata_is_replaced() {
 async fn metadata_helpers_agree_under_merge_and_replace() {
     let mut results = Vec::new();
     for mode in [MetadataMode::Merge, MetadataMode::Replace] {
-        let sb = Sandbox::start(SandboxConfig::new().metadata_mode(mode))
-            .await
-            .unwrap();
+        let sb = Sandbox::start(
+            SandboxConfig::new()
+                .rate_limits(plugipay_sandbox::RateLimits::off())
+                .metadata_mode(mode),
+        )
+        .await
+        .unwrap();
         let client = sdk(sb.base_url());
         let customers = client.customers();
         let c = customers
@@ -321,9 +335,13 @@ async fn lengths_are_judged_by_the_server() {
     let mut roomy = Limits::default();
     roomy.name_max_chars = 1_000;
     roomy.metadata_max_keys = 100;
-    let sb = Sandbox::start(SandboxConfig::new().limits(roomy))
-        .await
-        .unwrap();
+    let sb = Sandbox::start(
+        SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
+            .limits(roomy),
+    )
+    .await
+    .unwrap();
     let client = sdk(sb.base_url());
     let named = client.customers().create(long_name).await.unwrap();
     assert_eq!(named.name.map(|n| n.len()), Some(300));
@@ -334,10 +352,12 @@ async fn lengths_are_judged_by_the_server() {
 #[tokio::test]
 async fn every_error_code() {
     let sb = Sandbox::start(
-        SandboxConfig::new().key(
-            ApiKey::hmac("ak_test_read_only", "sk_test_read_only", TEST_ACCOUNT_ID)
-                .with_scopes(&[Scope::Read]),
-        ),
+        SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
+            .key(
+                ApiKey::hmac("ak_test_read_only", "sk_test_read_only", TEST_ACCOUNT_ID)
+                    .with_scopes(&[Scope::Read]),
+            ),
     )
     .await
     .unwrap();
@@ -705,9 +725,13 @@ async fn walk(client: &plugipay::Client, params: ListParams) -> Vec<String> {
 
 #[tokio::test]
 async fn a_walk_during_inserts_sees_everything_once() {
-    let sb = Sandbox::start(SandboxConfig::new().seed_customers(1_000))
-        .await
-        .unwrap();
+    let sb = Sandbox::start(
+        SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
+            .seed_customers(1_000),
+    )
+    .await
+    .unwrap();
     let before: HashSet<String> = sb
         .customers(TEST_ACCOUNT_ID)
         .into_iter()
@@ -955,9 +979,13 @@ async fn unknown_paths_and_methods_answer_the_envelope() {
 #[tokio::test]
 async fn idempotency_records_stay_within_their_byte_budget() {
     let budget = 8 * 1024;
-    let sb = Sandbox::start(SandboxConfig::new().idempotency_budget_bytes(budget))
-        .await
-        .unwrap();
+    let sb = Sandbox::start(
+        SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
+            .idempotency_budget_bytes(budget),
+    )
+    .await
+    .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let keys: Vec<String> = (0..40).map(|_| fresh_key()).collect();
     for (n, key) in keys.iter().enumerate() {
@@ -1019,9 +1047,13 @@ async fn the_binary_prints_its_credentials() {
 #[tokio::test]
 async fn a_flood_in_one_workspace_cannot_make_another_apply_a_key_twice() {
     let budget = 16 * 1024;
-    let sb = Sandbox::start(SandboxConfig::new().idempotency_budget_bytes(budget))
-        .await
-        .unwrap();
+    let sb = Sandbox::start(
+        SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
+            .idempotency_budget_bytes(budget),
+    )
+    .await
+    .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let created = raw.create(r#"{"name":"before"}"#, &fresh_key()).await;
     let path = format!(
@@ -1072,6 +1104,7 @@ async fn each_workspace_makes_room_only_from_its_own_records() {
     let (total, each) = (64 * 1024, 16 * 1024);
     let sb = Sandbox::start(
         SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
             .idempotency_budget_bytes(total)
             .idempotency_workspace_budget_bytes(each),
     )

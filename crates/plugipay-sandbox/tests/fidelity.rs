@@ -4,6 +4,10 @@
 //! live worlds kept apart by the key's prefix, and scopes (403
 //! `insufficient_scope`). Every response is checked against the spec by the
 //! raw client.
+//!
+//! These tests send more than the published rate limits allow quickly, with
+//! a client that does not pace itself: their sandboxes run without them
+//! (the limits themselves are tested in rate_limits.rs).
 
 mod common;
 
@@ -81,7 +85,9 @@ fn assert_refused(a: &Answer, field: &str, what: &str) {
 
 #[tokio::test]
 async fn published_limits_on_create_at_their_edges() {
-    let sb = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sb = Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+        .await
+        .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     for (n, (field, at_limit, past_limit)) in edges().into_iter().enumerate() {
         let a = raw
@@ -98,7 +104,9 @@ async fn published_limits_on_create_at_their_edges() {
 
 #[tokio::test]
 async fn published_limits_on_patch_at_their_edges() {
-    let sb = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sb = Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+        .await
+        .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let id = id_of(&raw.create("{}", &fresh_key()).await);
     let path = format!("/api/v1/customers/{id}");
@@ -119,7 +127,9 @@ async fn published_limits_on_patch_at_their_edges() {
 
 #[tokio::test]
 async fn a_reused_key_with_another_request_names_the_differing_field() {
-    let sb = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sb = Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+        .await
+        .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let key = fresh_key();
     let first = raw
@@ -201,6 +211,7 @@ async fn a_reused_key_with_another_request_names_the_differing_field() {
 async fn two_worlds() -> Sandbox {
     Sandbox::start(
         SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
             .seed_customers(3)
             .key(ApiKey::hmac(LIVE_KEY_ID, LIVE_SECRET, TEST_ACCOUNT_ID))
             .key(ApiKey::bearer(LIVE_API_KEY, TEST_ACCOUNT_ID)),
@@ -327,9 +338,13 @@ async fn keys_whose_prefix_names_no_mode_are_refused_at_start() {
     ];
     for key in bad {
         let shown = format!("{key:?}");
-        let err = Sandbox::start(SandboxConfig::new().key(key))
-            .await
-            .expect_err(&shown);
+        let err = Sandbox::start(
+            SandboxConfig::new()
+                .rate_limits(plugipay_sandbox::RateLimits::off())
+                .key(key),
+        )
+        .await
+        .expect_err(&shown);
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{shown}");
         assert!(
             err.to_string().contains("must start with"),
@@ -342,6 +357,7 @@ async fn keys_whose_prefix_names_no_mode_are_refused_at_start() {
 async fn a_key_without_the_scope_gets_insufficient_scope() {
     let sb = Sandbox::start(
         SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
             .key(
                 ApiKey::hmac("ak_test_reader", "sk_test_reader", TEST_ACCOUNT_ID)
                     .with_scopes(&[Scope::Read]),
@@ -447,6 +463,7 @@ async fn the_binary_takes_live_keys() {
 async fn the_events_api_keeps_scopes_worlds_and_workspaces_apart() {
     let sb = Sandbox::start(
         SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
             .key(ApiKey::hmac(LIVE_KEY_ID, LIVE_SECRET, TEST_ACCOUNT_ID))
             .key(
                 ApiKey::hmac("ak_test_reader", "sk_test_reader", TEST_ACCOUNT_ID)

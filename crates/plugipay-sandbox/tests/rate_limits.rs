@@ -365,11 +365,25 @@ async fn the_idempotency_budget_429_gives_its_token_back() {
     assert_eq!((after.status, rate_of(&after)), (400, (5, 4)));
 }
 
-/// Off (the library's default): no 429 however fast, and no headers. A
+/// The library's default is the live API's: the published limits, with
+/// their headers on every authenticated answer.
+#[tokio::test]
+async fn the_default_sandbox_has_the_published_limits() {
+    let sb = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    assert_eq!(sb.rate_limits(), RateLimits::published());
+    let raw = RawClient::sandbox(sb.base_url());
+    let read = raw.send("GET", "/api/v1/customers", None, None).await;
+    assert_eq!(rate_of(&read).0, 100);
+    assert_eq!(rate_of(&raw.create("{}", &fresh_key()).await).0, 20);
+}
+
+/// Off: no 429 however fast, and no headers. A
 /// class with rate 0 is unlimited while the other is limited.
 #[tokio::test]
 async fn off_limits_send_no_headers_and_no_429() {
-    let sb = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sb = Sandbox::start(SandboxConfig::new().rate_limits(RateLimits::off()))
+        .await
+        .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     for _ in 0..150 {
         let a = raw.send("GET", "/api/v1/customers", None, None).await;

@@ -1,6 +1,10 @@
 //! The events API through the SDK: every customer change is an event, and a
 //! catch-up walk over them (`client.call(ListEvents ..).paginated()`) sees
 //! each event once while customers keep being created.
+//!
+//! These tests measure other things than pacing and set up more than the
+//! published rate limits allow quickly: their sandboxes run without them
+//! (the limits themselves are tested in plugipay-sandbox's rate_limits.rs).
 
 mod common;
 
@@ -15,7 +19,10 @@ use plugipay_sandbox::{Sandbox, SandboxConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_change_is_an_event_and_a_walk_sees_each_once() {
-    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sandbox =
+        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+            .await
+            .unwrap();
     let client = sandbox_client(sandbox.base_url());
     let customers = client.customers();
     let budi = customers
@@ -150,7 +157,10 @@ async fn create_many(client: &plugipay::Client, prefix: &str, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partitioned_catch_up_sees_each_event_once_while_customers_are_created() {
-    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sandbox =
+        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+            .await
+            .unwrap();
     let client = sandbox_client(sandbox.base_url());
     // Created four at a time, so many events share a millisecond.
     create_many(&client, "Row", 300).await;

@@ -5,6 +5,10 @@
 //! Content-Length, truncated JSON with valid framing). Every write lands
 //! exactly once and none is reported as failed; a walk sees every customer
 //! exactly once.
+//!
+//! These tests measure other things than pacing and set up more than the
+//! published rate limits allow quickly: their sandboxes run without them
+//! (the limits themselves are tested in plugipay-sandbox's rate_limits.rs).
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -49,7 +53,10 @@ fn client(base_url: &str) -> Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_anonymous_creates_through_faults_make_a_thousand_customers() {
-    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sandbox =
+        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+            .await
+            .unwrap();
     let proxy = FaultProxy::start(sandbox.base_url(), faults(2026))
         .await
         .unwrap();

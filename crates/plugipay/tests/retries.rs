@@ -1,5 +1,9 @@
 //! Retries: what is retried, with which key and signature, how long it waits,
 //! and that faults never turn into duplicate customers.
+//!
+//! These tests measure other things than pacing and set up more than the
+//! published rate limits allow quickly: their sandboxes run without them
+//! (the limits themselves are tested in plugipay-sandbox's rate_limits.rs).
 
 mod common;
 
@@ -259,7 +263,10 @@ async fn retry_after_is_honoured() {
 
 #[tokio::test]
 async fn a_dropped_response_is_replayed_not_duplicated() {
-    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sandbox =
+        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+            .await
+            .unwrap();
     sandbox.set_faults(Faults {
         drop_after_commit_rate: 1.0,
         ..Faults::default()
@@ -276,7 +283,10 @@ async fn a_dropped_response_is_replayed_not_duplicated() {
 
 #[tokio::test]
 async fn a_delete_whose_answer_was_lost_succeeds_on_retry() {
-    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sandbox =
+        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+            .await
+            .unwrap();
     let client = sandbox_client(sandbox.base_url());
     let customer = client.customers().create(NewCustomer::new()).await.unwrap();
     // Every write is applied, then its connection closed without an answer.
@@ -293,7 +303,10 @@ async fn a_delete_whose_answer_was_lost_succeeds_on_retry() {
 /// under `key:archive`, and repeating the whole call writes nothing new.
 #[tokio::test]
 async fn remove_with_a_key_can_be_repeated() {
-    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sandbox =
+        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+            .await
+            .unwrap();
     let client = sandbox_client(sandbox.base_url());
     let customers = client.customers();
     let held = customers
@@ -334,6 +347,7 @@ async fn remove_with_a_key_can_be_repeated() {
 async fn two_thousand_writes_through_twenty_percent_faults_make_two_thousand_customers() {
     let sandbox = Sandbox::start(
         SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
             .faults(Faults {
                 drop_after_commit_rate: 0.06,
                 latency: Duration::from_millis(1),

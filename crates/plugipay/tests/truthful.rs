@@ -2,6 +2,10 @@
 //! the end of the book; a write that may have been applied is never reported
 //! failed (it is read back, or reported as of unknown outcome); a walk of a
 //! growing book ends; metadata writes of one client do not lose each other.
+//!
+//! These tests measure other things than pacing and set up more than the
+//! published rate limits allow quickly: their sandboxes run without them
+//! (the limits themselves are tested in plugipay-sandbox's rate_limits.rs).
 
 mod common;
 
@@ -458,9 +462,13 @@ async fn updates_and_deletes_of_unknown_outcome_are_read_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partitioned_walk_of_a_growing_book_ends() {
-    let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(400))
-        .await
-        .unwrap();
+    let sandbox = Sandbox::start(
+        SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
+            .seed_customers(400),
+    )
+    .await
+    .unwrap();
     let client = sandbox_client(sandbox.base_url());
     let before: HashSet<String> = sandbox
         .customers(TEST_ACCOUNT_ID)
@@ -497,6 +505,7 @@ async fn metadata_writes_of_one_client_do_not_lose_each_other() {
     };
     let sandbox = Sandbox::start(
         SandboxConfig::new()
+            .rate_limits(plugipay_sandbox::RateLimits::off())
             .metadata_mode(MetadataMode::Replace)
             .faults(faults),
     )
@@ -545,7 +554,10 @@ async fn metadata_writes_of_one_client_do_not_lose_each_other() {
 /// failed is absent, and none is reported failed that the server applied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_faults_done_is_done_and_failed_is_absent() {
-    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sandbox =
+        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+            .await
+            .unwrap();
     let proxy = FaultProxy::start(
         sandbox.base_url(),
         ProxyFaults {
