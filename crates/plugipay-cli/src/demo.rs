@@ -12,38 +12,23 @@ use crate::Failure;
 use crate::cli::DemoArgs;
 use crate::output::progress;
 
-/// The first failure to write the story: the demo's work goes on, and the
-/// failure decides how it ends (a reader that went away, `demo | head`,
-/// quietly; anything else, a full disk say, as an error).
-static WRITE_FAILED: std::sync::OnceLock<(std::io::ErrorKind, String)> = std::sync::OnceLock::new();
-
-/// One line of the story on stdout, never a panic (as `println!` would on
-/// a closed stdout); after a failed write, nothing more is tried.
-fn line(text: &str) {
+/// One line of the story on stdout. A failed write ends the demo: a reader
+/// that went away (`demo | head`) quietly, anything else (a full disk) as
+/// an error; never a panic, as `println!` would.
+fn line(text: &str) -> Result<(), Failure> {
     use std::io::Write as _;
-    if WRITE_FAILED.get().is_some() {
-        return;
-    }
-    if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
-        let _ = WRITE_FAILED.set((e.kind(), e.to_string()));
-    }
+    writeln!(std::io::stdout().lock(), "{text}").map_err(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Failure::Closed,
+        _ => Failure::Other(format!("cannot write the demo: {e}")),
+    })
 }
 
-/// How the story's writing went.
-fn written() -> Result<(), Failure> {
-    match WRITE_FAILED.get() {
-        None => Ok(()),
-        Some((std::io::ErrorKind::BrokenPipe, _)) => Err(Failure::Closed),
-        Some((_, e)) => Err(Failure::Other(format!("cannot write the demo: {e}"))),
-    }
+fn chapter(n: u32, title: &str) -> Result<(), Failure> {
+    line(&format!("\n{n}. {title}"))
 }
 
-fn chapter(n: u32, title: &str) {
-    line(&format!("\n{n}. {title}"));
-}
-
-fn say(text: impl AsRef<str>) {
-    line(&format!("   {}", text.as_ref()));
+fn say(text: impl AsRef<str>) -> Result<(), Failure> {
+    line(&format!("   {}", text.as_ref()))
 }
 
 fn brief(c: &plugipay::Customer) -> String {
@@ -68,8 +53,8 @@ fn expect_error<T>(result: Result<T, Error>, code: ErrorCode) -> Result<Error, F
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> Result<(), Failure> {
-    line("Plugipay customers, end to end");
-    line("==============================");
+    line("Plugipay customers, end to end")?;
+    line("==============================")?;
     let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(args.seed_customers))
         .await
         .map_err(|e| Failure::Other(format!("cannot start the sandbox: {e}")))?;
@@ -77,10 +62,10 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         "A local Plugipay sandbox is listening on {} with {} customers already in its book.",
         sandbox.base_url(),
         args.seed_customers
-    ));
+    ))?;
     say(format!(
         "We sign every request with the test key {TEST_KEY_ID} (HMAC-SHA256)."
-    ));
+    ))?;
     let client = Client::builder()
         .key_id(TEST_KEY_ID)
         .secret(TEST_SECRET)
@@ -88,7 +73,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         .build()?;
     let customers = client.customers();
 
-    chapter(1, "Create a customer, with metadata for reconciliation");
+    chapter(1, "Create a customer, with metadata for reconciliation")?;
     let alice = customers
         .create(
             NewCustomer::new()
@@ -100,21 +85,21 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
                 .metadata("signup_source", "web"),
         )
         .await?;
-    say(format!("created {}", brief(&alice)));
+    say(format!("created {}", brief(&alice)))?;
     say(format!(
         "metadata {:?}; a fresh Idempotency-Key made the create safe to retry",
         alice.metadata
-    ));
+    ))?;
 
-    chapter(2, "Fetch her back by id");
+    chapter(2, "Fetch her back by id")?;
     let fetched = customers.get(&alice.id).await?;
     say(format!(
         "got {} (created {})",
         brief(&fetched),
         fetched.created_at.format("%Y-%m-%d %H:%M:%S UTC")
-    ));
+    ))?;
 
-    chapter(3, "Two customers may share one email: list by email");
+    chapter(3, "Two customers may share one email: list by email")?;
     let business = customers
         .create(
             NewCustomer::new()
@@ -122,19 +107,19 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
                 .name("Alice Tan (PT Tan Jaya)"),
         )
         .await?;
-    say(format!("created {} for her business", brief(&business)));
+    say(format!("created {} for her business", brief(&business)))?;
     let shared = customers
         .list(ListParams::new().email("alice@example.com"))
         .await?;
     say(format!(
         "listing email alice@example.com gives {} customers:",
         shared.items.len()
-    ));
+    ))?;
     for c in &shared.items {
-        say(format!("  - {}", brief(c)));
+        say(format!("  - {}", brief(c)))?;
     }
 
-    chapter(4, "Find-or-create by your CRM id, twice");
+    chapter(4, "Find-or-create by your CRM id, twice")?;
     let attrs = NewCustomer::new()
         .email("finance@bigcorp.id")
         .name("BigCorp Indonesia");
@@ -143,21 +128,21 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         "ensure crm_88012 → {} ({})",
         first.customer.id,
         if first.created { "created" } else { "found" }
-    ));
+    ))?;
     let second = customers.ensure("crm_88012", attrs).await?;
     say(format!(
         "ensure crm_88012 → {} ({})",
         second.customer.id,
         if second.created { "created" } else { "found" }
-    ));
+    ))?;
     if first.customer.id != second.customer.id {
         return Err(Failure::Other(
             "ensure returned two different customers".into(),
         ));
     }
-    say("same customer both times: no duplicate");
+    say("same customer both times: no duplicate")?;
 
-    chapter(5, "Errors are typed: a 409 and a 404, handled");
+    chapter(5, "Errors are typed: a 409 and a 404, handled")?;
     let conflict = expect_error(
         customers
             .create(NewCustomer::new().external_id("user_19823"))
@@ -167,14 +152,14 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     say(format!(
         "creating externalId user_19823 again → {}",
         conflict.report()
-    ));
+    ))?;
     let missing = expect_error(
         customers.get("cus_00000000000000000000000000").await,
         ErrorCode::NotFound,
     )?;
-    say(format!("getting an unknown id → {}", missing.report()));
+    say(format!("getting an unknown id → {}", missing.report()))?;
 
-    chapter(6, "Update: rename her and clear her phone number");
+    chapter(6, "Update: rename her and clear her phone number")?;
     let updated = customers
         .update(
             &alice.id,
@@ -186,12 +171,12 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         brief(&updated),
         updated.phone.as_deref().unwrap_or("cleared (null)"),
         updated.metadata.len()
-    ));
+    ))?;
 
     chapter(
         7,
         "A lost answer: the server created her, the reply never came back",
-    );
+    )?;
     // A fault proxy between client and sandbox drops the first answer after
     // the sandbox acted (seed 16 makes exactly the first request meet it).
     let proxy = FaultProxy::start(
@@ -226,38 +211,38 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
             "expected one lost answer and one customer, saw {lost} and {created}"
         )));
     }
-    say("attempt 1: the sandbox created the customer, then the connection closed with no answer");
+    say("attempt 1: the sandbox created the customer, then the connection closed with no answer")?;
     say(format!(
         "attempt 2: the SDK retried with the same Idempotency-Key; the sandbox replayed its \
          first answer → {}",
         brief(&dewi)
-    ));
+    ))?;
     say(format!(
         "{} requests sent, {created} customer created: a retried create never makes a duplicate",
         proxy.requests()
-    ));
+    ))?;
 
     chapter(
         8,
         "Retire customers: delete one that never paid, archive one with money history",
-    );
+    )?;
     let trial = customers
         .create(NewCustomer::new().email("trial@example.com"))
         .await?;
     match customers.remove(&trial.id).await? {
-        Removed::Deleted => say(format!("removed {}: deleted (it never paid)", trial.id)),
-        Removed::Archived(c) => say(format!("removed {}: archived", c.id)),
+        Removed::Deleted => say(format!("removed {}: deleted (it never paid)", trial.id))?,
+        Removed::Archived(c) => say(format!("removed {}: archived", c.id))?,
     }
     // In the sandbox, we say the business customer has invoices.
     sandbox.set_money_history(TEST_ACCOUNT_ID, &business.id, true);
     let refused = expect_error(customers.delete(&business.id).await, ErrorCode::Conflict)?;
-    say(format!("deleting {} → {}", business.id, refused.report()));
+    say(format!("deleting {} → {}", business.id, refused.report()))?;
     match customers.remove(&business.id).await? {
         Removed::Archived(archived) => say(format!(
             "removed {}: archived instead (metadata.archived = \"{}\", its other metadata kept)",
             archived.id,
             archived.metadata.get("archived").map_or("", String::as_str)
-        )),
+        ))?,
         Removed::Deleted => {
             return Err(Failure::Other(
                 "a customer with money history was deleted".into(),
@@ -271,15 +256,15 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     say(format!(
         "active customers with alice@example.com: {}",
         active.items.len()
-    ));
+    ))?;
     for c in &active.items {
-        say(format!("  - {}", brief(c)));
+        say(format!("  - {}", brief(c)))?;
     }
 
     chapter(
         9,
         "Walk the whole book, 100 a page, the next page fetched while we count",
-    );
+    )?;
     let bar = progress(None, "customers walked");
     let mut seen = std::collections::HashSet::new();
     let mut archived_seen = 0u64;
@@ -295,13 +280,13 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     say(format!(
         "walked {} customers ({archived_seen} archived), each exactly once",
         seen.len()
-    ));
+    ))?;
 
     line(
         "\nDone: create, get, list, ensure, errors, update, a safe retry, delete, archive and a full walk.",
-    );
+    )?;
     line(
         "Try it yourself: plugipay sandbox --seed-customers 1000, then plugipay customers --help.",
-    );
-    written()
+    )?;
+    Ok(())
 }

@@ -1320,10 +1320,16 @@ async fn an_interrupted_import_stops_cleanly_and_a_rerun_converges() {
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        // Progress, read from the server: some rows are in.
-        while sb.customer_count(TEST_ACCOUNT_ID) < 10 {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        // Progress, read from the server: some rows are in (polled, as
+        // the sandbox announces no count; bounded, so an import that died
+        // early fails the test instead of hanging it).
+        tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while sb.customer_count(TEST_ACCOUNT_ID) < 10 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the import makes progress");
         let pid = child.id().unwrap().to_string();
         let sent = std::process::Command::new("kill")
             .args(["-s", "INT", &pid])
