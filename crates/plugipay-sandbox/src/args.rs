@@ -128,11 +128,12 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "SECS", default_value_t = RateLimits::PUBLISHED_RETRY_AFTER_SECS)]
     pub rate_limit_retry_after: u64,
 
-    /// Deliver every customer event (created, updated, deleted) to this
-    /// URL, POSTed and signed with --webhook-secret (X-Plugipay-Signature):
-    /// an attempt not answered 2xx is retried with backoff (0.1 s doubling
-    /// to 5 s), up to 8 attempts, then abandoned and counted. Repeatable
-    /// (each URL gets every event). `plugipay sandbox --forward-to URL` is
+    /// Deliver every customer event (created, updated, deleted) of the
+    /// workspaces the sandbox's keys belong to, test and live, to this URL,
+    /// POSTed and signed with --webhook-secret (X-Plugipay-Signature): an
+    /// attempt not answered 2xx is retried with backoff (0.1 s doubling to
+    /// 5 s), up to 8 attempts, then abandoned and counted. Repeatable (each
+    /// URL gets every such event). `plugipay sandbox --forward-to URL` is
     /// the same.
     #[arg(long = "webhook", visible_alias = "forward-to", value_name = "URL")]
     pub webhooks: Vec<String>,
@@ -255,10 +256,7 @@ mod tests {
         let own: WebhookSecret = "whsec_mine_42".parse().unwrap();
         assert!(!format!("{own:?}").contains("mine_42"));
         assert_eq!(own.expose(), "whsec_mine_42");
-        let endpoint = crate::WebhookEndpoint {
-            url: "http://127.0.0.1:1/hook".into(),
-            secret: "whsec_mine_42".into(),
-        };
+        let endpoint = crate::WebhookEndpoint::new("http://127.0.0.1:1/hook", "whsec_mine_42");
         assert!(!format!("{endpoint:?}").contains("mine_42"));
         let default: WebhookSecret = WebhookSecret::DEFAULT.parse().unwrap();
         assert!(default.is_default());

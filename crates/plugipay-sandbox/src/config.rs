@@ -521,11 +521,11 @@ pub struct SandboxConfig {
     /// executes again, as after [`IDEMPOTENCY_TTL`](crate::IDEMPOTENCY_TTL).
     /// An answer bigger than this budget is not recorded.
     pub idempotency_workspace_budget_bytes: usize,
-    /// The rate limits enforced (default [`RateLimits::off`]; the binary's
-    /// default is [`RateLimits::published`]).
+    /// The rate limits enforced (default [`RateLimits::published`], as the
+    /// binary's; [`RateLimits::off`] for tests not about pacing).
     pub rate_limits: RateLimits,
-    /// Endpoints every recorded event is delivered to, signed (none by
-    /// default).
+    /// Endpoints the recorded events of their workspace and mode are
+    /// delivered to, signed (none by default).
     pub webhooks: Vec<WebhookEndpoint>,
     /// How deliveries are retried, and their faults.
     pub delivery: DeliveryPolicy,
@@ -574,13 +574,20 @@ impl SandboxConfig {
         self
     }
 
-    /// Delivers every recorded event (customer created, updated, deleted)
-    /// to `url`, signed with `secret` (`whsec_…`), at least once.
-    pub fn webhook(mut self, url: impl Into<String>, secret: impl Into<String>) -> Self {
-        self.webhooks.push(WebhookEndpoint {
-            url: url.into(),
-            secret: secret.into(),
-        });
+    /// Delivers every customer event (created, updated, deleted) of the
+    /// workspaces the sandbox's keys belong to, in test and live alike, to
+    /// `url`, signed with `secret` (`whsec_…`), at least once. Events of a
+    /// workspace only a platform key acts for are not delivered (an endpoint
+    /// belongs to a workspace); [`webhook_endpoint`](Self::webhook_endpoint)
+    /// names the workspace and mode.
+    pub fn webhook(self, url: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.webhook_endpoint(WebhookEndpoint::new(url, secret))
+    }
+
+    /// Delivers the customer events of `endpoint`'s workspace and mode to
+    /// it, at least once.
+    pub fn webhook_endpoint(mut self, endpoint: WebhookEndpoint) -> Self {
+        self.webhooks.push(endpoint);
         self
     }
 

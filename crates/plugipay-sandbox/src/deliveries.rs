@@ -1,11 +1,12 @@
-//! Webhook deliveries: every recorded event is POSTed to each endpoint the
-//! sandbox was given, signed as Plugipay signs them (`X-Plugipay-Signature:
+//! Webhook deliveries: every recorded event is POSTed to each endpoint of its
+//! workspace and mode, signed as Plugipay signs them (`X-Plugipay-Signature:
 //! t=…,v1=…` over `"<t>.<body>"` with the endpoint's secret), at least once:
 //! an attempt not answered 2xx is tried again with backoff, until the
 //! attempts run out. Delivery faults can send an event twice, and hold each
 //! delivery back a random while (so they arrive late and out of order), for
 //! testing a receiver's dedupe and ordering.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -13,7 +14,9 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::config::Mode;
 use crate::rng::SplitMix64;
+use crate::workspace::WorkspaceId;
 
 /// Events waiting to be delivered; past this, new ones are dropped from the
 /// deliveries (they stay in the events API, for catching up).
@@ -23,13 +26,71 @@ const OUTBOX: usize = 10_000;
 /// this, events wait in the outbox.
 const IN_FLIGHT: usize = 1_024;
 
-/// An endpoint events are delivered to. Its `Debug` never shows the secret.
+/// An endpoint events are delivered to, and whose events it gets. Like an
+/// endpoint registered with Plugipay, it belongs to a workspace: another
+/// workspace's events (one a platform key acts for, say) never reach it.
+/// Its `Debug` never shows the secret.
+///
+/// ```
+/// use plugipay_sandbox::{Mode, SandboxConfig, TEST_ACCOUNT_ID, WebhookEndpoint};
+///
+/// // Only the test world of the default workspace, as an endpoint
+/// // registered in test mode would be.
+/// let endpoint = WebhookEndpoint::new("http://127.0.0.1:9000/hooks", "whsec_local")
+///     .in_workspace(TEST_ACCOUNT_ID)
+///     .in_mode(Mode::Test);
+/// let config = SandboxConfig::new().webhook_endpoint(endpoint);
+/// assert_eq!(config.webhooks.len(), 1);
+/// ```
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WebhookEndpoint {
     /// Where deliveries are POSTed (`http://…`).
     pub url: String,
     /// The secret deliveries are signed with (`whsec_…`).
     pub secret: String,
+    /// The workspace whose events it gets; `None` (the default): each
+    /// workspace a key of the sandbox belongs to, as if the endpoint were
+    /// registered in each of them.
+    pub account_id: Option<String>,
+    /// The world whose events it gets; `None` (the default): test and live
+    /// alike, as if registered in both modes.
+    pub mode: Option<Mode>,
+}
+
+impl WebhookEndpoint {
+    /// An endpoint at `url`, signing with `secret`, for the events of every
+    /// workspace the sandbox's keys belong to, in both modes.
+    pub fn new(url: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            secret: secret.into(),
+            account_id: None,
+            mode: None,
+        }
+    }
+
+    /// The same endpoint, for the events of workspace `account_id` only.
+    pub fn in_workspace(mut self, account_id: impl Into<String>) -> Self {
+        self.account_id = Some(account_id.into());
+        self
+    }
+
+    /// The same endpoint, for the events of one world only.
+    pub fn in_mode(mut self, mode: Mode) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// Whether an event of `world` is delivered here, `key_accounts` being
+    /// the workspaces the sandbox's keys belong to.
+    fn receives(&self, world: &WorkspaceId, key_accounts: &HashSet<String>) -> bool {
+        let account = match &self.account_id {
+            Some(account) => *account == world.account,
+            None => key_accounts.contains(&world.account),
+        };
+        account && self.mode.is_none_or(|mode| mode == world.mode)
+    }
 }
 
 impl std::fmt::Debug for WebhookEndpoint {
@@ -37,6 +98,8 @@ impl std::fmt::Debug for WebhookEndpoint {
         f.debug_struct("WebhookEndpoint")
             .field("url", &self.url)
             .field("secret", &"<redacted>")
+            .field("account_id", &self.account_id)
+            .field("mode", &self.mode)
             .finish()
     }
 }
@@ -107,14 +170,19 @@ impl Counters {
 /// Where recorded events go to be delivered.
 #[derive(Clone)]
 pub(crate) struct Outbox {
-    sender: mpsc::Sender<Value>,
+    sender: mpsc::Sender<(WorkspaceId, Value)>,
     counters: Arc<Counters>,
 }
 
 impl Outbox {
-    /// Queues `event` for delivery; a full outbox drops it (and counts it).
-    pub(crate) fn send(&self, event: &Value) {
-        if self.sender.try_send(event.clone()).is_err() {
+    /// Queues `event`, which happened in `world`, for delivery; a full
+    /// outbox drops it (and counts it).
+    pub(crate) fn send(&self, world: &WorkspaceId, event: &Value) {
+        if self
+            .sender
+            .try_send((world.clone(), event.clone()))
+            .is_err()
+        {
             self.counters.add(&self.counters.dropped);
         }
     }
@@ -147,10 +215,16 @@ impl Outbox {
     }
 }
 
-/// Starts delivering to `endpoints`; the returned outbox takes the events.
-/// The delivery task ends when every outbox is dropped.
-pub(crate) fn start(endpoints: Vec<WebhookEndpoint>, policy: DeliveryPolicy, seed: u64) -> Outbox {
-    let (sender, mut receiver) = mpsc::channel::<Value>(OUTBOX);
+/// Starts delivering to `endpoints`, `key_accounts` being the workspaces the
+/// sandbox's keys belong to; the returned outbox takes the events. The
+/// delivery task ends when every outbox is dropped.
+pub(crate) fn start(
+    endpoints: Vec<WebhookEndpoint>,
+    key_accounts: HashSet<String>,
+    policy: DeliveryPolicy,
+    seed: u64,
+) -> Outbox {
+    let (sender, mut receiver) = mpsc::channel::<(WorkspaceId, Value)>(OUTBOX);
     let counters = Arc::new(Counters::default());
     let outbox = Outbox {
         sender,
@@ -164,9 +238,12 @@ pub(crate) fn start(endpoints: Vec<WebhookEndpoint>, policy: DeliveryPolicy, see
         let mut dice = SplitMix64::new(seed);
         let mut deliveries = tokio::task::JoinSet::new();
         let in_flight = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
-        while let Some(event) = receiver.recv().await {
+        while let Some((world, event)) = receiver.recv().await {
             let body = Arc::new(event.to_string());
-            for endpoint in &endpoints {
+            for endpoint in endpoints
+                .iter()
+                .filter(|e| e.receives(&world, &key_accounts))
+            {
                 let copies = if dice.next_f64() < policy.duplicate_rate {
                     2
                 } else {
@@ -243,5 +320,42 @@ impl Delivery {
             .send()
             .await;
         sent.is_ok_and(|response| response.status().is_success())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_gets_the_events_of_its_workspace_and_mode_only() {
+        let keys: HashSet<String> = ["acct_a".to_owned(), "acct_b".to_owned()].into();
+        let a_test = WorkspaceId::new("acct_a", Mode::Test);
+        let a_live = WorkspaceId::new("acct_a", Mode::Live);
+        let b_test = WorkspaceId::new("acct_b", Mode::Test);
+        // A workspace only a platform key acts for: no key of its own.
+        let other = WorkspaceId::new("acct_other", Mode::Test);
+        let gets = |endpoint: &WebhookEndpoint| {
+            [&a_test, &a_live, &b_test, &other].map(|w| endpoint.receives(w, &keys))
+        };
+        let any = WebhookEndpoint::new("http://127.0.0.1:1/", "whsec_x");
+        assert_eq!(gets(&any), [true, true, true, false]);
+        assert_eq!(
+            gets(&any.clone().in_mode(Mode::Live)),
+            [false, true, false, false]
+        );
+        assert_eq!(
+            gets(&any.clone().in_workspace("acct_a")),
+            [true, true, false, false]
+        );
+        assert_eq!(
+            gets(&any.clone().in_workspace("acct_a").in_mode(Mode::Test)),
+            [true, false, false, false]
+        );
+        // Named, a workspace without keys of its own gets its events.
+        assert_eq!(
+            gets(&any.clone().in_workspace("acct_other")),
+            [false, false, false, true]
+        );
     }
 }

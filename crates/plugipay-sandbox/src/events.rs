@@ -126,7 +126,7 @@ impl EventLog {
             }
         });
         if let Some(outbox) = &self.outbox {
-            outbox.send(&json);
+            outbox.send(workspace, &json);
         }
         let bytes = json.to_string().len();
         let log = self.by_workspace.entry(workspace.clone()).or_default();

@@ -130,7 +130,12 @@ impl Sandbox {
     /// refused with an error of kind
     /// [`InvalidInput`](std::io::ErrorKind::InvalidInput), before binding.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
-        let keys = Keys::new(ApiKey::defaults().into_iter().chain(config.extra_keys))
+        let all_keys: Vec<ApiKey> = ApiKey::defaults()
+            .into_iter()
+            .chain(config.extra_keys)
+            .collect();
+        let key_accounts = all_keys.iter().map(|k| k.account_id.clone()).collect();
+        let keys = Keys::new(all_keys)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
@@ -148,8 +153,14 @@ impl Sandbox {
         );
         let seed = config.fault_seed.unwrap_or_else(SplitMix64::random_seed);
         // Events recorded from here on (not the seeds) are delivered.
-        let outbox = (!config.webhooks.is_empty())
-            .then(|| deliveries::start(config.webhooks.clone(), config.delivery.clone(), seed));
+        let outbox = (!config.webhooks.is_empty()).then(|| {
+            deliveries::start(
+                config.webhooks.clone(),
+                key_accounts,
+                config.delivery.clone(),
+                seed,
+            )
+        });
         if let Some(outbox) = &outbox {
             store.events_mut().deliver_to(outbox.clone());
         }

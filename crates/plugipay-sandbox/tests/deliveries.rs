@@ -164,6 +164,86 @@ async fn faults_deliver_duplicates() {
     assert_eq!((ids.len(), distinct.len()), (6, 3), "each event twice");
 }
 
+/// An endpoint belongs to a workspace, as one registered with Plugipay: the
+/// default gets the events of the workspaces the keys belong to, test and
+/// live; one named for a workspace and mode gets only those; a workspace a
+/// platform key acts for reaches only an endpoint named for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_gets_the_events_of_its_workspace_and_mode() {
+    use plugipay_sandbox::{
+        LIVE_KEY_ID, LIVE_SECRET, Mode, PLATFORM_KEY_ID, PLATFORM_SECRET, TEST_ACCOUNT_ID,
+        WebhookEndpoint,
+    };
+    let (any_url, any_got, _) = receiver(0).await;
+    let (test_url, test_got, _) = receiver(0).await;
+    let (other_url, other_got, _) = receiver(0).await;
+    let sandbox = Sandbox::start(
+        SandboxConfig::new()
+            .live_keys()
+            .webhook(&any_url, "whsec_test")
+            .webhook_endpoint(
+                WebhookEndpoint::new(&test_url, "whsec_test")
+                    .in_workspace(TEST_ACCOUNT_ID)
+                    .in_mode(Mode::Test),
+            )
+            .webhook_endpoint(
+                WebhookEndpoint::new(&other_url, "whsec_test").in_workspace("acct_other"),
+            ),
+    )
+    .await
+    .unwrap();
+    let as_key = |key_id: &str, secret: &str| {
+        plugipay::Client::builder()
+            .key_id(key_id)
+            .secret(secret)
+            .base_url(sandbox.base_url())
+    };
+    let create = |client: plugipay::Client, name: &'static str| async move {
+        client
+            .customers()
+            .create(NewCustomer::new().name(name))
+            .await
+            .unwrap()
+            .id
+    };
+    let test = create(client(&sandbox), "Test").await;
+    let live = create(as_key(LIVE_KEY_ID, LIVE_SECRET).build().unwrap(), "Live").await;
+    let other = create(
+        as_key(PLATFORM_KEY_ID, PLATFORM_SECRET)
+            .on_behalf_of("acct_other")
+            .build()
+            .unwrap(),
+        "Other",
+    )
+    .await;
+    // Four deliveries in all: two to the default endpoint, one to each other.
+    let stats = tokio::time::timeout(
+        Duration::from_secs(20),
+        sandbox.delivery_stats_when(|s| s.delivered >= 4),
+    )
+    .await
+    .expect("the deliveries arrive");
+    assert_eq!(stats.delivered, 4);
+    let objects = |got: &Received| {
+        let mut ids: Vec<String> = got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, body)| {
+                let event: serde_json::Value = serde_json::from_slice(body).unwrap();
+                event["data"]["object"]["id"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![test.clone(), live];
+    both.sort();
+    assert_eq!(objects(&any_got), both);
+    assert_eq!(objects(&test_got), vec![test]);
+    assert_eq!(objects(&other_got), vec![other]);
+}
+
 /// A delivery the sandbox made passes Plugipay's official Python SDK's
 /// verifier (`tests/python/webhooks.py verify`). Runs when `PLUGIPAY_PYTHON`
 /// names a Python with `forjio-plugipay` installed (`.ci/run` sets it).
