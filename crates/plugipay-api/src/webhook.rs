@@ -81,7 +81,22 @@ pub fn sign(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
 /// of `body` at `timestamp` under `secret`, compared in constant time. A
 /// candidate of the wrong length is never a match.
 pub fn signature_matches(secret: &[u8], timestamp: u64, body: &[u8], candidate: &[u8]) -> bool {
-    mac(secret, timestamp, body).verify_slice(candidate).is_ok()
+    signature_matches_any(secret, timestamp, body, &[candidate])
+}
+
+/// Whether any of `candidates` is the signature of `body` at `timestamp`
+/// under `secret`, each compared in constant time. The body is hashed once,
+/// however many candidates there are (a header may carry many `v1` values).
+pub fn signature_matches_any(
+    secret: &[u8],
+    timestamp: u64,
+    body: &[u8],
+    candidates: &[&[u8]],
+) -> bool {
+    let mac = mac(secret, timestamp, body);
+    candidates
+        .iter()
+        .any(|candidate| mac.clone().verify_slice(candidate).is_ok())
 }
 
 #[cfg(test)]

@@ -1781,7 +1781,12 @@ async fn with_profiles(
         .stderr(std::process::Stdio::piped());
     let mut child = command.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
+    // A command refused before it reads its input may have exited already:
+    // the pipe is then closed, which says nothing about the command.
+    match input.write_all(stdin.as_bytes()).await {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("writing stdin: {e}"),
+        _ => {}
+    }
     drop(input);
     child.wait_with_output().await.unwrap()
 }

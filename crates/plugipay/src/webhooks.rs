@@ -7,7 +7,7 @@
 //! (parse nothing before: JSON serialised again is other bytes), refuses a
 //! timestamp more than five minutes from your clock, and gives the typed
 //! [`Event`] or a [`WebhookError`] whose [`code`](WebhookError::code) is
-//! the one Plugipay's SDKs publish.
+//! one of the failure codes Plugipay's SDKs publish.
 //!
 //! Delivery is at least once: the same event may arrive again (a retry
 //! after a timeout, say). Deduplicate on [`Event::id`] before acting.
@@ -64,7 +64,7 @@ use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue};
 use plugipay_api::webhook::{
     SCHEME_V1, SIGNATURE_HEADER, SIGNATURE_HEADER_ALT, SIGNATURE_LEN, TIMESTAMP_KEY,
-    TOLERANCE_SECS, signature_matches,
+    TOLERANCE_SECS, signature_matches_any,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -171,25 +171,29 @@ impl Verifier {
             None | Some(b"") => return Err(WebhookError::Missing),
             Some(header) => header,
         };
+        // A verifier without a secret can judge nothing: said before the
+        // header is read, as the official SDKs do.
+        let secrets = || self.secrets.iter().filter(|s| !s.is_empty());
+        if secrets().next().is_none() {
+            return Err(WebhookError::NoSecret);
+        }
         let parsed = Parsed::from_header(header)?;
-        let age = i128::from(now.timestamp()) - i128::from(parsed.timestamp);
-        if age.unsigned_abs() > u128::from(self.tolerance.as_secs()) {
+        // To the nanosecond: 300.5 s is more than a 300 s tolerance.
+        let now_nanos =
+            i128::from(now.timestamp()) * 1_000_000_000 + i128::from(now.timestamp_subsec_nanos());
+        let age = now_nanos - i128::from(parsed.timestamp) * 1_000_000_000;
+        if age.unsigned_abs() > self.tolerance.as_nanos() {
             return Err(WebhookError::Stale {
                 timestamp: parsed.timestamp,
                 now: now.timestamp(),
                 tolerance: self.tolerance,
             });
         }
-        let secrets = || self.secrets.iter().filter(|s| !s.is_empty());
-        if secrets().next().is_none() {
-            return Err(WebhookError::NoSecret);
-        }
-        let matched = secrets().any(|secret| {
-            parsed
-                .signatures
-                .iter()
-                .any(|candidate| signature_matches(secret, parsed.timestamp, body, candidate))
-        });
+        // The body is hashed once per secret, however many `v1` values the
+        // header holds.
+        let candidates: Vec<&[u8]> = parsed.signatures.iter().map(|c| c.as_slice()).collect();
+        let matched = secrets()
+            .any(|secret| signature_matches_any(secret, parsed.timestamp, body, &candidates));
         if matched {
             Ok(())
         } else {
@@ -243,11 +247,12 @@ impl SignatureHeader for HeaderValue {
 }
 
 /// `X-Plugipay-Signature`, or else `Plugipay-Signature` (the first value of
-/// either).
+/// either; an empty one counts as absent).
 impl SignatureHeader for HeaderMap {
     fn signature_header(&self) -> Option<&[u8]> {
-        self.get(SIGNATURE_HEADER)
-            .or_else(|| self.get(SIGNATURE_HEADER_ALT))
+        let present = |name| self.get(name).filter(|v| !v.is_empty());
+        present(SIGNATURE_HEADER)
+            .or_else(|| present(SIGNATURE_HEADER_ALT))
             .map(HeaderValue::as_bytes)
     }
 }
@@ -365,9 +370,14 @@ pub enum WebhookError {
 }
 
 impl WebhookError {
-    /// The code Plugipay's official SDKs give this failure:
+    /// The code Plugipay's official SDKs give this kind of failure:
     /// `signature_missing`, `signature_malformed`, `signature_stale`,
-    /// `signature_invalid` or `invalid_payload`.
+    /// `signature_invalid` or `invalid_payload`. The checks run in the Go
+    /// SDK's order (header present, secret present, header readable, time,
+    /// signature, body); the SDKs do not all sort an odd header alike (a
+    /// `v1` that is not hex is `signature_malformed` in Go and here,
+    /// `signature_invalid` in Python), so branch on the failure, not on
+    /// which code one SDK gives an odd header.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Missing | Self::NoSecret => "signature_missing",
@@ -480,8 +490,11 @@ impl fmt::Display for EventType {
 /// An event, from either envelope Plugipay documents: the SDKs' `{id, type,
 /// accountId, occurredAt, data: {object, aggregateType, aggregateId}}` or the
 /// API reference's `{id, type, createdAt, workspaceId, data,
-/// previousAttributes}`. Only `id` and `type` are required; the JSON as sent
-/// is kept in [`raw`](Self::raw) (and is what the event serialises to).
+/// previousAttributes}`. Only `id` and `type` are required; the whole event,
+/// parsed, is kept in [`raw`](Self::raw) (and is what the event serialises
+/// to). Parsed JSON keeps values, not bytes: key order and integers past
+/// 64 bits are not kept, so keep the body you verified if you need it
+/// exactly.
 ///
 /// ```
 /// use plugipay::webhooks::{Event, EventType};
@@ -507,8 +520,9 @@ pub struct Event {
     /// When it happened (`occurredAt` or `createdAt`), when it is an RFC
     /// 3339 time.
     pub occurred_at: Option<DateTime<Utc>>,
-    /// The object the event carries, as sent: `data.object` in the SDKs'
-    /// envelope, `data` itself in the API reference's.
+    /// The object the event carries: `data.object` in the SDKs' envelope
+    /// (`None` when it is null or absent), `data` itself in the API
+    /// reference's.
     pub object: Option<Map<String, Value>>,
     /// What kind of thing the object is (`data.aggregateType`), when given.
     pub aggregate_type: Option<String>,
@@ -517,7 +531,7 @@ pub struct Event {
     /// The fields an update changed, with their values before it
     /// (`previousAttributes`), when given.
     pub previous_attributes: Option<Map<String, Value>>,
-    /// The whole event as sent.
+    /// The whole event, parsed (values as sent; not the bytes).
     pub raw: Value,
 }
 
@@ -542,13 +556,21 @@ impl Event {
             .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
             .map(|at| at.with_timezone(&Utc));
         let data = fields.get("data").and_then(Value::as_object);
-        let nested = data
-            .and_then(|d| d.get("object"))
-            .and_then(Value::as_object);
-        let object = nested.or(data).cloned();
+        // The SDKs' envelope wraps the object (`data.object`, perhaps null
+        // for a delete) beside `aggregateType` / `aggregateId`; the API
+        // reference's sends the object as `data` itself.
+        let wrapper = data.filter(|d| {
+            ["object", "aggregateType", "aggregateId"]
+                .iter()
+                .any(|key| d.contains_key(*key))
+        });
+        let object = match wrapper {
+            Some(wrapper) => wrapper.get("object").and_then(Value::as_object),
+            None => data,
+        }
+        .cloned();
         let in_data = |key: &str| {
-            nested
-                .and(data)
+            wrapper
                 .and_then(|d| d.get(key))
                 .and_then(Value::as_str)
                 .map(str::to_owned)

@@ -105,6 +105,11 @@ fn the_header_is_taken_from_either_name_or_as_a_value() {
     both.insert(SIGNATURE_HEADER, value.clone());
     both.insert(SIGNATURE_HEADER_ALT, HeaderValue::from_static("t=1,v1=00"));
     assert!(check(&both, body).is_ok());
+    // ...unless it is empty: then the other name is read.
+    let mut empty_first = HeaderMap::new();
+    empty_first.insert(SIGNATURE_HEADER, HeaderValue::from_static(""));
+    empty_first.insert(SIGNATURE_HEADER_ALT, value.clone());
+    assert!(check(&empty_first, body).is_ok());
 }
 
 #[test]
@@ -231,6 +236,19 @@ fn a_timestamp_beyond_the_tolerance_either_way_is_stale() {
         strict.verify_at(header.as_str(), body, at(T + 11)),
         Err(WebhookError::Stale { .. })
     ));
+    // The clock's fraction of a second counts: 300.5 s is past 300 s.
+    let half =
+        |unix: u64| DateTime::from_timestamp(i64::try_from(unix).unwrap(), 500_000_000).unwrap();
+    assert!(v.verify_at(header.as_str(), body, half(T + 299)).is_ok());
+    assert!(matches!(
+        v.verify_at(header.as_str(), body, half(T + 300)),
+        Err(WebhookError::Stale { .. })
+    ));
+    assert!(matches!(
+        v.verify_at(header.as_str(), body, half(T - 301)),
+        Err(WebhookError::Stale { .. })
+    ));
+    assert!(v.verify_at(header.as_str(), body, half(T - 300)).is_ok());
     // A huge timestamp does not overflow.
     let far = format!("t={},v1={}", u64::MAX, "0".repeat(64));
     assert!(matches!(
@@ -339,6 +357,24 @@ fn any_of_several_signatures_and_secrets_may_match() {
             .verify_at(header.as_str(), body, at(T))
             .is_ok()
     );
+    // Many v1 values (each body hash is made once per secret, not once per
+    // value): the good one among thousands still matches, and none of
+    // thousands of wrong ones does.
+    let wrong = format!("v1={}", "ab".repeat(32));
+    let many = vec![wrong.as_str(); 5_000].join(",");
+    let header = format!("t={T},{many},v1={new}");
+    assert!(
+        Verifier::new("whsec_new")
+            .verify_at(header.as_str(), body, at(T))
+            .is_ok()
+    );
+    let header = format!("t={T},{many}");
+    assert_eq!(
+        Verifier::new("whsec_new")
+            .verify_at(header.as_str(), body, at(T))
+            .unwrap_err(),
+        WebhookError::Invalid
+    );
     // Several secrets: the receiver accepts old and new.
     let both = Verifier::new("whsec_old").secret("whsec_new");
     for secret in ["whsec_old", "whsec_new"] {
@@ -364,6 +400,17 @@ fn an_empty_secret_verifies_nothing() {
         .unwrap_err();
     assert_eq!(error, WebhookError::NoSecret);
     assert_eq!(error.code(), "signature_missing");
+    // No secret is said before anything about the header, as the official
+    // SDKs do.
+    for header in ["t=abc,v1=00".to_owned(), sign(b"", 1, body)] {
+        assert_eq!(
+            Verifier::new("")
+                .verify_at(header.as_str(), body, at(T))
+                .unwrap_err(),
+            WebhookError::NoSecret,
+            "{header}"
+        );
+    }
     // An empty secret beside a real one is ignored.
     let v = Verifier::new("").secret(SECRET);
     assert_eq!(
@@ -494,6 +541,29 @@ fn a_deleted_event_carries_the_customer_as_it_was() {
     assert_eq!(event.event_type, EventType::CustomerDeleted);
     let customer = event.customer().unwrap().unwrap();
     assert_eq!(customer.email.as_deref(), Some("siti@example.com"));
+}
+
+#[test]
+fn a_null_object_in_the_sdk_envelope_keeps_the_aggregate() {
+    let event = Event::from_value(json!({
+        "id": "evt_5", "type": "plugipay.customer.deleted.v1", "accountId": "acct_1",
+        "data": {"object": null, "aggregateType": "customer", "aggregateId": "cus_9"}
+    }))
+    .unwrap();
+    assert_eq!(event.object, None);
+    assert_eq!(event.aggregate_type.as_deref(), Some("customer"));
+    assert_eq!(event.object_id(), Some("cus_9"));
+    assert_eq!(event.customer().unwrap(), None);
+    // No object at all: the same.
+    let event = Event::from_value(json!({
+        "id": "evt_6", "type": "customer.deleted",
+        "data": {"aggregateType": "customer", "aggregateId": "cus_9"}
+    }))
+    .unwrap();
+    assert_eq!(
+        (event.object, event.aggregate_id.as_deref()),
+        (None, Some("cus_9"))
+    );
 }
 
 #[test]
