@@ -30,6 +30,9 @@ struct Operation {
     body: Option<TokenStream>,
     answer: TokenStream,
     idempotency_key: bool,
+    /// Its `Endpoint::check` lines: one per integer query parameter with a
+    /// documented range.
+    checks: Vec<TokenStream>,
 }
 
 /// The `endpoints` module of `doc`; `patch_bodies` are the request bodies
@@ -189,7 +192,12 @@ fn read(
             "the path template names {in_template:?} but the parameters are {path_params:?}"
         ));
     }
-    let has_query = !spec::query_params(doc, item, op).is_empty();
+    let query_params = spec::query_params(doc, item, op);
+    let checks = query_params
+        .iter()
+        .filter_map(|(wire, param)| range_check(doc, wire, param))
+        .collect();
+    let has_query = !query_params.is_empty();
     let query = has_query.then(|| {
         let ident = format_ident!("{}Params", pascal(&name));
         quote!(crate::params::#ident)
@@ -223,6 +231,41 @@ fn read(
         query,
         body,
         idempotency_key,
+        checks,
+    })
+}
+
+/// The check of an integer query parameter whose schema sets `minimum` or
+/// `maximum` (OpenAPI 3.0's boolean `exclusiveMinimum` / `exclusiveMaximum`
+/// move the bound by one); `None` for any other parameter.
+fn range_check(doc: &Value, wire: &str, param: &Value) -> Option<TokenStream> {
+    let schema = resolve(doc, param.get("schema")?);
+    if schema.get("type").and_then(Value::as_str) != Some("integer") {
+        return None;
+    }
+    let bound = |key: &str, exclusive: &str, step: i64| {
+        let value = schema.get(key).and_then(Value::as_i64)?;
+        let exclusive = schema.get(exclusive).and_then(Value::as_bool) == Some(true);
+        Some(if exclusive { value + step } else { value })
+    };
+    let (min, max) = (
+        bound("minimum", "exclusiveMinimum", 1),
+        bound("maximum", "exclusiveMaximum", -1),
+    );
+    if min.is_none() && max.is_none() {
+        return None;
+    }
+    let tokens = |b: Option<i64>| match b {
+        Some(v) => {
+            let v = proc_macro2::Literal::i64_unsuffixed(v);
+            quote!(::std::option::Option::Some(#v))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    let field = format_ident!("{}", field_name(wire));
+    let (min, max) = (tokens(min), tokens(max));
+    Some(quote! {
+        crate::validate::in_range(#wire, self.query.#field, #min, #max)?;
     })
 }
 
@@ -316,6 +359,15 @@ fn descriptor(op: &Operation) -> TokenStream {
     } else {
         quote!(None)
     };
+    let check = (!op.checks.is_empty()).then(|| {
+        let checks = &op.checks;
+        quote! {
+            fn check(&self) -> ::std::result::Result<(), crate::validate::Invalid> {
+                #(#checks)*
+                ::std::result::Result::Ok(())
+            }
+        }
+    });
     quote! {
         #[doc = #doc]
         #[derive(Clone, Debug, PartialEq)]
@@ -347,6 +399,8 @@ fn descriptor(op: &Operation) -> TokenStream {
             fn body(&self) -> ::std::option::Option<&Self::Body> {
                 #body
             }
+
+            #check
         }
     }
 }
@@ -383,6 +437,39 @@ mod tests {
         );
         assert!(text.contains("type Answer = ()"), "{text}");
         assert!(text.contains("\"/things/{}\""), "{text}");
+        // No documented range: no check of its own.
+        assert!(!text.contains("fn check"), "{text}");
+    }
+
+    #[test]
+    fn a_documented_range_of_an_integer_query_parameter_is_checked() {
+        let doc = serde_json::json!({
+            "components": {"parameters": {"Limit": {"name": "limit", "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 100}}}},
+            "paths": {"/things": {"get": {
+                "operationId": "list_things",
+                "parameters": [
+                    {"$ref": "#/components/parameters/Limit"},
+                    {"name": "skip", "in": "query",
+                     "schema": {"type": "integer", "minimum": 0, "exclusiveMinimum": true}},
+                    {"name": "page", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "name", "in": "query", "schema": {"type": "string", "maxLength": 9}}
+                ],
+                "responses": {"200": {"description": "ok"}}
+            }}},
+        });
+        let text = module(&doc, &BTreeSet::new()).unwrap().to_string();
+        assert!(text.contains("fn check"), "{text}");
+        assert!(
+            text.contains("in_range (\"limit\" , self . query . limit , :: std :: option :: Option :: Some (1) , :: std :: option :: Option :: Some (100))"),
+            "{text}"
+        );
+        assert!(
+            text.contains("in_range (\"skip\" , self . query . skip , :: std :: option :: Option :: Some (1) , :: std :: option :: Option :: None)"),
+            "{text}"
+        );
+        assert!(!text.contains("\"page\" , self"), "{text}");
+        assert!(!text.contains("\"name\" , self"), "{text}");
     }
 
     #[test]

@@ -38,6 +38,12 @@ pub trait Endpoint: Clone + std::fmt::Debug + Send + Sync + 'static {
     fn query_mut(&mut self) -> Option<&mut Self::Query>;
     /// The body, when the operation has one.
     fn body(&self) -> Option<&Self::Body>;
+    /// Checks the arguments against what the spec documents for them (the
+    /// range of an integer query parameter), before anything is sent.
+    /// Generated for the operations that have such a rule; the rest pass.
+    fn check(&self) -> Result<(), crate::validate::Invalid> {
+        Ok(())
+    }
 }
 
 /// Why a request matches no operation.

@@ -4217,6 +4217,15 @@ pub mod endpoints {
         fn body(&self) -> ::std::option::Option<&Self::Body> {
             None
         }
+        fn check(&self) -> ::std::result::Result<(), crate::validate::Invalid> {
+            crate::validate::in_range(
+                "limit",
+                self.query.limit,
+                ::std::option::Option::Some(1),
+                ::std::option::Option::Some(100),
+            )?;
+            ::std::result::Result::Ok(())
+        }
     }
     ///`list_events`: GET `/api/v1/events` (List events).
     #[derive(Clone, Debug, PartialEq)]
@@ -4243,6 +4252,15 @@ pub mod endpoints {
         }
         fn body(&self) -> ::std::option::Option<&Self::Body> {
             None
+        }
+        fn check(&self) -> ::std::result::Result<(), crate::validate::Invalid> {
+            crate::validate::in_range(
+                "limit",
+                self.query.limit,
+                ::std::option::Option::Some(1),
+                ::std::option::Option::Some(100),
+            )?;
+            ::std::result::Result::Ok(())
         }
     }
     ///`update_customer`: PATCH `/api/v1/customers/{id}` (Update a customer).

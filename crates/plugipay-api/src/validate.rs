@@ -65,6 +65,45 @@ pub fn path_segment(field: &str, value: &str) -> Result<(), Invalid> {
     Err(Invalid::new(field, reason))
 }
 
+/// An integer query parameter within the range the spec documents for it
+/// (`minimum` / `maximum`, either may be absent); an absent value passes.
+/// The generated [`Endpoint::check`](crate::endpoint::Endpoint::check) of
+/// each operation calls it, so a range in the spec is checked before the
+/// network with no hand-written line.
+///
+/// ```
+/// use plugipay_api::validate::in_range;
+///
+/// assert!(in_range("limit", Some(100u32), Some(1), Some(100)).is_ok());
+/// assert!(in_range("limit", None::<u32>, Some(1), Some(100)).is_ok());
+/// let err = in_range("limit", Some(0u32), Some(1), Some(100)).unwrap_err();
+/// assert_eq!(err.to_string(), "invalid limit: 0 is out of range: it must be from 1 to 100");
+/// ```
+pub fn in_range<T: Copy + Into<i128> + fmt::Display>(
+    field: &str,
+    value: Option<T>,
+    min: Option<i128>,
+    max: Option<i128>,
+) -> Result<(), Invalid> {
+    let Some(value) = value else {
+        return Ok(());
+    };
+    let n: i128 = value.into();
+    if min.is_none_or(|min| n >= min) && max.is_none_or(|max| n <= max) {
+        return Ok(());
+    }
+    let rule = match (min, max) {
+        (Some(min), Some(max)) => format!("from {min} to {max}"),
+        (Some(min), None) => format!("at least {min}"),
+        (None, Some(max)) => format!("at most {max}"),
+        (None, None) => return Ok(()),
+    };
+    Err(Invalid::new(
+        field,
+        format!("{value} is out of range: it must be {rule}"),
+    ))
+}
+
 /// A list page size: from [`limits::LIST_CUSTOMERS_LIMIT_MIN`] to
 /// [`limits::LIST_CUSTOMERS_LIMIT_MAX`].
 pub fn list_limit(limit: u32) -> Result<(), Invalid> {

@@ -50,6 +50,7 @@ impl Outgoing {
                 field: "method".into(),
                 reason: e.to_string(),
             })?;
+        endpoint.check().map_err(Error::invalid)?;
         let path = endpoint.path();
         check_path_params(E::PATH, &path)?;
         let mut outgoing = Self::new(method, path);

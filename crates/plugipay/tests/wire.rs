@@ -366,5 +366,28 @@ async fn invalid_arguments_are_refused_before_the_network() {
         ),
         "on_behalf_of"
     );
+    // A range the spec documents for any operation's query, through the
+    // generic call, its pages and its walk.
+    use plugipay::api::endpoints::ListEvents;
+    use plugipay::api::params::ListEventsParams;
+    for limit in [0, 101] {
+        let events = || ListEvents {
+            query: ListEventsParams::new().limit(limit),
+        };
+        let err = client.call(events()).await.map(|_| ());
+        if let Err(e) = &err {
+            assert!(e.to_string().contains("from 1 to 100"), "{e}");
+        }
+        assert_eq!(field_of(err), "limit");
+        assert_eq!(
+            field_of(client.call(events()).paginated().await.map(|_| ())),
+            "limit"
+        );
+        let walked = futures_util::TryStreamExt::try_collect::<Vec<_>>(
+            client.call(events()).paginated().stream(),
+        )
+        .await;
+        assert_eq!(field_of(walked.map(|_| ())), "limit");
+    }
     any.assert_calls_async(0).await;
 }

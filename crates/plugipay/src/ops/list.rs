@@ -27,13 +27,10 @@ impl ListCustomers {
 impl private::Sealed for ListCustomers {}
 
 impl ListCustomers {
-    /// What the list sends, its page size checked: the generated parameters
-    /// serialise in a fixed (alphabetical) order, so the signed query is
-    /// the one that goes out.
+    /// What the list sends, its page size checked (by the operation's
+    /// generated check): the generated parameters serialise in a fixed
+    /// (alphabetical) order, so the signed query is the one that goes out.
     pub(crate) fn outgoing(&self) -> Result<Outgoing, Error> {
-        if let Some(limit) = self.params.limit {
-            plugipay_api::validate::list_limit(limit).map_err(Error::invalid)?;
-        }
         let endpoint = endpoints::ListCustomers {
             query: self.params.clone(),
         };
