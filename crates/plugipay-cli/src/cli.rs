@@ -322,9 +322,10 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "HEADER")]
     pub signature: String,
     /// The endpoint's secret (whsec_…) [env: PLUGIPAY_WEBHOOK_SECRET]; the
-    /// variable keeps it off the command line.
+    /// variable keeps it off the command line. (Not --secret: that is the
+    /// API's HMAC secret, a global flag.)
     #[arg(long, value_name = "SECRET")]
-    pub secret: Option<String>,
+    pub webhook_secret: Option<String>,
     /// Seconds a timestamp may be from the clock.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub tolerance: u64,
@@ -338,7 +339,7 @@ impl std::fmt::Debug for VerifyArgs {
         f.debug_struct("VerifyArgs")
             .field("body", &self.body)
             .field("signature", &self.signature)
-            .field("secret", &redacted(&self.secret))
+            .field("webhook_secret", &redacted(&self.webhook_secret))
             .field("tolerance", &self.tolerance)
             .field("at", &self.at)
             .finish()
@@ -639,11 +640,9 @@ mod tests {
             "body.json",
             "--signature",
             "t=1,v1=00",
-            "--secret",
+            "--webhook-secret",
             "whsec_hidden3",
         ]);
-        // `--secret` is global, so the later one may win: either way no
-        // value may reach Debug.
         let shown = format!("{:?}", cli.expect("parses"));
         for hidden in ["hidden1", "hidden2", "hidden3"] {
             assert!(!shown.contains(hidden), "{hidden} in {shown}");

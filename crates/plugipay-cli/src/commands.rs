@@ -141,8 +141,23 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             let mut sink = Sink::new(stdout, crate::output::format(), terminal)?;
             if args.all {
                 let mut stream = request.stream();
-                while let Some(customer) = stream.try_next().await? {
-                    sink.customer(&customer)?;
+                let mut read = 0u64;
+                loop {
+                    match stream.try_next().await {
+                        Ok(Some(customer)) => {
+                            sink.customer(&customer)?;
+                            read += 1;
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            let noun = if read == 1 { "customer" } else { "customers" };
+                            report!(
+                                "the walk stopped after {read} {noun}: \
+                                 what was printed is not the whole book"
+                            );
+                            return Err(e.into());
+                        }
+                    }
                 }
             } else {
                 let page = request.await?;
@@ -193,7 +208,8 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
 
 /// Runs `plugipay sandbox`: the same flags and readiness line as `plugipay-sandbox`.
 pub async fn sandbox(args: SandboxArgs) -> Result<(), Failure> {
-    plugipay_sandbox::run(args)
-        .await
-        .map_err(|e| Failure::Other(e.to_string()))
+    plugipay_sandbox::run(args).await.map_err(|e| match e {
+        plugipay_sandbox::RunError::Config(why) => Failure::Usage(why),
+        e => Failure::Other(e.to_string()),
+    })
 }

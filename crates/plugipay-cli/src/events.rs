@@ -22,8 +22,9 @@ use crate::output::{flush, format, json_terminal_safe, terminal_safe, text_line}
 fn line(out: &mut impl Write, event: &Event, terminal: bool) -> Result<(), Failure> {
     let text = match format() {
         Format::Ids => terminal_safe(&event.id),
-        // An event is not a customer: CSV prints it as JSON too.
-        Format::Json | Format::Csv => {
+        // Refused before the call (`events`).
+        Format::Csv => return Err(no_csv()),
+        Format::Json => {
             let json = serde_json::to_string(event)
                 .map_err(|e| Failure::Other(format!("cannot print the event: {e}")))?;
             if terminal {
@@ -36,8 +37,16 @@ fn line(out: &mut impl Write, event: &Event, terminal: bool) -> Result<(), Failu
     text_line(out, &text)
 }
 
+/// `--output csv` on events: a CSV row is a customer's.
+fn no_csv() -> Failure {
+    Failure::Usage("events have no CSV form: --output json (the default) or ids".into())
+}
+
 /// Runs `plugipay events …`.
 pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failure> {
+    if format() == Format::Csv {
+        return Err(no_csv());
+    }
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match command {
@@ -71,8 +80,25 @@ pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failu
                     } else {
                         Box::pin(request.stream())
                     };
-                while let Some(event) = events.try_next().await? {
-                    line(&mut stdout, &event, terminal)?;
+                let mut printed = 0u64;
+                loop {
+                    match events.try_next().await {
+                        Ok(Some(event)) => {
+                            line(&mut stdout, &event, terminal)?;
+                            printed += 1;
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            // What is on stdout stays, but it is not the log.
+                            let _ = stdout.flush();
+                            let noun = if printed == 1 { "event" } else { "events" };
+                            report!(
+                                "the walk stopped after {printed} {noun}: \
+                                 what was printed is not the whole log"
+                            );
+                            return Err(e.into());
+                        }
+                    }
                 }
             } else {
                 let page = request.paginated().await?;
@@ -102,22 +128,28 @@ pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failu
 /// or `-` for stdin) against its signature header and the endpoint's
 /// secret, and prints the event.
 pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
-    let body = read_body(&args.body)?;
-    let secret = match args.secret {
+    // The invocation first: a missing secret or clock is no judgement of
+    // the delivery.
+    let secret = match args.webhook_secret {
         Some(secret) => secret,
-        None => std::env::var(SECRET_ENV).map_err(|_| {
-            Failure::Other(format!(
-                "no endpoint secret: give --secret or set {SECRET_ENV}"
-            ))
-        })?,
+        None => std::env::var(SECRET_ENV).unwrap_or_default(),
     };
+    if secret.is_empty() {
+        return Err(Failure::Usage(format!(
+            "no endpoint secret: give --webhook-secret or set {SECRET_ENV}"
+        )));
+    }
+    let now = match args.at {
+        Some(at) => Some(
+            chrono::DateTime::from_timestamp(at, 0)
+                .ok_or_else(|| Failure::Usage(format!("--at {at} is not a Unix time")))?,
+        ),
+        None => None,
+    };
+    let body = read_body(&args.body)?;
     let verifier = Verifier::new(secret).tolerance(Duration::from_secs(args.tolerance));
-    let event = match args.at {
-        Some(at) => {
-            let now = chrono::DateTime::from_timestamp(at, 0)
-                .ok_or_else(|| Failure::Other(format!("{at} is not a Unix time")))?;
-            verifier.verify_at(args.signature.as_str(), &body, now)
-        }
+    let event = match now {
+        Some(now) => verifier.verify_at(args.signature.as_str(), &body, now),
         None => verifier.verify(args.signature.as_str(), &body),
     }
     .map_err(|e| Failure::Other(format!("the delivery does not verify: {e} ({})", e.code())))?;
@@ -135,7 +167,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
 }
 
 /// The variable `webhooks verify` reads the endpoint secret from when no
-/// `--secret` is given (so it need not be on the command line).
+/// `--webhook-secret` is given (so it need not be on the command line).
 pub const SECRET_ENV: &str = "PLUGIPAY_WEBHOOK_SECRET";
 
 fn read_body(path: &PathBuf) -> Result<Vec<u8>, Failure> {

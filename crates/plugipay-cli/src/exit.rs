@@ -5,8 +5,7 @@ pub const OK: u8 = 0;
 /// An error (a call or a file failed, or some rows of an import were not done).
 pub const ERROR: u8 = 1;
 /// A bad invocation: an unknown flag, a missing argument, a bad value
-/// (clap's own status for usage errors; named here for the list).
-#[cfg_attr(not(test), allow(dead_code, reason = "clap exits with it itself"))]
+/// (clap's own status for usage errors, and ours for what clap cannot see).
 pub const USAGE: u8 = 2;
 /// No credentials configured: no key id and secret, and no API key.
 pub const NO_CREDENTIALS: u8 = 3;

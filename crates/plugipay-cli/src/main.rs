@@ -58,6 +58,9 @@ pub enum Failure {
     Interrupted,
     /// No credentials at all (no flag, no variable): what to set, worded.
     NoCredentials(String),
+    /// A bad invocation clap could not see (a missing secret, a value out of
+    /// range), worded: exit status 2, as clap's own usage errors.
+    Usage(String),
 }
 
 impl From<plugipay::Error> for Failure {
@@ -121,8 +124,12 @@ fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
 }
 
 /// The exit status of a failed call: 64 for an Idempotency-Key used before
-/// with other parameters (as Plugipay's own CLI), 1 for anything else.
+/// with other parameters (as Plugipay's own CLI), 2 for an argument the SDK
+/// refused before the network (a bad invocation), 1 for anything else.
 fn exit_code(error: &plugipay::Error) -> ExitCode {
+    if matches!(error, plugipay::Error::InvalidArgument { .. }) {
+        return ExitCode::from(exit::USAGE);
+    }
     match error.code() {
         Some(plugipay::ErrorCode::IdempotencyMismatch) => {
             ExitCode::from(exit::IDEMPOTENCY_MISMATCH)
@@ -226,6 +233,10 @@ fn main() -> ExitCode {
         Err(Failure::Other(message)) => {
             report!("error: {}", output::terminal_safe(&message));
             ExitCode::from(exit::ERROR)
+        }
+        Err(Failure::Usage(message)) => {
+            report!("error: {}", output::terminal_safe(&message));
+            ExitCode::from(exit::USAGE)
         }
     }
 }

@@ -372,8 +372,9 @@ async fn errors_are_one_clear_line() {
         "{err}"
     );
 
+    // Refused before the network: a bad invocation.
     let out = plugipay(&sb, &["customers", "list", "--limit", "0"]).await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("invalid argument `limit`"),
         "{}",
@@ -422,7 +423,8 @@ async fn errors_are_one_clear_line() {
         .output()
         .await
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // A base URL that is not one: a bad invocation.
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("base_url") && !stderr(&out).contains("sk_super_secret"));
 }
 
@@ -1711,7 +1713,7 @@ async fn events_and_saved_deliveries() {
         path,
         "--signature",
         &header,
-        "--secret",
+        "--webhook-secret",
         "whsec_cli",
     ])
     .await;
@@ -1728,7 +1730,7 @@ async fn events_and_saved_deliveries() {
         tampered.to_str().unwrap(),
         "--signature",
         &header,
-        "--secret",
+        "--webhook-secret",
         "whsec_cli",
     ])
     .await;
@@ -1744,7 +1746,7 @@ async fn events_and_saved_deliveries() {
         path,
         "--signature",
         &header,
-        "--secret",
+        "--webhook-secret",
         "whsec_cli",
         "--at",
         &(now + 3600).to_string(),
@@ -1755,6 +1757,93 @@ async fn events_and_saved_deliveries() {
         "{}",
         stderr(&stale)
     );
+    // The secret from the variable, a global --secret (the API's) beside
+    // it: the webhook secret is still the variable's.
+    let from_env = common::plugipay_bare()
+        .args([
+            "--secret",
+            "sk_test_api_secret",
+            "webhooks",
+            "verify",
+            path,
+            "--signature",
+            &header,
+        ])
+        .env("PLUGIPAY_WEBHOOK_SECRET", "whsec_cli")
+        .output()
+        .await
+        .unwrap();
+    assert!(from_env.status.success(), "{}", stderr(&from_env));
+    // No secret, an empty one, a clock out of range: a bad invocation (2),
+    // not a verdict on the delivery.
+    for (args, secret_env) in [
+        (vec!["--signature", header.as_str()], None),
+        (vec!["--signature", header.as_str()], Some("")),
+        (
+            vec![
+                "--signature",
+                header.as_str(),
+                "--webhook-secret",
+                "whsec_cli",
+                "--at",
+                "99999999999999999",
+            ],
+            None,
+        ),
+    ] {
+        let mut command = common::plugipay_bare();
+        command.args(["webhooks", "verify", path]).args(&args);
+        if let Some(value) = secret_env {
+            command.env("PLUGIPAY_WEBHOOK_SECRET", value);
+        }
+        let out = command.output().await.unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("does not verify"),
+            "{}",
+            stderr(&out)
+        );
+    }
+
+    // Bad invocations of events list: refused before the network (2).
+    for args in [
+        vec!["events", "list", "--limit", "0"],
+        vec!["events", "list", "--limit", "101"],
+        vec![
+            "events",
+            "list",
+            "--all",
+            "--parallel",
+            "4",
+            "--order",
+            "desc",
+        ],
+        vec!["--output", "csv", "events", "list"],
+    ] {
+        let out = plugipay(&sb, &args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
+
+/// `plugipay sandbox --forward-to` a text that is not an http(s) URL is a
+/// bad invocation (2) that never shows the text (it may hold a token).
+#[tokio::test(flavor = "multi_thread")]
+async fn forwarding_to_what_is_not_a_url_is_refused() {
+    for url in [
+        "127.0.0.1:3000/hooks?token=t0ken",
+        "ftp://host/x",
+        "http://",
+    ] {
+        let out = common::plugipay_bare()
+            .args(["sandbox", "--addr", "127.0.0.1:0", "--forward-to", url])
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{url}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("webhook URL 1 is not an http://"), "{err}");
+        assert!(!err.contains("t0ken") && !err.contains("host/x"), "{err}");
+    }
 }
 
 /// Runs `plugipay` with its profiles in `dir`, no credentials in its

@@ -328,6 +328,30 @@ async fn a_looping_server_ends_list_all_and_export_with_an_error() {
             "{args:?}: {err}"
         );
     }
+    // A list walk that stops says that what it printed is not the book.
+    let out = plugipay_at(&base_url, &["customers", "list", "--all"]).await;
+    let err = stderr(&out);
+    assert!(
+        err.contains("the walk stopped after 2 customers: what was printed is not the whole book"),
+        "{err}"
+    );
+    server.abort();
+
+    // The events walk, the same: one cursor or several ranges.
+    let body = r#"{"data":[{"id":"evt_loop","type":"customer.created","accountId":"acct_1","occurredAt":"2026-11-25T00:00:00Z","data":{}}],"error":null,"meta":{"requestId":"req_loop","cursor":"same","hasMore":true}}"#;
+    let (base_url, server) = same_answer_server(body).await;
+    for args in [
+        vec!["events", "list", "--all"],
+        vec!["events", "list", "--all", "--parallel", "2"],
+    ] {
+        let out = plugipay_at(&base_url, &args).await;
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("the walk stopped after") && err.contains("not the whole log"),
+            "{args:?}: {err}"
+        );
+    }
     server.abort();
 }
 

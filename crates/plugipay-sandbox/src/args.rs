@@ -138,8 +138,11 @@ pub struct SandboxArgs {
     #[arg(long = "webhook", visible_alias = "forward-to", value_name = "URL")]
     pub webhooks: Vec<String>,
 
-    /// The secret deliveries are signed with.
-    #[arg(long, value_name = "SECRET", default_value = WebhookSecret::DEFAULT)]
+    /// The secret deliveries are signed with (the variable keeps one of
+    /// your own off the command line; `plugipay webhooks verify` reads it
+    /// too).
+    #[arg(long, value_name = "SECRET", default_value = WebhookSecret::DEFAULT,
+          env = "PLUGIPAY_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: WebhookSecret,
 
     /// Share of events delivered twice (0 to 1), to test a receiver's dedupe.
@@ -284,9 +287,14 @@ impl WebhookSecret {
 }
 
 impl std::str::FromStr for WebhookSecret {
-    type Err = std::convert::Infallible;
+    type Err = String;
 
+    /// Any text but the empty one (a delivery signed with no secret proves
+    /// nothing, and verifiers refuse an empty secret).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() {
+            return Err("the webhook secret is empty".to_owned());
+        }
         Ok(Self(s.to_owned()))
     }
 }

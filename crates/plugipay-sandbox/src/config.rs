@@ -604,10 +604,25 @@ impl SandboxConfig {
     }
 
     /// Checks what [`Sandbox::start`](crate::Sandbox::start) cannot serve:
-    /// a key whose prefix names no mode (see [`ApiKey::mode`]).
+    /// a key whose prefix names no mode (see [`ApiKey::mode`]), a webhook
+    /// URL that is not `http://` or `https://` with a host (deliveries to it
+    /// could only fail). The errors never show a key or a URL (either may
+    /// hold a secret).
     pub fn validate(&self) -> Result<(), String> {
         for key in &self.extra_keys {
             key.mode()?;
+        }
+        for (n, endpoint) in self.webhooks.iter().enumerate() {
+            let fits = reqwest::Url::parse(&endpoint.url).is_ok_and(|url| {
+                matches!(url.scheme(), "http" | "https") && url.host_str().is_some()
+            });
+            if !fits {
+                return Err(format!(
+                    "webhook URL {} is not an http:// or https:// URL with a host, like \
+                     http://127.0.0.1:3000/webhooks (not shown: it may hold a token)",
+                    n + 1
+                ));
+            }
         }
         Ok(())
     }

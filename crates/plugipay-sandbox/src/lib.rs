@@ -130,6 +130,9 @@ impl Sandbox {
     /// refused with an error of kind
     /// [`InvalidInput`](std::io::ErrorKind::InvalidInput), before binding.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        config
+            .validate()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let all_keys: Vec<ApiKey> = ApiKey::defaults()
             .into_iter()
             .chain(config.extra_keys)

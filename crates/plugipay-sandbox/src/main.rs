@@ -21,7 +21,11 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = writeln!(std::io::stderr().lock(), "error: {e}");
-            ExitCode::FAILURE
+            match e {
+                // A bad invocation, as clap's own usage errors.
+                plugipay_sandbox::RunError::Config(_) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -23,15 +23,16 @@ pub enum RunError {
         /// What binding it answered.
         source: std::io::Error,
     },
-    /// A configured key cannot be served (its prefix names no mode).
-    Key(String),
+    /// The configuration cannot be served: a key whose prefix names no
+    /// mode, a webhook URL that is not one (see [`SandboxConfig::validate`](crate::SandboxConfig::validate)).
+    Config(String),
 }
 
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
-            RunError::Key(why) => write!(f, "bad key: {why}"),
+            RunError::Config(why) => f.write_str(why),
         }
     }
 }
@@ -40,7 +41,7 @@ impl std::error::Error for RunError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             RunError::Listen { source, .. } => Some(source),
-            RunError::Key(_) => None,
+            RunError::Config(_) => None,
         }
     }
 }
@@ -53,7 +54,7 @@ impl std::error::Error for RunError {
 /// stderr is no error.
 pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
     let config = args.config();
-    config.validate().map_err(RunError::Key)?;
+    config.validate().map_err(RunError::Config)?;
     let sandbox = Sandbox::start(config)
         .await
         .map_err(|source| RunError::Listen {
@@ -100,7 +101,8 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
             ));
         } else {
             line.push_str(&format!(
-                "; events delivered to {url}, signed with the --webhook-secret given"
+                "; events delivered to {url}, signed with the secret given \
+                 (--webhook-secret or PLUGIPAY_WEBHOOK_SECRET)"
             ));
         }
     }

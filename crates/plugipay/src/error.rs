@@ -197,14 +197,14 @@ pub enum PagingError {
         /// The cursor, as the server sent it.
         cursor: String,
     },
-    /// Page `page` said more customers follow but gave no cursor to get them.
-    #[error("page {page} says more customers follow but gives no cursor to fetch them")]
+    /// Page `page` said more items follow but gave no cursor to get them.
+    #[error("page {page} says more items follow but gives no cursor to fetch them")]
     MissingCursor {
         /// The page (1 for the first) that said it.
         page: u64,
     },
     /// `pages` pages in a row were empty, each saying more follow.
-    #[error("{pages} pages in a row were empty, each saying more customers follow")]
+    #[error("{pages} pages in a row were empty, each saying more items follow")]
     EmptyPages {
         /// How many empty pages came in a row.
         pages: u32,

@@ -31,11 +31,13 @@ pub fn plugipay_bare() -> tokio::process::Command {
 }
 
 /// Keeps the command away from the real `~/.plugipay`: its profiles are
-/// looked for in a directory of the test's own that does not exist.
+/// looked for in a directory of the test's own that does not exist; and
+/// from a webhook secret of the developer's shell.
 pub fn without_profiles(command: &mut tokio::process::Command) -> &mut tokio::process::Command {
     command
         .env("PLUGIPAY_CONFIG_DIR", config_dir())
         .env_remove("PLUGIPAY_PROFILE")
+        .env_remove("PLUGIPAY_WEBHOOK_SECRET")
 }
 
 /// A fresh directory name for profiles (not created).
