@@ -149,6 +149,8 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                             read += 1;
                         }
                         Ok(None) => break,
+                        // An argument refused before the network: no walk began.
+                        Err(e @ plugipay::Error::InvalidArgument { .. }) => return Err(e.into()),
                         Err(e) => {
                             let noun = if read == 1 { "customer" } else { "customers" };
                             report!(

@@ -42,11 +42,18 @@ fn no_csv() -> Failure {
     Failure::Usage("events have no CSV form: --output json (the default) or ids".into())
 }
 
-/// Runs `plugipay events …`.
-pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failure> {
+/// Refuses what `plugipay events …` cannot do whatever the server says
+/// (`--output csv`): checked before connecting, so it is always exit 2.
+pub fn check_invocation() -> Result<(), Failure> {
     if format() == Format::Csv {
         return Err(no_csv());
     }
+    Ok(())
+}
+
+/// Runs `plugipay events …`.
+pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failure> {
+    check_invocation()?;
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match command {
@@ -88,6 +95,8 @@ pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failu
                             printed += 1;
                         }
                         Ok(None) => break,
+                        // An argument refused before the network: no walk began.
+                        Err(e @ plugipay::Error::InvalidArgument { .. }) => return Err(e.into()),
                         Err(e) => {
                             // What is on stdout stays, but it is not the log.
                             let _ = stdout.flush();
@@ -132,7 +141,13 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
     // the delivery.
     let secret = match args.webhook_secret {
         Some(secret) => secret,
-        None => std::env::var(SECRET_ENV).unwrap_or_default(),
+        None => match std::env::var(SECRET_ENV) {
+            Ok(secret) => secret,
+            Err(std::env::VarError::NotPresent) => String::new(),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Failure::Usage(format!("{SECRET_ENV} is not UTF-8 text")));
+            }
+        },
     };
     if secret.is_empty() {
         return Err(Failure::Usage(format!(

@@ -19,7 +19,8 @@ pub const HELP: &str = "\
 Exit status:
   0    ok
   1    error (a call failed, or some rows of an import were not done)
-  2    bad invocation (unknown flag, missing or bad argument)
+  2    bad invocation (unknown flag, missing or bad argument, a value
+       refused before the network)
   3    no credentials configured
   64   Idempotency-Key reused with other parameters
   130  interrupted (Ctrl-C, SIGTERM): a rerun is safe";

@@ -101,7 +101,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Customers(command) => {
             commands::customers(&connect(&cli.connection)?, command).await
         }
-        Command::Events(command) => events::events(&connect(&cli.connection)?, command).await,
+        Command::Events(command) => {
+            events::check_invocation()?;
+            events::events(&connect(&cli.connection)?, command).await
+        }
         Command::Webhooks(cli::WebhooksCommand::Verify(args)) => events::verify(args),
         Command::Completions { shell } => completions(shell),
         Command::Config(command) => config::config(&cli.connection, command),

@@ -1822,7 +1822,11 @@ async fn events_and_saved_deliveries() {
     ] {
         let out = plugipay(&sb, &args).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("walk stopped"), "{}", stderr(&out));
     }
+    // Before credentials are looked for: the same with none.
+    let out = plugipay_without_credentials(&["--output", "csv", "events", "list"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
 /// `plugipay sandbox --forward-to` a text that is not an http(s) URL is a
@@ -1844,6 +1848,44 @@ async fn forwarding_to_what_is_not_a_url_is_refused() {
         assert!(err.contains("webhook URL 1 is not an http://"), "{err}");
         assert!(!err.contains("t0ken") && !err.contains("host/x"), "{err}");
     }
+    // The signing secret from the variable: an empty one is refused, one
+    // of the user's own is used and never printed.
+    let empty = common::plugipay_bare()
+        .args(["sandbox", "--forward-to", "http://127.0.0.1:9/x"])
+        .env("PLUGIPAY_WEBHOOK_SECRET", "")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(empty.status.code(), Some(2), "{}", stderr(&empty));
+    assert!(stderr(&empty).contains("empty"), "{}", stderr(&empty));
+
+    use tokio::io::AsyncBufReadExt as _;
+    let mut child = common::plugipay_bare()
+        .args(["sandbox", "--addr", "127.0.0.1:0"])
+        .args(["--forward-to", "http://127.0.0.1:9/x"])
+        .env("PLUGIPAY_WEBHOOK_SECRET", "whsec_env_42")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    // The start-up line, once it is printed (no waiting on a clock).
+    let line = loop {
+        let line = lines.next_line().await.unwrap().expect("a start-up line");
+        if line.starts_with("credentials:") {
+            break line;
+        }
+    };
+    child.kill().await.unwrap();
+    assert!(
+        line.contains("signed with the secret given (--webhook-secret or PLUGIPAY_WEBHOOK_SECRET)"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("whsec_env_42") && !line.contains("whsec_sandbox"),
+        "{line}"
+    );
 }
 
 /// Runs `plugipay` with its profiles in `dir`, no credentials in its

@@ -171,13 +171,18 @@ impl Counters {
 #[derive(Clone)]
 pub(crate) struct Outbox {
     sender: mpsc::Sender<(WorkspaceId, Value)>,
+    /// Who gets what: only an event some endpoint gets is queued.
+    routes: Arc<Routes>,
     counters: Arc<Counters>,
 }
 
 impl Outbox {
-    /// Queues `event`, which happened in `world`, for delivery; a full
-    /// outbox drops it (and counts it).
+    /// Queues `event`, which happened in `world`, for delivery when an
+    /// endpoint gets it; a full outbox drops it (and counts it).
     pub(crate) fn send(&self, world: &WorkspaceId, event: &Value) {
+        if self.routes.receivers(world).next().is_none() {
+            return;
+        }
         if self
             .sender
             .try_send((world.clone(), event.clone()))
@@ -215,6 +220,25 @@ impl Outbox {
     }
 }
 
+/// The endpoints, and the workspaces the sandbox's keys belong to (whose
+/// events an endpoint without a workspace of its own gets).
+struct Routes {
+    endpoints: Vec<WebhookEndpoint>,
+    key_accounts: HashSet<String>,
+}
+
+impl Routes {
+    /// The endpoints an event of `world` goes to.
+    fn receivers<'a>(
+        &'a self,
+        world: &'a WorkspaceId,
+    ) -> impl Iterator<Item = &'a WebhookEndpoint> + 'a {
+        self.endpoints
+            .iter()
+            .filter(move |e| e.receives(world, &self.key_accounts))
+    }
+}
+
 /// Starts delivering to `endpoints`, `key_accounts` being the workspaces the
 /// sandbox's keys belong to; the returned outbox takes the events. The
 /// delivery task ends when every outbox is dropped.
@@ -226,8 +250,13 @@ pub(crate) fn start(
 ) -> Outbox {
     let (sender, mut receiver) = mpsc::channel::<(WorkspaceId, Value)>(OUTBOX);
     let counters = Arc::new(Counters::default());
+    let routes = Arc::new(Routes {
+        endpoints,
+        key_accounts,
+    });
     let outbox = Outbox {
         sender,
+        routes: Arc::clone(&routes),
         counters: Arc::clone(&counters),
     };
     let http = reqwest::Client::builder()
@@ -240,10 +269,7 @@ pub(crate) fn start(
         let in_flight = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
         while let Some((world, event)) = receiver.recv().await {
             let body = Arc::new(event.to_string());
-            for endpoint in endpoints
-                .iter()
-                .filter(|e| e.receives(&world, &key_accounts))
-            {
+            for endpoint in routes.receivers(&world) {
                 let copies = if dice.next_f64() < policy.duplicate_rate {
                     2
                 } else {

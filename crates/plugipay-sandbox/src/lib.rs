@@ -126,8 +126,9 @@ pub struct Sandbox {
 impl Sandbox {
     /// Binds the address, seeds the customers (in the test world) and
     /// starts serving. The sandbox accepts connections as soon as this
-    /// returns. A key whose prefix names no mode (see [`ApiKey::mode`]) is
-    /// refused with an error of kind
+    /// returns. What [`SandboxConfig::validate`] refuses (a key whose prefix
+    /// names no mode, see [`ApiKey::mode`]; a webhook URL that is not
+    /// `http(s)://host…`) is an error of kind
     /// [`InvalidInput`](std::io::ErrorKind::InvalidInput), before binding.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
         config

@@ -1,6 +1,7 @@
-//! Webhook deliveries: every customer event is POSTed to the endpoints the
-//! sandbox was given, signed so that the SDK's verifier accepts it, retried
-//! until answered 2xx, and sent twice when the faults say so.
+//! Webhook deliveries: every customer event is POSTed to the endpoints of its
+//! workspace and mode, signed so that the SDK's verifier accepts it, retried
+//! until answered 2xx, and sent twice when the faults say so; an endpoint
+//! that is not an http(s) URL is refused at start.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -162,6 +163,32 @@ async fn faults_deliver_duplicates() {
         .collect();
     let distinct: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!((ids.len(), distinct.len()), (6, 3), "each event twice");
+}
+
+/// A webhook URL deliveries could only fail on is refused at start, as an
+/// invalid input that does not show the URL.
+#[tokio::test]
+async fn a_webhook_url_that_is_not_one_is_refused_at_start() {
+    for url in ["127.0.0.1:9/hook?token=t0ken", "ftp://h/x", "http://", ""] {
+        let refused = Sandbox::start(SandboxConfig::new().webhook(url, "whsec_test"))
+            .await
+            .expect_err("refused");
+        assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput, "{url}");
+        assert!(!refused.to_string().contains("t0ken"), "{refused}");
+    }
+    for url in [
+        "http://localhost:9/x",
+        "http://[::1]:9/",
+        "https://example.test/h",
+    ] {
+        assert!(
+            SandboxConfig::new()
+                .webhook(url, "whsec_test")
+                .validate()
+                .is_ok(),
+            "{url}"
+        );
+    }
 }
 
 /// An endpoint belongs to a workspace, as one registered with Plugipay: the

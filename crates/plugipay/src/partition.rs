@@ -50,6 +50,10 @@ pub trait Partitionable: Paginated + private::Sealed {
     fn take_filter(&mut self) -> Option<Keep<Self::Item>> {
         None
     }
+    /// The operation's generated argument check (`Endpoint::check`), run
+    /// before the walk's first request (which sets its own page size).
+    #[doc(hidden)]
+    fn check_arguments(&self) -> Result<(), plugipay_api::validate::Invalid>;
 }
 
 /// What a partitioned walk keeps of the items it reads.
@@ -92,6 +96,14 @@ impl Partitionable for ListCustomers {
     fn take_filter(&mut self) -> Option<Keep<Customer>> {
         archive_filter(self.keep.take(), Customer::is_archived)
     }
+
+    fn check_arguments(&self) -> Result<(), plugipay_api::validate::Invalid> {
+        use plugipay_api::endpoint::Endpoint as _;
+        plugipay_api::endpoints::ListCustomers {
+            query: self.params.clone(),
+        }
+        .check()
+    }
 }
 
 impl Partitionable for ListCustomersJson {
@@ -105,6 +117,10 @@ impl Partitionable for ListCustomersJson {
 
     fn take_filter(&mut self) -> Option<Keep<CustomerJson>> {
         archive_filter(self.list.keep.take(), CustomerJson::is_archived)
+    }
+
+    fn check_arguments(&self) -> Result<(), plugipay_api::validate::Invalid> {
+        self.list.check_arguments()
     }
 }
 
@@ -121,6 +137,11 @@ impl Partitionable for CallList<ListEvents> {
             after: &mut query.occurred_after,
             cursor: &mut query.cursor,
         }
+    }
+
+    fn check_arguments(&self) -> Result<(), plugipay_api::validate::Invalid> {
+        use plugipay_api::endpoint::Endpoint as _;
+        self.endpoint.check()
     }
 }
 
@@ -231,7 +252,12 @@ enum State<Op: Partitionable> {
 
 impl<Op: Partitionable> Partitioned<Op> {
     fn new(mut request: Request<Op>, partitions: usize) -> Self {
-        let state = match check(request.op.walk_params(), partitions) {
+        let checked = request
+            .op
+            .check_arguments()
+            .map_err(Error::invalid)
+            .and_then(|()| check(request.op.walk_params(), partitions));
+        let state = match checked {
             Ok(()) => State::Planning(Box::pin(plan(request, partitions))),
             Err(error) => State::Failed(error),
         };

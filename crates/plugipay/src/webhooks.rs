@@ -126,7 +126,8 @@ impl Verifier {
     }
 
     /// How far a timestamp may be from the clock, in the past or the future
-    /// (whole seconds count; 300 s unless set).
+    /// (300 s unless set). The clock's fraction of a second counts: with
+    /// 300 s, a delivery checked 300.5 s after its timestamp is stale.
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.tolerance = tolerance;
@@ -343,13 +344,14 @@ pub enum WebhookError {
     /// The timestamp is further than the tolerance from the clock, in the
     /// past or the future (`signature_stale`): a replay, or a clock off.
     #[error(
-        "the signature's timestamp {timestamp} is more than {}s from now ({now})",
-        tolerance.as_secs()
+        "the signature's timestamp {timestamp} is more than {tolerance:?} from the clock \
+         ({now}, whole seconds shown)"
     )]
     Stale {
         /// The header's timestamp (Unix seconds).
         timestamp: u64,
-        /// The clock's time when checked (Unix seconds).
+        /// The clock's time when checked (Unix seconds, the fraction
+        /// dropped).
         now: i64,
         /// The tolerance it was checked with.
         tolerance: Duration,
@@ -559,10 +561,13 @@ impl Event {
         // The SDKs' envelope wraps the object (`data.object`, perhaps null
         // for a delete) beside `aggregateType` / `aggregateId`; the API
         // reference's sends the object as `data` itself.
+        // A customer sent as `data` may have a field named `object` (a
+        // string, `"customer"`): only an object or null there is a wrapper's.
         let wrapper = data.filter(|d| {
-            ["object", "aggregateType", "aggregateId"]
-                .iter()
-                .any(|key| d.contains_key(*key))
+            d.contains_key("aggregateType")
+                || d.contains_key("aggregateId")
+                || d.get("object")
+                    .is_some_and(|o| o.is_object() || o.is_null())
         });
         let object = match wrapper {
             Some(wrapper) => wrapper.get("object").and_then(Value::as_object),

@@ -564,6 +564,16 @@ fn a_null_object_in_the_sdk_envelope_keeps_the_aggregate() {
         (event.object, event.aggregate_id.as_deref()),
         (None, Some("cus_9"))
     );
+    // The API reference's envelope with a customer that names its kind in
+    // a field `object`: the customer is still the object.
+    let event = Event::from_value(json!({
+        "id": "evt_7", "type": "customer.created", "workspaceId": "acct_1",
+        "data": {"object": "customer", "id": "cus_7", "accountId": "acct_1",
+                 "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"}
+    }))
+    .unwrap();
+    assert_eq!(event.object_id(), Some("cus_7"));
+    assert_eq!(event.customer().unwrap().unwrap().id, "cus_7");
 }
 
 #[test]

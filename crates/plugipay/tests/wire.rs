@@ -388,6 +388,20 @@ async fn invalid_arguments_are_refused_before_the_network() {
         )
         .await;
         assert_eq!(field_of(walked.map(|_| ())), "limit");
+        // A partitioned walk sets its own page size for its first requests:
+        // the limit asked for is still checked before them.
+        let ranges = futures_util::TryStreamExt::try_collect::<Vec<_>>(
+            client.call(events()).paginated().partitioned(4),
+        )
+        .await;
+        assert_eq!(field_of(ranges.map(|_| ())), "limit");
+        let ranges = futures_util::TryStreamExt::try_collect::<Vec<_>>(
+            customers
+                .list(ListParams::new().limit(limit))
+                .partitioned(4),
+        )
+        .await;
+        assert_eq!(field_of(ranges.map(|_| ())), "limit");
     }
     any.assert_calls_async(0).await;
 }
