@@ -2374,8 +2374,10 @@ Sends a `GET` request to `/api/v1/events`
 Arguments:
 - `cursor`: The `meta.cursor` of the previous page.
 - `limit`: Page size.
-- `occurred_after`: Only events that occurred after this instant (ISO-8601).
-- `occurred_before`: Only events that occurred before this instant (ISO-8601).
+- `occurred_after`: Only events that occurred at or after this instant (ISO-8601): Plugipay
+documents the window as half-open, `[occurredAfter, occurredBefore)`.
+
+- `occurred_before`: Only events that occurred before this instant (ISO-8601; exclusive).
 - `order`: Sort by time of occurrence; newest first by default.
 - `type_`: Only events of this type (`plugipay.customer.created.v1`, …; the
 sandbox also takes the short `customer.created`).
@@ -4003,7 +4005,8 @@ such filter; the live route table has it.*/
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub limit: ::std::option::Option<u32>,
-        ///Only events that occurred after this instant (ISO-8601).
+        /**Only events that occurred at or after this instant (ISO-8601): Plugipay
+documents the window as half-open, `[occurredAfter, occurredBefore)`.*/
         #[serde(
             rename = "occurredAfter",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -4011,7 +4014,7 @@ such filter; the live route table has it.*/
         pub occurred_after: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
-        ///Only events that occurred before this instant (ISO-8601).
+        ///Only events that occurred before this instant (ISO-8601; exclusive).
         #[serde(
             rename = "occurredBefore",
             skip_serializing_if = "::std::option::Option::is_none"

@@ -67,7 +67,8 @@ pub struct EventQuery {
     pub order: SortOrder,
     /// Only this type (either spelling).
     pub kind: Option<String>,
-    /// Only events after this instant.
+    /// Only events at or after this instant (Plugipay documents the window
+    /// as half-open: `[occurredAfter, occurredBefore)`).
     pub after: Option<DateTime<Utc>>,
     /// Only events before this instant.
     pub before: Option<DateTime<Utc>>,
@@ -185,7 +186,7 @@ impl EventLog {
         };
         let keeps = |e: &&Event| {
             q.kind.as_deref().is_none_or(|k| same_type(k, e.kind))
-                && q.after.is_none_or(|t| e.at > t)
+                && q.after.is_none_or(|t| e.at >= t)
                 && q.before.is_none_or(|t| e.at < t)
                 && q.after_id.as_deref().is_none_or(|after| match q.order {
                     SortOrder::Asc => e.id.as_str() > after,
@@ -203,7 +204,7 @@ impl EventLog {
             (_, None) => (0, log.len()),
         };
         if let Some(after) = q.after {
-            start = start.max(log.partition_point(|e| e.at <= after));
+            start = start.max(log.partition_point(|e| e.at < after));
         }
         if let Some(before) = q.before {
             end = end.min(log.partition_point(|e| e.at < before));

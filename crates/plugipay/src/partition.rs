@@ -33,7 +33,8 @@ const PAGE_SIZE: u32 = 100;
 const MIN_PAGES_TO_SPLIT: f64 = 4.0;
 
 /// A list a partitioned walk can split: it is sorted by a time its items
-/// carry and filtered by an exclusive lower bound on it. Implemented by
+/// carry and filtered by a lower bound on it (inclusive or exclusive: the
+/// walk drops what a range's own bound lets through twice). Implemented by
 /// this crate's customer lists (`createdAt`, `createdAfter`) and by the
 /// events list walked through [`Client::call`](crate::Client::call)
 /// (`occurredAt`, `occurredAfter`).
@@ -66,7 +67,7 @@ pub type Keep<T> = Box<dyn Fn(&T) -> bool + Send + Sync>;
 pub struct WalkParams<'a> {
     order: &'a mut Option<SortOrder>,
     limit: &'a mut Option<u32>,
-    /// The exclusive lower bound of the time the list is split by.
+    /// The lower bound of the time the list is split by.
     after: &'a mut Option<DateTime<Utc>>,
     cursor: &'a mut Option<String>,
 }
@@ -157,7 +158,9 @@ impl<Op: Partitionable> Request<Op> {
     ///   when it begins: items added after that are not walked (one added
     ///   in the very millisecond of the newest at most once), so a list that
     ///   grows faster than it can be read still ends. A range `(a, b]` holds
-    ///   the items whose served time is after `a` and at most `b`;
+    ///   the items whose served time is after `a` and at most `b` (the
+    ///   first range starts where your own `createdAfter` / `occurredAfter`
+    ///   does, as the server applies it);
     ///   boundaries are whole milliseconds, so items sharing a millisecond
     ///   stay together whatever precision the server keeps. To catch up on
     ///   events again later, start the next walk a little before the newest
@@ -329,6 +332,7 @@ async fn plan<Op: Partitionable>(
     };
     let (oldest, newest) = tokio::try_join!(first.send(), last.send())?;
     let mut walk = Walk {
+        start,
         oldest: DateTime::<Utc>::MIN_UTC,
         newest: DateTime::<Utc>::MIN_UTC,
         template: request,
@@ -416,6 +420,9 @@ struct Walk<Op: Partitionable> {
     limit: u32,
     /// What is kept of the items read (all when `None`).
     keep: Option<Keep<Op::Item>>,
+    /// The caller's own lower bound, if any: the server applies it (to the
+    /// first range), inclusive or not as it documents.
+    start: Option<DateTime<Utc>>,
     oldest: DateTime<Utc>,
     newest: DateTime<Utc>,
     /// Ranges not yet done, the ones walked first at the front.
@@ -459,7 +466,10 @@ impl<Op: Partitionable> Walk<Op> {
                 return Err(Error::Paging(PagingError::OutOfOrder { before, after: at }));
             }
             range.last_read = Some(at);
-            if range.after.is_some_and(|after| at <= after) {
+            // A cut between two ranges belongs to the earlier one whatever
+            // the server does at a bound (Plugipay documents `occurredAfter`
+            // as inclusive); the caller's own bound is the server's to apply.
+            if range.after.is_some_and(|after| at <= after) && range.after != self.start {
                 continue;
             }
             if at > range.until {

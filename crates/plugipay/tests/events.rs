@@ -234,3 +234,67 @@ async fn a_partitioned_catch_up_sees_each_event_once_while_customers_are_created
         );
     }
 }
+
+/// Plugipay documents the events window as half-open, `[occurredAfter,
+/// occurredBefore)`: an event at exactly `occurredAfter` is in it, through
+/// one cursor and through a partitioned walk alike (whose own cuts between
+/// ranges still yield each event once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_window_starts_at_occurred_after_itself() {
+    let sandbox =
+        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
+            .await
+            .unwrap();
+    let client = sandbox_client(sandbox.base_url());
+    create_many(&client, "Row", 120).await;
+    let all: Vec<_> = client
+        .call(ListEvents {
+            query: ListEventsParams::new().order(plugipay::SortOrder::Asc),
+        })
+        .paginated()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    // From the 40th event's instant on (events sharing it included).
+    let at = all[40].occurred_at;
+    let want: HashSet<&str> = all
+        .iter()
+        .filter(|e| e.occurred_at >= at)
+        .map(|e| e.id.as_str())
+        .collect();
+    let from = || ListEvents {
+        query: ListEventsParams::new().occurred_after(at).limit(10),
+    };
+    let streamed: Vec<_> = client
+        .call(from())
+        .paginated()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(streamed.last().map(|e| e.occurred_at), Some(at));
+    let ranged: Vec<_> = client
+        .call(from())
+        .paginated()
+        .partitioned(4)
+        .try_collect()
+        .await
+        .unwrap();
+    for walked in [&streamed, &ranged] {
+        let ids: HashSet<&str> = walked.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids.len(), walked.len(), "each event once");
+        assert_eq!(ids, want);
+    }
+    // Before is exclusive: up to, not including, the same instant.
+    let until: Vec<_> = client
+        .call(ListEvents {
+            query: ListEventsParams::new().occurred_before(at),
+        })
+        .paginated()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(until.len() + want.len(), all.len());
+}
