@@ -273,10 +273,11 @@ pub enum EventsCommand {
         /// short customer.created).
         #[arg(long = "type", value_name = "TYPE")]
         r#type: Option<String>,
-        /// Only events after this instant (RFC 3339).
+        /// Only events at or after this instant (RFC 3339; the window is
+        /// half-open, [after, before)).
         #[arg(long, value_name = "TIME")]
         occurred_after: Option<DateTime<Utc>>,
-        /// Only events before this instant (RFC 3339).
+        /// Only events before this instant (RFC 3339; exclusive).
         #[arg(long, value_name = "TIME")]
         occurred_before: Option<DateTime<Utc>>,
         /// asc (oldest first) or desc (newest first, the default).

@@ -568,13 +568,13 @@ pub fn config(connection: &Connection, command: ConfigCommand) -> Result<(), Fai
 /// A value for `config set`, as the file holds it.
 fn check_value(key: Setting, value: &str) -> Result<Value, Failure> {
     if value.trim().is_empty() {
-        return Err(Failure::Other(format!(
+        return Err(Failure::Usage(format!(
             "an empty {}: to remove it, use `plugipay config unset {}`",
             key.name(),
             key.name()
         )));
     }
-    let bad = |e: String| Failure::Other(format!("{}: {e}", key.name()));
+    let bad = |e: String| Failure::Usage(format!("{}: {e}", key.name()));
     match key {
         Setting::MaxRetries => value
             .parse::<u32>()

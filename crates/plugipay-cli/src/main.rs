@@ -93,7 +93,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Customers(cli::CustomersCommand::Import {
             file: Some(file), ..
-        }) if cli.connection.secret_stdin && file.as_os_str() == "-" => Err(Failure::Other(
+        }) if cli.connection.secret_stdin && file.as_os_str() == "-" => Err(Failure::Usage(
             "--secret-stdin and `import -` both read standard input: give the secret another way \
              (PLUGIPAY_SECRET, the profile's file) or import from a file"
                 .into(),

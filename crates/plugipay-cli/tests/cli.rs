@@ -2041,7 +2041,14 @@ async fn profiles_and_their_precedence() {
         "x\n",
     )
     .await;
-    assert_eq!(both.status.code(), Some(1), "{}", stderr(&both));
+    // Two readers of one stdin: a bad invocation.
+    assert_eq!(both.status.code(), Some(2), "{}", stderr(&both));
+    // A setting's value it cannot take: a bad invocation (and the next
+    // commands still read the profile as it was).
+    for (key, value) in [("maxRetries", "many"), ("timeout", "soon"), ("keyId", " ")] {
+        let out = run(&["config", "set", key, value], vec![], "").await;
+        assert_eq!(out.status.code(), Some(2), "{key}: {}", stderr(&out));
+    }
     ok(&run(&["config", "set", "secret", TEST_SECRET], vec![], "").await);
     ok(&run(&["customers", "list"], vec![], "").await);
     // The base URL likewise: a variable over the file, a flag over both.

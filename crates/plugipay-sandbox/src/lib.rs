@@ -37,9 +37,10 @@
 //! [`LIVE_API_KEY`], and [`SandboxConfig::key`] any other; a key whose
 //! prefix names neither mode is refused at start.
 //!
-//! Rate limits are off unless asked for ([`SandboxConfig::rate_limits`]);
-//! the `plugipay-sandbox` binary and `plugipay sandbox` enforce Plugipay's
-//! published ones by default. With [`RateLimits`] on, each workspace and
+//! Rate limits are Plugipay's published ones by default, in the library
+//! ([`SandboxConfig::new`]), the `plugipay-sandbox` binary and `plugipay
+//! sandbox` alike; [`SandboxConfig::rate_limits`] with [`RateLimits::off`]
+//! turns them off for bulk setups. With [`RateLimits`] on, each workspace and
 //! mode has a token bucket for reads (`GET`, `HEAD`) and one for writes,
 //! each as big as its rate per second and refilled continuously at that
 //! rate; every authenticated request takes a token, every answer to one
