@@ -211,6 +211,10 @@ fn bench(runs: usize) -> ExitCode {
          Reproduce with `cargo xtask bench` (or `cargo xtask bench --runs N`), which rewrites this file.\n\
          Every figure compares two things measured side by side in one run against the same local \
          sandbox (release builds, the sandbox in its own process), median of the runs.\n\n\
+         B1–B8 run the sandbox with its rate limits off: they measure the SDK itself, at speeds \
+         the live API does not allow (its published limits are 100 reads and 20 writes a second \
+         per workspace). B9 and B10 run bulk jobs and an events catch-up under those limits, \
+         against their floor.\n\n\
          Machine: {cores} cores, {cpu}; {}.\n\n\
          {results}\
          ## B7 code generation\n\n\
