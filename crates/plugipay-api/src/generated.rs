@@ -2183,8 +2183,10 @@ Sends a `GET` request to `/api/v1/customers`
 Arguments:
 - `created_after`: Only customers created after this instant (ISO-8601). Whether a
 customer created at exactly this instant is included is not
-published: the sandbox leaves it out (strictly after), and the
-SDK's partitioned walk checks the bound itself.
+published: the sandbox leaves it out (strictly after). The SDK's
+partitioned walk leaves your own bound to the server and applies
+its own cuts between ranges itself, so either way each customer
+comes once.
 
 - `cursor`: The `meta.cursor` of the previous page.
 - `email`: Only customers with exactly this email address.
@@ -3900,8 +3902,10 @@ pub mod params {
     pub struct ListCustomersParams {
         /**Only customers created after this instant (ISO-8601). Whether a
 customer created at exactly this instant is included is not
-published: the sandbox leaves it out (strictly after), and the
-SDK's partitioned walk checks the bound itself.*/
+published: the sandbox leaves it out (strictly after). The SDK's
+partitioned walk leaves your own bound to the server and applies
+its own cuts between ranges itself, so either way each customer
+comes once.*/
         #[serde(
             rename = "createdAfter",
             skip_serializing_if = "::std::option::Option::is_none"

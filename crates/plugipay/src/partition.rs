@@ -332,7 +332,6 @@ async fn plan<Op: Partitionable>(
     };
     let (oldest, newest) = tokio::try_join!(first.send(), last.send())?;
     let mut walk = Walk {
-        start,
         oldest: DateTime::<Utc>::MIN_UTC,
         newest: DateTime::<Utc>::MIN_UTC,
         template: request,
@@ -349,20 +348,25 @@ async fn plan<Op: Partitionable>(
     walk.oldest = Op::time(oldest);
     walk.newest = Op::time(newest).max(walk.oldest);
     let span = (walk.newest - walk.oldest).num_milliseconds();
+    // The first range starts at the caller's own bound, which the server
+    // applies; every later bound is one of the walk's cuts.
     let mut after = start;
+    let mut at_callers_bound = true;
     for k in 1..partitions as i64 {
         let cut =
             (walk.oldest + TimeDelta::milliseconds(span * k / partitions as i64)).trunc_subsecs(3);
         if after.is_some_and(|a| cut <= a) || cut >= walk.newest {
             continue;
         }
-        walk.ranges.push(walk.range(after, cut));
+        walk.ranges.push(walk.range(after, cut, at_callers_bound));
         after = Some(cut);
+        at_callers_bound = false;
     }
     // The last range ends at the newest item the list held when the walk
     // began: items added during the walk fall after it, so the walk ends
     // however fast the list grows.
-    walk.ranges.push(walk.range(after, walk.newest));
+    walk.ranges
+        .push(walk.range(after, walk.newest, at_callers_bound));
     Ok(walk)
 }
 
@@ -370,6 +374,10 @@ async fn plan<Op: Partitionable>(
 struct Range<Op: Paginated> {
     /// Items of this time or earlier belong to the range before.
     after: Option<DateTime<Utc>>,
+    /// Whether `after` is the caller's own bound (the first range): the
+    /// server applies it, inclusive or not; a cut of the walk's is
+    /// applied here too, so an item at it comes once.
+    at_callers_bound: bool,
     /// Items of a later time belong to the range after; the last range ends
     /// at the newest item when the walk began.
     until: DateTime<Utc>,
@@ -420,9 +428,6 @@ struct Walk<Op: Partitionable> {
     limit: u32,
     /// What is kept of the items read (all when `None`).
     keep: Option<Keep<Op::Item>>,
-    /// The caller's own lower bound, if any: the server applies it (to the
-    /// first range), inclusive or not as it documents.
-    start: Option<DateTime<Utc>>,
     oldest: DateTime<Utc>,
     newest: DateTime<Utc>,
     /// Ranges not yet done, the ones walked first at the front.
@@ -435,11 +440,19 @@ struct Walk<Op: Partitionable> {
 }
 
 impl<Op: Partitionable> Walk<Op> {
-    fn range(&self, after: Option<DateTime<Utc>>, until: DateTime<Utc>) -> Range<Op> {
+    /// The range `(after, until]`; `at_callers_bound` when `after` is the
+    /// caller's own bound (the first range), applied by the server alone.
+    fn range(
+        &self,
+        after: Option<DateTime<Utc>>,
+        until: DateTime<Utc>,
+        at_callers_bound: bool,
+    ) -> Range<Op> {
         let mut request = self.template.clone();
         *request.op.walk_params().after = after;
         Range {
             after,
+            at_callers_bound,
             until,
             reached: None,
             last_read: None,
@@ -469,7 +482,7 @@ impl<Op: Partitionable> Walk<Op> {
             // A cut between two ranges belongs to the earlier one whatever
             // the server does at a bound (Plugipay documents `occurredAfter`
             // as inclusive); the caller's own bound is the server's to apply.
-            if range.after.is_some_and(|after| at <= after) && range.after != self.start {
+            if range.after.is_some_and(|after| at <= after) && !range.at_callers_bound {
                 continue;
             }
             if at > range.until {
@@ -516,7 +529,7 @@ impl<Op: Partitionable> Walk<Op> {
                 return;
             }
             let until = std::mem::replace(&mut self.ranges[i].until, cut);
-            let half = self.range(Some(cut), until);
+            let half = self.range(Some(cut), until, false);
             self.ranges.push(half);
         }
     }

@@ -298,3 +298,122 @@ async fn the_events_window_starts_at_occurred_after_itself() {
         .unwrap();
     assert_eq!(until.len() + want.len(), all.len());
 }
+
+/// A server whose `occurredAfter` is inclusive, with an event on every
+/// 10 ms from `t0` (41 of them, so a walk in 4 ranges cuts exactly at
+/// events): each event comes once all the same. Serves `GET /api/v1/events`
+/// with `occurredAfter`, `order`, `limit` and `cursor` (the last id sent).
+async fn inclusive_events_server(t0: chrono::DateTime<chrono::Utc>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let events: Vec<(String, chrono::DateTime<chrono::Utc>)> = (0..=40)
+        .map(|i| {
+            (
+                format!("evt_{i:03}"),
+                t0 + chrono::TimeDelta::milliseconds(10 * i),
+            )
+        })
+        .collect();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let events = events.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&seen[..end]).into_owned();
+                        seen.drain(..end + 4);
+                        let target = head.split(' ').nth(1).unwrap_or("/").to_owned();
+                        let url = reqwest::Url::parse(&format!("http://x{target}")).unwrap();
+                        let query: std::collections::HashMap<String, String> =
+                            url.query_pairs().into_owned().collect();
+                        let after = query
+                            .get("occurredAfter")
+                            .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc());
+                        let limit: usize = query.get("limit").map_or(25, |l| l.parse().unwrap());
+                        let mut list: Vec<&(String, _)> = events
+                            .iter()
+                            .filter(|(_, at)| after.is_none_or(|a| *at >= a))
+                            .collect();
+                        if query.get("order").map(String::as_str) != Some("asc") {
+                            list.reverse();
+                        }
+                        if let Some(cursor) = query.get("cursor") {
+                            let at = list.iter().position(|(id, _)| id == cursor).unwrap();
+                            list.drain(..=at);
+                        }
+                        let more = list.len() > limit;
+                        list.truncate(limit);
+                        let data: Vec<serde_json::Value> = list
+                            .iter()
+                            .map(|(id, at)| {
+                                serde_json::json!({
+                                    "id": id, "type": "plugipay.customer.created.v1",
+                                    "accountId": "acct_1",
+                                    "occurredAt": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                                    "data": {"object": {}, "aggregateType": "customer", "aggregateId": "cus_1"}
+                                })
+                            })
+                            .collect();
+                        let body = serde_json::json!({
+                            "data": data, "error": null,
+                            "meta": {"requestId": "req_1", "hasMore": more,
+                                     "cursor": more.then(|| list.last().map(|(id, _)| id.clone())).flatten()}
+                        })
+                        .to_string();
+                        let response = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if stream.write_all(response.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    base_url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cuts_between_ranges_hold_against_an_inclusive_server() {
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-30T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let base_url = inclusive_events_server(t0).await;
+    let client = plugipay::Client::builder()
+        .key_id("ak_test_sandbox")
+        .secret("sk_test_sandbox")
+        .base_url(&base_url)
+        .build()
+        .unwrap();
+    for (after, want) in [
+        (None, 41),
+        (Some(t0 + chrono::TimeDelta::milliseconds(50)), 36),
+    ] {
+        for partitions in [1, 4, 8] {
+            let mut query = ListEventsParams::new().limit(3);
+            query.occurred_after = after;
+            let walked: Vec<_> = client
+                .call(ListEvents { query })
+                .paginated()
+                .partitioned(partitions)
+                .try_collect()
+                .await
+                .unwrap();
+            let ids: HashSet<&str> = walked.iter().map(|e| e.id.as_str()).collect();
+            assert_eq!(
+                (walked.len(), ids.len()),
+                (want, want),
+                "{partitions} ranges from {after:?}: each event once, the one at the bound included"
+            );
+        }
+    }
+}
