@@ -35,15 +35,7 @@ async fn every_change_is_an_event_and_a_walk_sees_each_once() {
         .unwrap();
     customers.delete(&budi.id).await.unwrap();
 
-    let events: Vec<_> = client
-        .call(ListEvents {
-            query: ListEventsParams::new().order(plugipay::SortOrder::Asc),
-        })
-        .paginated()
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let events = oldest_first(&client).await;
     let kinds: Vec<&str> = events.iter().map(|e| e.type_.as_str()).collect();
     assert_eq!(
         kinds,
@@ -134,6 +126,19 @@ fn assert_each_once_with_every_row(walked: &[plugipay::api::types::Event], rows:
 }
 
 /// Creates `n` customers named `{prefix} {k}`, four at a time.
+/// The whole events log through one cursor, oldest first.
+async fn oldest_first(client: &plugipay::Client) -> Vec<plugipay::api::types::Event> {
+    client
+        .call(ListEvents {
+            query: ListEventsParams::new().order(plugipay::SortOrder::Asc),
+        })
+        .paginated()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap()
+}
+
 async fn create_many(client: &plugipay::Client, prefix: &str, n: usize) {
     let tasks: Vec<_> = (0..4)
         .map(|lane| {
@@ -247,15 +252,7 @@ async fn the_events_window_starts_at_occurred_after_itself() {
             .unwrap();
     let client = sandbox_client(sandbox.base_url());
     create_many(&client, "Row", 120).await;
-    let all: Vec<_> = client
-        .call(ListEvents {
-            query: ListEventsParams::new().order(plugipay::SortOrder::Asc),
-        })
-        .paginated()
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let all = oldest_first(&client).await;
     // From the 40th event's instant on (events sharing it included).
     let at = all[40].occurred_at;
     let want: HashSet<&str> = all
@@ -304,78 +301,78 @@ async fn the_events_window_starts_at_occurred_after_itself() {
 /// events): each event comes once all the same. Serves `GET /api/v1/events`
 /// with `occurredAfter`, `order`, `limit` and `cursor` (the last id sent).
 async fn inclusive_events_server(t0: chrono::DateTime<chrono::Utc>) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use http_body_util::Full;
+    use hyper::body::Bytes;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let events: Vec<(String, chrono::DateTime<chrono::Utc>)> = (0..=40)
+    let events: std::sync::Arc<Vec<(String, chrono::DateTime<chrono::Utc>)>> = (0..=40)
         .map(|i| {
             (
                 format!("evt_{i:03}"),
                 t0 + chrono::TimeDelta::milliseconds(10 * i),
             )
         })
-        .collect();
+        .collect::<Vec<_>>()
+        .into();
+    // One page of the events the query asks for.
+    let page = move |query: &str| {
+        let query: std::collections::HashMap<String, String> =
+            serde_urlencoded::from_str(query).unwrap();
+        let after = query
+            .get("occurredAfter")
+            .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc());
+        let limit: usize = query.get("limit").map_or(25, |l| l.parse().unwrap());
+        let mut list: Vec<&(String, _)> = events
+            .iter()
+            .filter(|(_, at)| after.is_none_or(|a| *at >= a))
+            .collect();
+        if query.get("order").map(String::as_str) != Some("asc") {
+            list.reverse();
+        }
+        if let Some(cursor) = query.get("cursor") {
+            let at = list.iter().position(|(id, _)| id == cursor).unwrap();
+            list.drain(..=at);
+        }
+        let more = list.len() > limit;
+        list.truncate(limit);
+        let data: Vec<serde_json::Value> = list
+            .iter()
+            .map(|(id, at)| {
+                serde_json::json!({
+                    "id": id, "type": "plugipay.customer.created.v1", "accountId": "acct_1",
+                    "occurredAt": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    "data": {"object": {}, "aggregateType": "customer", "aggregateId": "cus_1"}
+                })
+            })
+            .collect();
+        let cursor = more
+            .then(|| list.last().map(|(id, _)| id.clone()))
+            .flatten();
+        serde_json::json!({
+            "data": data, "error": null,
+            "meta": {"requestId": "req_1", "hasMore": more, "cursor": cursor}
+        })
+        .to_string()
+    };
+    let page = std::sync::Arc::new(page);
     tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let events = events.clone();
+        while let Ok((stream, _)) = listener.accept().await {
+            let page = std::sync::Arc::clone(&page);
             tokio::spawn(async move {
-                let mut seen = Vec::new();
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = stream.read(&mut buf).await {
-                    if n == 0 {
-                        return;
-                    }
-                    seen.extend_from_slice(&buf[..n]);
-                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&seen[..end]).into_owned();
-                        seen.drain(..end + 4);
-                        let target = head.split(' ').nth(1).unwrap_or("/").to_owned();
-                        let url = reqwest::Url::parse(&format!("http://x{target}")).unwrap();
-                        let query: std::collections::HashMap<String, String> =
-                            url.query_pairs().into_owned().collect();
-                        let after = query
-                            .get("occurredAfter")
-                            .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc());
-                        let limit: usize = query.get("limit").map_or(25, |l| l.parse().unwrap());
-                        let mut list: Vec<&(String, _)> = events
-                            .iter()
-                            .filter(|(_, at)| after.is_none_or(|a| *at >= a))
-                            .collect();
-                        if query.get("order").map(String::as_str) != Some("asc") {
-                            list.reverse();
-                        }
-                        if let Some(cursor) = query.get("cursor") {
-                            let at = list.iter().position(|(id, _)| id == cursor).unwrap();
-                            list.drain(..=at);
-                        }
-                        let more = list.len() > limit;
-                        list.truncate(limit);
-                        let data: Vec<serde_json::Value> = list
-                            .iter()
-                            .map(|(id, at)| {
-                                serde_json::json!({
-                                    "id": id, "type": "plugipay.customer.created.v1",
-                                    "accountId": "acct_1",
-                                    "occurredAt": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                                    "data": {"object": {}, "aggregateType": "customer", "aggregateId": "cus_1"}
-                                })
-                            })
-                            .collect();
-                        let body = serde_json::json!({
-                            "data": data, "error": null,
-                            "meta": {"requestId": "req_1", "hasMore": more,
-                                     "cursor": more.then(|| list.last().map(|(id, _)| id.clone())).flatten()}
-                        })
-                        .to_string();
-                        let response = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                            body.len()
+                let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
+                    let body = page(req.uri().query().unwrap_or_default());
+                    async move {
+                        let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
+                        response.headers_mut().insert(
+                            "content-type",
+                            hyper::header::HeaderValue::from_static("application/json"),
                         );
-                        if stream.write_all(response.as_bytes()).await.is_err() {
-                            return;
-                        }
+                        Ok::<_, std::convert::Infallible>(response)
                     }
-                }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
