@@ -9,10 +9,12 @@ mod common;
 use std::collections::HashSet;
 use std::process::Output;
 
-use common::{plugipay_at, plugipay_command, plugipay_without_credentials, stderr, temp_file};
+use common::{
+    plugipay_at, plugipay_command, plugipay_without_credentials, sandbox, stderr, temp_file,
+};
 use plugipay_sandbox::{
     FaultKind, FaultProxy, Faults, PLATFORM_KEY_ID, PLATFORM_SECRET, ProxyFaults, Sandbox,
-    SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET,
+    TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET,
 };
 use serde_json::Value;
 
@@ -31,16 +33,6 @@ fn stdout_json(out: &Output) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
-}
-
-async fn sandbox(seed: usize) -> Sandbox {
-    Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
-            .seed_customers(seed),
-    )
-    .await
-    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1302,14 +1294,10 @@ async fn an_interrupted_import_stops_cleanly_and_a_rerun_converges() {
     for update in [false, true] {
         // Latency on every request keeps the import running long enough
         // to be interrupted in the middle.
-        let sb = Sandbox::start(
-            SandboxConfig::new()
-                .rate_limits(plugipay_sandbox::RateLimits::off())
-                .faults(Faults {
-                    latency: std::time::Duration::from_millis(10),
-                    ..Faults::default()
-                }),
-        )
+        let sb = Sandbox::start(common::unpaced().faults(Faults {
+            latency: std::time::Duration::from_millis(10),
+            ..Faults::default()
+        }))
         .await
         .unwrap();
         let mut args = vec!["customers", "import", file_arg, "--concurrency", "2"];
@@ -1558,8 +1546,7 @@ async fn an_unknown_csv_column_is_one_error() {
 async fn verbose_shows_attempts_and_retries_but_no_secret() {
     // The published rate limits: every answer says what budget is left.
     let sb = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
+        common::unpaced()
             .seed_customers(250)
             .rate_limits(plugipay_sandbox::RateLimits::published()),
     )

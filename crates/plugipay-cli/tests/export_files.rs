@@ -16,19 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{plugipay_at, plugipay_command, stderr, temp_file};
-use plugipay_sandbox::{Faults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID};
+use common::{plugipay_at, plugipay_command, sandbox, stderr, temp_file};
+use plugipay_sandbox::{Faults, Sandbox, TEST_ACCOUNT_ID};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn sandbox(seed: usize) -> Sandbox {
-    Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
-            .seed_customers(seed),
-    )
-    .await
-    .unwrap()
-}
 
 /// A new, empty directory of this test's own.
 fn empty_dir() -> PathBuf {
@@ -99,15 +89,10 @@ async fn run(base_url: &str, args: &[String]) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_exports_to_one_file_leave_one_whole_book() {
     // A little latency on every page keeps the four walks overlapping.
-    let sb = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
-            .seed_customers(4_000)
-            .faults(Faults {
-                latency: Duration::from_millis(5),
-                ..Faults::default()
-            }),
-    )
+    let sb = Sandbox::start(common::unpaced().seed_customers(4_000).faults(Faults {
+        latency: Duration::from_millis(5),
+        ..Faults::default()
+    }))
     .await
     .unwrap();
     let dir = empty_dir();

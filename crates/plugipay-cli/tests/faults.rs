@@ -13,9 +13,7 @@ use std::collections::HashSet;
 
 use common::{plugipay_at, stderr, temp_file};
 
-use plugipay_sandbox::{
-    FaultKind, FaultProxy, ProxyFaults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID,
-};
+use plugipay_sandbox::{FaultKind, FaultProxy, ProxyFaults, Sandbox, TEST_ACCOUNT_ID};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Retries enough that 30 % faults leave ~1.6e-7 per call of all failing;
@@ -34,10 +32,7 @@ fn faults(seed: u64) -> ProxyFaults {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_and_export_through_faults_are_exactly_once() {
-    let sandbox =
-        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
-            .await
-            .unwrap();
+    let sandbox = Sandbox::start(common::unpaced()).await.unwrap();
     let proxy = FaultProxy::start(sandbox.base_url(), faults(9))
         .await
         .unwrap();
@@ -122,10 +117,7 @@ async fn import_and_export_through_faults_are_exactly_once() {
 /// outcome) is absent, and every row not done is in the file it names.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_that_cannot_finish_says_only_what_is_true() {
-    let sandbox =
-        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
-            .await
-            .unwrap();
+    let sandbox = Sandbox::start(common::unpaced()).await.unwrap();
     let proxy = FaultProxy::start(sandbox.base_url(), faults(23))
         .await
         .unwrap();

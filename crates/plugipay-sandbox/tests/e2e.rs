@@ -15,15 +15,12 @@ use common::*;
 use plugipay::{CustomerUpdate, Error, ErrorCode, ListParams, NewCustomer, SortOrder};
 use plugipay_sandbox::{
     ApiKey, FaultKind, FaultProxy, Faults, Limits, MONEY_HISTORY_KEY, MetadataMode,
-    PLATFORM_KEY_ID, PLATFORM_SECRET, ProxyFaults, Sandbox, SandboxConfig, Scope, TEST_ACCOUNT_ID,
-    TEST_API_KEY,
+    PLATFORM_KEY_ID, PLATFORM_SECRET, ProxyFaults, Sandbox, Scope, TEST_ACCOUNT_ID, TEST_API_KEY,
 };
 use serde_json::json;
 
 async fn sandbox() -> Sandbox {
-    Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
-        .await
-        .unwrap()
+    Sandbox::start(common::unpaced()).await.unwrap()
 }
 
 #[tokio::test]
@@ -178,13 +175,9 @@ async fn a_repeated_delete_replays_its_answer() {
 
 #[tokio::test]
 async fn patch_semantics_when_metadata_merges() {
-    let sb = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
-            .metadata_mode(MetadataMode::Merge),
-    )
-    .await
-    .unwrap();
+    let sb = Sandbox::start(common::unpaced().metadata_mode(MetadataMode::Merge))
+        .await
+        .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let created = raw
         .create(
@@ -271,13 +264,9 @@ async fn patch_semantics_when_metadata_is_replaced() {
 async fn metadata_helpers_agree_under_merge_and_replace() {
     let mut results = Vec::new();
     for mode in [MetadataMode::Merge, MetadataMode::Replace] {
-        let sb = Sandbox::start(
-            SandboxConfig::new()
-                .rate_limits(plugipay_sandbox::RateLimits::off())
-                .metadata_mode(mode),
-        )
-        .await
-        .unwrap();
+        let sb = Sandbox::start(common::unpaced().metadata_mode(mode))
+            .await
+            .unwrap();
         let client = sdk(sb.base_url());
         let customers = client.customers();
         let c = customers
@@ -335,13 +324,9 @@ async fn lengths_are_judged_by_the_server() {
     let mut roomy = Limits::default();
     roomy.name_max_chars = 1_000;
     roomy.metadata_max_keys = 100;
-    let sb = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
-            .limits(roomy),
-    )
-    .await
-    .unwrap();
+    let sb = Sandbox::start(common::unpaced().limits(roomy))
+        .await
+        .unwrap();
     let client = sdk(sb.base_url());
     let named = client.customers().create(long_name).await.unwrap();
     assert_eq!(named.name.map(|n| n.len()), Some(300));
@@ -352,12 +337,10 @@ async fn lengths_are_judged_by_the_server() {
 #[tokio::test]
 async fn every_error_code() {
     let sb = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
-            .key(
-                ApiKey::hmac("ak_test_read_only", "sk_test_read_only", TEST_ACCOUNT_ID)
-                    .with_scopes(&[Scope::Read]),
-            ),
+        common::unpaced().key(
+            ApiKey::hmac("ak_test_read_only", "sk_test_read_only", TEST_ACCOUNT_ID)
+                .with_scopes(&[Scope::Read]),
+        ),
     )
     .await
     .unwrap();
@@ -725,13 +708,9 @@ async fn walk(client: &plugipay::Client, params: ListParams) -> Vec<String> {
 
 #[tokio::test]
 async fn a_walk_during_inserts_sees_everything_once() {
-    let sb = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
-            .seed_customers(1_000),
-    )
-    .await
-    .unwrap();
+    let sb = Sandbox::start(common::unpaced().seed_customers(1_000))
+        .await
+        .unwrap();
     let before: HashSet<String> = sb
         .customers(TEST_ACCOUNT_ID)
         .into_iter()
@@ -979,13 +958,9 @@ async fn unknown_paths_and_methods_answer_the_envelope() {
 #[tokio::test]
 async fn idempotency_records_stay_within_their_byte_budget() {
     let budget = 8 * 1024;
-    let sb = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
-            .idempotency_budget_bytes(budget),
-    )
-    .await
-    .unwrap();
+    let sb = Sandbox::start(common::unpaced().idempotency_budget_bytes(budget))
+        .await
+        .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let keys: Vec<String> = (0..40).map(|_| fresh_key()).collect();
     for (n, key) in keys.iter().enumerate() {
@@ -1047,13 +1022,9 @@ async fn the_binary_prints_its_credentials() {
 #[tokio::test]
 async fn a_flood_in_one_workspace_cannot_make_another_apply_a_key_twice() {
     let budget = 16 * 1024;
-    let sb = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
-            .idempotency_budget_bytes(budget),
-    )
-    .await
-    .unwrap();
+    let sb = Sandbox::start(common::unpaced().idempotency_budget_bytes(budget))
+        .await
+        .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let created = raw.create(r#"{"name":"before"}"#, &fresh_key()).await;
     let path = format!(
@@ -1103,8 +1074,7 @@ async fn a_flood_in_one_workspace_cannot_make_another_apply_a_key_twice() {
 async fn each_workspace_makes_room_only_from_its_own_records() {
     let (total, each) = (64 * 1024, 16 * 1024);
     let sb = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
+        common::unpaced()
             .idempotency_budget_bytes(total)
             .idempotency_workspace_budget_bytes(each),
     )

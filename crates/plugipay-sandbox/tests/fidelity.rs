@@ -12,7 +12,7 @@
 mod common;
 
 use common::*;
-use plugipay_sandbox::{ApiKey, Mode, Sandbox, SandboxConfig, Scope, TEST_ACCOUNT_ID};
+use plugipay_sandbox::{ApiKey, Mode, Sandbox, Scope, TEST_ACCOUNT_ID};
 use serde_json::{Value, json};
 
 const LIVE_KEY_ID: &str = "ak_live_fidelity";
@@ -85,9 +85,7 @@ fn assert_refused(a: &Answer, field: &str, what: &str) {
 
 #[tokio::test]
 async fn published_limits_on_create_at_their_edges() {
-    let sb = Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
-        .await
-        .unwrap();
+    let sb = Sandbox::start(common::unpaced()).await.unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     for (n, (field, at_limit, past_limit)) in edges().into_iter().enumerate() {
         let a = raw
@@ -104,9 +102,7 @@ async fn published_limits_on_create_at_their_edges() {
 
 #[tokio::test]
 async fn published_limits_on_patch_at_their_edges() {
-    let sb = Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
-        .await
-        .unwrap();
+    let sb = Sandbox::start(common::unpaced()).await.unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let id = id_of(&raw.create("{}", &fresh_key()).await);
     let path = format!("/api/v1/customers/{id}");
@@ -127,9 +123,7 @@ async fn published_limits_on_patch_at_their_edges() {
 
 #[tokio::test]
 async fn a_reused_key_with_another_request_names_the_differing_field() {
-    let sb = Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
-        .await
-        .unwrap();
+    let sb = Sandbox::start(common::unpaced()).await.unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let key = fresh_key();
     let first = raw
@@ -210,8 +204,7 @@ async fn a_reused_key_with_another_request_names_the_differing_field() {
 
 async fn two_worlds() -> Sandbox {
     Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
+        common::unpaced()
             .seed_customers(3)
             .key(ApiKey::hmac(LIVE_KEY_ID, LIVE_SECRET, TEST_ACCOUNT_ID))
             .key(ApiKey::bearer(LIVE_API_KEY, TEST_ACCOUNT_ID)),
@@ -338,13 +331,9 @@ async fn keys_whose_prefix_names_no_mode_are_refused_at_start() {
     ];
     for key in bad {
         let shown = format!("{key:?}");
-        let err = Sandbox::start(
-            SandboxConfig::new()
-                .rate_limits(plugipay_sandbox::RateLimits::off())
-                .key(key),
-        )
-        .await
-        .expect_err(&shown);
+        let err = Sandbox::start(common::unpaced().key(key))
+            .await
+            .expect_err(&shown);
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{shown}");
         assert!(
             err.to_string().contains("must start with"),
@@ -356,8 +345,7 @@ async fn keys_whose_prefix_names_no_mode_are_refused_at_start() {
 #[tokio::test]
 async fn a_key_without_the_scope_gets_insufficient_scope() {
     let sb = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
+        common::unpaced()
             .key(
                 ApiKey::hmac("ak_test_reader", "sk_test_reader", TEST_ACCOUNT_ID)
                     .with_scopes(&[Scope::Read]),
@@ -462,8 +450,7 @@ async fn the_binary_takes_live_keys() {
 #[tokio::test]
 async fn the_events_api_keeps_scopes_worlds_and_workspaces_apart() {
     let sb = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
+        common::unpaced()
             .key(ApiKey::hmac(LIVE_KEY_ID, LIVE_SECRET, TEST_ACCOUNT_ID))
             .key(
                 ApiKey::hmac("ak_test_reader", "sk_test_reader", TEST_ACCOUNT_ID)

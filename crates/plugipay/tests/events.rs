@@ -15,14 +15,11 @@ use futures_util::TryStreamExt;
 use plugipay::api::endpoints::{GetEvent, ListEvents};
 use plugipay::api::params::ListEventsParams;
 use plugipay::{CustomerUpdate, ErrorCode, NewCustomer};
-use plugipay_sandbox::{Sandbox, SandboxConfig};
+use plugipay_sandbox::Sandbox;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_change_is_an_event_and_a_walk_sees_each_once() {
-    let sandbox =
-        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
-            .await
-            .unwrap();
+    let sandbox = Sandbox::start(common::unpaced()).await.unwrap();
     let client = sandbox_client(sandbox.base_url());
     let customers = client.customers();
     let budi = customers
@@ -162,10 +159,7 @@ async fn create_many(client: &plugipay::Client, prefix: &str, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partitioned_catch_up_sees_each_event_once_while_customers_are_created() {
-    let sandbox =
-        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
-            .await
-            .unwrap();
+    let sandbox = Sandbox::start(common::unpaced()).await.unwrap();
     let client = sandbox_client(sandbox.base_url());
     // Created four at a time, so many events share a millisecond.
     create_many(&client, "Row", 300).await;
@@ -246,10 +240,7 @@ async fn a_partitioned_catch_up_sees_each_event_once_while_customers_are_created
 /// ranges still yield each event once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_events_window_starts_at_occurred_after_itself() {
-    let sandbox =
-        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
-            .await
-            .unwrap();
+    let sandbox = Sandbox::start(common::unpaced()).await.unwrap();
     let client = sandbox_client(sandbox.base_url());
     create_many(&client, "Row", 120).await;
     let all = oldest_first(&client).await;

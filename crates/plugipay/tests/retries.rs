@@ -13,9 +13,7 @@ use std::time::Duration;
 use common::scripted::{Reply, Scripted, assert_signed};
 use common::*;
 use plugipay::{Client, ErrorCode, NewCustomer, RetryPolicy};
-use plugipay_sandbox::{
-    FaultKind, FaultProxy, Faults, ProxyFaults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID,
-};
+use plugipay_sandbox::{FaultKind, FaultProxy, Faults, ProxyFaults, Sandbox, TEST_ACCOUNT_ID};
 
 /// Retries quickly: these tests are about what is sent, not how long it waits.
 fn fast() -> RetryPolicy {
@@ -263,10 +261,7 @@ async fn retry_after_is_honoured() {
 
 #[tokio::test]
 async fn a_dropped_response_is_replayed_not_duplicated() {
-    let sandbox =
-        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
-            .await
-            .unwrap();
+    let sandbox = Sandbox::start(common::unpaced()).await.unwrap();
     sandbox.set_faults(Faults {
         drop_after_commit_rate: 1.0,
         ..Faults::default()
@@ -283,10 +278,7 @@ async fn a_dropped_response_is_replayed_not_duplicated() {
 
 #[tokio::test]
 async fn a_delete_whose_answer_was_lost_succeeds_on_retry() {
-    let sandbox =
-        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
-            .await
-            .unwrap();
+    let sandbox = Sandbox::start(common::unpaced()).await.unwrap();
     let client = sandbox_client(sandbox.base_url());
     let customer = client.customers().create(NewCustomer::new()).await.unwrap();
     // Every write is applied, then its connection closed without an answer.
@@ -303,10 +295,7 @@ async fn a_delete_whose_answer_was_lost_succeeds_on_retry() {
 /// under `key:archive`, and repeating the whole call writes nothing new.
 #[tokio::test]
 async fn remove_with_a_key_can_be_repeated() {
-    let sandbox =
-        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
-            .await
-            .unwrap();
+    let sandbox = Sandbox::start(common::unpaced()).await.unwrap();
     let client = sandbox_client(sandbox.base_url());
     let customers = client.customers();
     let held = customers
@@ -346,8 +335,7 @@ async fn remove_with_a_key_can_be_repeated() {
 #[tokio::test]
 async fn two_thousand_writes_through_twenty_percent_faults_make_two_thousand_customers() {
     let sandbox = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
+        common::unpaced()
             .faults(Faults {
                 drop_after_commit_rate: 0.06,
                 latency: Duration::from_millis(1),

@@ -17,8 +17,8 @@ use common::*;
 use futures_util::{StreamExt, TryStreamExt};
 use plugipay::{Client, CustomerUpdate, Error, ErrorCode, ListParams, NewCustomer, RetryPolicy};
 use plugipay_sandbox::{
-    FaultKind, FaultProxy, Faults, MetadataMode, ProxyFaults, Sandbox, SandboxConfig,
-    TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET,
+    FaultKind, FaultProxy, Faults, MetadataMode, ProxyFaults, Sandbox, TEST_ACCOUNT_ID,
+    TEST_KEY_ID, TEST_SECRET,
 };
 use serde_json::{Value, json};
 
@@ -462,13 +462,9 @@ async fn updates_and_deletes_of_unknown_outcome_are_read_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partitioned_walk_of_a_growing_book_ends() {
-    let sandbox = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
-            .seed_customers(400),
-    )
-    .await
-    .unwrap();
+    let sandbox = Sandbox::start(common::unpaced().seed_customers(400))
+        .await
+        .unwrap();
     let client = sandbox_client(sandbox.base_url());
     let before: HashSet<String> = sandbox
         .customers(TEST_ACCOUNT_ID)
@@ -504,8 +500,7 @@ async fn metadata_writes_of_one_client_do_not_lose_each_other() {
         ..Faults::default()
     };
     let sandbox = Sandbox::start(
-        SandboxConfig::new()
-            .rate_limits(plugipay_sandbox::RateLimits::off())
+        common::unpaced()
             .metadata_mode(MetadataMode::Replace)
             .faults(faults),
     )
@@ -554,10 +549,7 @@ async fn metadata_writes_of_one_client_do_not_lose_each_other() {
 /// failed is absent, and none is reported failed that the server applied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_faults_done_is_done_and_failed_is_absent() {
-    let sandbox =
-        Sandbox::start(SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off()))
-            .await
-            .unwrap();
+    let sandbox = Sandbox::start(common::unpaced()).await.unwrap();
     let proxy = FaultProxy::start(
         sandbox.base_url(),
         ProxyFaults {

@@ -89,3 +89,17 @@ fn uuid() -> String {
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     )
 }
+
+/// A sandbox configuration without the published rate limits, for tests
+/// that measure something other than pacing and set up more than those
+/// limits allow quickly (the limits have tests of their own).
+pub fn unpaced() -> plugipay_sandbox::SandboxConfig {
+    plugipay_sandbox::SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off())
+}
+
+/// An unpaced sandbox seeded with `seed` customers.
+pub async fn sandbox(seed: usize) -> plugipay_sandbox::Sandbox {
+    plugipay_sandbox::Sandbox::start(unpaced().seed_customers(seed))
+        .await
+        .unwrap()
+}

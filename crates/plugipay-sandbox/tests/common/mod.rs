@@ -276,3 +276,10 @@ pub fn platform_for(base: &str, account: &str) -> RawClient {
     raw.on_behalf_of = Some(account.to_owned());
     raw
 }
+
+/// A sandbox configuration without the published rate limits, for tests
+/// that measure something other than pacing and set up more than those
+/// limits allow quickly (the limits have tests of their own).
+pub fn unpaced() -> plugipay_sandbox::SandboxConfig {
+    plugipay_sandbox::SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off())
+}

@@ -180,3 +180,10 @@ pub fn error_envelope(code: &str, message: &str) -> Value {
         "meta": {"requestId": "req_err_1", "timestamp": "2026-11-25T01:02:03Z"}
     })
 }
+
+/// A sandbox configuration without the published rate limits, for tests
+/// that measure something other than pacing and set up more than those
+/// limits allow quickly (the limits have tests of their own).
+pub fn unpaced() -> plugipay_sandbox::SandboxConfig {
+    plugipay_sandbox::SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off())
+}
