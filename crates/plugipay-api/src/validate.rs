@@ -1,6 +1,8 @@
 //! The argument checks the protocol itself documents, shared by the SDK
 //! (before the network) and the sandbox (on what it receives): a path id must
-//! be one URL path segment, and a list page size is from 1 to 100. Field
+//! be one URL path segment, and an integer query parameter stays in the range
+//! the spec gives it ([`in_range`], called by each operation's generated
+//! [`Endpoint::check`](crate::endpoint::Endpoint::check)). Field
 //! lengths and formats are the server's to check: the SDK sends whatever it
 //! is given. The limits Plugipay publishes for fields are described here
 //! ([`FieldLimit`], [`published_limits`]) for the sandbox and for tools that
@@ -101,22 +103,6 @@ pub fn in_range<T: Copy + Into<i128> + fmt::Display>(
     Err(Invalid::new(
         field,
         format!("{value} is out of range: it must be {rule}"),
-    ))
-}
-
-/// A list page size: from [`limits::LIST_CUSTOMERS_LIMIT_MIN`] to
-/// [`limits::LIST_CUSTOMERS_LIMIT_MAX`].
-pub fn list_limit(limit: u32) -> Result<(), Invalid> {
-    let (min, max) = (
-        limits::LIST_CUSTOMERS_LIMIT_MIN,
-        limits::LIST_CUSTOMERS_LIMIT_MAX,
-    );
-    if (min..=max).contains(&(limit as usize)) {
-        return Ok(());
-    }
-    Err(Invalid::new(
-        "limit",
-        format!("{limit} is out of range: it must be from {min} to {max}"),
     ))
 }
 
@@ -225,15 +211,5 @@ mod tests {
         for good in ["cus_1", "a/b", "a?b", "a%b", "a b", "...", "é"] {
             assert!(path_segment("id", good).is_ok(), "{good:?}");
         }
-    }
-
-    #[test]
-    fn list_limits() {
-        assert!(list_limit(0).is_err());
-        assert!(list_limit(1).is_ok());
-        assert!(list_limit(100).is_ok());
-        let err = list_limit(101).unwrap_err();
-        assert_eq!(err.field, "limit");
-        assert!(err.to_string().contains("from 1 to 100"), "{err}");
     }
 }

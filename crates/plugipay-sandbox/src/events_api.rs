@@ -1,7 +1,8 @@
 //! The events API: one page of a workspace's events (its query read as the
 //! spec's `ListEventsParams`), or one event by id.
 
-use plugipay_api::params::ListEventsParams;
+use plugipay_api::endpoint::Endpoint as _;
+use plugipay_api::endpoints::ListEvents;
 
 use crate::app::{App, Reply};
 use crate::auth::Principal;
@@ -16,7 +17,12 @@ pub(crate) fn list(
     query: Option<&str>,
     request_id: &str,
 ) -> Result<Reply, Failure> {
-    let params: ListEventsParams = crate::query::read(query)?;
+    // The ranges the spec gives the parameters: the operation's own check.
+    let op = ListEvents {
+        query: crate::query::read(query)?,
+    };
+    op.check().map_err(Failure::invalid)?;
+    let params = op.query;
     let workspace = &principal.workspace;
     let paging = Paging::read(
         app,

@@ -5,7 +5,8 @@
 //! customer field of the same name, so a filter the spec adds is served
 //! with no hand edit.
 
-use plugipay_api::params::ListCustomersParams;
+use plugipay_api::endpoint::Endpoint as _;
+use plugipay_api::endpoints::ListCustomers;
 use serde_json::Value;
 
 use crate::app::{App, Reply};
@@ -24,7 +25,12 @@ pub(crate) fn list(
     query: Option<&str>,
     request_id: &str,
 ) -> Result<Reply, Failure> {
-    let params: ListCustomersParams = crate::query::read(query)?;
+    // The ranges the spec gives the parameters: the operation's own check.
+    let op = ListCustomers {
+        query: crate::query::read(query)?,
+    };
+    op.check().map_err(Failure::invalid)?;
+    let params = op.query;
     // Every parameter but the paging ones is a filter on the field of its
     // name.
     let Ok(Value::Object(mut filters)) = serde_json::to_value(&params) else {

@@ -4,7 +4,6 @@
 //! answers with the next cursor the same way for customers and events.
 
 use plugipay_api::types::SortOrder;
-use plugipay_api::validate;
 use serde_json::Value;
 
 use crate::app::{App, Reply};
@@ -27,8 +26,9 @@ pub(crate) struct Paging<'a> {
 
 impl<'a> Paging<'a> {
     /// Reads a list's paging parameters in `workspace`: `limit` (or
-    /// `default`), `order`, and a `cursor` that must have been issued for
-    /// the same `filters` (any text that differs when the filters do).
+    /// `default`; its range is the operation's generated check's, run
+    /// before), `order`, and a `cursor` that must have been issued for the
+    /// same `filters` (any text that differs when the filters do).
     pub fn read(
         app: &'a App,
         workspace: &'a WorkspaceId,
@@ -37,13 +37,7 @@ impl<'a> Paging<'a> {
         cursor: Option<&String>,
         filters: &str,
     ) -> Result<Self, Failure> {
-        let limit = match limit {
-            Some(n) => {
-                validate::list_limit(n).map_err(Failure::invalid)?;
-                n as usize
-            }
-            None => default,
-        };
+        let limit = limit.map_or(default, |n| n as usize);
         let order = order.unwrap_or(SortOrder::Desc); // the spec's default
         // A cursor is bound to its filters, its order and its world (the
         // mode here, the workspace by the codec itself).
