@@ -505,6 +505,8 @@ async fn the_events_api_keeps_scopes_worlds_and_workspaces_apart() {
         ("occurredBefore=1", "occurredBefore"),
         ("order=sideways", "order"),
         ("limit=many", "limit"),
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
     ] {
         let a = test
             .send("GET", &format!("/api/v1/events?{query}"), None, None)
