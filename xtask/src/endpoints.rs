@@ -211,10 +211,7 @@ fn read(
             let ident = format_ident!("{name}");
             Some(quote!(crate::patches::#ident))
         }
-        Some(name) => {
-            let ident = format_ident!("{name}");
-            Some(quote!(crate::types::#ident))
-        }
+        Some(name) => Some(schema_type(doc, name)),
         None if op.get("requestBody").is_some() => {
             return Err("a request body other than a JSON schema reference".into());
         }
@@ -299,17 +296,33 @@ fn answer(doc: &Value, op: &Value) -> Result<TokenStream, String> {
             .get("$ref")
             .and_then(Value::as_str)
             .and_then(|r| r.strip_prefix("#/components/schemas/"))
-            .map(|name| format_ident!("{name}"))
+            .map(|name| schema_type(doc, name))
     };
-    if let Some(ident) = named(data) {
-        return Ok(quote!(crate::types::#ident));
+    if let Some(ty) = named(data) {
+        return Ok(ty);
     }
     if data.get("type").and_then(Value::as_str) == Some("array")
-        && let Some(ident) = data.get("items").and_then(named)
+        && let Some(ty) = data.get("items").and_then(named)
     {
-        return Ok(quote!(::std::vec::Vec<crate::types::#ident>));
+        return Ok(quote!(::std::vec::Vec<#ty>));
     }
     Ok(quote!(::serde_json::Value))
+}
+
+/// The Rust type of the component schema `name`: the hand-written one it
+/// names with `x-sdk-type`, or the one typify generates.
+fn schema_type(doc: &Value, name: &str) -> TokenStream {
+    let hand_written = doc
+        .pointer(&format!("/components/schemas/{name}/{}", crate::SDK_TYPE))
+        .and_then(Value::as_str)
+        .and_then(|path| syn::parse_str::<syn::Path>(path).ok());
+    match hand_written {
+        Some(path) => quote!(crate::#path),
+        None => {
+            let ident = format_ident!("{name}");
+            quote!(crate::types::#ident)
+        }
+    }
 }
 
 fn descriptor(op: &Operation) -> TokenStream {

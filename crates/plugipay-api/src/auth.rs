@@ -37,6 +37,69 @@ pub use crate::wire::HMAC_SCHEME;
 /// How far the server's clock may be from the signing time, in seconds.
 pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
 
+/// Which of a workspace's two worlds a key acts in. Plugipay decides it by
+/// the key's prefix (`…_test_…` or `…_live_…`); test and live share no
+/// customers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Test mode: `pk_test_…`, `ak_test_…`, `sk_test_…`.
+    Test,
+    /// Live mode: `pk_live_…`, `ak_live_…`, `sk_live_…`.
+    Live,
+}
+
+impl Mode {
+    /// `test` or `live`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Test => "test",
+            Mode::Live => "live",
+        }
+    }
+
+    /// The mode a key id, secret or API key's prefix names (`ak_`, `pk_`
+    /// or `sk_`, then `test_` or `live_`); `None` for any other text.
+    ///
+    /// ```
+    /// use plugipay_api::auth::Mode;
+    ///
+    /// assert_eq!(Mode::of_key("pk_test_AKIA1"), Some(Mode::Test));
+    /// assert_eq!(Mode::of_key("ak_live_1"), Some(Mode::Live));
+    /// assert_eq!(Mode::of_key("key_1"), None);
+    /// ```
+    pub fn of_key(key: &str) -> Option<Mode> {
+        let rest = ["ak_", "pk_", "sk_"]
+            .iter()
+            .find_map(|prefix| key.strip_prefix(prefix))?;
+        if rest.starts_with("test_") {
+            Some(Mode::Test)
+        } else if rest.starts_with("live_") {
+            Some(Mode::Live)
+        } else {
+            None
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    /// `test` or `live`, in any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "test" => Ok(Mode::Test),
+            "live" => Ok(Mode::Live),
+            _ => Err(format!("{s:?} is not a mode: test or live")),
+        }
+    }
+}
+
 /// The key a client authenticates with: an HMAC key pair or a Bearer API key.
 ///
 /// Cheap to clone (shared). Its `Debug` output shows the key id but never a
@@ -119,6 +182,20 @@ impl Credentials {
         let api_key = api_key.into();
         check_token("api_key", &api_key)?;
         Ok(Self(Arc::new(Kind::Bearer { api_key })))
+    }
+
+    /// The mode the key's prefix names: the key id's (or else the
+    /// secret's) for an HMAC pair, the API key's for a Bearer key; `None`
+    /// when the prefix names none. Reveals nothing else of a secret.
+    pub fn mode(&self) -> Option<Mode> {
+        match &*self.0 {
+            Kind::Hmac { key_id, secret } => Mode::of_key(key_id).or_else(|| {
+                std::str::from_utf8(secret.get(..8).unwrap_or_default())
+                    .ok()
+                    .and_then(Mode::of_key)
+            }),
+            Kind::Bearer { api_key } => Mode::of_key(api_key),
+        }
     }
 
     /// The HMAC key id, or `None` for a Bearer key.

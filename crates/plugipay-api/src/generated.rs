@@ -459,41 +459,6 @@ field past a limit on `validation_error`, the differing one on
             Default::default()
         }
     }
-    /**Something that happened to a customer, as the events API and webhook
-deliveries carry it (the official SDKs' shape): `type` is
-`plugipay.customer.created.v1`, `.updated.v1` or `.deleted.v1`;
-`data.object` is the customer as it was after the change (before it,
-for a delete). Receivers must accept types they do not know. A page
-of Plugipay's reference shows another shape (`createdAt`,
-`workspaceId`, `data` as the object, `previousAttributes`, bare
-`customer.created`); the SDK's webhook reader accepts both.
-*/
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq
-    )]
-    pub struct Event {
-        ///The workspace the event happened in.
-        #[serde(rename = "accountId")]
-        pub account_id: ::std::string::String,
-        pub data: EventData,
-        ///`evt_…`; opaque. Deliveries of one event share it: deduplicate on it.
-        pub id: ::std::string::String,
-        #[serde(rename = "occurredAt")]
-        pub occurred_at: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///The event's type.
-        #[serde(rename = "type")]
-        pub type_: ::std::string::String,
-    }
-    impl Event {
-        pub fn builder() -> builder::Event {
-            Default::default()
-        }
-    }
     ///What the event is about.
     #[derive(
         ::schemars::JsonSchema,
@@ -528,7 +493,7 @@ of Plugipay's reference shows another shape (`createdAt`,
         PartialEq
     )]
     pub struct EventEnvelope {
-        pub data: Event,
+        pub data: crate::event::Event,
         pub error: ::std::option::Option<ErrorBody>,
         pub meta: Meta,
     }
@@ -547,7 +512,7 @@ of Plugipay's reference shows another shape (`createdAt`,
         PartialEq
     )]
     pub struct EventListEnvelope {
-        pub data: ::std::vec::Vec<Event>,
+        pub data: ::std::vec::Vec<crate::event::Event>,
         pub error: ::std::option::Option<ErrorBody>,
         pub meta: ListMeta,
     }
@@ -577,6 +542,7 @@ by the official SDKs as false when missing.
             deserialize_with = "crate::lenient::null_as_default"
         )]
         pub has_more: bool,
+        pub page: ::std::option::Option<PageMeta>,
         #[serde(rename = "requestId")]
         pub request_id: ::std::string::String,
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -604,6 +570,38 @@ by the official SDKs as false when missing.
     }
     impl Meta {
         pub fn builder() -> builder::Meta {
+            Default::default()
+        }
+    }
+    /**The paging of a list page as Plugipay's pagination reference page
+shows it, in place of `cursor` and `hasMore` (which the official
+SDKs read). Clients read both shapes; an answer that says more may
+follow in neither form (`hasMore: true` without a cursor, a paging
+object of another form) is an error, never the end of the list. A
+cursor given without any `hasMore` is followed: the next page
+settles it.
+*/
+    #[derive(
+        ::schemars::JsonSchema,
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq
+    )]
+    pub struct PageMeta {
+        ///Whether another page follows.
+        #[serde(rename = "hasMore")]
+        pub has_more: ::std::option::Option<bool>,
+        ///The page size the server used.
+        pub limit: ::std::option::Option<i64>,
+        ///Pass it as `cursor` to get the next page; null on the last.
+        #[serde(rename = "nextCursor")]
+        pub next_cursor: ::std::option::Option<::std::string::String>,
+    }
+    impl PageMeta {
+        pub fn builder() -> builder::PageMeta {
             Default::default()
         }
     }
@@ -1506,116 +1504,6 @@ by the official SDKs as false when missing.
             }
         }
         #[derive(Clone, Debug)]
-        pub struct Event {
-            account_id: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            data: ::std::result::Result<super::EventData, ::std::string::String>,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            occurred_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
-        }
-        impl ::std::default::Default for Event {
-            fn default() -> Self {
-                Self {
-                    account_id: Err("no value supplied for account_id".to_string()),
-                    data: Err("no value supplied for data".to_string()),
-                    id: Err("no value supplied for id".to_string()),
-                    occurred_at: Err("no value supplied for occurred_at".to_string()),
-                    type_: Err("no value supplied for type_".to_string()),
-                }
-            }
-        }
-        impl Event {
-            pub fn account_id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.account_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for account_id: {e}")
-                    });
-                self
-            }
-            pub fn data<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<super::EventData>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn occurred_at<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.occurred_at = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for occurred_at: {e}")
-                    });
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Event> for super::Event {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Event,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    account_id: value.account_id?,
-                    data: value.data?,
-                    id: value.id?,
-                    occurred_at: value.occurred_at?,
-                    type_: value.type_?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Event> for Event {
-            fn from(value: super::Event) -> Self {
-                Self {
-                    account_id: Ok(value.account_id),
-                    data: Ok(value.data),
-                    id: Ok(value.id),
-                    occurred_at: Ok(value.occurred_at),
-                    type_: Ok(value.type_),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
         pub struct EventData {
             aggregate_id: ::std::result::Result<
                 ::std::string::String,
@@ -1706,7 +1594,7 @@ by the official SDKs as false when missing.
         }
         #[derive(Clone, Debug)]
         pub struct EventEnvelope {
-            data: ::std::result::Result<super::Event, ::std::string::String>,
+            data: ::std::result::Result<crate::event::Event, ::std::string::String>,
             error: ::std::result::Result<
                 ::std::option::Option<super::ErrorBody>,
                 ::std::string::String,
@@ -1725,7 +1613,7 @@ by the official SDKs as false when missing.
         impl EventEnvelope {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::Event>,
+                T: ::std::convert::TryInto<crate::event::Event>,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -1784,7 +1672,7 @@ by the official SDKs as false when missing.
         #[derive(Clone, Debug)]
         pub struct EventListEnvelope {
             data: ::std::result::Result<
-                ::std::vec::Vec<super::Event>,
+                ::std::vec::Vec<crate::event::Event>,
                 ::std::string::String,
             >,
             error: ::std::result::Result<
@@ -1805,7 +1693,7 @@ by the official SDKs as false when missing.
         impl EventListEnvelope {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Event>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<crate::event::Event>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -1868,6 +1756,10 @@ by the official SDKs as false when missing.
                 ::std::string::String,
             >,
             has_more: ::std::result::Result<bool, ::std::string::String>,
+            page: ::std::result::Result<
+                ::std::option::Option<super::PageMeta>,
+                ::std::string::String,
+            >,
             request_id: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
@@ -1882,6 +1774,7 @@ by the official SDKs as false when missing.
                 Self {
                     cursor: Ok(Default::default()),
                     has_more: Ok(Default::default()),
+                    page: Ok(Default::default()),
                     request_id: Err("no value supplied for request_id".to_string()),
                     timestamp: Ok(Default::default()),
                 }
@@ -1909,6 +1802,18 @@ by the official SDKs as false when missing.
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for has_more: {e}")
+                    });
+                self
+            }
+            pub fn page<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PageMeta>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page: {e}")
                     });
                 self
             }
@@ -1947,6 +1852,7 @@ by the official SDKs as false when missing.
                 Ok(Self {
                     cursor: value.cursor?,
                     has_more: value.has_more?,
+                    page: value.page?,
                     request_id: value.request_id?,
                     timestamp: value.timestamp?,
                 })
@@ -1957,6 +1863,7 @@ by the official SDKs as false when missing.
                 Self {
                     cursor: Ok(value.cursor),
                     has_more: Ok(value.has_more),
+                    page: Ok(value.page),
                     request_id: Ok(value.request_id),
                     timestamp: Ok(value.timestamp),
                 }
@@ -2025,6 +1932,89 @@ by the official SDKs as false when missing.
                 Self {
                     request_id: Ok(value.request_id),
                     timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PageMeta {
+            has_more: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            limit: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            next_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PageMeta {
+            fn default() -> Self {
+                Self {
+                    has_more: Ok(Default::default()),
+                    limit: Ok(Default::default()),
+                    next_cursor: Ok(Default::default()),
+                }
+            }
+        }
+        impl PageMeta {
+            pub fn has_more<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_more = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for has_more: {e}")
+                    });
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for limit: {e}")
+                    });
+                self
+            }
+            pub fn next_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next_cursor: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PageMeta> for super::PageMeta {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PageMeta,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    has_more: value.has_more?,
+                    limit: value.limit?,
+                    next_cursor: value.next_cursor?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PageMeta> for PageMeta {
+            fn from(value: super::PageMeta) -> Self {
+                Self {
+                    has_more: Ok(value.has_more),
+                    limit: Ok(value.limit),
+                    next_cursor: Ok(value.next_cursor),
                 }
             }
         }
@@ -4184,7 +4174,7 @@ pub mod endpoints {
         const IDEMPOTENCY_KEY: bool = false;
         type Query = ();
         type Body = ();
-        type Answer = crate::types::Event;
+        type Answer = crate::event::Event;
         fn path(&self) -> ::std::string::String {
             format!("/api/v1/events/{}", crate ::wire::escape_segment(& self.id))
         }
@@ -4247,7 +4237,7 @@ pub mod endpoints {
         const IDEMPOTENCY_KEY: bool = false;
         type Query = crate::params::ListEventsParams;
         type Body = ();
-        type Answer = ::std::vec::Vec<crate::types::Event>;
+        type Answer = ::std::vec::Vec<crate::event::Event>;
         fn path(&self) -> ::std::string::String {
             format!("/api/v1/events",)
         }

@@ -4,43 +4,51 @@
 //! the `reqwest::Client`'s, and retries, bounded reads and typed errors are
 //! the `plugipay` SDK's, which sends through its own pipeline.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use progenitor_client::{ClientHooks, Error, OperationInfo};
 use reqwest::header::{HeaderValue, USER_AGENT};
 
 use crate::Client;
 use crate::auth::Credentials;
+use crate::clock::SigningClock;
 
 /// The state the generated [`Client`] carries for its hooks: the credentials
-/// every request is signed with.
+/// every request is signed with, and the clock it is signed by.
 #[derive(Clone, Debug)]
 pub struct Context {
     credentials: Credentials,
+    clock: SigningClock,
 }
 
 impl Context {
-    /// A context that signs with `credentials`.
+    /// A context that signs with `credentials`, by this machine's clock
+    /// until an offset is learned.
     pub fn new(credentials: Credentials) -> Self {
-        Self { credentials }
+        Self {
+            credentials,
+            clock: SigningClock::default(),
+        }
     }
 
     /// The credentials requests are signed with.
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
     }
+
+    /// The clock requests are signed by (shared by the clones of a client).
+    pub fn clock(&self) -> &SigningClock {
+        &self.clock
+    }
+
+    /// Signs a fully built request now: the one signer of every request,
+    /// whichever path sends it.
+    pub fn sign(&self, request: &mut reqwest::Request) -> Result<(), String> {
+        self.credentials.authorize(request, self.clock.now_secs())
+    }
 }
 
 /// The largest response body the `plugipay` SDK reads; a larger one is an
 /// error, not read.
 pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 impl ClientHooks<Context> for Client {
     async fn pre<E>(
@@ -54,9 +62,6 @@ impl ClientHooks<Context> for Client {
         // Plugipay defines no such header and its own SDKs do not send it.
         headers.remove("api-version");
         // Signed here, once per send: a retry builds and signs a new request.
-        self.inner
-            .credentials
-            .authorize(request, unix_now())
-            .map_err(Error::Custom)
+        self.inner.sign(request).map_err(Error::Custom)
     }
 }

@@ -3,6 +3,7 @@
 //! hand-written pieces it needs beside it:
 //!
 //! - [`auth`]: credentials and the HMAC-SHA256 / Bearer request signature;
+//! - [`clock`]: the time requests are signed with, corrected by the server's `Date`;
 //! - [`archive`]: the archive convention on the generated `Customer`;
 //! - [`hooks`](Context): signing and the User-Agent before every operation;
 //! - [`patch`]: the three-state PATCH body (absent / null / value);
@@ -11,7 +12,9 @@
 //! - [`endpoints`]: every operation as a description, and the route table
 //!   (generated); [`endpoint`]: what a description is;
 //! - [`wire`]: header names, path segment escaping, retryable statuses;
+//! - [`paging`]: where a list answer continues, in either published shape;
 //! - [`webhook`]: the signature on customer webhook deliveries (sign and check);
+//! - [`event`]: one typed event from either envelope Plugipay sends;
 //! - [`client`] / [`client_with_http`]: a client configured the way Plugipay needs.
 //!
 //! Most applications use the `plugipay` crate, which wraps this one with typed
@@ -67,10 +70,13 @@ pub mod mock {
 
 pub mod archive;
 pub mod auth;
+pub mod clock;
 mod connect;
 pub mod endpoint;
+pub mod event;
 mod hooks;
 mod lenient;
+pub mod paging;
 pub mod patch;
 pub mod validate;
 pub mod webhook;

@@ -5,6 +5,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// The header that carries a write's idempotency key.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -93,6 +94,10 @@ pub struct Envelope<T> {
     /// Facts about the answer.
     #[serde(default)]
     pub meta: Option<Meta>,
+    /// Any other top-level member, kept so that paging a server puts there
+    /// is seen ([`paging`](crate::paging)); never written when empty.
+    #[serde(flatten, default, skip_serializing_if = "Map::is_empty")]
+    pub other: Map<String, Value>,
 }
 
 fn none<T>() -> Option<T> {
@@ -140,6 +145,11 @@ pub struct Meta {
     /// A list page: whether another page follows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
+    /// Any other member: the published pages' paging object `page`
+    /// (`{limit, hasMore, nextCursor}`), and whatever else a server sends,
+    /// read by [`paging`](crate::paging); never written when empty.
+    #[serde(flatten, default, skip_serializing_if = "Map::is_empty")]
+    pub other: Map<String, Value>,
 }
 
 #[cfg(test)]
@@ -170,6 +180,7 @@ mod tests {
         let page = Envelope {
             data: Some(vec![1]),
             error: None,
+            other: Map::new(),
             meta: Some(Meta {
                 request_id: Some("req_1".into()),
                 cursor: Some(None),

@@ -121,6 +121,13 @@ pub struct OutputArgs {
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Json, global = true)]
     pub output: Format,
 
+    /// Print one JSON document, `{"data": …}` (a list's items in an array),
+    /// as Plugipay's own CLI does, instead of --output's forms. A list
+    /// walk that fails leaves the document unclosed, so no JSON reader
+    /// takes part of a list for all of it.
+    #[arg(long, global = true, conflicts_with = "output")]
+    pub json: bool,
+
     /// No notes or progress on stderr; errors are still shown.
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -146,6 +153,20 @@ pub enum Format {
     Csv,
     /// One customer id a line.
     Ids,
+    /// `--json`: one JSON document, `{"data": …}`.
+    #[value(skip)]
+    Document,
+}
+
+impl OutputArgs {
+    /// The format chosen: `--json`'s document, or `--output`'s.
+    pub fn format(&self) -> Format {
+        if self.json {
+            Format::Document
+        } else {
+            self.output
+        }
+    }
 }
 
 /// A flag's help naming the environment variable it overrides (never its value).

@@ -169,19 +169,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                 if args.active || args.archived {
                     note!("(archive filter applied to this page only; add --all for every page)");
                 }
-                match (
-                    page.has_more,
-                    page.cursor.as_deref().filter(|c| !c.is_empty()),
-                ) {
-                    (true, Some(cursor)) => {
-                        let cursor = crate::output::terminal_safe(cursor);
-                        note!("more customers follow: --cursor {cursor} (or --all)");
-                    }
-                    (true, None) => report!(
-                        "the server says more customers follow but gave no cursor to fetch them"
-                    ),
-                    (false, _) => {}
-                }
+                crate::output::page_end(&page, "customers");
             }
             sink.finish()
         }

@@ -8,12 +8,23 @@
 //! environment leave out, and never mixes credential kinds: its key id and
 //! secret are not used when a flag or variable gives an API key, nor its
 //! API key when one gives a key id or a secret.
+//!
+//! The file may also be the one Plugipay's own CLI writes: `token` (a
+//! `<keyId>:<secret>` pair or a Bearer key, read as `apiKey`), `api_url`
+//! (read as `baseUrl`), `default_account` and `default_mode`. Where a file
+//! holds both spellings of one setting, ours (`apiKey`, `baseUrl`) wins.
+//! `default_mode` (or `PLUGIPAY_MODE`) must agree with the mode the key's
+//! prefix names (exit 2 when not). `default_account` (or
+//! `PLUGIPAY_ACCOUNT_ID`) is shown but not sent: the customers API acts on
+//! the key's own workspace, and a platform key acts for another with
+//! `onBehalfOf` (sent as `X-Plugipay-On-Behalf-Of`, which other keys are
+//! refused).
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use plugipay::{ClientBuilder, env};
+use plugipay::{ClientBuilder, Mode, env};
 use serde_json::{Map, Value};
 
 use crate::Failure;
@@ -24,6 +35,11 @@ pub const PROFILE_ENV: &str = "PLUGIPAY_PROFILE";
 /// The variable naming the directory of the profiles' files, instead of
 /// `~/.plugipay` (for tests, or a machine without a home directory).
 pub const DIR_ENV: &str = "PLUGIPAY_CONFIG_DIR";
+/// The variable of the workspace Plugipay's own CLI defaults to
+/// (`default_account`): shown, never sent.
+pub const ACCOUNT_ENV: &str = "PLUGIPAY_ACCOUNT_ID";
+/// The variable of the mode the key must be of (`default_mode`).
+pub const MODE_ENV: &str = "PLUGIPAY_MODE";
 
 /// A setting a profile's file may hold, named in the file as
 /// [`Setting::name`] says.
@@ -45,11 +61,17 @@ pub enum Setting {
     Timeout,
     /// `deadline`: seconds a whole call may take.
     Deadline,
+    /// `default_mode`: `test` or `live`, which the key's prefix must name
+    /// (Plugipay's own CLI's key).
+    DefaultMode,
+    /// `default_account`: the workspace Plugipay's own CLI defaults to
+    /// (shown, never sent: the key decides the workspace).
+    DefaultAccount,
 }
 
 impl Setting {
     /// Every key, in the order `config show` lists them.
-    pub const ALL: [Setting; 8] = [
+    pub const ALL: [Setting; 10] = [
         Setting::KeyId,
         Setting::Secret,
         Setting::ApiKey,
@@ -58,6 +80,8 @@ impl Setting {
         Setting::MaxRetries,
         Setting::Timeout,
         Setting::Deadline,
+        Setting::DefaultMode,
+        Setting::DefaultAccount,
     ];
 
     /// The key's name in the file.
@@ -71,12 +95,24 @@ impl Setting {
             Setting::MaxRetries => "maxRetries",
             Setting::Timeout => "timeout",
             Setting::Deadline => "deadline",
+            Setting::DefaultMode => "default_mode",
+            Setting::DefaultAccount => "default_account",
         }
     }
 
-    /// The flag that overrides it.
-    fn flag(self) -> &'static str {
+    /// The key's name in the files Plugipay's own CLI writes, where it
+    /// differs (read when the file lacks [`name`](Self::name)).
+    fn official_name(self) -> Option<&'static str> {
         match self {
+            Setting::ApiKey => Some("token"),
+            Setting::BaseUrl => Some("api_url"),
+            _ => None,
+        }
+    }
+
+    /// The flag that overrides it, if any.
+    fn flag(self) -> Option<&'static str> {
+        Some(match self {
             Setting::KeyId => "--key-id",
             Setting::Secret => "--secret",
             Setting::ApiKey => "--api-key",
@@ -85,7 +121,8 @@ impl Setting {
             Setting::MaxRetries => "--max-retries",
             Setting::Timeout => "--timeout",
             Setting::Deadline => "--deadline",
-        }
+            Setting::DefaultMode | Setting::DefaultAccount => return None,
+        })
     }
 
     /// The environment variable that overrides it, if any.
@@ -96,6 +133,8 @@ impl Setting {
             Setting::ApiKey => Some(env::API_KEY),
             Setting::BaseUrl => Some(env::BASE_URL),
             Setting::OnBehalfOf => Some(env::ON_BEHALF_OF),
+            Setting::DefaultMode => Some(MODE_ENV),
+            Setting::DefaultAccount => Some(ACCOUNT_ENV),
             Setting::MaxRetries | Setting::Timeout | Setting::Deadline => None,
         }
     }
@@ -114,9 +153,12 @@ pub fn parse_key(s: &str) -> Result<Setting, String> {
         .filter(|c| !matches!(c, '-' | '_'))
         .flat_map(char::to_lowercase)
         .collect();
+    let fold = |name: &str| name.replace('_', "").to_lowercase();
     Setting::ALL
         .into_iter()
-        .find(|key| key.name().to_lowercase() == folded)
+        .find(|key| {
+            fold(key.name()) == folded || key.official_name().map(fold) == Some(folded.clone())
+        })
         .ok_or_else(|| {
             let names: Vec<_> = Setting::ALL.iter().map(|k| k.name()).collect();
             format!("{s:?} is not a setting: one of {}", names.join(", "))
@@ -313,6 +355,16 @@ pub struct Settings {
     max_retries: Option<u32>,
     timeout: Option<Duration>,
     deadline: Option<Duration>,
+    mode: Option<Mode>,
+    account: Option<String>,
+}
+
+/// The value of `key` in a profile's file: under its name, or else under
+/// the name Plugipay's own CLI gives it.
+fn file_value(map: &Map<String, Value>, key: Setting) -> Option<&Value> {
+    map.get(key.name())
+        .filter(|v| !v.is_null())
+        .or_else(|| map.get(key.official_name()?))
 }
 
 impl Settings {
@@ -327,7 +379,7 @@ impl Settings {
             ))
         };
         let text = |key: Setting| -> Result<Option<String>, Failure> {
-            match map.get(key.name()) {
+            match file_value(map, key) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) if s.trim().is_empty() => Err(bad(key, "is empty")),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -335,7 +387,7 @@ impl Settings {
             }
         };
         let number = |key: Setting| -> Result<Option<f64>, Failure> {
-            match map.get(key.name()) {
+            match file_value(map, key) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::Number(n)) => Ok(n.as_f64()),
                 Some(_) => Err(bad(key, "is not a number")),
@@ -366,6 +418,11 @@ impl Settings {
             max_retries,
             timeout: seconds(Setting::Timeout)?,
             deadline: seconds(Setting::Deadline)?,
+            mode: text(Setting::DefaultMode)?
+                .map(|mode| mode.parse::<Mode>())
+                .transpose()
+                .map_err(|e| bad(Setting::DefaultMode, &format!(": {e}")))?,
+            account: text(Setting::DefaultAccount)?,
         };
         // Plugipay's own CLI keeps an HMAC pair as `apiKey: "<keyId>:<secret>"`.
         if let Some((key_id, secret)) = settings
@@ -395,6 +452,8 @@ impl std::fmt::Debug for Settings {
             .field("max_retries", &self.max_retries)
             .field("timeout", &self.timeout)
             .field("deadline", &self.deadline)
+            .field("mode", &self.mode)
+            .field("account", &self.account)
             .finish()
     }
 }
@@ -429,6 +488,7 @@ impl<'a> Given<'a> {
             Setting::MaxRetries => c.max_retries.is_some(),
             Setting::Timeout => c.timeout.is_some(),
             Setting::Deadline => c.deadline.is_some(),
+            Setting::DefaultMode | Setting::DefaultAccount => false,
         };
         if flag {
             return Some(Source::Flag(key));
@@ -469,10 +529,52 @@ fn read_line_from_stdin(what: &str) -> Result<String, Failure> {
     Ok(line.to_owned())
 }
 
+/// What the settings resolve to.
+pub struct Resolved {
+    /// The client's builder.
+    pub builder: ClientBuilder,
+    /// Whether any credential was given anywhere.
+    pub credentials_given: bool,
+    /// The mode the key must be of, and where that was said
+    /// (`PLUGIPAY_MODE`, or the file's `default_mode`).
+    pub mode: Option<(Mode, &'static str)>,
+}
+
+/// Refuses a client whose key's prefix names another mode than the one
+/// the settings ask for, `wanted` (a bad invocation: exit 2).
+pub fn check_mode(
+    wanted: Option<(Mode, &'static str)>,
+    client: &plugipay::Client,
+) -> Result<(), Failure> {
+    {
+        match (wanted, client.mode()) {
+            (Some((wanted, from)), Some(key)) if wanted != key => Err(Failure::Usage(format!(
+                "{from} is {wanted}, but the key is a {key} key (its prefix decides the mode): \
+                 use a {wanted} key or change {from}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The mode `PLUGIPAY_MODE` asks for, if set (refused when it names none).
+fn mode_from_env() -> Result<Option<Mode>, Failure> {
+    match std::env::var(MODE_ENV) {
+        Ok(mode) => mode
+            .parse::<Mode>()
+            .map(Some)
+            .map_err(|e| Failure::Usage(format!("{MODE_ENV}: {e}"))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Failure::Usage(format!(
+            "{MODE_ENV} is not valid UTF-8: test or live"
+        ))),
+    }
+}
+
 /// The client's builder: the environment's settings, each flag overriding
-/// its variable, and the profile's file filling in what is left. Also says
-/// whether any credential was given anywhere.
-pub fn builder(given: &Given<'_>) -> Result<(ClientBuilder, bool), Failure> {
+/// its variable, and the profile's file filling in what is left; whether
+/// any credential was given anywhere, and the mode asked for.
+pub fn builder(given: &Given<'_>) -> Result<Resolved, Failure> {
     let c = given.connection;
     let mut builder = ClientBuilder::from_env()?;
     let file = Profile::chosen(c.profile.as_deref())?.settings()?;
@@ -511,7 +613,15 @@ pub fn builder(given: &Given<'_>) -> Result<(ClientBuilder, bool), Failure> {
         || (file.key_id.is_some() && from_file(Setting::KeyId))
         || (file.secret.is_some() && from_file(Setting::Secret))
         || (file.api_key.is_some() && from_file(Setting::ApiKey));
-    Ok((builder, given_anywhere))
+    let mode = match mode_from_env()? {
+        Some(mode) => Some((mode, MODE_ENV)),
+        None => file.mode.map(|mode| (mode, "the profile's default_mode")),
+    };
+    Ok(Resolved {
+        builder,
+        credentials_given: given_anywhere,
+        mode,
+    })
 }
 
 /// Runs `plugipay config …`.
@@ -625,7 +735,7 @@ fn show(connection: &Connection, profile: &Profile) -> Result<(), Failure> {
         let (value, source) = match given.over_file(key) {
             Some(Source::Flag(key)) => (flag_value(&given, key), Source::Flag(key)),
             Some(Source::Variable(name)) => (std::env::var(name).ok(), Source::Variable(name)),
-            _ => match file.get(key.name()).filter(|v| !v.is_null()) {
+            _ => match file_value(&file, key) {
                 Some(v) if given.file_fills(key) => (
                     Some(match v {
                         Value::String(s) => s.clone(),
@@ -643,7 +753,7 @@ fn show(connection: &Connection, profile: &Profile) -> Result<(), Failure> {
             (None, _) => default_of(key).to_owned(),
         };
         let from = match source {
-            Source::Flag(key) => key.flag().to_owned(),
+            Source::Flag(key) => key.flag().unwrap_or_default().to_owned(),
             Source::Variable(name) => name.to_owned(),
             Source::File => "file".to_owned(),
             Source::Default => "default".to_owned(),
@@ -668,6 +778,7 @@ fn flag_value(given: &Given<'_>, key: Setting) -> Option<String> {
         Setting::MaxRetries => c.max_retries.map(|n| n.to_string()),
         Setting::Timeout => c.timeout.map(|d| d.as_secs_f64().to_string()),
         Setting::Deadline => c.deadline.map(|d| d.as_secs_f64().to_string()),
+        Setting::DefaultMode | Setting::DefaultAccount => None,
     }
 }
 
@@ -678,6 +789,8 @@ fn default_of(key: Setting) -> &'static str {
         Setting::MaxRetries => "2",
         Setting::Timeout => "30",
         Setting::Deadline => "(none)",
+        Setting::DefaultMode => "(the key's)",
+        Setting::DefaultAccount => "(the key's workspace; informational)",
         _ => "(not set)",
     }
 }

@@ -10,31 +10,56 @@ use futures_util::TryStreamExt;
 use plugipay::Client;
 use plugipay::api::endpoints::{GetEvent, ListEvents};
 use plugipay::api::params::ListEventsParams;
-use plugipay::api::types::Event;
+use plugipay::webhooks::Event;
 use plugipay::webhooks::Verifier;
 
 use crate::Failure;
 use crate::cli::{EventsCommand, Format, VerifyArgs};
-use crate::output::{flush, format, json_terminal_safe, terminal_safe, text_line};
+use crate::output::{
+    DataArray, data_document, flush, format, json_terminal_safe, terminal_safe, text_line,
+};
 
-/// One event as a line: its JSON, or its id with `--output ids`; made
-/// harmless for a `terminal`.
-fn line(out: &mut impl Write, event: &Event, terminal: bool) -> Result<(), Failure> {
-    let text = match format() {
-        Format::Ids => terminal_safe(&event.id),
-        // Refused before the call (`events`).
-        Format::Csv => return Err(no_csv()),
-        Format::Json => {
-            let json = serde_json::to_string(event)
-                .map_err(|e| Failure::Other(format!("cannot print the event: {e}")))?;
-            if terminal {
-                json_terminal_safe(&json).into_owned()
-            } else {
-                json
-            }
+/// Where events go, as `--output` and `--json` say: a JSON line or an id
+/// each, or one `{"data": [...]}` document closed by
+/// [`finish`](Self::finish); made harmless for a terminal.
+struct EventsOut<W: Write> {
+    out: W,
+    terminal: bool,
+    array: DataArray,
+}
+
+impl<W: Write> EventsOut<W> {
+    fn new(out: W, terminal: bool) -> Self {
+        Self {
+            out,
+            terminal,
+            array: DataArray::default(),
         }
-    };
-    text_line(out, &text)
+    }
+
+    fn event(&mut self, event: &Event) -> Result<(), Failure> {
+        let json = || {
+            serde_json::to_string(event)
+                .map_err(|e| Failure::Other(format!("cannot print the event: {e}")))
+        };
+        let text = match format() {
+            Format::Ids => terminal_safe(&event.id),
+            // Refused before the call (`events`).
+            Format::Csv => return Err(no_csv()),
+            Format::Document => return self.array.item(&mut self.out, &json()?, self.terminal),
+            Format::Json if self.terminal => json_terminal_safe(&json()?).into_owned(),
+            Format::Json => json()?,
+        };
+        text_line(&mut self.out, &text)
+    }
+
+    /// Ends the output: the list is whole (`--json` closes its document).
+    fn finish(mut self) -> Result<(), Failure> {
+        if format() == Format::Document {
+            self.array.close(&mut self.out)?;
+        }
+        flush(&mut self.out)
+    }
 }
 
 /// `--output csv` on events: a CSV row is a customer's.
@@ -59,7 +84,14 @@ pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failu
     match command {
         EventsCommand::Get { id } => {
             let event = client.call(GetEvent { id }).await?;
-            line(&mut stdout, &event, terminal)?;
+            if format() == Format::Document {
+                let json = serde_json::to_string(&event)
+                    .map_err(|e| Failure::Other(format!("cannot print the event: {e}")))?;
+                return data_document(&mut stdout, &json, terminal);
+            }
+            let mut out = EventsOut::new(&mut stdout, terminal);
+            out.event(&event)?;
+            out.finish()?;
         }
         EventsCommand::List {
             r#type,
@@ -79,6 +111,7 @@ pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failu
             query.limit = limit.or(all.then_some(100));
             query.cursor = cursor;
             let request = client.call(ListEvents { query });
+            let mut out = EventsOut::new(&mut stdout, terminal);
             if all {
                 let request = request.paginated();
                 let mut events: std::pin::Pin<Box<dyn futures_util::Stream<Item = _> + Send>> =
@@ -91,7 +124,7 @@ pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failu
                 loop {
                     match events.try_next().await {
                         Ok(Some(event)) => {
-                            line(&mut stdout, &event, terminal)?;
+                            out.event(&event)?;
                             printed += 1;
                         }
                         Ok(None) => break,
@@ -99,7 +132,7 @@ pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failu
                         Err(e @ plugipay::Error::InvalidArgument { .. }) => return Err(e.into()),
                         Err(e) => {
                             // What is on stdout stays, but it is not the log.
-                            let _ = stdout.flush();
+                            let _ = out.out.flush();
                             let noun = if printed == 1 { "event" } else { "events" };
                             report!(
                                 "the walk stopped after {printed} {noun}: \
@@ -112,22 +145,11 @@ pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failu
             } else {
                 let page = request.paginated().await?;
                 for event in &page.items {
-                    line(&mut stdout, event, terminal)?;
+                    out.event(event)?;
                 }
-                match (
-                    page.has_more,
-                    page.cursor.as_deref().filter(|c| !c.is_empty()),
-                ) {
-                    (true, Some(cursor)) => {
-                        let cursor = terminal_safe(cursor);
-                        note!("more events follow: --cursor {cursor} (or --all)");
-                    }
-                    (true, None) => report!(
-                        "the server says more events follow but gave no cursor to fetch them"
-                    ),
-                    (false, _) => {}
-                }
+                crate::output::page_end(&page, "events");
             }
+            out.finish()?;
         }
     }
     flush(&mut stdout)

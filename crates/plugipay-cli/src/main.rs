@@ -74,15 +74,21 @@ impl From<plugipay::Error> for Failure {
 /// profile's file filling in the rest; the builder alone judges the result.
 fn connect(c: &Connection) -> Result<Client, Failure> {
     let given = config::Given::read(c)?;
-    let (builder, given) = config::builder(&given)?;
+    let config::Resolved {
+        builder,
+        credentials_given,
+        mode,
+    } = config::builder(&given)?;
     // No credential of any kind is its own exit status (3); credentials
     // given but incomplete or malformed are an ordinary error.
-    builder.build().map_err(|e| match e {
-        plugipay::Error::Config(message) if !given => Failure::NoCredentials(format!(
+    let client = builder.build().map_err(|e| match e {
+        plugipay::Error::Config(message) if !credentials_given => Failure::NoCredentials(format!(
             "{message}, or keep them in a profile (`plugipay config set keyId …`)"
         )),
         e => Failure::Sdk(e),
-    })
+    })?;
+    config::check_mode(mode, &client)?;
+    Ok(client)
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
@@ -198,7 +204,7 @@ fn hint(error: &plugipay::Error) -> Option<&'static str> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    output::configure(cli.output.quiet, cli.output.output);
+    output::configure(cli.output.quiet, cli.output.format());
     if let Err(message) = start_logging(cli.output.verbose) {
         report!("error: {}", output::terminal_safe(&message));
         return ExitCode::from(exit::USAGE);

@@ -53,18 +53,92 @@ pub fn text_line(out: &mut impl Write, text: &str) -> Result<(), Failure> {
         .map_err(write_failure)
 }
 
+/// After one page printed as asked: how to get the next one, or, when the
+/// answer may say more follow without a way to get them, that the rest
+/// cannot be fetched (never silence). `noun` is the items' plural.
+pub fn page_end<T>(page: &plugipay::Page<T>, noun: &str) {
+    match page.next_cursor() {
+        Ok(Some(cursor)) => {
+            let cursor = terminal_safe(cursor);
+            note!("more {noun} follow: --cursor {cursor} (or --all)");
+        }
+        Ok(None) => {}
+        Err(e) => report!("more {noun} may follow, but the page gave no way to fetch them: {e}"),
+    }
+}
+
 /// Flushes buffered output.
 pub fn flush(out: &mut impl Write) -> Result<(), Failure> {
     out.flush().map_err(write_failure)
 }
 
-/// Prints one customer on stdout, as `--output` says.
+/// Prints one customer on stdout, as `--output` (or `--json`) says.
 pub fn print_customer(customer: &Customer) -> Result<(), Failure> {
     let stdout = std::io::stdout();
     let terminal = std::io::IsTerminal::is_terminal(&stdout);
+    if format() == Format::Document {
+        let text = serde_json::to_string(customer)
+            .map_err(|e| Failure::Other(format!("cannot encode a customer: {e}")))?;
+        return data_document(&mut stdout.lock(), &text, terminal);
+    }
     let mut sink = Sink::new(stdout.lock(), format(), terminal)?;
     sink.customer(customer)?;
     sink.finish()
+}
+
+/// `--json` of one item: `{"data": <its JSON>}` on one line (made harmless
+/// for a `terminal`).
+pub fn data_document(out: &mut impl Write, json: &str, terminal: bool) -> Result<(), Failure> {
+    let json = if terminal {
+        json_terminal_safe(json)
+    } else {
+        json.into()
+    };
+    text_line(out, &format!("{{\"data\":{json}}}"))?;
+    flush(out)
+}
+
+/// `--json` of a list: `{"data":[` before the first item, `,` between
+/// items, as they come, and `]}` only when [`close`](Self::close)d: a walk
+/// that fails leaves a document no JSON reader accepts.
+#[derive(Debug, Default)]
+pub struct DataArray {
+    items: u64,
+}
+
+impl DataArray {
+    /// Writes one item's JSON (one line, made harmless for a `terminal`).
+    pub fn item(
+        &mut self,
+        out: &mut impl Write,
+        json: &str,
+        terminal: bool,
+    ) -> Result<(), Failure> {
+        let json = if terminal {
+            json_terminal_safe(json)
+        } else {
+            json.into()
+        };
+        let before: &[u8] = if self.items == 0 {
+            b"{\"data\":[\n"
+        } else {
+            b",\n"
+        };
+        self.items += 1;
+        out.write_all(before)
+            .and_then(|()| out.write_all(json.as_bytes()))
+            .map_err(write_failure)
+    }
+
+    /// Ends the document: the list is whole.
+    pub fn close(self, out: &mut impl Write) -> Result<(), Failure> {
+        let end: &[u8] = if self.items == 0 {
+            b"{\"data\":[]}\n"
+        } else {
+            b"\n]}\n"
+        };
+        out.write_all(end).map_err(write_failure)
+    }
 }
 
 /// Where customers go, as `--output` says: JSON lines as they come, ids as
@@ -82,6 +156,8 @@ pub struct Sink<W: Write> {
     /// CSV only: the customers so far, one JSON line each, and their
     /// metadata keys.
     spool: Option<(BufWriter<File>, BTreeSet<String>)>,
+    /// `--json` only: the document's array so far.
+    array: DataArray,
 }
 
 impl<W: Write> Sink<W> {
@@ -89,13 +165,14 @@ impl<W: Write> Sink<W> {
     pub fn new(out: W, format: Format, terminal: bool) -> Result<Self, Failure> {
         let spool = match format {
             Format::Csv => Some((BufWriter::new(spool_file()?), BTreeSet::new())),
-            Format::Json | Format::Ids => None,
+            Format::Json | Format::Ids | Format::Document => None,
         };
         Ok(Self {
             out,
             format,
             terminal,
             spool,
+            array: DataArray::default(),
         })
     }
 
@@ -114,6 +191,7 @@ impl<W: Write> Sink<W> {
                 text_line(&mut self.out, &json_terminal_safe(text))
             }
             (Format::Json, _) => text_line(&mut self.out, text),
+            (Format::Document, _) => self.array.item(&mut self.out, text, self.terminal),
             (Format::Ids, _) => {
                 let customer = parsed(text)?;
                 let id = customer.get("id").and_then(Value::as_str).ok_or_else(|| {
@@ -138,9 +216,12 @@ impl<W: Write> Sink<W> {
         }
     }
 
-    /// Writes what is waiting (CSV: the header row, then every customer)
-    /// and flushes.
+    /// Writes what is waiting (CSV: the header row, then every customer;
+    /// `--json`: the document's end) and flushes.
     pub fn finish(mut self) -> Result<(), Failure> {
+        if self.format == Format::Document {
+            std::mem::take(&mut self.array).close(&mut self.out)?;
+        }
         if let Some((spool, keys)) = self.spool.take() {
             let mut file = spool
                 .into_inner()

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::auth::Keys;
 use crate::config::Limits;
 use crate::cursor::CursorCodec;
-use crate::envelope::success_body;
+use crate::envelope::Voice;
 use crate::faults::FaultDice;
 use crate::rates::RateBuckets;
 use crate::store::Store;
@@ -22,6 +22,8 @@ pub(crate) struct App {
     pub dice: FaultDice,
     pub limits: Limits,
     pub rates: RateBuckets,
+    /// How answers are written: the reading and the clock.
+    pub voice: Voice,
 }
 
 impl App {
@@ -43,11 +45,11 @@ pub(crate) struct Reply {
 
 impl Reply {
     /// A success: the envelope around `data`, or no body at all for a 204.
-    pub fn ok(status: u16, data: Value, request_id: &str) -> Reply {
+    pub fn ok(voice: &Voice, status: u16, data: Value, request_id: &str) -> Reply {
         let body = if status == 204 {
             String::new()
         } else {
-            success_body(data, request_id)
+            voice.success_body(data, request_id)
         };
         Reply {
             status,

@@ -1,6 +1,7 @@
 //! The command-line settings of a sandbox, shared by the `plugipay-sandbox`
 //! binary and `plugipay sandbox`.
 
+use crate::dialect::Dialect;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -103,9 +104,10 @@ pub struct SandboxArgs {
 
     /// Also accept this key, with every scope: an HMAC pair
     /// KEY_ID:SECRET or a Bearer key, on workspace ACCOUNT (default
-    /// acct_sandbox). Its prefix decides its mode: ak_test_…:sk_test_… or
-    /// pk_test_… for test, ak_live_…:sk_live_… or pk_live_… for live; any
-    /// other prefix is refused. Repeatable.
+    /// acct_sandbox). Its prefix decides its mode: ak_test_…:sk_test_…,
+    /// pk_test_…:sk_test_… (an HMAC pair as Plugipay's API keys page mints
+    /// it) or pk_test_… (Bearer) for test; the same with _live_ for live;
+    /// any other prefix is refused. Repeatable.
     #[arg(long = "key", value_name = "KEY_ID:SECRET[@ACCOUNT]", value_parser = KeyParser)]
     pub keys: Vec<ApiKey>,
 
@@ -153,6 +155,26 @@ pub struct SandboxArgs {
     /// so that deliveries arrive late and out of order.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub delivery_max_delay_ms: u64,
+
+    /// Which reading of Plugipay to speak where its sources disagree:
+    /// `sdk`, as the official SDKs' code (meta.cursor/meta.hasMore,
+    /// lower-case error codes, plugipay.customer.created.v1 events), or
+    /// `docs`, as Plugipay's reference pages (meta.page = {limit, hasMore,
+    /// nextCursor}, UPPER-case codes, events with createdAt, workspaceId
+    /// and a bare customer.created type).
+    #[arg(long, value_name = "sdk|docs", default_value = "sdk")]
+    pub dialect: Dialect,
+
+    /// Run the sandbox's clock this many seconds ahead of the machine's
+    /// (negative: behind), to see how clients cope with a clock that is
+    /// off: request timestamps are judged, and answers dated, by it.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub clock_offset: i64,
 }
 
 impl SandboxArgs {
@@ -183,11 +205,14 @@ impl SandboxArgs {
         for url in &self.webhooks {
             config = config.webhook(url, self.webhook_secret.expose());
         }
-        config.delivery(DeliveryPolicy {
-            duplicate_rate: self.delivery_duplicate_rate,
-            max_delay: Duration::from_millis(self.delivery_max_delay_ms),
-            ..DeliveryPolicy::default()
-        })
+        config
+            .delivery(DeliveryPolicy {
+                duplicate_rate: self.delivery_duplicate_rate,
+                max_delay: Duration::from_millis(self.delivery_max_delay_ms),
+                ..DeliveryPolicy::default()
+            })
+            .dialect(self.dialect)
+            .clock_offset_secs(self.clock_offset)
     }
 }
 
@@ -217,7 +242,15 @@ mod tests {
         let k = key("pk_test_b").unwrap();
         assert_eq!(k.account_id, TEST_ACCOUNT_ID);
         assert_eq!(k.secret, Secret::Bearer("pk_test_b".into()));
+        // A pk_ key id with an sk_ secret is an HMAC pair (the API keys
+        // page's form), its mode from its prefixes.
+        let k = key("pk_test_docs:sk_test_docs").unwrap();
+        assert_eq!(k.mode(), Ok(Mode::Test));
+        assert!(matches!(&k.secret, Secret::Hmac { key_id, secret }
+            if key_id == "pk_test_docs" && secret == "sk_test_docs"));
         for bad in [
+            "pk_live_x:sk_test_y",
+            "pk_x:sk_x",
             "ak_x:sk_test_y",
             "ak_live_x:sk_test_y",
             "pk_x",

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::deliveries::{DeliveryPolicy, WebhookEndpoint};
+use crate::dialect::Dialect;
 
 /// The default HMAC key id, always present (test mode).
 pub const TEST_KEY_ID: &str = "ak_test_sandbox";
@@ -66,7 +67,7 @@ impl Scope {
 }
 
 /// Which of a workspace's two worlds a key acts in. Its prefix says:
-/// `pk_test_` / `ak_test_` (with an `sk_test_` secret) for test,
+/// `pk_test_` / `ak_test_` (an HMAC id with an `sk_test_` secret) for test,
 /// `pk_live_` / `ak_live_` (with `sk_live_`) for live. The two worlds share
 /// nothing: customers, `externalId` uniqueness, idempotency keys and the
 /// idempotency budget are each per workspace *and* mode.
@@ -184,8 +185,9 @@ impl ApiKey {
     }
 
     /// The mode the key's prefix names: a Bearer key `pk_test_…` or
-    /// `pk_live_…`; an HMAC key id `ak_test_…` or `ak_live_…` with a secret
-    /// `sk_` of the same mode. A key whose prefixes name no mode, or two
+    /// `pk_live_…`; an HMAC key id `ak_test_…` / `ak_live_…` (as the
+    /// official SDKs name them) or `pk_test_…` / `pk_live_…` (as Plugipay's
+    /// API keys page mints them) with a secret `sk_` of the same mode. A key whose prefixes name no mode, or two
     /// different ones, is refused (the sandbox does not guess a world for
     /// it): the error says why.
     pub fn mode(&self) -> Result<Mode, String> {
@@ -198,10 +200,13 @@ impl ApiKey {
                     .to_owned()
             }),
             Secret::Hmac { key_id, secret } => {
-                let mode = Mode::of(key_id, "ak").ok_or_else(|| {
-                    "an HMAC key id must start with ak_test_ or ak_live_ (the pair is not shown)"
-                        .to_owned()
-                })?;
+                let mode = Mode::of(key_id, "ak")
+                    .or_else(|| Mode::of(key_id, "pk"))
+                    .ok_or_else(|| {
+                        "an HMAC key id must start with ak_test_, ak_live_, pk_test_ or pk_live_ \
+                         (the pair is not shown)"
+                            .to_owned()
+                    })?;
                 if Mode::of(secret, "sk") != Some(mode) {
                     return Err(format!(
                         "HMAC key id {key_id:?} is a {mode} key: its secret must start \
@@ -529,6 +534,14 @@ pub struct SandboxConfig {
     pub webhooks: Vec<WebhookEndpoint>,
     /// How deliveries are retried, and their faults.
     pub delivery: DeliveryPolicy,
+    /// Which of Plugipay's published readings the sandbox speaks where its
+    /// sources disagree (default [`Dialect::Sdk`], the official SDKs').
+    pub dialect: Dialect,
+    /// How far the sandbox's clock is from the machine's, in seconds
+    /// (ahead when positive; default 0): it signs, stamps, dates its
+    /// answers and judges request timestamps by it, so a test can make a
+    /// client's clock look wrong without touching the machine's.
+    pub clock_offset_secs: i64,
 }
 
 impl Default for SandboxConfig {
@@ -549,6 +562,8 @@ impl Default for SandboxConfig {
             rate_limits: RateLimits::published(),
             webhooks: Vec::new(),
             delivery: DeliveryPolicy::default(),
+            dialect: Dialect::default(),
+            clock_offset_secs: 0,
         }
     }
 }
@@ -558,6 +573,19 @@ impl SandboxConfig {
     /// no faults, and Plugipay's published rate limits.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Speaks `dialect` (see [`Dialect`]).
+    pub fn dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self
+    }
+
+    /// Runs the sandbox's clock `secs` seconds ahead of the machine's
+    /// (behind when negative): see [`clock_offset_secs`](Self::clock_offset_secs).
+    pub fn clock_offset_secs(mut self, secs: i64) -> Self {
+        self.clock_offset_secs = secs;
+        self
     }
 
     /// Listens on `addr`.

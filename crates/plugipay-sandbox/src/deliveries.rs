@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::clock::Clock;
 use crate::config::Mode;
 use crate::rng::SplitMix64;
 use crate::workspace::WorkspaceId;
@@ -247,6 +248,7 @@ pub(crate) fn start(
     key_accounts: HashSet<String>,
     policy: DeliveryPolicy,
     seed: u64,
+    clock: Clock,
 ) -> Outbox {
     let (sender, mut receiver) = mpsc::channel::<(WorkspaceId, Value)>(OUTBOX);
     let counters = Arc::new(Counters::default());
@@ -283,6 +285,7 @@ pub(crate) fn start(
                         body: Arc::clone(&body),
                         policy: policy.clone(),
                         counters: Arc::clone(&counters),
+                        clock,
                     };
                     // Never closed, so the permit always comes.
                     let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
@@ -309,6 +312,8 @@ struct Delivery {
     body: Arc<String>,
     policy: DeliveryPolicy,
     counters: Arc<Counters>,
+    /// The server's clock: the signature's time.
+    clock: Clock,
 }
 
 impl Delivery {
@@ -333,7 +338,7 @@ impl Delivery {
 
     /// One attempt, signed afresh: whether it was answered 2xx.
     async fn attempt(&self) -> bool {
-        let now = crate::clock::unix_secs();
+        let now = self.clock.unix_secs();
         let signature =
             plugipay_api::webhook::sign(self.endpoint.secret.as_bytes(), now, self.body.as_bytes());
         let sent = self

@@ -5,11 +5,12 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use plugipay_api::types::{Customer, SortOrder};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::deliveries::Outbox;
+use crate::dialect::{Dialect, EventParts};
 use crate::ids::IdGenerator;
 use crate::workspace::WorkspaceId;
 
@@ -85,6 +86,23 @@ pub struct EventLog {
     ids: IdGenerator,
     /// Where events go to be delivered to webhook endpoints, if any.
     outbox: Option<Outbox>,
+    /// The reading events are served in.
+    dialect: Dialect,
+}
+
+/// The fields of `before` whose values `after` changed, with their values
+/// before (`updatedAt` aside: it changes on every update).
+fn changed_fields(before: &Value, after: &Value) -> Map<String, Value> {
+    let (Value::Object(before), Value::Object(after)) = (before, after) else {
+        return Map::new();
+    };
+    before
+        .iter()
+        .filter(|(key, value)| {
+            key.as_str() != "updatedAt" && after.get(key.as_str()) != Some(value)
+        })
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
 }
 
 /// `customer.created` and `plugipay.customer.created.v1` name one type.
@@ -96,14 +114,15 @@ fn same_type(asked: &str, kind: &str) -> bool {
 }
 
 impl EventLog {
-    /// An empty log whose ids draw on `seed`.
-    pub fn new(seed: u64) -> Self {
+    /// An empty log whose ids draw on `seed`, serving events in `dialect`.
+    pub fn new(seed: u64, dialect: Dialect) -> Self {
         Self {
             by_workspace: HashMap::new(),
             order: VecDeque::new(),
             bytes: 0,
             ids: IdGenerator::new(seed),
             outbox: None,
+            dialect,
         }
     }
 
@@ -112,19 +131,27 @@ impl EventLog {
         self.outbox = Some(outbox);
     }
 
-    /// Records that `customer` of `workspace` `happened` now.
-    pub fn record(&mut self, workspace: &WorkspaceId, happened: Happened, customer: &Customer) {
-        let (id, at) = self.ids.next_event_id(Utc::now());
-        let json = json!({
-            "id": id,
-            "type": happened.event_type(),
-            "accountId": workspace.account,
-            "occurredAt": at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            "data": {
-                "object": customer,
-                "aggregateType": "customer",
-                "aggregateId": customer.id,
-            }
+    /// Records that `customer` of `workspace` `happened` at `now` (by the
+    /// server's clock); an update also gives the customer as it was before.
+    pub fn record(
+        &mut self,
+        workspace: &WorkspaceId,
+        happened: Happened,
+        customer: &Customer,
+        before: Option<&Customer>,
+        now: DateTime<Utc>,
+    ) {
+        let (id, at) = self.ids.next_event_id(now);
+        let object = json!(customer);
+        let previous = before.map(|before| changed_fields(&json!(before), &object));
+        let json = self.dialect.event(&EventParts {
+            id: &id,
+            kind: happened.event_type(),
+            account: &workspace.account,
+            at,
+            object: &object,
+            object_id: &customer.id,
+            previous: previous.as_ref(),
         });
         if let Some(outbox) = &self.outbox {
             outbox.send(workspace, &json);
@@ -263,10 +290,10 @@ mod tests {
             account: "acct_1".into(),
             mode: Mode::Test,
         };
-        let mut log = EventLog::new(1);
-        log.record(&ws, Happened::Created, &customer("cus_1"));
-        log.record(&ws, Happened::Updated, &customer("cus_1"));
-        log.record(&ws, Happened::Deleted, &customer("cus_1"));
+        let mut log = EventLog::new(1, Dialect::Sdk);
+        log.record(&ws, Happened::Created, &customer("cus_1"), None, Utc::now());
+        log.record(&ws, Happened::Updated, &customer("cus_1"), None, Utc::now());
+        log.record(&ws, Happened::Deleted, &customer("cus_1"), None, Utc::now());
         let query = |kind: Option<&str>, order, after_id: Option<String>| EventQuery {
             limit: 2,
             after_id,
@@ -294,14 +321,22 @@ mod tests {
             account: account.into(),
             mode: Mode::Test,
         };
-        let mut log = EventLog::new(7);
+        let mut log = EventLog::new(7, Dialect::Sdk);
         for i in 0..25 {
             log.record(
                 &ws("acct_1"),
                 Happened::Updated,
                 &customer(&format!("cus_{i}")),
+                None,
+                Utc::now(),
             );
-            log.record(&ws("acct_2"), Happened::Updated, &customer("cus_x"));
+            log.record(
+                &ws("acct_2"),
+                Happened::Updated,
+                &customer("cus_x"),
+                None,
+                Utc::now(),
+            );
         }
         for order in [SortOrder::Asc, SortOrder::Desc] {
             let mut seen = Vec::new();
@@ -339,13 +374,21 @@ mod tests {
             account: account.into(),
             mode: Mode::Test,
         };
-        let mut log = EventLog::new(3);
-        log.record(&ws("acct_old"), Happened::Created, &customer("cus_1"));
+        let mut log = EventLog::new(3, Dialect::Sdk);
+        log.record(
+            &ws("acct_old"),
+            Happened::Created,
+            &customer("cus_1"),
+            None,
+            Utc::now(),
+        );
         for i in 0..4 {
             log.record(
                 &ws("acct_new"),
                 Happened::Updated,
                 &customer(&format!("cus_{i}")),
+                None,
+                Utc::now(),
             );
         }
         let each = log.bytes / 5;

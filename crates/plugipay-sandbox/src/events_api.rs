@@ -63,5 +63,5 @@ pub(crate) fn get(
         .events()
         .get(&principal.workspace, id)
         .ok_or_else(|| Failure::new(404, "not_found", format!("no event {id:?}")))?;
-    Ok(Reply::ok(200, event.json.clone(), request_id))
+    Ok(Reply::ok(&app.voice, 200, event.json.clone(), request_id))
 }

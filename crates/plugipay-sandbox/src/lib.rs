@@ -67,6 +67,7 @@ mod clock;
 mod config;
 mod cursor;
 mod deliveries;
+mod dialect;
 mod edge;
 mod envelope;
 mod events;
@@ -101,6 +102,7 @@ pub use config::{
     Secret, TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
 };
 pub use deliveries::{DeliveryPolicy, DeliveryStats, WebhookEndpoint};
+pub use dialect::Dialect;
 pub use fault_proxy::{FaultKind, FaultProxy, ProxyFaults};
 pub use idempotency::IDEMPOTENCY_TTL;
 pub use runner::{RunError, run};
@@ -108,7 +110,9 @@ pub use store::{Customer, MONEY_HISTORY_KEY};
 
 use crate::app::App;
 use crate::auth::Keys;
+use crate::clock::Clock;
 use crate::cursor::CursorCodec;
+use crate::envelope::Voice;
 use crate::faults::FaultDice;
 use crate::rates::RateBuckets;
 use crate::rng::SplitMix64;
@@ -144,12 +148,17 @@ impl Sandbox {
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
+        let voice = Voice {
+            dialect: config.dialect,
+            clock: Clock::new(chrono::TimeDelta::seconds(config.clock_offset_secs)),
+        };
         let mut store = Store::new(
             SplitMix64::random_seed(),
             config.metadata_mode,
             config.limits.clone(),
             config.idempotency_budget_bytes,
             config.idempotency_workspace_budget_bytes,
+            voice,
         );
         store.seed(
             &WorkspaceId::test(TEST_ACCOUNT_ID),
@@ -164,6 +173,7 @@ impl Sandbox {
                 key_accounts,
                 config.delivery.clone(),
                 seed,
+                voice.clock,
             )
         });
         if let Some(outbox) = &outbox {
@@ -175,7 +185,8 @@ impl Sandbox {
             cursors: CursorCodec::new(),
             dice: FaultDice::new(config.faults, seed),
             limits: config.limits.clone(),
-            rates: RateBuckets::new(config.rate_limits),
+            rates: RateBuckets::new(config.rate_limits, voice.clock),
+            voice,
         });
         let limits = edge::ConnectionLimits {
             max_connections: config.max_connections,

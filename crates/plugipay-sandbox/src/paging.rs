@@ -7,7 +7,6 @@ use plugipay_api::types::SortOrder;
 use serde_json::Value;
 
 use crate::app::{App, Reply};
-use crate::envelope::page_body;
 use crate::failure::Failure;
 use crate::workspace::WorkspaceId;
 
@@ -62,7 +61,10 @@ impl<'a> Paging<'a> {
         let next = next_after.map(|id| self.app.cursors.encode(self.account, &self.binding, &id));
         Reply {
             status: 200,
-            body: page_body(items, next, request_id),
+            body: self
+                .app
+                .voice
+                .page_body(items, next, self.limit, request_id),
             replayed: false,
             hang_up: false,
         }

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use hyper::http::{HeaderMap, HeaderValue, Method};
 
+use crate::clock::Clock;
 use crate::config::RateLimits;
 use crate::workspace::WorkspaceId;
 
@@ -94,6 +95,8 @@ struct State {
 pub(crate) struct RateBuckets {
     limits: RateLimits,
     state: Mutex<State>,
+    /// The server's clock, for the resets the answers report.
+    clock: Clock,
 }
 
 /// How often full buckets are forgotten.
@@ -101,9 +104,10 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 impl RateBuckets {
     /// Buckets for `limits`, all full.
-    pub fn new(limits: RateLimits) -> Self {
+    pub fn new(limits: RateLimits, clock: Clock) -> Self {
         Self {
             limits,
+            clock,
             state: Mutex::new(State {
                 buckets: HashMap::new(),
                 swept: Instant::now(),
@@ -132,23 +136,13 @@ impl RateBuckets {
 
     /// Draws a token from `workspace`'s `class` bucket, now.
     pub fn draw(&self, workspace: &WorkspaceId, class: Class) -> Draw {
-        self.draw_at(
-            workspace,
-            class,
-            Instant::now(),
-            crate::clock::unix_secs_f64(),
-        )
+        self.draw_at(workspace, class, Instant::now(), self.clock.unix_secs_f64())
     }
 
     /// Gives back the token a request drew (its answer was a 429 of
     /// another kind, which takes none) and reports the bucket then.
     pub fn refund(&self, workspace: &WorkspaceId, class: Class) -> Option<Snapshot> {
-        self.refund_at(
-            workspace,
-            class,
-            Instant::now(),
-            crate::clock::unix_secs_f64(),
-        )
+        self.refund_at(workspace, class, Instant::now(), self.clock.unix_secs_f64())
     }
 
     /// [`draw`](Self::draw) at `now`, which is `unix` seconds on the wall
@@ -251,7 +245,8 @@ mod tests {
 
     #[test]
     fn a_bucket_allows_its_size_then_refills_at_its_size_per_second() {
-        let buckets = RateBuckets::new(RateLimits::new(4, 2).retry_after_secs(12));
+        let buckets =
+            RateBuckets::new(RateLimits::new(4, 2).retry_after_secs(12), Clock::default());
         let start = Instant::now();
         let a = ws("a");
         for left in (0..4).rev() {
@@ -296,7 +291,7 @@ mod tests {
 
     #[test]
     fn retry_after_is_never_sooner_than_the_next_token() {
-        let buckets = RateBuckets::new(RateLimits::new(1, 1).retry_after_secs(0));
+        let buckets = RateBuckets::new(RateLimits::new(1, 1).retry_after_secs(0), Clock::default());
         let now = Instant::now();
         granted(buckets.draw_at(&ws("a"), Class::Writes, now, T0));
         assert!(matches!(
@@ -307,7 +302,7 @@ mod tests {
 
     #[test]
     fn a_refund_gives_the_token_back() {
-        let buckets = RateBuckets::new(RateLimits::new(3, 3));
+        let buckets = RateBuckets::new(RateLimits::new(3, 3), Clock::default());
         let now = Instant::now();
         assert_eq!(
             granted(buckets.draw_at(&ws("a"), Class::Writes, now, T0)).remaining,
@@ -322,7 +317,7 @@ mod tests {
 
     #[test]
     fn unlimited_classes_draw_nothing() {
-        let buckets = RateBuckets::new(RateLimits::new(0, 5));
+        let buckets = RateBuckets::new(RateLimits::new(0, 5), Clock::default());
         let now = Instant::now();
         for _ in 0..100 {
             assert_eq!(
@@ -331,7 +326,7 @@ mod tests {
             );
         }
         assert!(buckets.refund_at(&ws("a"), Class::Reads, now, T0).is_none());
-        let off = RateBuckets::new(RateLimits::off());
+        let off = RateBuckets::new(RateLimits::off(), Clock::default());
         assert_eq!(
             off.draw_at(&ws("a"), Class::Writes, now, T0),
             Draw::Unlimited
@@ -341,7 +336,7 @@ mod tests {
 
     #[test]
     fn full_buckets_are_forgotten() {
-        let buckets = RateBuckets::new(RateLimits::new(10, 10));
+        let buckets = RateBuckets::new(RateLimits::new(10, 10), Clock::default());
         let start = Instant::now();
         for n in 0..1000 {
             granted(buckets.draw_at(&ws(&format!("w{n}")), Class::Reads, start, T0));

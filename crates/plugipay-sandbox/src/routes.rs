@@ -18,7 +18,6 @@ use crate::app::{App, Reply};
 use crate::auth::Principal;
 use crate::config::Scope;
 use crate::edge::{BodyError, DOOMED_BODY_BYTES, Delivery, MAX_BODY_BYTES, Request};
-use crate::envelope::{error_response, json_response};
 use crate::failure::Failure;
 use crate::rates::{Class, Draw, Snapshot};
 use crate::request_body::{decode_body, refuse_nulls};
@@ -63,7 +62,7 @@ pub(crate) async fn handle(app: Arc<App>, req: Request) -> Delivery {
     let mut response = match served {
         Ok(reply) if reply.hang_up => return Delivery::HangUp,
         Ok(reply) => {
-            let mut response = json_response(reply.status, reply.body, &request_id);
+            let mut response = app.voice.response(reply.status, reply.body, &request_id);
             if reply.replayed {
                 response
                     .headers_mut()
@@ -79,7 +78,7 @@ pub(crate) async fn handle(app: Arc<App>, req: Request) -> Delivery {
             {
                 charge.snapshot = snapshot;
             }
-            error_response(&failure, &request_id, retry_after)
+            app.voice.error_response(&failure, &request_id, retry_after)
         }
     };
     if let Some(charge) = &charge {
@@ -151,7 +150,9 @@ async fn serve(
     if routed == Err(Unrouted::NotFound) {
         return Err(Failure::new(404, "not_found", format!("no route {path}")));
     }
-    let admission = app.keys.admit(&parts.headers, crate::clock::unix_secs())?;
+    let admission = app
+        .keys
+        .admit(&parts.headers, app.voice.clock.unix_secs())?;
     let method = &parts.method;
     let class = Class::of(method);
     // A Bearer request is authenticated by its headers: counted now,
@@ -229,7 +230,7 @@ fn run(
         Route::ListCustomers => list::list(app, principal, parts.uri.query(), request_id),
         Route::GetCustomer { id } => {
             let customer = app.store().get(account, &id)?;
-            Ok(Reply::ok(200, json!(customer), request_id))
+            Ok(Reply::ok(&app.voice, 200, json!(customer), request_id))
         }
         Route::UpdateCustomer { id } => {
             writes::write(app, principal, parts, body, request_id, |store, value| {

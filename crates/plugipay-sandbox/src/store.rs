@@ -13,7 +13,9 @@ use plugipay_api::types::CreateCustomerRequest;
 
 use serde_json::json;
 
+use crate::clock::Clock;
 use crate::config::{Limits, MetadataMode};
+use crate::envelope::Voice;
 use crate::events::{EventLog, Happened};
 use crate::failure::Failure;
 use crate::idempotency::{Fingerprint, Recorded, Records};
@@ -114,6 +116,8 @@ pub struct Store {
     limits: Limits,
     records: Records,
     events: EventLog,
+    /// The server's clock: customers' times.
+    clock: Clock,
 }
 
 fn conflict(external_id: &str) -> Failure {
@@ -161,6 +165,7 @@ impl Store {
         limits: Limits,
         idempotency_budget: usize,
         workspace_budget: usize,
+        voice: Voice,
     ) -> Self {
         Self {
             workspaces: HashMap::new(),
@@ -168,7 +173,8 @@ impl Store {
             metadata_mode,
             limits,
             records: Records::new(idempotency_budget, workspace_budget),
-            events: EventLog::new(seed ^ 0x5eed_e7e7),
+            events: EventLog::new(seed ^ 0x5eed_e7e7, voice.dialect),
+            clock: voice.clock,
         }
     }
 
@@ -243,8 +249,10 @@ impl Store {
         account_id: &WorkspaceId,
         req: CreateCustomerRequest,
     ) -> Result<Customer, Failure> {
-        let customer = self.create_at(account_id, req, Utc::now())?;
-        self.events.record(account_id, Happened::Created, &customer);
+        let now = self.clock.now();
+        let customer = self.create_at(account_id, req, now)?;
+        self.events
+            .record(account_id, Happened::Created, &customer, None, now);
         Ok(customer)
     }
 
@@ -288,10 +296,11 @@ impl Store {
     /// `span` is zero, each created at the moment it is made.
     pub fn seed(&mut self, account_id: &WorkspaceId, n: usize, span: std::time::Duration) {
         if span.is_zero() {
-            self.seed_at(account_id, std::iter::repeat_with(Utc::now).take(n));
+            let clock = self.clock;
+            self.seed_at(account_id, std::iter::repeat_with(|| clock.now()).take(n));
             return;
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         let span_ms = i64::try_from(span.as_millis()).unwrap_or(i64::MAX);
         let start = now
             .checked_sub_signed(chrono::TimeDelta::milliseconds(span_ms))
@@ -343,7 +352,7 @@ impl Store {
         id: &str,
         patch: UpdateCustomerRequest,
     ) -> Result<Customer, Failure> {
-        let (mode, limits) = (self.metadata_mode, self.limits.clone());
+        let (mode, limits, clock) = (self.metadata_mode, self.limits.clone(), self.clock);
         let ws = self.workspace_mut(account_id, id)?;
         let old = ws.customers.get(id).cloned().ok_or_else(|| not_found(id))?;
         // Every field the patch names is set (or cleared with null) by
@@ -387,7 +396,8 @@ impl Store {
         }
         // updatedAt moves on every applied update, even within one
         // millisecond (the precision it is served with).
-        let now = Utc::now().trunc_subsecs(3);
+        let at = clock.now();
+        let now = at.trunc_subsecs(3);
         new.updated_at = if now > old.updated_at {
             now
         } else {
@@ -396,7 +406,8 @@ impl Store {
         ws.unindex(&old);
         ws.index(&new);
         ws.customers.insert(id.to_owned(), new.clone());
-        self.events.record(account_id, Happened::Updated, &new);
+        self.events
+            .record(account_id, Happened::Updated, &new, Some(&old), at);
         Ok(new)
     }
 
@@ -484,7 +495,9 @@ impl Store {
         if ws.customers.is_empty() {
             self.workspaces.remove(account_id);
         }
-        self.events.record(account_id, Happened::Deleted, &customer);
+        let now = self.clock.now();
+        self.events
+            .record(account_id, Happened::Deleted, &customer, None, now);
         Ok(())
     }
 
@@ -589,6 +602,7 @@ mod tests {
             Limits::default(),
             64 << 20,
             64 << 20,
+            Voice::default(),
         );
         let acct = WorkspaceId::test("acct");
         for n in 0..PURGE_AT * 4 + 1 {

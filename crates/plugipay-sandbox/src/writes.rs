@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use crate::app::{App, Reply};
 use crate::auth::Principal;
-use crate::envelope::error_body;
 use crate::failure::Failure;
 use crate::idempotency::{Difference, Fingerprint};
 use crate::store::Store;
@@ -70,7 +69,7 @@ pub(crate) fn write(
     let reply = match apply(&mut store, &value) {
         Ok((status, data)) => Reply {
             hang_up: app.dice.drop_after_commit(),
-            ..Reply::ok(status, data, request_id)
+            ..Reply::ok(&app.voice, status, data, request_id)
         },
         // Refused before anything ran: not recorded, the caller may fix and resend.
         Err(failure) if failure.status == 400 => return Err(failure),
@@ -79,7 +78,7 @@ pub(crate) fn write(
         Err(failure) if failure.status == 404 => return Err(failure),
         Err(failure) => Reply {
             status: failure.status,
-            body: error_body(&failure, request_id),
+            body: app.voice.error_body(&failure, request_id),
             replayed: false,
             hang_up: false,
         },

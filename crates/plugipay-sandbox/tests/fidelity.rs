@@ -12,7 +12,7 @@
 mod common;
 
 use common::*;
-use plugipay_sandbox::{ApiKey, Mode, Sandbox, Scope, TEST_ACCOUNT_ID};
+use plugipay_sandbox::{ApiKey, Dialect, Mode, Sandbox, Scope, TEST_ACCOUNT_ID};
 use serde_json::{Value, json};
 
 const LIVE_KEY_ID: &str = "ak_live_fidelity";
@@ -514,4 +514,127 @@ async fn the_events_api_keeps_scopes_worlds_and_workspaces_apart() {
         assert_eq!((a.status, a.code()), (400, "validation_error"), "{a:?}");
         assert_eq!(field_of(&a), Some(field), "{a:?}");
     }
+}
+
+/// The two readings on the wire: every answer is checked against the one
+/// the sandbox speaks (`RawClient::speaking`): paging in `meta.cursor` and
+/// `meta.hasMore`, or in `meta.page`; codes in lower or UPPER case; events
+/// in the SDKs' envelope, or in the API page's (with an update's
+/// `previousAttributes`).
+#[tokio::test]
+async fn each_dialect_speaks_its_reading() {
+    for dialect in Dialect::ALL {
+        let sandbox = Sandbox::start(unpaced().dialect(dialect).seed_customers(3))
+            .await
+            .unwrap();
+        let raw = RawClient::sandbox(sandbox.base_url()).speaking(dialect);
+        let first = raw
+            .send("GET", "/api/v1/customers?limit=2", None, None)
+            .await;
+        let meta = &first.body["meta"];
+        let cursor = match dialect {
+            Dialect::Sdk => meta["cursor"].as_str(),
+            Dialect::Docs => meta["page"]["nextCursor"].as_str(),
+        }
+        .expect("a cursor to the second page");
+        let second = raw
+            .send(
+                "GET",
+                &format!("/api/v1/customers?cursor={cursor}&limit=2"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(ids_of(&second).len(), 1, "{dialect}");
+
+        let missing = raw
+            .send("GET", "/api/v1/customers/cus_none", None, None)
+            .await;
+        let expected_code = match dialect {
+            Dialect::Sdk => "not_found",
+            Dialect::Docs => "NOT_FOUND",
+        };
+        assert_eq!((missing.status, missing.code()), (404, expected_code));
+
+        let created = raw.create(r#"{"name":"Ani"}"#, &fresh_key()).await;
+        let id = id_of(&created);
+        raw.send(
+            "PATCH",
+            &format!("/api/v1/customers/{id}"),
+            Some(r#"{"name":"Ani S"}"#),
+            Some(&fresh_key()),
+        )
+        .await;
+        let events = raw
+            .send("GET", "/api/v1/events?order=asc&limit=100", None, None)
+            .await;
+        let events = events.body["data"].as_array().unwrap().clone();
+        let update = events.last().unwrap();
+        match dialect {
+            Dialect::Sdk => {
+                assert_eq!(update["type"], "plugipay.customer.updated.v1");
+                assert_eq!(update["data"]["object"]["name"], "Ani S");
+            }
+            Dialect::Docs => {
+                assert_eq!(update["type"], "customer.updated");
+                assert_eq!(update["data"]["name"], "Ani S");
+                assert_eq!(update["workspaceId"], TEST_ACCOUNT_ID);
+                assert_eq!(update["previousAttributes"], json!({"name": "Ani"}));
+            }
+        }
+        let one = raw
+            .send(
+                "GET",
+                &format!("/api/v1/events/{}", update["id"].as_str().unwrap()),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(&one.body["data"], update, "{dialect}");
+    }
+}
+
+/// `pk_test_…` key ids with `sk_test_…` secrets, as Plugipay's API keys
+/// page mints them, are HMAC pairs; a lone `pk_test_…` stays a Bearer key.
+#[tokio::test]
+async fn pk_key_ids_sign_as_hmac_pairs() {
+    let sandbox = Sandbox::start(unpaced().key(ApiKey::hmac(
+        "pk_test_docs",
+        "sk_test_docs",
+        TEST_ACCOUNT_ID,
+    )))
+    .await
+    .unwrap();
+    let pair = RawClient::hmac(sandbox.base_url(), "pk_test_docs", "sk_test_docs");
+    let listed = pair.send("GET", "/api/v1/customers", None, None).await;
+    assert_eq!(listed.status, 200);
+    let wrong = RawClient::hmac(sandbox.base_url(), "pk_test_docs", "sk_test_wrong");
+    let refused = wrong.send("GET", "/api/v1/customers", None, None).await;
+    assert_eq!((refused.status, refused.code()), (401, "signature_invalid"));
+}
+
+/// A sandbox whose clock is off from the machine's (`clock_offset_secs`)
+/// judges timestamps, dates its answers and stamps its customers by its
+/// own clock.
+#[tokio::test]
+async fn the_sandbox_clock_can_run_off_the_machines() {
+    let sandbox = Sandbox::start(unpaced().clock_offset_secs(-600))
+        .await
+        .unwrap();
+    let mut raw = RawClient::sandbox(sandbox.base_url());
+    let skewed = raw.send("GET", "/api/v1/customers", None, None).await;
+    assert_eq!((skewed.status, skewed.code()), (401, "timestamp_skew"));
+    let date = skewed.headers["date"].to_str().unwrap();
+    let date = chrono::DateTime::parse_from_rfc2822(date).unwrap();
+    let behind = chrono::Utc::now().timestamp() - date.timestamp();
+    assert!((599..=601).contains(&behind), "{behind}");
+    assert_eq!(skewed.headers.get_all("date").iter().count(), 1, "one Date");
+    raw.clock_offset_secs = -600;
+    let created = raw.create(r#"{"name":"Late"}"#, &fresh_key()).await;
+    assert_eq!(created.status, 201);
+    let at =
+        chrono::DateTime::parse_from_rfc3339(created.body["data"]["createdAt"].as_str().unwrap())
+            .unwrap();
+    let behind = chrono::Utc::now().timestamp() - at.timestamp();
+    assert!((599..=601).contains(&behind), "{behind}");
 }

@@ -1,7 +1,8 @@
-//! One attempt: sign a copy of the request with a fresh timestamp, send it,
+//! One attempt: sign a copy of the request with a fresh timestamp (the
+//! client's [`SigningClock`](plugipay_api::clock::SigningClock)), send it,
 //! and read the whole body, at most [`plugipay_api::MAX_RESPONSE_BYTES`].
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use plugipay_api::ClientInfo;
@@ -41,13 +42,6 @@ pub(crate) enum Body {
     TooLarge,
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// Signs a copy of `request` now, sends it on `api`'s connection with
 /// `timeout` (from sending to the end of the body; `None`: the connection's
 /// own), and reads the answer.
@@ -59,10 +53,7 @@ pub(crate) async fn attempt(
     let mut request = request
         .try_clone()
         .ok_or_else(|| Error::Config("a request with a streaming body cannot be retried".into()))?;
-    api.inner()
-        .credentials()
-        .authorize(&mut request, unix_now())
-        .map_err(Error::Config)?;
+    api.inner().sign(&mut request).map_err(Error::Config)?;
     if let Some(timeout) = timeout {
         *request.timeout_mut() = Some(timeout);
     }

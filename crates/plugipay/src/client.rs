@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use plugipay_api::auth::Credentials;
+use plugipay_api::auth::{Credentials, Mode};
 
 use crate::customers::Customers;
 use crate::error::Error;
@@ -18,13 +18,14 @@ use crate::retry::RetryPolicy;
 
 /// The environment variables [`Client::from_env`] reads.
 pub mod env {
-    /// HMAC key id (`ak_live_…` / `ak_test_…`); goes with [`SECRET`].
+    /// HMAC key id (`ak_live_…` / `ak_test_…`, or `pk_live_…` / `pk_test_…`
+    /// as Plugipay's API keys page mints them); goes with [`SECRET`].
     pub const KEY_ID: &str = "PLUGIPAY_KEY_ID";
     /// HMAC secret; goes with [`KEY_ID`].
     pub const SECRET: &str = "PLUGIPAY_SECRET";
     /// Dashboard API key (`pk_live_…` / `pk_test_…`), instead of an HMAC
-    /// pair; or the pair itself as `<keyId>:<secret>` (`ak_…:sk_…`), as
-    /// Plugipay's own CLI keeps it.
+    /// pair; or the pair itself as `<keyId>:<secret>` (`ak_…:sk_…` or
+    /// `pk_…:sk_…`), as Plugipay's own CLI keeps it.
     pub const API_KEY: &str = "PLUGIPAY_API_KEY";
     /// Base URL; `https://plugipay.com` when unset.
     pub const BASE_URL: &str = "PLUGIPAY_BASE_URL";
@@ -32,19 +33,22 @@ pub mod env {
     pub const ON_BEHALF_OF: &str = "PLUGIPAY_ON_BEHALF_OF";
 
     /// The HMAC pair an API key value holds when it is written
-    /// `<keyId>:<secret>` (an `ak_…` key id), as Plugipay's own CLI keeps
-    /// it; `None` for a Bearer key.
+    /// `<keyId>:<secret>`, as Plugipay's own CLI keeps it, whatever the key
+    /// id's prefix (`ak_…` in the official SDKs, `pk_…` on Plugipay's API
+    /// keys page); `None` for a Bearer key, which has no `:`.
     ///
     /// ```
     /// use plugipay::env::key_pair;
     ///
     /// assert_eq!(key_pair("ak_test_1:sk_test_1"), Some(("ak_test_1", "sk_test_1")));
+    /// assert_eq!(key_pair("pk_test_2:sk_test_2"), Some(("pk_test_2", "sk_test_2")));
     /// assert_eq!(key_pair("pk_test_1"), None);
+    /// assert_eq!(key_pair(":sk_test_1"), None);
     /// ```
     pub fn key_pair(api_key: &str) -> Option<(&str, &str)> {
         api_key
             .split_once(':')
-            .filter(|(key_id, _)| key_id.starts_with("ak_"))
+            .filter(|(key_id, secret)| !key_id.is_empty() && !secret.is_empty())
     }
 }
 
@@ -92,6 +96,21 @@ impl Client {
     /// live API, which an empty `PLUGIPAY_BASE_URL` read as unset would.
     pub fn from_env() -> Result<Client, Error> {
         ClientBuilder::from_env()?.build()
+    }
+
+    /// The mode the client's key names by its prefix: the key id's (or
+    /// else its secret's) for an HMAC pair, the API key's for a Bearer key;
+    /// `None` when the prefix names none.
+    ///
+    /// ```
+    /// let client = plugipay::Client::builder()
+    ///     .api_key("pk_live_AKIA1:sk_live_2")
+    ///     .build()?;
+    /// assert_eq!(client.mode(), Some(plugipay::Mode::Live));
+    /// # Ok::<(), plugipay::Error>(())
+    /// ```
+    pub fn mode(&self) -> Option<Mode> {
+        self.shared.credentials.mode()
     }
 
     /// The customers of the workspace.
@@ -274,7 +293,8 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The HMAC key id (`ak_live_…` / `ak_test_…`).
+    /// The HMAC key id (`ak_live_…` / `ak_test_…`, or `pk_live_…` /
+    /// `pk_test_…` as Plugipay's API keys page mints them).
     pub fn key_id(mut self, key_id: impl Into<String>) -> Self {
         self.key_id = Some(key_id.into());
         self
@@ -286,7 +306,9 @@ impl ClientBuilder {
         self
     }
 
-    /// A dashboard API key (`pk_live_…` / `pk_test_…`), instead of an HMAC pair.
+    /// A dashboard API key (`pk_live_…` / `pk_test_…`), sent as a Bearer
+    /// token, instead of an HMAC pair; a value written `<keyId>:<secret>`
+    /// (as Plugipay's CLI keeps one) is that HMAC pair.
     pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
         self.api_key = Some(api_key.into());
         self
@@ -442,7 +464,11 @@ impl ClientBuilder {
             (Some(key_id), Some(secret), None) => {
                 Credentials::hmac(key_id, secret).map_err(config)?
             }
-            (None, None, Some(api_key)) => Credentials::bearer(api_key).map_err(config)?,
+            // `<keyId>:<secret>` is an HMAC pair, whatever the key id's prefix.
+            (None, None, Some(api_key)) => match env::key_pair(&api_key) {
+                Some((key_id, secret)) => Credentials::hmac(key_id, secret).map_err(config)?,
+                None => Credentials::bearer(api_key).map_err(config)?,
+            },
             // The one place credentials are checked: the messages name the
             // environment variables too, which the CLI's flags fall back on.
             (None, None, None) => {

@@ -2,8 +2,11 @@
 //! conversion to the generated wire types. Lengths and formats are left to
 //! the server, whose rules are not published.
 
+use plugipay_api::paging::{Continuation, Unclear};
 #[cfg(doc)]
 use plugipay_api::patch::Patch;
+
+use crate::decode::Envelope;
 
 /// A customer: the persistent record of someone who can pay the workspace.
 /// This is the type generated from the spec's `Customer` schema, so a field
@@ -64,6 +67,14 @@ pub use plugipay_api::types::SortOrder;
 pub use plugipay_api::params::ListCustomersParams as ListParams;
 
 /// One page of a list.
+///
+/// Its paging is read from either shape Plugipay publishes (`meta.cursor`
+/// and `meta.hasMore`, or `meta.page.nextCursor` and `meta.page.hasMore`;
+/// see [`plugipay_api::paging`]). A page whose answer may say that more
+/// follow without a cursor to get them has `has_more` set and no `cursor`:
+/// [`next_cursor`](Self::next_cursor) says why, and a walk ends with
+/// [`PagingError::Unclear`](crate::PagingError::Unclear) rather than treat
+/// it as the last page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Page<T> {
@@ -72,8 +83,8 @@ pub struct Page<T> {
     /// Pass as [`ListParams::cursor`] (or as the `cursor` query parameter of
     /// a raw request) to get the next page; `None` on the last.
     pub cursor: Option<String>,
-    /// Whether another page follows (`hasMore`; when the server leaves it
-    /// out, whether it gave a cursor).
+    /// Whether another page follows, or may (`hasMore`; when the server
+    /// leaves it out, whether it gave a cursor).
     pub has_more: bool,
     /// The server's id of the request that returned this page, when it sent one.
     pub request_id: Option<String>,
@@ -81,6 +92,68 @@ pub struct Page<T> {
     pub(crate) served: usize,
     /// How many attempts at this page were answered 429 before it came.
     pub(crate) throttled: u32,
+    /// What made the paging unclear, when it is.
+    pub(crate) unclear: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// The page of `items` (`served` of them before any filter of ours)
+    /// that `answer` carried, its paging read from either published shape.
+    pub(crate) fn answered<A>(items: Vec<T>, served: usize, answer: &Envelope<A>) -> Self {
+        let (has_more, cursor, unclear) = match answer.continuation() {
+            Ok(Continuation::End) => (false, None, None),
+            Ok(Continuation::Next(cursor)) => (true, Some(cursor), None),
+            Err(Unclear(seen)) => (true, None, Some(seen)),
+        };
+        Page {
+            items,
+            cursor,
+            has_more,
+            request_id: answer.meta.request_id.clone(),
+            served,
+            throttled: answer.throttled,
+            unclear,
+        }
+    }
+
+    /// The cursor of the next page: `Ok(None)` on the last page, and an
+    /// error when the answer said (or may have said) that more follow
+    /// without giving a cursor to get them: such a page is not the last,
+    /// and the list cannot be walked further.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new().seed_customers(3)).await?;
+    /// # let client = plugipay::Client::builder().key_id("ak_test_sandbox").secret("sk_test_sandbox").base_url(sandbox.base_url()).build()?;
+    /// use plugipay::ListParams;
+    ///
+    /// let mut params = ListParams::new().limit(2);
+    /// let mut seen = 0;
+    /// loop {
+    ///     let page = client.customers().list(params.clone()).await?;
+    ///     seen += page.items.len();
+    ///     match page.next_cursor()? {
+    ///         Some(cursor) => params = params.cursor(cursor),
+    ///         None => break,
+    ///     }
+    /// }
+    /// assert_eq!(seen, 3);
+    /// # Ok(()) }
+    /// ```
+    pub fn next_cursor(&self) -> Result<Option<&str>, crate::PagingError> {
+        if let Some(seen) = &self.unclear {
+            return Err(crate::PagingError::Unclear {
+                page: 1,
+                seen: seen.clone(),
+            });
+        }
+        match self.cursor.as_deref().filter(|c| !c.is_empty()) {
+            None if self.has_more => Err(crate::PagingError::MissingCursor { page: 1 }),
+            None => Ok(None),
+            Some(cursor) => Ok(Some(cursor)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -22,9 +22,22 @@ pub(crate) struct Envelope<T> {
     pub(crate) status: StatusCode,
     pub(crate) data: Option<T>,
     pub(crate) meta: Meta,
+    /// The envelope's other top-level members (where a server may put
+    /// paging of another shape).
+    pub(crate) other: serde_json::Map<String, serde_json::Value>,
     /// How many earlier attempts of the call were answered 429 (set by
     /// the attempt loop; a walk backs off on it).
     pub(crate) throttled: u32,
+}
+
+impl<T> Envelope<T> {
+    /// Where the list continues after this answer's page (see
+    /// [`plugipay_api::paging`]).
+    pub(crate) fn continuation(
+        &self,
+    ) -> Result<plugipay_api::paging::Continuation, plugipay_api::paging::Unclear> {
+        plugipay_api::paging::judge(Some(&self.meta), &self.other)
+    }
 }
 
 /// The answer `status` / `headers` / `body` as an envelope of `T`, or the
@@ -48,6 +61,7 @@ pub(crate) fn envelope<T: DeserializeOwned>(
                 request_id: header_request_id(headers),
                 ..Meta::default()
             },
+            other: serde_json::Map::new(),
             throttled: 0,
         });
     }
@@ -60,7 +74,9 @@ pub(crate) fn envelope<T: DeserializeOwned>(
             let request_id = meta.and_then(|m| m.request_id);
             Err(api_error(status, headers, error, request_id))
         }
-        Ok(wire::Envelope { data, meta, .. }) => {
+        Ok(wire::Envelope {
+            data, meta, other, ..
+        }) => {
             let mut meta = meta.unwrap_or_default();
             if meta.request_id.is_none() {
                 meta.request_id = header_request_id(headers);
@@ -69,6 +85,7 @@ pub(crate) fn envelope<T: DeserializeOwned>(
                 status,
                 data,
                 meta,
+                other,
                 throttled: 0,
             })
         }
@@ -214,7 +231,6 @@ fn api_error(
     };
     Error::Api(Box::new(ApiError {
         status,
-        code,
         message: error.message.unwrap_or_default(),
         field: error.field,
         details: match error.details {
@@ -224,6 +240,14 @@ fn api_error(
         doc_url: error.doc_url,
         request_id: request_id.or_else(|| header_request_id(headers)),
         retry_after: retry_after(headers),
+        clock_offset: match code {
+            ErrorCode::TimestampSkew | ErrorCode::InvalidTimestamp => headers
+                .get(reqwest::header::DATE)
+                .and_then(|date| date.to_str().ok())
+                .and_then(plugipay_api::clock::server_offset),
+            _ => None,
+        },
+        code,
     }))
 }
 

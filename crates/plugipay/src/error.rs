@@ -203,6 +203,18 @@ pub enum PagingError {
         /// The page (1 for the first) that said it.
         page: u64,
     },
+    /// Page `page` may say more items follow, but not in a way the walk
+    /// can follow: no usable cursor in either published shape (`meta.cursor`
+    /// / `meta.hasMore`, `meta.page.nextCursor` / `meta.page.hasMore`), or a
+    /// paging hint in a place neither uses. The list was not walked to its
+    /// end.
+    #[error("page {page}'s paging cannot be followed ({seen}): the list may go on")]
+    Unclear {
+        /// The page (1 for the first) that said it.
+        page: u64,
+        /// What was seen, by where it was (`meta.pagination.has_next = true`).
+        seen: String,
+    },
     /// `pages` pages in a row were empty, each saying more follow.
     #[error("{pages} pages in a row were empty, each saying more items follow")]
     EmptyPages {
@@ -221,6 +233,12 @@ pub enum PagingError {
         /// The older time of the item read after it.
         after: chrono::DateTime<chrono::Utc>,
     },
+    /// A partitioned walk read an item without the time it splits the list
+    /// by (an event with neither `occurredAt` nor `createdAt` as an RFC
+    /// 3339 time): it cannot tell which range the item belongs to. Walk
+    /// the list with one cursor instead.
+    #[error("an item carries no time the walk can place it by: walk with one cursor instead")]
+    Untimed,
     /// The fetch of page `page` was cancelled (its runtime shutting down)
     /// before it ended: the walk is not complete.
     #[error("the fetch of page {page} was cancelled before the walk ended")]
@@ -253,6 +271,12 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// How long the server asked us to wait (`Retry-After`), on 429 and 503.
     pub retry_after: Option<Duration>,
+    /// On a refused timestamp (`timestamp_skew`, `invalid_timestamp`): the
+    /// server's clock minus this machine's, in seconds, by the answer's
+    /// `Date` header (positive: this machine is behind). The client has
+    /// already signed again by the server's time once when this was far
+    /// off; see [`ErrorCode::TimestampSkew`].
+    pub clock_offset: Option<i64>,
 }
 
 /// An [`Error`] with its causes on one line: [`Error::report`].
@@ -290,6 +314,16 @@ impl fmt::Display for ApiError {
         }
         if let Some(id) = &self.request_id {
             write!(f, " [request {id}]")?;
+        }
+        match self.clock_offset {
+            Some(0) => write!(f, " [this machine's clock agrees with the server's]")?,
+            Some(offset) => write!(
+                f,
+                " [this machine's clock is {} s {} the server's]",
+                offset.unsigned_abs(),
+                if offset < 0 { "ahead of" } else { "behind" }
+            )?,
+            None => {}
         }
         Ok(())
     }
@@ -351,8 +385,15 @@ pub enum ErrorCode {
     /// also spelled `invalid_signature`).
     SignatureInvalid,
     /// 401: the signing time is more than 300 s from the server's clock.
+    /// The client reads the server's time from the answer's `Date` header
+    /// and, when it is that far off, signs by it and sends once more (the
+    /// offset is kept for the client's later calls); an error that remains
+    /// says how far this machine's clock is
+    /// ([`ApiError::clock_offset`]).
     TimestampSkew,
-    /// 401: the `X-Plugipay-Timestamp` header is missing or malformed.
+    /// 401: the `X-Plugipay-Timestamp` header is missing or malformed (some
+    /// servers also say so of a time outside the window: handled as
+    /// [`TimestampSkew`](Self::TimestampSkew) is).
     InvalidTimestamp,
     /// 403: the key lacks the scope the operation needs
     /// (`plugipay:customer:create`, `:read`, `:write`).
@@ -481,6 +522,7 @@ mod tests {
             doc_url: None,
             request_id: None,
             retry_after: None,
+            clock_offset: None,
         }))
     }
 

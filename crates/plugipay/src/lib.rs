@@ -85,6 +85,7 @@ pub use ops::{
 pub use pacing::{RateBudget, RateClass};
 pub use pagination::{CustomerStream, Items, MAX_EMPTY_PAGES, Pages, Paginated};
 pub use partition::{MAX_PARTITIONS, Partitionable, Partitioned};
+pub use plugipay_api::auth::Mode;
 pub use plugipay_api::patch::Patch;
 pub use request::{Operation, Request, ResponseFuture, Write, new_idempotency_key};
 pub use reqwest::Method;

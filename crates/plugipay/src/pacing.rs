@@ -55,8 +55,11 @@ pub struct RateBudget {
 pub(crate) struct RateHeaders {
     limit: u32,
     remaining: u32,
-    /// Unix seconds.
-    reset: Option<u64>,
+    /// Seconds until the bucket is full again: `X-RateLimit-Reset` (Unix
+    /// seconds by the server's clock) less the server's time now (this
+    /// machine's, moved by the offset the client learned from the server's
+    /// `Date` headers), so a machine whose clock is off paces right.
+    reset_in: Option<f64>,
 }
 
 impl RateHeaders {
@@ -66,15 +69,22 @@ impl RateHeaders {
     }
 
     /// The headers of `headers`, when the limit and the remainder are there
-    /// and are numbers.
-    pub(crate) fn read(headers: &HeaderMap) -> Option<Self> {
+    /// and are numbers; `server_offset` is the server's clock minus this
+    /// machine's, in seconds, as far as the client knows it.
+    pub(crate) fn read(headers: &HeaderMap, server_offset: i64) -> Option<Self> {
         let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
         let limit = u32::try_from(number(LIMIT)?).ok().filter(|&l| l > 0)?;
         let remaining = u32::try_from(number(REMAINING)?).unwrap_or(u32::MAX);
+        let reset_in = number(RESET).map(|reset| {
+            let machine = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            reset as f64 - (machine + server_offset as f64)
+        });
         Some(Self {
             limit,
             remaining: remaining.min(limit),
-            reset: number(RESET),
+            reset_in,
         })
     }
 }
@@ -361,7 +371,13 @@ impl Pacer {
                     class: key.1,
                     limit: rate.limit,
                     remaining: rate.remaining,
-                    reset: rate.reset.map(|s| UNIX_EPOCH + Duration::from_secs(s)),
+                    reset: rate.reset_in.map(|secs| {
+                        let now = SystemTime::now();
+                        Duration::try_from_secs_f64(secs)
+                            .ok()
+                            .and_then(|wait| now.checked_add(wait))
+                            .unwrap_or(now)
+                    }),
                     seen: SystemTime::now(),
                 });
             }
@@ -414,14 +430,10 @@ impl Pacer {
 fn refill_rate(rate: RateHeaders) -> f64 {
     let size = f64::from(rate.limit);
     let missing = f64::from(rate.limit - rate.remaining);
-    let Some(reset) = rate.reset else {
+    let Some(until_full) = rate.reset_in else {
         return size;
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
     // `Reset` is in whole seconds: allow one second of rounding.
-    let until_full = reset as f64 - now;
     if missing > 0.0 && until_full > missing / size + 1.0 {
         (missing / until_full).max(size / 3600.0)
     } else {
@@ -464,31 +476,38 @@ impl Drop for Permit {
 mod tests {
     use super::*;
 
-    fn headers(limit: u32, remaining: u32, reset: Option<u64>) -> Option<RateHeaders> {
+    fn headers(limit: u32, remaining: u32, reset_in: Option<f64>) -> Option<RateHeaders> {
         Some(RateHeaders {
             limit,
             remaining,
-            reset,
+            reset_in,
         })
     }
 
     #[test]
     fn headers_are_read_leniently() {
         let mut map = HeaderMap::new();
-        assert_eq!(RateHeaders::read(&map), None);
+        assert_eq!(RateHeaders::read(&map, 0), None);
         map.insert(LIMIT, "20".parse().unwrap());
         map.insert(REMAINING, " 7 ".parse().unwrap());
-        assert_eq!(RateHeaders::read(&map), headers(20, 7, None));
+        assert_eq!(RateHeaders::read(&map, 0), headers(20, 7, None));
         map.insert(REMAINING, "99".parse().unwrap());
-        map.insert(RESET, "1700000000".parse().unwrap());
-        assert_eq!(
-            RateHeaders::read(&map),
-            headers(20, 20, Some(1_700_000_000))
-        );
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        map.insert(RESET, (now + 5).to_string().parse().unwrap());
+        let read = RateHeaders::read(&map, 0).unwrap();
+        assert_eq!((read.limit, read.remaining), (20, 20));
+        assert!((4.0..=5.0).contains(&read.reset_in.unwrap()));
         map.insert(LIMIT, "0".parse().unwrap());
-        assert_eq!(RateHeaders::read(&map), None, "a zero limit paces nothing");
+        assert_eq!(
+            RateHeaders::read(&map, 0),
+            None,
+            "a zero limit paces nothing"
+        );
         map.insert(LIMIT, "many".parse().unwrap());
-        assert_eq!(RateHeaders::read(&map), None);
+        assert_eq!(RateHeaders::read(&map, 0), None);
     }
 
     #[tokio::test(start_paused = true)]
@@ -667,23 +686,38 @@ mod tests {
 
     #[test]
     fn a_slow_reset_slows_the_refill() {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
         // 10 missing, full again in 10 s: one a second.
         let rate = refill_rate(RateHeaders {
             limit: 10,
             remaining: 0,
-            reset: Some(now + 10),
+            reset_in: Some(10.0),
         });
         assert!((0.9..=1.2).contains(&rate), "{rate}");
         // Full again within the second: the size per second.
         let rate = refill_rate(RateHeaders {
             limit: 100,
             remaining: 0,
-            reset: Some(now + 1),
+            reset_in: Some(1.0),
         });
         assert_eq!(rate, 100.0);
+    }
+
+    #[test]
+    fn the_reset_is_read_by_the_servers_clock() {
+        // A server ten minutes behind this machine: its Reset is ten seconds
+        // after its own time, whatever this machine's clock says.
+        let server_now = chrono::Utc::now() - chrono::TimeDelta::seconds(600);
+        let mut headers = HeaderMap::new();
+        headers.insert(LIMIT, "10".parse().unwrap());
+        headers.insert(REMAINING, "0".parse().unwrap());
+        let reset = (server_now.timestamp() + 10).to_string();
+        headers.insert(RESET, reset.parse().unwrap());
+        let rate = RateHeaders::read(&headers, -600).unwrap();
+        let reset_in = rate.reset_in.unwrap();
+        assert!((9.0..=10.0).contains(&reset_in), "{reset_in}");
+        assert!((0.9..=1.2).contains(&refill_rate(rate)));
+        // Read by this machine's clock, the bucket would seem full long ago.
+        let naive = RateHeaders::read(&headers, 0).unwrap();
+        assert!(naive.reset_in.unwrap() < -500.0);
     }
 }

@@ -68,6 +68,12 @@ impl Guard {
     /// more without a way to get it.
     fn next<T>(&mut self, page: &Page<T>) -> Result<Option<String>, PagingError> {
         self.pages += 1;
+        if let Some(seen) = &page.unclear {
+            return Err(PagingError::Unclear {
+                page: self.pages,
+                seen: seen.clone(),
+            });
+        }
         if !page.has_more {
             return Ok(None);
         }

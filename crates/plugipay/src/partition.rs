@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use futures_core::Stream;
 use plugipay_api::endpoints::ListEvents;
-use plugipay_api::types::Event;
+use plugipay_api::event::Event;
 
 use crate::archive::ArchiveFilter;
 use crate::customer::{Customer, SortOrder};
@@ -39,9 +39,10 @@ const MIN_PAGES_TO_SPLIT: f64 = 4.0;
 /// events list walked through [`Client::call`](crate::Client::call)
 /// (`occurredAt`, `occurredAfter`).
 pub trait Partitionable: Paginated + private::Sealed {
-    /// The time `item` is sorted and split by, as served.
+    /// The time `item` is sorted and split by, as served; `None` for an
+    /// item that carries none (the walk cannot place it).
     #[doc(hidden)]
-    fn time(item: &Self::Item) -> DateTime<Utc>;
+    fn time(item: &Self::Item) -> Option<DateTime<Utc>>;
     /// The list's parameters a walk reads and sets.
     #[doc(hidden)]
     fn walk_params(&mut self) -> WalkParams<'_>;
@@ -80,8 +81,8 @@ fn archive_filter<T: 'static>(
 }
 
 impl Partitionable for ListCustomers {
-    fn time(item: &Customer) -> DateTime<Utc> {
-        item.created_at
+    fn time(item: &Customer) -> Option<DateTime<Utc>> {
+        Some(item.created_at)
     }
 
     fn walk_params(&mut self) -> WalkParams<'_> {
@@ -108,8 +109,8 @@ impl Partitionable for ListCustomers {
 }
 
 impl Partitionable for ListCustomersJson {
-    fn time(item: &CustomerJson) -> DateTime<Utc> {
-        item.created_at()
+    fn time(item: &CustomerJson) -> Option<DateTime<Utc>> {
+        Some(item.created_at())
     }
 
     fn walk_params(&mut self) -> WalkParams<'_> {
@@ -126,7 +127,7 @@ impl Partitionable for ListCustomersJson {
 }
 
 impl Partitionable for CallList<ListEvents> {
-    fn time(item: &Event) -> DateTime<Utc> {
+    fn time(item: &Event) -> Option<DateTime<Utc>> {
         item.occurred_at
     }
 
@@ -144,6 +145,12 @@ impl Partitionable for CallList<ListEvents> {
         use plugipay_api::endpoint::Endpoint as _;
         self.endpoint.check()
     }
+}
+
+/// The time a partitioned walk places `item` at, or the error of an item
+/// that carries none.
+fn placed<Op: Partitionable>(item: &Op::Item) -> Result<DateTime<Utc>, Error> {
+    Op::time(item).ok_or(Error::Paging(PagingError::Untimed))
 }
 
 impl<Op: Partitionable> Request<Op> {
@@ -345,8 +352,8 @@ async fn plan<Op: Partitionable>(
     let (Some(oldest), Some(newest)) = (oldest.items.first(), newest.items.first()) else {
         return Ok(walk); // an empty list
     };
-    walk.oldest = Op::time(oldest);
-    walk.newest = Op::time(newest).max(walk.oldest);
+    walk.oldest = placed::<Op>(oldest)?;
+    walk.newest = placed::<Op>(newest)?.max(walk.oldest);
     let span = (walk.newest - walk.oldest).num_milliseconds();
     // The first range starts at the caller's own bound, which the server
     // applies; every later bound is one of the walk's cuts.
@@ -469,12 +476,12 @@ impl<Op: Partitionable> Walk<Op> {
     fn take(&mut self, i: usize, items: Vec<Op::Item>) -> Result<(), Error> {
         let range = &mut self.ranges[i];
         if let (Some(first), Some(last)) = (items.first(), items.last()) {
-            let covered = (Op::time(last) - Op::time(first)).num_milliseconds();
+            let covered = (placed::<Op>(last)? - placed::<Op>(first)?).num_milliseconds();
             let per_item = covered.max(1) as f64 / items.len() as f64;
             range.page_ms = Some(per_item * f64::from(self.limit));
         }
         for item in items {
-            let at = Op::time(&item);
+            let at = placed::<Op>(&item)?;
             if let Some(before) = range.last_read.filter(|before| at < *before) {
                 return Err(Error::Paging(PagingError::OutOfOrder { before, after: at }));
             }

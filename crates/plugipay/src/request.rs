@@ -103,6 +103,19 @@ impl<Op> Request<Op> {
         &self.options
     }
 
+    /// A time of this machine's clock on the server's, as far as the
+    /// client knows the offset between them (learned from answers' `Date`
+    /// headers): for comparing the call's start with times the server
+    /// stamps.
+    pub(crate) fn on_server_clock(
+        &self,
+        machine: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
+        use plugipay_api::ClientInfo as _;
+        let offset = chrono::TimeDelta::seconds(self.api.inner().clock().offset_secs());
+        machine.checked_add_signed(offset).unwrap_or(machine)
+    }
+
     /// Acts for the merchant workspace `account_id` on this call only
     /// (overrides [`Client::for_merchant`](crate::Client::for_merchant)).
     pub fn on_behalf_of(mut self, account_id: impl Into<String>) -> Self {

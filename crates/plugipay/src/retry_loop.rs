@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use plugipay_api::ClientInfo as _;
+
 use crate::attempt::{self, Answer, Attempt, Body};
 use crate::decode::{self, Envelope};
 use crate::error::{Error, ErrorCode};
@@ -67,6 +69,9 @@ async fn run<T: DeserializeOwned>(
         RateClass::Read
     };
     let workspace = options.on_behalf_of.as_deref();
+    // Whether the attempt after a refused timestamp, signed by the server's
+    // clock, has been sent: once a call at most.
+    let mut clock_corrected = false;
     loop {
         // Wait for the rate budget (never past the deadline), then time
         // the attempt itself.
@@ -91,6 +96,8 @@ async fn run<T: DeserializeOwned>(
             request_id = tracing::field::Empty,
             rate_remaining = tracing::field::Empty,
         );
+        // The clock this attempt is signed by (an answer may change it).
+        let signed_by = api.inner().clock().offset_secs();
         let attempted = one::<T>(api, &request, timeout, needs_data)
             .instrument(span.clone())
             .await;
@@ -118,6 +125,15 @@ async fn run<T: DeserializeOwned>(
         };
         span.record("status", status);
         span.record("request_id", request_id.as_deref());
+        if !clock_corrected
+            && let Err(error) = &result
+            && refused_for_the_clock(api, error, signed_by)
+        {
+            // Refused before the request was looked at: sending it again
+            // (same Idempotency-Key) cannot apply anything twice.
+            clock_corrected = true;
+            continue;
+        }
         let decision = match result {
             Ok(_) => Decision::GiveUp,
             Err(_) => decide(
@@ -160,6 +176,26 @@ async fn run<T: DeserializeOwned>(
             }
         }
     }
+}
+
+/// Whether a refused timestamp came from a clock that the answer's `Date`
+/// header shows far (two seconds or more: it has whole seconds) from the
+/// one the request was signed by, `signed_by`: the client now signs by the
+/// server's time, and the request is worth sending again. A signature
+/// refused for any other reason is never sent again.
+fn refused_for_the_clock(api: &plugipay_api::Client, error: &Error, signed_by: i64) -> bool {
+    let Error::Api(api_error) = error else {
+        return false;
+    };
+    let Some(offset) = api_error.clock_offset else {
+        return false;
+    };
+    if offset.abs_diff(signed_by) < 2 {
+        return false;
+    }
+    // Usually kept already, as every answer's `Date` is (see `one`).
+    api.inner().clock().set_offset_secs(offset);
+    true
 }
 
 /// Whether an answer tells where a write stands even after earlier
@@ -233,7 +269,8 @@ async fn one<T: DeserializeOwned>(
         headers,
         body,
     } = answer;
-    let rate = RateHeaders::read(&headers);
+    learn_the_servers_clock(api, &headers);
+    let rate = RateHeaders::read(&headers, api.inner().clock().offset_secs());
     let (result, state) = match body {
         Body::Whole(bytes) => {
             let result = match decode::envelope::<T>(status, &headers, &bytes) {
@@ -261,6 +298,27 @@ async fn one<T: DeserializeOwned>(
         body: state,
     };
     Ok((result, outcome, rate))
+}
+
+/// Keeps the server's clock as an answer's `Date` header shows it, so that
+/// later requests are signed by it (and reads that compare the server's
+/// times with the call's start use it); says so when it changes.
+fn learn_the_servers_clock(api: &plugipay_api::Client, headers: &reqwest::header::HeaderMap) {
+    let Some(offset) = headers
+        .get(reqwest::header::DATE)
+        .and_then(|date| date.to_str().ok())
+        .and_then(plugipay_api::clock::server_offset)
+    else {
+        return;
+    };
+    if api.inner().clock().observe(offset) {
+        tracing::info!(
+            clock_offset_s = offset,
+            "this machine's clock is {} s {} the server's: signing by the server's time",
+            offset.unsigned_abs(),
+            if offset < 0 { "ahead of" } else { "behind" }
+        );
+    }
 }
 
 /// Whether `body` is JSON that stops before it is complete: an answer cut

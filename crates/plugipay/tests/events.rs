@@ -2,6 +2,9 @@
 //! catch-up walk over them (`client.call(ListEvents ..).paginated()`) sees
 //! each event once while customers keep being created.
 //!
+//! The sandbox tests run under both published readings of Plugipay
+//! (`Dialect::ALL`): the SDKs' event envelope and the API page's.
+//!
 //! These tests measure other things than pacing and set up more than the
 //! published rate limits allow quickly: their sandboxes run without them
 //! (the limits themselves are tested in plugipay-sandbox's rate_limits.rs).
@@ -15,104 +18,124 @@ use futures_util::TryStreamExt;
 use plugipay::api::endpoints::{GetEvent, ListEvents};
 use plugipay::api::params::ListEventsParams;
 use plugipay::{CustomerUpdate, ErrorCode, NewCustomer};
-use plugipay_sandbox::Sandbox;
+use plugipay_sandbox::{Dialect, Sandbox};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_change_is_an_event_and_a_walk_sees_each_once() {
-    let sandbox = Sandbox::start(common::unpaced()).await.unwrap();
-    let client = sandbox_client(sandbox.base_url());
-    let customers = client.customers();
-    let budi = customers
-        .create(NewCustomer::new().name("Budi"))
-        .await
-        .unwrap();
-    customers
-        .update(&budi.id, CustomerUpdate::new().name("Budi S"))
-        .await
-        .unwrap();
-    customers.delete(&budi.id).await.unwrap();
-
-    let events = oldest_first(&client).await;
-    let kinds: Vec<&str> = events.iter().map(|e| e.type_.as_str()).collect();
-    assert_eq!(
-        kinds,
-        [
-            "plugipay.customer.created.v1",
-            "plugipay.customer.updated.v1",
-            "plugipay.customer.deleted.v1"
-        ]
-    );
-    // The delete carries the customer as it was.
-    assert_eq!(events[2].data.object["name"], "Budi S");
-    assert_eq!(events[2].data.aggregate_id, budi.id);
-    // One by id; an unknown id is 404.
-    let one = client
-        .call(GetEvent {
-            id: events[1].id.clone(),
-        })
-        .await
-        .unwrap();
-    assert_eq!(one, events[1]);
-    let missing = client
-        .call(GetEvent {
-            id: "evt_missing".into(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(missing.code(), Some(&ErrorCode::NotFound));
-    // The short spelling of a type filters too.
-    let updated: Vec<_> = client
-        .call(ListEvents {
-            query: ListEventsParams::new().type_("customer.updated"),
-        })
-        .paginated()
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(updated.len(), 1);
-
-    // 150 creations, then a walk (newest first, pages of 20) while 100 more
-    // customers are created: every event that existed comes once.
-    for n in 0..150 {
-        customers
-            .create(NewCustomer::new().name(format!("Row {n}")))
+    for dialect in Dialect::ALL {
+        let sandbox = Sandbox::start(common::unpaced().dialect(dialect))
             .await
             .unwrap();
+        let client = sandbox_client(sandbox.base_url());
+        let customers = client.customers();
+        let budi = customers
+            .create(NewCustomer::new().name("Budi"))
+            .await
+            .unwrap();
+        customers
+            .update(&budi.id, CustomerUpdate::new().name("Budi S"))
+            .await
+            .unwrap();
+        customers.delete(&budi.id).await.unwrap();
+
+        let events = oldest_first(&client).await;
+        let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "plugipay.customer.created.v1",
+                "plugipay.customer.updated.v1",
+                "plugipay.customer.deleted.v1"
+            ]
+        );
+        // One typed event whichever envelope came: the workspace and the
+        // time from either spelling, an update's previous values where sent.
+        for event in &events {
+            assert_eq!(
+                event.account_id.as_deref(),
+                Some(plugipay_sandbox::TEST_ACCOUNT_ID)
+            );
+            assert!(event.occurred_at.is_some(), "{dialect}");
+        }
+        if dialect == Dialect::Docs {
+            assert_eq!(events[0].raw["type"], "customer.created");
+            assert_eq!(
+                events[1].previous_attributes.as_ref().unwrap()["name"],
+                "Budi"
+            );
+        }
+        // The delete carries the customer as it was.
+        assert_eq!(events[2].object.as_ref().unwrap()["name"], "Budi S");
+        assert_eq!(events[2].object_id(), Some(budi.id.as_str()));
+        // One by id; an unknown id is 404.
+        let one = client
+            .call(GetEvent {
+                id: events[1].id.clone(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(one, events[1]);
+        let missing = client
+            .call(GetEvent {
+                id: "evt_missing".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), Some(&ErrorCode::NotFound));
+        // The short spelling of a type filters too.
+        let updated: Vec<_> = client
+            .call(ListEvents {
+                query: ListEventsParams::new().type_("customer.updated"),
+            })
+            .paginated()
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(updated.len(), 1);
+
+        // 150 creations, then a walk (newest first, pages of 20) while 100 more
+        // customers are created: every event that existed comes once.
+        for n in 0..150 {
+            customers
+                .create(NewCustomer::new().name(format!("Row {n}")))
+                .await
+                .unwrap();
+        }
+        let creating = {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for n in 0..100 {
+                    client
+                        .customers()
+                        .create(NewCustomer::new().name(format!("Late {n}")))
+                        .await
+                        .unwrap();
+                }
+            })
+        };
+        let walked: Vec<_> = client
+            .call(ListEvents {
+                query: ListEventsParams::new().limit(20),
+            })
+            .paginated()
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        creating.await.unwrap();
+        assert_each_once_with_every_row(&walked, 150);
     }
-    let creating = {
-        let client = client.clone();
-        tokio::spawn(async move {
-            for n in 0..100 {
-                client
-                    .customers()
-                    .create(NewCustomer::new().name(format!("Late {n}")))
-                    .await
-                    .unwrap();
-            }
-        })
-    };
-    let walked: Vec<_> = client
-        .call(ListEvents {
-            query: ListEventsParams::new().limit(20),
-        })
-        .paginated()
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
-    creating.await.unwrap();
-    assert_each_once_with_every_row(&walked, 150);
 }
 
 /// Checks a walk that began after `rows` customers named `Row …` were
 /// created: each event comes once, and each of those creations is there.
-fn assert_each_once_with_every_row(walked: &[plugipay::api::types::Event], rows: usize) {
+fn assert_each_once_with_every_row(walked: &[plugipay::Event], rows: usize) {
     let ids: HashSet<&str> = walked.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids.len(), walked.len(), "each event once");
     let named: HashSet<&str> = walked
         .iter()
-        .filter_map(|e| e.data.object["name"].as_str())
+        .filter_map(|e| e.object.as_ref()?.get("name")?.as_str())
         .filter(|n| n.starts_with("Row "))
         .collect();
     assert_eq!(
@@ -124,7 +147,7 @@ fn assert_each_once_with_every_row(walked: &[plugipay::api::types::Event], rows:
 
 /// Creates `n` customers named `{prefix} {k}`, four at a time.
 /// The whole events log through one cursor, oldest first.
-async fn oldest_first(client: &plugipay::Client) -> Vec<plugipay::api::types::Event> {
+async fn oldest_first(client: &plugipay::Client) -> Vec<plugipay::Event> {
     client
         .call(ListEvents {
             query: ListEventsParams::new().order(plugipay::SortOrder::Asc),
@@ -159,78 +182,79 @@ async fn create_many(client: &plugipay::Client, prefix: &str, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partitioned_catch_up_sees_each_event_once_while_customers_are_created() {
-    let sandbox = Sandbox::start(common::unpaced()).await.unwrap();
-    let client = sandbox_client(sandbox.base_url());
-    // Created four at a time, so many events share a millisecond.
-    create_many(&client, "Row", 300).await;
-    let creating = {
-        let client = client.clone();
-        tokio::spawn(async move { create_many(&client, "Late", 100).await })
-    };
-    let walked: Vec<_> = client
-        .call(ListEvents {
-            query: ListEventsParams::new().limit(20),
-        })
-        .paginated()
-        .partitioned(8)
-        .try_collect()
-        .await
-        .unwrap();
-    creating.await.unwrap();
-    assert_each_once_with_every_row(&walked, 300);
-
-    // Filters compose: a type, and a window of time that holds only the
-    // updates made inside it.
-    let customers = client.customers();
-    let first = customers
-        .list(plugipay::ListParams::new().limit(3))
-        .await
-        .unwrap();
-    let before = chrono::Utc::now() - chrono::TimeDelta::milliseconds(1);
-    for customer in &first.items {
-        customers
-            .update(&customer.id, CustomerUpdate::new().name("Renamed"))
+    for dialect in Dialect::ALL {
+        let sandbox = Sandbox::start(common::unpaced().dialect(dialect))
             .await
             .unwrap();
-    }
-    let after = chrono::Utc::now() + chrono::TimeDelta::milliseconds(1);
-    let updated: Vec<_> = client
-        .call(ListEvents {
-            query: ListEventsParams::new()
-                .type_("customer.updated")
-                .occurred_after(before)
-                .occurred_before(after),
-        })
-        .paginated()
-        .partitioned(4)
-        .try_collect()
-        .await
-        .unwrap();
-    let mut got: Vec<&str> = updated
-        .iter()
-        .map(|e| e.data.aggregate_id.as_str())
-        .collect();
-    let mut want: Vec<&str> = first.items.iter().map(|c| c.id.as_str()).collect();
-    got.sort_unstable();
-    want.sort_unstable();
-    assert_eq!(got, want);
+        let client = sandbox_client(sandbox.base_url());
+        // Created four at a time, so many events share a millisecond.
+        create_many(&client, "Row", 300).await;
+        let creating = {
+            let client = client.clone();
+            tokio::spawn(async move { create_many(&client, "Late", 100).await })
+        };
+        let walked: Vec<_> = client
+            .call(ListEvents {
+                query: ListEventsParams::new().limit(20),
+            })
+            .paginated()
+            .partitioned(8)
+            .try_collect()
+            .await
+            .unwrap();
+        creating.await.unwrap();
+        assert_each_once_with_every_row(&walked, 300);
 
-    // Newest first or a cursor cannot be split: refused before the network.
-    for query in [
-        ListEventsParams::new().order(plugipay::SortOrder::Desc),
-        ListEventsParams::new().cursor("evt_1"),
-    ] {
-        let refused = client
-            .call(ListEvents { query })
+        // Filters compose: a type, and a window of time that holds only the
+        // updates made inside it.
+        let customers = client.customers();
+        let first = customers
+            .list(plugipay::ListParams::new().limit(3))
+            .await
+            .unwrap();
+        let before = chrono::Utc::now() - chrono::TimeDelta::milliseconds(1);
+        for customer in &first.items {
+            customers
+                .update(&customer.id, CustomerUpdate::new().name("Renamed"))
+                .await
+                .unwrap();
+        }
+        let after = chrono::Utc::now() + chrono::TimeDelta::milliseconds(1);
+        let updated: Vec<_> = client
+            .call(ListEvents {
+                query: ListEventsParams::new()
+                    .type_("customer.updated")
+                    .occurred_after(before)
+                    .occurred_before(after),
+            })
             .paginated()
             .partitioned(4)
-            .try_collect::<Vec<_>>()
+            .try_collect()
             .await
-            .unwrap_err();
-        assert!(
-            matches!(refused, plugipay::Error::InvalidArgument { .. }),
-            "{refused:?}"
-        );
+            .unwrap();
+        let mut got: Vec<&str> = updated.iter().filter_map(|e| e.object_id()).collect();
+        let mut want: Vec<&str> = first.items.iter().map(|c| c.id.as_str()).collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want);
+
+        // Newest first or a cursor cannot be split: refused before the network.
+        for query in [
+            ListEventsParams::new().order(plugipay::SortOrder::Desc),
+            ListEventsParams::new().cursor("evt_1"),
+        ] {
+            let refused = client
+                .call(ListEvents { query })
+                .paginated()
+                .partitioned(4)
+                .try_collect::<Vec<_>>()
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(refused, plugipay::Error::InvalidArgument { .. }),
+                "{refused:?}"
+            );
+        }
     }
 }
 
@@ -240,51 +264,55 @@ async fn a_partitioned_catch_up_sees_each_event_once_while_customers_are_created
 /// ranges still yield each event once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_events_window_starts_at_occurred_after_itself() {
-    let sandbox = Sandbox::start(common::unpaced()).await.unwrap();
-    let client = sandbox_client(sandbox.base_url());
-    create_many(&client, "Row", 120).await;
-    let all = oldest_first(&client).await;
-    // From the 40th event's instant on (events sharing it included).
-    let at = all[40].occurred_at;
-    let want: HashSet<&str> = all
-        .iter()
-        .filter(|e| e.occurred_at >= at)
-        .map(|e| e.id.as_str())
-        .collect();
-    let from = || ListEvents {
-        query: ListEventsParams::new().occurred_after(at).limit(10),
-    };
-    let streamed: Vec<_> = client
-        .call(from())
-        .paginated()
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(streamed.last().map(|e| e.occurred_at), Some(at));
-    let ranged: Vec<_> = client
-        .call(from())
-        .paginated()
-        .partitioned(4)
-        .try_collect()
-        .await
-        .unwrap();
-    for walked in [&streamed, &ranged] {
-        let ids: HashSet<&str> = walked.iter().map(|e| e.id.as_str()).collect();
-        assert_eq!(ids.len(), walked.len(), "each event once");
-        assert_eq!(ids, want);
+    for dialect in Dialect::ALL {
+        let sandbox = Sandbox::start(common::unpaced().dialect(dialect))
+            .await
+            .unwrap();
+        let client = sandbox_client(sandbox.base_url());
+        create_many(&client, "Row", 120).await;
+        let all = oldest_first(&client).await;
+        // From the 40th event's instant on (events sharing it included).
+        let at = all[40].occurred_at.unwrap();
+        let want: HashSet<&str> = all
+            .iter()
+            .filter(|e| e.occurred_at.unwrap() >= at)
+            .map(|e| e.id.as_str())
+            .collect();
+        let from = || ListEvents {
+            query: ListEventsParams::new().occurred_after(at).limit(10),
+        };
+        let streamed: Vec<_> = client
+            .call(from())
+            .paginated()
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(streamed.last().and_then(|e| e.occurred_at), Some(at));
+        let ranged: Vec<_> = client
+            .call(from())
+            .paginated()
+            .partitioned(4)
+            .try_collect()
+            .await
+            .unwrap();
+        for walked in [&streamed, &ranged] {
+            let ids: HashSet<&str> = walked.iter().map(|e| e.id.as_str()).collect();
+            assert_eq!(ids.len(), walked.len(), "each event once");
+            assert_eq!(ids, want);
+        }
+        // Before is exclusive: up to, not including, the same instant.
+        let until: Vec<_> = client
+            .call(ListEvents {
+                query: ListEventsParams::new().occurred_before(at),
+            })
+            .paginated()
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(until.len() + want.len(), all.len());
     }
-    // Before is exclusive: up to, not including, the same instant.
-    let until: Vec<_> = client
-        .call(ListEvents {
-            query: ListEventsParams::new().occurred_before(at),
-        })
-        .paginated()
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(until.len() + want.len(), all.len());
 }
 
 /// A server whose `occurredAfter` is inclusive, with an event on every

@@ -111,9 +111,8 @@ async fn more_without_a_cursor_is_an_error_not_a_short_walk() {
         let (ids, error, requests) = walk(script).await;
         assert_eq!(ids, ["cus_a", "cus_b"], "{meta}");
         assert_eq!(requests, 2, "{meta}");
-        assert_eq!(
-            paging(error),
-            PagingError::MissingCursor { page: 2 },
+        assert!(
+            matches!(paging(error), PagingError::Unclear { page: 2, ref seen } if seen.contains("hasMore")),
             "{meta}"
         );
     }
@@ -152,15 +151,57 @@ async fn a_few_empty_pages_are_walked_through() {
 }
 
 #[tokio::test]
-async fn without_has_more_the_page_is_the_last() {
-    // As published and as the official SDKs read it: `hasMore` is the end
-    // signal, and a page without it has no more, cursor or not.
+async fn without_has_more_a_cursor_is_followed_and_none_ends_the_walk() {
+    // `hasMore` is the end signal when it is there; without it, a cursor
+    // may still mean more (a server of another shape): it is followed, and
+    // the page after settles it. A page with neither is the last, as the
+    // official SDKs read a missing `hasMore`.
     let script = vec![
         page(&["cus_a"], json!({"cursor": "c1"})),
         page(&["cus_b"], json!({})),
     ];
     let (ids, error, requests) = walk(script).await;
-    assert_eq!(ids, ["cus_a"]);
-    assert_eq!(requests, 1);
+    assert_eq!(ids, ["cus_a", "cus_b"]);
+    assert_eq!(requests, 2);
     assert!(error.is_none(), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_published_pages_shape_is_walked_to_its_end() {
+    let script = vec![
+        page(
+            &["cus_a"],
+            json!({"page": {"limit": 1, "hasMore": true, "nextCursor": "c1"}}),
+        ),
+        page(
+            &["cus_b"],
+            json!({"page": {"limit": 1, "hasMore": true, "nextCursor": "c2"}}),
+        ),
+        page(
+            &["cus_c"],
+            json!({"page": {"limit": 1, "hasMore": false, "nextCursor": null}}),
+        ),
+    ];
+    let (ids, error, requests) = walk(script).await;
+    assert_eq!(ids, ["cus_a", "cus_b", "cus_c"]);
+    assert_eq!(requests, 3);
+    assert!(error.is_none(), "{error:?}");
+}
+
+#[tokio::test]
+async fn paging_of_an_unknown_shape_is_an_error_naming_it() {
+    for meta in [
+        json!({"pagination": {"has_next": true, "next_cursor": "c1"}}),
+        json!({"page": {"limit": 1, "more": true}}),
+        json!({"hasMore": false, "paging": {"hasMore": true}}),
+    ] {
+        let script = vec![page(&["cus_a"], meta.clone())];
+        let (ids, error, requests) = walk(script).await;
+        assert_eq!(ids, ["cus_a"], "{meta}");
+        assert_eq!(requests, 1, "{meta}");
+        let PagingError::Unclear { page: 1, seen } = paging(error) else {
+            panic!("{meta}: not unclear");
+        };
+        assert!(seen.contains("meta."), "{meta}: {seen}");
+    }
 }

@@ -10,8 +10,8 @@ use chrono::SubsecRound;
 use futures_util::{StreamExt, TryStreamExt};
 use plugipay::{Client, Customer, Error, ListParams, NewCustomer, SortOrder};
 use plugipay_sandbox::{
-    FaultKind, FaultProxy, ProxyFaults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID, TEST_KEY_ID,
-    TEST_SECRET,
+    Dialect, FaultKind, FaultProxy, ProxyFaults, Sandbox, SandboxConfig, TEST_ACCOUNT_ID,
+    TEST_KEY_ID, TEST_SECRET,
 };
 
 fn client(sandbox: &Sandbox) -> Client {
@@ -40,32 +40,34 @@ fn ids(customers: &[Customer]) -> HashSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_customer_once_whatever_the_partitions() {
-    // Seeded in a few milliseconds: hundreds of customers share each one.
-    let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(2_500))
-        .await
-        .unwrap();
-    let book = sandbox.customers(TEST_ACCOUNT_ID);
-    let mut per_ms: HashMap<_, u32> = HashMap::new();
-    for c in &book {
-        *per_ms.entry(c.created_at).or_default() += 1;
-    }
-    let most = per_ms.values().max().copied().unwrap_or(0);
-    assert!(
-        most > 1,
-        "customers share milliseconds, so ranges meet at ties"
-    );
-    let client = client(&sandbox);
-    for partitions in [1, 2, 3, 7, 16, 64] {
-        let seen = walk(&client, ListParams::new(), partitions).await;
+    for dialect in Dialect::ALL {
+        // Seeded in a few milliseconds: hundreds of customers share each one.
+        let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(2_500).dialect(dialect))
+            .await
+            .unwrap();
+        let book = sandbox.customers(TEST_ACCOUNT_ID);
+        let mut per_ms: HashMap<_, u32> = HashMap::new();
+        for c in &book {
+            *per_ms.entry(c.created_at).or_default() += 1;
+        }
+        let most = per_ms.values().max().copied().unwrap_or(0);
         assert!(
-            seen.values().all(|&n| n == 1),
-            "{partitions}: a customer came twice"
+            most > 1,
+            "customers share milliseconds, so ranges meet at ties"
         );
-        assert_eq!(
-            seen.keys().cloned().collect::<HashSet<_>>(),
-            ids(&book),
-            "{partitions}"
-        );
+        let client = client(&sandbox);
+        for partitions in [1, 2, 3, 7, 16, 64] {
+            let seen = walk(&client, ListParams::new(), partitions).await;
+            assert!(
+                seen.values().all(|&n| n == 1),
+                "{partitions}: a customer came twice"
+            );
+            assert_eq!(
+                seen.keys().cloned().collect::<HashSet<_>>(),
+                ids(&book),
+                "{partitions}"
+            );
+        }
     }
 }
 
@@ -93,36 +95,38 @@ async fn hundreds_in_the_millisecond_a_range_ends_at() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customers_created_during_the_walk_come_at_most_once() {
-    let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(1_500))
-        .await
-        .unwrap();
-    let before = ids(&sandbox.customers(TEST_ACCOUNT_ID));
-    let client = client(&sandbox);
-    let mut stream = client
-        .customers()
-        .list(ListParams::new().limit(20))
-        .partitioned(8);
-    let mut seen: HashMap<String, u32> = HashMap::new();
-    let mut created = 0;
-    while let Some(customer) = stream.try_next().await.unwrap() {
-        *seen.entry(customer.id).or_default() += 1;
-        if seen.len().is_multiple_of(50) && created < 200 {
-            for _ in 0..10 {
-                client
-                    .customers()
-                    .create(NewCustomer::new().email(format!("late{created}@example.com")))
-                    .await
-                    .unwrap();
-                created += 1;
+    for dialect in Dialect::ALL {
+        let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(1_500).dialect(dialect))
+            .await
+            .unwrap();
+        let before = ids(&sandbox.customers(TEST_ACCOUNT_ID));
+        let client = client(&sandbox);
+        let mut stream = client
+            .customers()
+            .list(ListParams::new().limit(20))
+            .partitioned(8);
+        let mut seen: HashMap<String, u32> = HashMap::new();
+        let mut created = 0;
+        while let Some(customer) = stream.try_next().await.unwrap() {
+            *seen.entry(customer.id).or_default() += 1;
+            if seen.len().is_multiple_of(50) && created < 200 {
+                for _ in 0..10 {
+                    client
+                        .customers()
+                        .create(NewCustomer::new().email(format!("late{created}@example.com")))
+                        .await
+                        .unwrap();
+                    created += 1;
+                }
             }
         }
+        assert_eq!(created, 200);
+        assert!(seen.values().all(|&n| n == 1), "a customer came twice");
+        let seen: HashSet<String> = seen.into_keys().collect();
+        assert!(before.is_subset(&seen), "every customer of the start came");
+        let after = ids(&sandbox.customers(TEST_ACCOUNT_ID));
+        assert!(seen.is_subset(&after));
     }
-    assert_eq!(created, 200);
-    assert!(seen.values().all(|&n| n == 1), "a customer came twice");
-    let seen: HashSet<String> = seen.into_keys().collect();
-    assert!(before.is_subset(&seen), "every customer of the start came");
-    let after = ids(&sandbox.customers(TEST_ACCOUNT_ID));
-    assert!(seen.is_subset(&after));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,49 +167,51 @@ async fn a_walk_through_429s_completes_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_compose() {
-    let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(600))
-        .await
-        .unwrap();
-    let client = client(&sandbox);
-    let customers = client.customers();
-    let book = sandbox.customers(TEST_ACCOUNT_ID);
-    for c in book.iter().step_by(7) {
-        customers.archive(&c.id).await.unwrap();
+    for dialect in Dialect::ALL {
+        let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(600).dialect(dialect))
+            .await
+            .unwrap();
+        let client = client(&sandbox);
+        let customers = client.customers();
+        let book = sandbox.customers(TEST_ACCOUNT_ID);
+        for c in book.iter().step_by(7) {
+            customers.archive(&c.id).await.unwrap();
+        }
+        let archived: HashSet<String> = book.iter().step_by(7).map(|c| c.id.clone()).collect();
+
+        let mut stream = customers.list(ListParams::new()).archived().partitioned(5);
+        let mut got = HashSet::new();
+        while let Some(c) = stream.try_next().await.unwrap() {
+            assert!(got.insert(c.id));
+        }
+        assert_eq!(got, archived);
+
+        let active: Vec<Customer> = customers
+            .list(ListParams::new())
+            .active()
+            .partitioned(5)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(active.len(), book.len() - archived.len());
+
+        let middle = book[300].created_at;
+        let later = walk(&client, ListParams::new().created_after(middle), 6).await;
+        let expected: HashSet<String> = book
+            .iter()
+            .filter(|c| c.created_at > middle)
+            .map(|c| c.id.clone())
+            .collect();
+        assert_eq!(later.into_keys().collect::<HashSet<_>>(), expected);
+
+        let one = walk(
+            &client,
+            ListParams::new().email("customer42@example.test"),
+            4,
+        )
+        .await;
+        assert_eq!(one.len(), 1);
     }
-    let archived: HashSet<String> = book.iter().step_by(7).map(|c| c.id.clone()).collect();
-
-    let mut stream = customers.list(ListParams::new()).archived().partitioned(5);
-    let mut got = HashSet::new();
-    while let Some(c) = stream.try_next().await.unwrap() {
-        assert!(got.insert(c.id));
-    }
-    assert_eq!(got, archived);
-
-    let active: Vec<Customer> = customers
-        .list(ListParams::new())
-        .active()
-        .partitioned(5)
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(active.len(), book.len() - archived.len());
-
-    let middle = book[300].created_at;
-    let later = walk(&client, ListParams::new().created_after(middle), 6).await;
-    let expected: HashSet<String> = book
-        .iter()
-        .filter(|c| c.created_at > middle)
-        .map(|c| c.id.clone())
-        .collect();
-    assert_eq!(later.into_keys().collect::<HashSet<_>>(), expected);
-
-    let one = walk(
-        &client,
-        ListParams::new().email("customer42@example.test"),
-        4,
-    )
-    .await;
-    assert_eq!(one.len(), 1);
 }
 
 #[tokio::test]
@@ -238,39 +244,41 @@ async fn an_empty_book_and_bad_arguments() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_items_walk_the_same_book_as_sent() {
-    let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(700))
-        .await
-        .unwrap();
-    let client = client(&sandbox);
-    let book = sandbox.customers(TEST_ACCOUNT_ID);
-    for partitions in [1, 6] {
-        let mut stream = client
-            .customers()
-            .list(ListParams::new())
-            .json_items()
-            .partitioned(partitions);
-        let mut seen = HashSet::new();
-        while let Some(item) = stream.try_next().await.unwrap() {
-            let typed = item.decode().unwrap();
-            assert_eq!(
-                (typed.id.as_str(), typed.created_at),
-                (item.id(), item.created_at())
-            );
-            let value: serde_json::Value = serde_json::from_str(item.json()).unwrap();
-            assert_eq!(value["id"], item.id(), "the text is the customer's object");
-            assert!(seen.insert(item.id().to_owned()));
+    for dialect in Dialect::ALL {
+        let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(700).dialect(dialect))
+            .await
+            .unwrap();
+        let client = client(&sandbox);
+        let book = sandbox.customers(TEST_ACCOUNT_ID);
+        for partitions in [1, 6] {
+            let mut stream = client
+                .customers()
+                .list(ListParams::new())
+                .json_items()
+                .partitioned(partitions);
+            let mut seen = HashSet::new();
+            while let Some(item) = stream.try_next().await.unwrap() {
+                let typed = item.decode().unwrap();
+                assert_eq!(
+                    (typed.id.as_str(), typed.created_at),
+                    (item.id(), item.created_at())
+                );
+                let value: serde_json::Value = serde_json::from_str(item.json()).unwrap();
+                assert_eq!(value["id"], item.id(), "the text is the customer's object");
+                assert!(seen.insert(item.id().to_owned()));
+            }
+            assert_eq!(seen, ids(&book), "{partitions}");
         }
-        assert_eq!(seen, ids(&book), "{partitions}");
+        let plain: Vec<_> = client
+            .customers()
+            .list(ListParams::new().limit(100))
+            .json_items()
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(plain.len(), 700);
     }
-    let plain: Vec<_> = client
-        .customers()
-        .list(ListParams::new().limit(100))
-        .json_items()
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(plain.len(), 700);
 }
 
 mod property {

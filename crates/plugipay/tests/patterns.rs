@@ -11,7 +11,7 @@ use common::*;
 use futures_util::{StreamExt, TryStreamExt};
 use httpmock::prelude::*;
 use plugipay::{Client, Error, ErrorCode, InMemoryCustomerIdCache, ListParams, NewCustomer};
-use plugipay_sandbox::{MetadataMode, Sandbox, SandboxConfig, TEST_ACCOUNT_ID};
+use plugipay_sandbox::{Dialect, MetadataMode, Sandbox, SandboxConfig, TEST_ACCOUNT_ID};
 use serde_json::json;
 
 fn page(ids: &[&str], cursor: Option<&str>) -> Reply {
@@ -155,21 +155,25 @@ async fn the_next_page_is_fetched_while_the_caller_works() {
 
 #[tokio::test]
 async fn ensure_creates_then_finds() {
-    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
-    let client = sandbox_client(&sandbox);
-    let attrs = NewCustomer::new().email("budi@example.com").name("Budi");
-    let created = client
-        .customers()
-        .ensure("crm_1", attrs.clone())
-        .await
-        .unwrap();
-    assert!(created.created);
-    assert_eq!(created.customer.external_id.as_deref(), Some("crm_1"));
-    assert_eq!(created.customer.name.as_deref(), Some("Budi"));
-    let found = client.customers().ensure("crm_1", attrs).await.unwrap();
-    assert!(!found.created);
-    assert_eq!(found.customer.id, created.customer.id);
-    assert_eq!(sandbox.customer_count(TEST_ACCOUNT_ID), 1);
+    for dialect in Dialect::ALL {
+        let sandbox = Sandbox::start(SandboxConfig::new().dialect(dialect))
+            .await
+            .unwrap();
+        let client = sandbox_client(&sandbox);
+        let attrs = NewCustomer::new().email("budi@example.com").name("Budi");
+        let created = client
+            .customers()
+            .ensure("crm_1", attrs.clone())
+            .await
+            .unwrap();
+        assert!(created.created);
+        assert_eq!(created.customer.external_id.as_deref(), Some("crm_1"));
+        assert_eq!(created.customer.name.as_deref(), Some("Budi"));
+        let found = client.customers().ensure("crm_1", attrs).await.unwrap();
+        assert!(!found.created);
+        assert_eq!(found.customer.id, created.customer.id);
+        assert_eq!(sandbox.customer_count(TEST_ACCOUNT_ID), 1);
+    }
 }
 
 #[tokio::test]
@@ -229,28 +233,33 @@ async fn sync_creates_updates_what_differs_and_then_rests() {
 
 #[tokio::test]
 async fn sixty_four_concurrent_ensures_make_one_customer() {
-    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
-    let client = sandbox_client(&sandbox);
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..64 {
-        let client = client.clone();
-        tasks.spawn(async move {
-            client
-                .customers()
-                .ensure("crm_race", NewCustomer::new())
-                .await
-        });
+    for dialect in Dialect::ALL {
+        let sandbox = Sandbox::start(SandboxConfig::new().dialect(dialect))
+            .await
+            .unwrap();
+        let client = sandbox_client(&sandbox);
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..64 {
+            let client = client.clone();
+            tasks.spawn(async move {
+                client
+                    .customers()
+                    .ensure("crm_race", NewCustomer::new())
+                    .await
+            });
+        }
+        let results: Vec<_> = tasks
+            .join_all()
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let ids: std::collections::HashSet<_> =
+            results.iter().map(|e| e.customer.id.clone()).collect();
+        assert_eq!(ids.len(), 1);
+        assert_eq!(results.iter().filter(|e| e.created).count(), 1);
+        assert_eq!(sandbox.customer_count(TEST_ACCOUNT_ID), 1);
     }
-    let results: Vec<_> = tasks
-        .join_all()
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    let ids: std::collections::HashSet<_> = results.iter().map(|e| e.customer.id.clone()).collect();
-    assert_eq!(ids.len(), 1);
-    assert_eq!(results.iter().filter(|e| e.created).count(), 1);
-    assert_eq!(sandbox.customer_count(TEST_ACCOUNT_ID), 1);
 }
 
 /// Mocks a server whose list ignores the externalId filter: create
@@ -347,46 +356,50 @@ async fn ensure_remembers_what_it_creates() {
 
 #[tokio::test]
 async fn archiving_keeps_other_metadata_and_is_idempotent() {
-    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
-    let client = sandbox_client(&sandbox);
-    let customers = client.customers();
-    let c = customers
-        .create(
-            NewCustomer::new()
-                .metadata("plan", "pro")
-                .metadata("sales_rep", "budi"),
-        )
-        .await
-        .unwrap();
-    let other = customers.create(NewCustomer::new()).await.unwrap();
-    assert!(!c.is_archived());
+    for dialect in Dialect::ALL {
+        let sandbox = Sandbox::start(SandboxConfig::new().dialect(dialect))
+            .await
+            .unwrap();
+        let client = sandbox_client(&sandbox);
+        let customers = client.customers();
+        let c = customers
+            .create(
+                NewCustomer::new()
+                    .metadata("plan", "pro")
+                    .metadata("sales_rep", "budi"),
+            )
+            .await
+            .unwrap();
+        let other = customers.create(NewCustomer::new()).await.unwrap();
+        assert!(!c.is_archived());
 
-    let archived = customers.archive(&c.id).await.unwrap();
-    assert!(archived.is_archived());
-    assert_eq!(archived.metadata["plan"], "pro");
-    assert_eq!(archived.metadata["sales_rep"], "budi");
-    let again = customers.archive(&c.id).await.unwrap();
-    assert_eq!(
-        again.updated_at, archived.updated_at,
-        "a second archive writes nothing"
-    );
+        let archived = customers.archive(&c.id).await.unwrap();
+        assert!(archived.is_archived());
+        assert_eq!(archived.metadata["plan"], "pro");
+        assert_eq!(archived.metadata["sales_rep"], "budi");
+        let again = customers.archive(&c.id).await.unwrap();
+        assert_eq!(
+            again.updated_at, archived.updated_at,
+            "a second archive writes nothing"
+        );
 
-    let active = customers.list(ListParams::new()).active().await.unwrap();
-    assert_eq!(ids(&active.items), vec![other.id.clone()]);
-    let only_archived: Vec<_> = customers
-        .list(ListParams::new())
-        .archived()
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(ids(&only_archived), vec![c.id.clone()]);
+        let active = customers.list(ListParams::new()).active().await.unwrap();
+        assert_eq!(ids(&active.items), vec![other.id.clone()]);
+        let only_archived: Vec<_> = customers
+            .list(ListParams::new())
+            .archived()
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(ids(&only_archived), vec![c.id.clone()]);
 
-    let back = customers.unarchive(&c.id).await.unwrap();
-    assert!(!back.is_archived());
-    // "false", not a removed key: one write that is right under merge and replace.
-    assert_eq!(back.metadata["archived"], "false");
-    assert_eq!(back.metadata.len(), 3);
+        let back = customers.unarchive(&c.id).await.unwrap();
+        assert!(!back.is_archived());
+        // "false", not a removed key: one write that is right under merge and replace.
+        assert_eq!(back.metadata["archived"], "false");
+        assert_eq!(back.metadata.len(), 3);
+    }
 }
 
 #[tokio::test]

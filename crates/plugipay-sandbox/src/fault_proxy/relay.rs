@@ -250,6 +250,7 @@ async fn answer(
                 request_id: Some(format!("req_proxy_{}", plan.number)),
                 ..Meta::default()
             }),
+            other: serde_json::Map::new(),
         };
         serde_json::to_string(&envelope).unwrap_or_default()
     };

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
 use plugipay_api::types;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 /// What came back.
@@ -45,6 +45,8 @@ pub struct RawClient {
     /// The X-Plugipay-Timestamp to send instead of the signing time: none
     /// (`Some(None)`) or a given text.
     pub timestamp_override: Option<Option<String>>,
+    /// The reading the sandbox speaks, which answers are checked against.
+    pub dialect: plugipay_sandbox::Dialect,
 }
 
 impl RawClient {
@@ -62,7 +64,14 @@ impl RawClient {
             on_behalf_of: None,
             clock_offset_secs: 0,
             timestamp_override: None,
+            dialect: plugipay_sandbox::Dialect::Sdk,
         }
+    }
+
+    /// The same client, checking answers as `dialect` writes them.
+    pub fn speaking(mut self, dialect: plugipay_sandbox::Dialect) -> Self {
+        self.dialect = dialect;
+        self
     }
 
     pub fn sandbox(base: &str) -> Self {
@@ -143,7 +152,7 @@ impl RawClient {
             headers,
             body,
         };
-        assert_valid(method, target, &answer);
+        assert_valid(method, target, &answer.in_sdk_reading(self.dialect));
         answer
     }
 
@@ -186,6 +195,73 @@ fn assert_customer(c: &types::Customer) {
         c.id
     );
     assert!(c.updated_at >= c.created_at);
+}
+
+impl Answer {
+    /// This answer as the official SDKs' reading writes it, after checking
+    /// that it is written as `dialect` says: the reference pages' reading
+    /// has list paging in `meta.page`, codes in UPPER case and events in the
+    /// API page's envelope (checked here, then rewritten), so one check of
+    /// the spec's types serves both.
+    pub fn in_sdk_reading(&self, dialect: plugipay_sandbox::Dialect) -> Answer {
+        let mut body = self.body.clone();
+        if dialect == plugipay_sandbox::Dialect::Sdk || body.is_null() {
+            return Answer {
+                status: self.status,
+                headers: self.headers.clone(),
+                body,
+            };
+        }
+        let raw = body.to_string();
+        if let Some(code) = body["error"]["code"].as_str() {
+            assert_eq!(code, code.to_ascii_uppercase(), "UPPER case: {raw}");
+            body["error"]["code"] = Value::String(code.to_ascii_lowercase());
+        }
+        if let Some(meta) = body["meta"].as_object_mut()
+            && let Some(page) = meta.remove("page")
+        {
+            assert!(
+                !meta.contains_key("cursor") && !meta.contains_key("hasMore"),
+                "{raw}"
+            );
+            assert!(page["limit"].as_u64().is_some(), "{raw}");
+            let next = page["nextCursor"].clone();
+            assert_eq!(page["hasMore"].as_bool(), Some(!next.is_null()), "{raw}");
+            meta.insert("cursor".into(), next);
+            meta.insert("hasMore".into(), page["hasMore"].clone());
+        }
+        let sdk_event = |event: &Value| -> Value {
+            let kind = event["type"].as_str().expect("a type");
+            assert!(!kind.starts_with("plugipay."), "a bare type: {event}");
+            assert!(event.get("occurredAt").is_none() && event.get("accountId").is_none());
+            let object = event["data"].clone();
+            json!({
+                "id": event["id"],
+                "type": format!("plugipay.{kind}.v1"),
+                "accountId": event["workspaceId"].as_str().expect("workspaceId"),
+                "occurredAt": event["createdAt"].as_str().expect("createdAt"),
+                "data": {"object": object, "aggregateType": "customer", "aggregateId": object["id"]},
+            })
+        };
+        match &mut body["data"] {
+            Value::Array(items)
+                if items
+                    .first()
+                    .is_some_and(|e| e.get("workspaceId").is_some()) =>
+            {
+                for item in items.iter_mut() {
+                    *item = sdk_event(item);
+                }
+            }
+            data if data.get("workspaceId").is_some() => *data = sdk_event(data),
+            _ => {}
+        }
+        Answer {
+            status: self.status,
+            headers: self.headers.clone(),
+            body,
+        }
+    }
 }
 
 /// Every response must decode as the spec's type for its operation and

@@ -90,17 +90,10 @@ where
             });
         }
         let outgoing = Outgoing::endpoint(endpoint)?.needs_data();
-        let envelope = request.exchange::<Vec<T>>(outgoing).await?;
-        let items = envelope.data.unwrap_or_default();
-        Ok(crate::customer::Page {
-            served: items.len(),
-            items,
-            // `hasMore` is the end signal; without it there is no more.
-            has_more: envelope.meta.has_more.unwrap_or(false),
-            cursor: envelope.meta.cursor.flatten(),
-            request_id: envelope.meta.request_id,
-            throttled: envelope.throttled,
-        })
+        let mut envelope = request.exchange::<Vec<T>>(outgoing).await?;
+        let items = envelope.data.take().unwrap_or_default();
+        let served = items.len();
+        Ok(crate::customer::Page::answered(items, served, &envelope))
     }
 }
 
@@ -171,7 +164,7 @@ where
     ///     .stream()
     ///     .try_collect()
     ///     .await?;
-    /// assert_eq!(events[0].type_, "plugipay.customer.created.v1");
+    /// assert_eq!(events[0].event_type.as_str(), "plugipay.customer.created.v1");
     /// # Ok(()) }
     /// ```
     pub fn paginated(self) -> Request<CallList<E>> {

@@ -31,13 +31,14 @@ impl Operation for CreateCustomer {
     /// create was accepted (it was applied; its answer is unknown). A create whose
     /// outcome is unknown is read back by its `externalId` too: found,
     /// holding every field it sent, and created (by the server's
-    /// `createdAt`) no earlier than the whole second this call began in by
-    /// our clock (a server may keep whole seconds), it is the created
-    /// customer; otherwise (or with no `externalId`) the call fails
-    /// with [`Error::OutcomeUnknown`]. A server clock behind ours can only
-    /// make a creation unknown, never claim an older customer as new.
+    /// `createdAt`) no earlier than the whole second this call began in
+    /// (by this machine's clock moved by the offset the client learned from
+    /// the server's `Date` headers; a server may keep whole seconds), it is
+    /// the created customer; otherwise (or with no `externalId`) the call
+    /// fails with [`Error::OutcomeUnknown`]. A server clock behind ours can
+    /// only make a creation unknown, never claim an older customer as new.
     async fn run(request: Request<Self>) -> Result<Customer, Error> {
-        let since = Utc::now().trunc_subsecs(0);
+        let started = Utc::now();
         let new = &request.op.customer;
         let endpoint = endpoints::CreateCustomer { body: new.clone() };
         let outgoing = endpoint_outgoing(&endpoint, &request)?;
@@ -53,6 +54,8 @@ impl Operation for CreateCustomer {
         };
         let settled = settle(answer, || async {
             let found = find(&request, new).await?;
+            // The call's start by the server's clock, as known now.
+            let since = request.on_server_clock(started).trunc_subsecs(0);
             Ok(found.filter(|customer| {
                 difference(customer, new).is_empty() && customer.created_at >= since
             }))

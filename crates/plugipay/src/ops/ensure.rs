@@ -42,8 +42,9 @@ impl Operation for EnsureCustomer {
     /// error, as whether the customer exists is unknown. A create of
     /// unknown outcome that the read-back could not settle is looked up
     /// once more: a customer with the external id created well before this
-    /// call (its `createdAt` more than five minutes before the call began
-    /// by our clock) existed already; a newer one may be this call's, and
+    /// call (its `createdAt` more than five minutes before the call began,
+    /// by our clock moved by the offset learned from the server's `Date`
+    /// headers) existed already; a newer one may be this call's, and
     /// the outcome stays unknown.
     async fn run(request: Request<Self>) -> Result<Ensured, Error> {
         let started = chrono::Utc::now();
@@ -73,6 +74,7 @@ impl Operation for EnsureCustomer {
                 let find = FindCustomer {
                     external_id: external_id.clone(),
                 };
+                let started = request.on_server_clock(started);
                 return match request.with_op(find).send().await {
                     Ok(Some(customer)) if predates(&customer, started) => {
                         remember(customer, false).await

@@ -44,25 +44,16 @@ impl Operation for ListCustomers {
 
     async fn run(request: Request<Self>) -> Result<Page<Customer>, Error> {
         let outgoing = request.op.outgoing()?;
-        let envelope = request.exchange::<Vec<Customer>>(outgoing).await?;
+        let mut envelope = request.exchange::<Vec<Customer>>(outgoing).await?;
         // A page without its list was refused (and retried) as unreadable.
-        let items = envelope.data.unwrap_or_default();
+        let items = envelope.data.take().unwrap_or_default();
         let served = items.len();
         let keep = request.op.keep;
-        let cursor = envelope.meta.cursor.flatten();
-        Ok(Page {
-            items: items
-                .into_iter()
-                .filter(|c| keep.is_none_or(|k| k.keeps(c)))
-                .collect(),
-            // `hasMore` is the end signal; without it there is no more (as
-            // published, and as the official SDKs read it).
-            has_more: envelope.meta.has_more.unwrap_or(false),
-            cursor,
-            request_id: envelope.meta.request_id,
-            served,
-            throttled: envelope.throttled,
-        })
+        let items = items
+            .into_iter()
+            .filter(|c| keep.is_none_or(|k| k.keeps(c)))
+            .collect();
+        Ok(Page::answered(items, served, &envelope))
     }
 }
 

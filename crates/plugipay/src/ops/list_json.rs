@@ -27,8 +27,8 @@ impl Operation for ListCustomersJson {
     async fn run(request: Request<Self>) -> Result<Page<CustomerJson>, Error> {
         let list = &request.op.list;
         let outgoing = list.outgoing()?;
-        let envelope = request.exchange::<Vec<Box<RawValue>>>(outgoing).await?;
-        let raw = envelope.data.unwrap_or_default();
+        let mut envelope = request.exchange::<Vec<Box<RawValue>>>(outgoing).await?;
+        let raw = envelope.data.take().unwrap_or_default();
         let served = raw.len();
         let mut items = Vec::with_capacity(served);
         for json in raw {
@@ -40,17 +40,7 @@ impl Operation for ListCustomersJson {
                 items.push(customer);
             }
         }
-        let cursor = envelope.meta.cursor.flatten();
-        Ok(Page {
-            items,
-            // `hasMore` is the end signal; without it there is no more (as
-            // published, and as the official SDKs read it).
-            has_more: envelope.meta.has_more.unwrap_or(false),
-            cursor,
-            request_id: envelope.meta.request_id,
-            served,
-            throttled: envelope.throttled,
-        })
+        Ok(Page::answered(items, served, &envelope))
     }
 }
 

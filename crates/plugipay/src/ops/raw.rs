@@ -238,24 +238,12 @@ impl<T: DeserializeOwned + Send + 'static> Operation for RawList<T> {
         let key = request.op.raw.key(&request)?;
         // A page must carry its list: one without is unreadable, not the end.
         let outgoing = request.op.raw.outgoing(key)?.needs_data();
-        let envelope = request.exchange::<Vec<Value>>(outgoing).await?;
-        let (status, request_id) = (envelope.status, envelope.meta.request_id);
-        let items: Vec<T> = decode::data_as(
-            status,
-            request_id.clone(),
-            Value::Array(envelope.data.unwrap_or_default()),
-        )?;
-        let cursor = envelope.meta.cursor.flatten();
-        Ok(Page {
-            served: items.len(),
-            items,
-            // `hasMore` is the end signal; without it there is no more (as
-            // published, and as the official SDKs read it).
-            has_more: envelope.meta.has_more.unwrap_or(false),
-            cursor,
-            request_id,
-            throttled: envelope.throttled,
-        })
+        let mut envelope = request.exchange::<Vec<Value>>(outgoing).await?;
+        let data = Value::Array(envelope.data.take().unwrap_or_default());
+        let items: Vec<T> =
+            decode::data_as(envelope.status, envelope.meta.request_id.clone(), data)?;
+        let served = items.len();
+        Ok(Page::answered(items, served, &envelope))
     }
 }
 
