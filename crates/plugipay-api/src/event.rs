@@ -142,7 +142,7 @@ pub struct Event {
 
 impl Event {
     /// Reads an event from a body's bytes, without checking any signature
-    /// (use a [`Verifier`] on deliveries).
+    /// (use `plugipay::webhooks::Verifier` on deliveries).
     pub fn from_slice(body: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(body)
     }

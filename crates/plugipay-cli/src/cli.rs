@@ -34,7 +34,10 @@ pub struct Cli {
 #[derive(Args)]
 #[command(next_help_heading = "Connection (every command)")]
 pub struct Connection {
-    #[arg(long, global = true, help = with_env("HMAC key id (ak_live_… / ak_test_…).", env::KEY_ID))]
+    #[arg(long, global = true, help = with_env(
+        "HMAC key id (ak_live_… / ak_test_…, or pk_live_… / pk_test_… as the API keys page mints them).",
+        env::KEY_ID,
+    ))]
     pub key_id: Option<String>,
 
     #[arg(long, global = true, help = with_env(
@@ -50,7 +53,7 @@ pub struct Connection {
     pub secret_stdin: bool,
 
     #[arg(long, global = true, help = with_env(
-        "Dashboard API key (pk_live_… / pk_test_…), instead of an HMAC pair.",
+        "Dashboard API key (pk_live_… / pk_test_…), instead of an HMAC pair; or the pair itself as <keyId>:<secret>.",
         env::API_KEY,
     ))]
     pub api_key: Option<String>,
@@ -239,6 +242,13 @@ The file is a JSON object:
 or {\"apiKey\": \"pk_test_…\"} (or \"<keyId>:<secret>\") instead of keyId and
 secret. Other keys are kept and ignored. The file fills in only what flags
 and variables leave out, and never mixes credential kinds with them.
+
+The file Plugipay's own CLI writes works as it is: \"token\" is read as
+apiKey, \"api_url\" as baseUrl (ours win where a file has both);
+\"default_mode\" (or PLUGIPAY_MODE), test or live, must agree with the
+key's prefix (exit 2 if not); \"default_account\" (or PLUGIPAY_ACCOUNT_ID)
+is shown but never sent: the key decides the workspace, and a platform key
+acts for another one with onBehalfOf.
 `config set` writes it readable by you only (0600, in a 0700 directory),
 replacing it whole only once the new one is written.";
 
@@ -250,8 +260,9 @@ pub enum ConfigCommand {
     /// reads it from standard input (for a secret: arguments are visible to
     /// other users).
     Set {
-        /// keyId, secret, apiKey, baseUrl, onBehalfOf, maxRetries, timeout
-        /// or deadline.
+        /// keyId, secret, apiKey (or token), baseUrl (or api_url),
+        /// onBehalfOf, maxRetries, timeout, deadline, default_mode or
+        /// default_account.
         #[arg(value_parser = crate::config::parse_key)]
         key: crate::config::Setting,
         /// The value (`-`: one line from standard input).

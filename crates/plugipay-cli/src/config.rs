@@ -694,6 +694,10 @@ fn check_value(key: Setting, value: &str) -> Result<Value, Failure> {
             let secs = crate::cli::seconds(value).map_err(bad)?;
             Ok(Value::from(secs.as_secs_f64()))
         }
+        Setting::DefaultMode => value
+            .parse::<Mode>()
+            .map(|mode| Value::from(mode.as_str()))
+            .map_err(bad),
         _ => Ok(Value::from(value)),
     }
 }

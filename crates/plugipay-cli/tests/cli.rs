@@ -1,4 +1,6 @@
-//! The `plugipay` binary against an in-process sandbox.
+//! The `plugipay` binary against an in-process sandbox. The export, the
+//! import round trip and the exit status of a reused Idempotency-Key run
+//! under both published readings of Plugipay (`Dialect::ALL`).
 //!
 //! These tests measure other things than pacing and set up more than the
 //! published rate limits allow quickly: their sandboxes run without them
@@ -10,10 +12,11 @@ use std::collections::HashSet;
 use std::process::Output;
 
 use common::{
-    plugipay_at, plugipay_command, plugipay_without_credentials, sandbox, stderr, temp_file,
+    plugipay_at, plugipay_command, plugipay_without_credentials, sandbox, sandbox_speaking, stderr,
+    temp_file,
 };
 use plugipay_sandbox::{
-    FaultKind, FaultProxy, Faults, PLATFORM_KEY_ID, PLATFORM_SECRET, ProxyFaults, Sandbox,
+    Dialect, FaultKind, FaultProxy, Faults, PLATFORM_KEY_ID, PLATFORM_SECRET, ProxyFaults, Sandbox,
     TEST_ACCOUNT_ID, TEST_KEY_ID, TEST_SECRET,
 };
 use serde_json::Value;
@@ -321,34 +324,39 @@ async fn import_csv_through_faults_makes_no_duplicates() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn export_writes_the_whole_book() {
-    let sb = sandbox(321).await;
-    let dir = temp_file("placeholder", "");
-    let out_file = dir.with_file_name("book.jsonl");
-    let out = plugipay(
-        &sb,
-        &["customers", "export", "--out", out_file.to_str().unwrap()],
-    )
-    .await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("exported 321 customers"),
-        "{}",
-        stderr(&out)
-    );
-    let text = std::fs::read_to_string(&out_file).unwrap();
-    let ids: HashSet<_> = text
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    assert_eq!(ids.len(), 321);
-    // To stdout as well.
-    let lines = stdout_json(&plugipay(&sb, &["customers", "export"]).await);
-    assert_eq!(lines.len(), 321);
+    for dialect in Dialect::ALL {
+        let sb = sandbox_speaking(321, dialect).await;
+        let dir = temp_file("placeholder", "");
+        let out_file = dir.with_file_name("book.jsonl");
+        let out = plugipay(
+            &sb,
+            &["customers", "export", "--out", out_file.to_str().unwrap()],
+        )
+        .await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("exported 321 customers"),
+            "{}",
+            stderr(&out)
+        );
+        let text = std::fs::read_to_string(&out_file).unwrap();
+        let ids: HashSet<_> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(ids.len(), 321);
+        // To stdout as well, and as time ranges walked at once.
+        let lines = stdout_json(&plugipay(&sb, &["customers", "export"]).await);
+        assert_eq!(lines.len(), 321, "{dialect}");
+        let ranged = stdout_json(&plugipay(&sb, &["customers", "export", "--parallel", "4"]).await);
+        let ranged: HashSet<_> = ranged.iter().map(|c| c["id"].clone()).collect();
+        assert_eq!(ranged.len(), 321, "{dialect}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1060,38 +1068,40 @@ async fn usage_lines_and_credentials_come_from_one_place() {
 /// exits with status 64, as Plugipay's own CLI does.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reused_idempotency_key_exits_64() {
-    let sb = sandbox(0).await;
-    let create = |name: &'static str| {
-        let sb = &sb;
-        async move {
-            plugipay(
-                sb,
-                &[
-                    "customers",
-                    "create",
-                    "--name",
-                    name,
-                    "--idempotency-key",
-                    "idem_cli_once",
-                ],
-            )
-            .await
-        }
-    };
-    let first = stdout_json(&create("Ani").await);
-    // The same write again: replayed, the same customer.
-    let again = stdout_json(&create("Ani").await);
-    assert_eq!(first[0]["id"], again[0]["id"]);
-    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1);
-    // The same key, another name: refused, exit 64.
-    let other = create("Budi").await;
-    assert_eq!(other.status.code(), Some(64), "{}", stderr(&other));
-    assert!(
-        stderr(&other).contains("idempotency_mismatch"),
-        "{}",
-        stderr(&other)
-    );
-    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1);
+    for dialect in Dialect::ALL {
+        let sb = sandbox_speaking(0, dialect).await;
+        let create = |name: &'static str| {
+            let sb = &sb;
+            async move {
+                plugipay(
+                    sb,
+                    &[
+                        "customers",
+                        "create",
+                        "--name",
+                        name,
+                        "--idempotency-key",
+                        "idem_cli_once",
+                    ],
+                )
+                .await
+            }
+        };
+        let first = stdout_json(&create("Ani").await);
+        // The same write again: replayed, the same customer.
+        let again = stdout_json(&create("Ani").await);
+        assert_eq!(first[0]["id"], again[0]["id"]);
+        assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1);
+        // The same key, another name: refused, exit 64.
+        let other = create("Budi").await;
+        assert_eq!(other.status.code(), Some(64), "{}", stderr(&other));
+        assert!(
+            stderr(&other).contains("idempotency_mismatch"),
+            "{}",
+            stderr(&other)
+        );
+        assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1);
+    }
 }
 
 /// A dry run points out, by line, rows past the limits Plugipay publishes,
@@ -1207,76 +1217,78 @@ async fn a_re_import_reads_instead_of_writing() {
 /// unchanged) or another one (every row created).
 #[tokio::test(flavor = "multi_thread")]
 async fn an_export_imports_back() {
-    let sb = sandbox(0).await;
-    let rows: String = (0..40)
-        .map(|i| {
-            let phone = if i % 2 == 0 { format!(",\"phone\":\"+62{i}\"") } else { String::new() };
-            format!(
-                "{{\"externalId\":\"rt_{i:03}\",\"name\":\"N {i}\"{phone},\"metadata\":{{\"k\":\"{i}\"}}}}\n"
-            )
-        })
-        .collect();
-    let source = temp_file("source.jsonl", &rows);
-    let out = plugipay(&sb, &["customers", "import", source.to_str().unwrap()]).await;
-    assert!(out.status.success(), "{}", stderr(&out));
+    for dialect in Dialect::ALL {
+        let sb = sandbox_speaking(0, dialect).await;
+        let rows: String = (0..40)
+            .map(|i| {
+                let phone = if i % 2 == 0 { format!(",\"phone\":\"+62{i}\"") } else { String::new() };
+                format!(
+                    "{{\"externalId\":\"rt_{i:03}\",\"name\":\"N {i}\"{phone},\"metadata\":{{\"k\":\"{i}\"}}}}\n"
+                )
+            })
+            .collect();
+        let source = temp_file("source.jsonl", &rows);
+        let out = plugipay(&sb, &["customers", "import", source.to_str().unwrap()]).await;
+        assert!(out.status.success(), "{}", stderr(&out));
 
-    let book = source.with_file_name("book.jsonl");
-    let book_arg = book.to_str().unwrap();
-    let out = plugipay(&sb, &["customers", "export", "--out", book_arg]).await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    let first: Value = serde_json::from_str(
-        std::fs::read_to_string(&book)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    )
-    .unwrap();
-    assert!(first["accountId"].is_string() && first["createdAt"].is_string());
+        let book = source.with_file_name("book.jsonl");
+        let book_arg = book.to_str().unwrap();
+        let out = plugipay(&sb, &["customers", "export", "--out", book_arg]).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        let first: Value = serde_json::from_str(
+            std::fs::read_to_string(&book)
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(first["accountId"].is_string() && first["createdAt"].is_string());
 
-    let again = plugipay(&sb, &["customers", "import", book_arg]).await;
-    let err = stderr(&again);
-    assert!(again.status.success(), "{err}");
-    assert!(err.contains("0 created, 40 found, 0 failed"), "{err}");
-    let notes: Vec<_> = err.lines().filter(|l| l.contains("skipped keys")).collect();
-    assert_eq!(notes.len(), 1, "{err}");
-    for key in ["id", "accountId", "createdAt", "updatedAt"] {
-        assert!(notes[0].contains(key), "{err}");
+        let again = plugipay(&sb, &["customers", "import", book_arg]).await;
+        let err = stderr(&again);
+        assert!(again.status.success(), "{err}");
+        assert!(err.contains("0 created, 40 found, 0 failed"), "{err}");
+        let notes: Vec<_> = err.lines().filter(|l| l.contains("skipped keys")).collect();
+        assert_eq!(notes.len(), 1, "{err}");
+        for key in ["id", "accountId", "createdAt", "updatedAt"] {
+            assert!(notes[0].contains(key), "{err}");
+        }
+        assert!(!notes[0].contains("externalId"), "{err}");
+        let sync = plugipay(&sb, &["customers", "import", book_arg, "--update"]).await;
+        assert!(sync.status.success(), "{}", stderr(&sync));
+        assert!(
+            stderr(&sync).contains("0 created, 0 updated, 40 unchanged"),
+            "{}",
+            stderr(&sync)
+        );
+        assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 40);
+
+        // Another workspace, through the platform key.
+        let other = plugipay_command(sb.base_url(), &["customers", "import", book_arg])
+            .env("PLUGIPAY_KEY_ID", PLATFORM_KEY_ID)
+            .env("PLUGIPAY_SECRET", PLATFORM_SECRET)
+            .env("PLUGIPAY_ON_BEHALF_OF", "acct_elsewhere")
+            .output()
+            .await
+            .unwrap();
+        assert!(other.status.success(), "{}", stderr(&other));
+        assert!(
+            stderr(&other).contains("40 created, 0 found, 0 failed"),
+            "{}",
+            stderr(&other)
+        );
+        let copied = sb.customers("acct_elsewhere");
+        assert_eq!(copied.len(), 40);
+        let c = copied
+            .iter()
+            .find(|c| c.external_id.as_deref() == Some("rt_002"))
+            .unwrap();
+        assert_eq!(c.phone.as_deref(), Some("+622"));
+        assert_eq!(c.name.as_deref(), Some("N 2"));
+        assert_eq!(c.metadata["k"], "2");
+        assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 40);
     }
-    assert!(!notes[0].contains("externalId"), "{err}");
-    let sync = plugipay(&sb, &["customers", "import", book_arg, "--update"]).await;
-    assert!(sync.status.success(), "{}", stderr(&sync));
-    assert!(
-        stderr(&sync).contains("0 created, 0 updated, 40 unchanged"),
-        "{}",
-        stderr(&sync)
-    );
-    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 40);
-
-    // Another workspace, through the platform key.
-    let other = plugipay_command(sb.base_url(), &["customers", "import", book_arg])
-        .env("PLUGIPAY_KEY_ID", PLATFORM_KEY_ID)
-        .env("PLUGIPAY_SECRET", PLATFORM_SECRET)
-        .env("PLUGIPAY_ON_BEHALF_OF", "acct_elsewhere")
-        .output()
-        .await
-        .unwrap();
-    assert!(other.status.success(), "{}", stderr(&other));
-    assert!(
-        stderr(&other).contains("40 created, 0 found, 0 failed"),
-        "{}",
-        stderr(&other)
-    );
-    let copied = sb.customers("acct_elsewhere");
-    assert_eq!(copied.len(), 40);
-    let c = copied
-        .iter()
-        .find(|c| c.external_id.as_deref() == Some("rt_002"))
-        .unwrap();
-    assert_eq!(c.phone.as_deref(), Some("+622"));
-    assert_eq!(c.name.as_deref(), Some("N 2"));
-    assert_eq!(c.metadata["k"], "2");
-    assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 40);
 }
 
 /// SIGINT in the middle of an import (and of a sync): no new rows are

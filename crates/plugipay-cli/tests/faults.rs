@@ -308,6 +308,34 @@ async fn a_page_claiming_more_without_a_cursor_is_said() {
     server.abort();
 }
 
+/// Pages whose paging is of a shape neither Plugipay source publishes (a
+/// `pagination` object saying there is more): every walk exits non-zero
+/// and says it is not the whole book, never "exported 1 customer".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_of_an_unknown_shape_never_ends_a_walk_as_whole() {
+    let body = r#"{"data":[{"id":"cus_1","accountId":"acct_1","createdAt":"2026-11-25T00:00:00Z","updatedAt":"2026-11-25T00:00:00Z"}],"error":null,"meta":{"requestId":"r","pagination":{"has_next":true,"next_token":"abc"}}}"#;
+    let (base_url, server) = same_answer_server(body).await;
+    for args in [
+        &["customers", "list", "--all"][..],
+        &["customers", "export"][..],
+        &["customers", "export", "--parallel", "4"][..],
+    ] {
+        let out = plugipay_at(&base_url, args).await;
+        assert!(!out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("meta.pagination"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            !stderr(&out).contains("exported 1 customer"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    server.abort();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_looping_server_ends_list_all_and_export_with_an_error() {
     let (base_url, server) = looping_server().await;

@@ -222,6 +222,29 @@ mod tests {
     use crate::config::{Mode, Secret};
 
     #[test]
+    fn the_reading_and_the_clock_from_the_command_line() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            sandbox: SandboxArgs,
+        }
+        use clap::Parser;
+        let cli = Cli::try_parse_from(["sandbox", "--dialect", "docs", "--clock-offset", "-600"])
+            .unwrap();
+        let config = cli.sandbox.config();
+        assert_eq!(
+            (config.dialect, config.clock_offset_secs),
+            (Dialect::Docs, -600)
+        );
+        let default = Cli::try_parse_from(["sandbox"]).unwrap().sandbox.config();
+        assert_eq!(
+            (default.dialect, default.clock_offset_secs),
+            (Dialect::Sdk, 0)
+        );
+        assert!(Cli::try_parse_from(["sandbox", "--dialect", "stripe"]).is_err());
+    }
+
+    #[test]
     fn rate_limits_from_the_command_line() {
         assert_eq!("published".parse(), Ok(RateLimits::published()));
         assert_eq!("off".parse(), Ok(RateLimits::off()));

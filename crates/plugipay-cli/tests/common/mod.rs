@@ -103,3 +103,13 @@ pub async fn sandbox(seed: usize) -> plugipay_sandbox::Sandbox {
         .await
         .unwrap()
 }
+
+/// An unpaced sandbox seeded with `seed` customers, speaking `dialect`.
+pub async fn sandbox_speaking(
+    seed: usize,
+    dialect: plugipay_sandbox::Dialect,
+) -> plugipay_sandbox::Sandbox {
+    plugipay_sandbox::Sandbox::start(unpaced().seed_customers(seed).dialect(dialect))
+        .await
+        .unwrap()
+}
