@@ -5,6 +5,7 @@
 //! (a separate process), median of several runs.
 
 mod limits;
+mod share;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -28,7 +29,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run every benchmark but B7 (B1–B6, B8–B10) and print the Markdown results.
+    /// Run every benchmark but B7 (B1–B6, B8–B11) and print the Markdown results.
     All {
         /// The release `plugipay-sandbox` binary.
         #[arg(long)]
@@ -84,6 +85,15 @@ enum Cmd {
     },
     /// Only B10 (catching up on the events log under the read limit).
     B10 {
+        /// The release `plugipay-sandbox` binary.
+        #[arg(long)]
+        sandbox: PathBuf,
+        /// The release `plugipay` binary.
+        #[arg(long)]
+        cli: PathBuf,
+    },
+    /// Only B11 (bulk jobs beside an app, at the default bulk share and the whole budget).
+    B11 {
         /// The release `plugipay-sandbox` binary.
         #[arg(long)]
         sandbox: PathBuf,
@@ -790,6 +800,12 @@ fn main() {
             b8(&sandbox, &cli, python.clone(), runs.min(3), &mut out);
             runtime.block_on(limits::b9(&sandbox, &cli, python, &mut out));
             runtime.block_on(limits::b10(&sandbox, &cli, &mut out));
+            runtime.block_on(share::b11(&sandbox, &cli, &mut out));
+            print!("{out}");
+        }
+        Cmd::B11 { sandbox, cli } => {
+            let mut out = String::new();
+            runtime.block_on(share::b11(&sandbox, &cli, &mut out));
             print!("{out}");
         }
         Cmd::B10 { sandbox, cli } => {

@@ -89,6 +89,22 @@ pub struct Connection {
     /// Time a whole call may take, retries and waits included, in seconds [default: none].
     #[arg(long, value_name = "SECS", global = true, value_parser = seconds)]
     pub deadline: Option<Duration>,
+
+    /// How much of the workspace's rate limits bulk work may use (import,
+    /// sync, export, --all walks): a share (0.8 or 80%) of each limit, or a
+    /// rate (15/s); the rest is left to the apps that share the workspace.
+    /// 1 runs at the ceiling. Single commands use the whole budget
+    /// [default: 80%].
+    #[arg(long, value_name = "SHARE", global = true, value_parser = rate_share)]
+    pub rate_share: Option<plugipay::RateShare>,
+}
+
+/// `--rate-share`: `0.8`, `80%` or `15/s`.
+pub fn rate_share(s: &str) -> Result<plugipay::RateShare, String> {
+    s.parse().map_err(|e: plugipay::Error| match e {
+        plugipay::Error::InvalidArgument { reason, .. } => reason,
+        other => other.to_string(),
+    })
 }
 
 /// How a secret flag shows in `Debug`: whether it was given, never its value.
@@ -109,6 +125,7 @@ impl std::fmt::Debug for Connection {
             .field("max_retries", &self.max_retries)
             .field("timeout", &self.timeout)
             .field("deadline", &self.deadline)
+            .field("rate_share", &self.rate_share)
             .finish()
     }
 }
@@ -238,7 +255,7 @@ directory than ~/.plugipay.
 The file is a JSON object:
   {\"keyId\": \"ak_test_…\", \"secret\": \"sk_test_…\",
    \"baseUrl\": \"https://plugipay.com\", \"onBehalfOf\": \"acct_…\",
-   \"maxRetries\": 2, \"timeout\": 30, \"deadline\": 120}
+   \"maxRetries\": 2, \"timeout\": 30, \"deadline\": 120, \"rateShare\": \"80%\"}
 or {\"apiKey\": \"pk_test_…\"} (or \"<keyId>:<secret>\") instead of keyId and
 secret. Other keys are kept and ignored. The file fills in only what flags
 and variables leave out, and never mixes credential kinds with them.
@@ -261,8 +278,8 @@ pub enum ConfigCommand {
     /// other users).
     Set {
         /// keyId, secret, apiKey (or token), baseUrl (or api_url),
-        /// onBehalfOf, maxRetries, timeout, deadline, default_mode or
-        /// default_account.
+        /// onBehalfOf, maxRetries, timeout, deadline, rateShare,
+        /// default_mode or default_account.
         #[arg(value_parser = crate::config::parse_key)]
         key: crate::config::Setting,
         /// The value (`-`: one line from standard input).

@@ -174,7 +174,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             sink.finish()
         }
         CustomersCommand::Export { out, parallel } => {
-            export::export(client, out, usize::from(parallel)).await
+            export::export(&client.bulk(), out, usize::from(parallel)).await
         }
         CustomersCommand::Import {
             file,
@@ -189,7 +189,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                     dry_run,
                     concurrency: usize::from(concurrency),
                 };
-                import::import(client, &file, mode).await
+                import::import(&client.bulk(), &file, mode).await
             }
             None => rows::print_row_schema(),
         },

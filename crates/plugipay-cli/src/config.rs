@@ -67,11 +67,13 @@ pub enum Setting {
     /// `default_account`: the workspace Plugipay's own CLI defaults to
     /// (shown, never sent: the key decides the workspace).
     DefaultAccount,
+    /// `rateShare`: the share of the rate limits bulk work uses.
+    RateShare,
 }
 
 impl Setting {
     /// Every key, in the order `config show` lists them.
-    pub const ALL: [Setting; 10] = [
+    pub const ALL: [Setting; 11] = [
         Setting::KeyId,
         Setting::Secret,
         Setting::ApiKey,
@@ -80,6 +82,7 @@ impl Setting {
         Setting::MaxRetries,
         Setting::Timeout,
         Setting::Deadline,
+        Setting::RateShare,
         Setting::DefaultMode,
         Setting::DefaultAccount,
     ];
@@ -97,6 +100,7 @@ impl Setting {
             Setting::Deadline => "deadline",
             Setting::DefaultMode => "default_mode",
             Setting::DefaultAccount => "default_account",
+            Setting::RateShare => "rateShare",
         }
     }
 
@@ -121,6 +125,7 @@ impl Setting {
             Setting::MaxRetries => "--max-retries",
             Setting::Timeout => "--timeout",
             Setting::Deadline => "--deadline",
+            Setting::RateShare => "--rate-share",
             Setting::DefaultMode | Setting::DefaultAccount => return None,
         })
     }
@@ -135,7 +140,7 @@ impl Setting {
             Setting::OnBehalfOf => Some(env::ON_BEHALF_OF),
             Setting::DefaultMode => Some(MODE_ENV),
             Setting::DefaultAccount => Some(ACCOUNT_ENV),
-            Setting::MaxRetries | Setting::Timeout | Setting::Deadline => None,
+            Setting::MaxRetries | Setting::Timeout | Setting::Deadline | Setting::RateShare => None,
         }
     }
 
@@ -357,6 +362,15 @@ pub struct Settings {
     deadline: Option<Duration>,
     mode: Option<Mode>,
     account: Option<String>,
+    rate_share: Option<plugipay::RateShare>,
+}
+
+/// Why a share was refused, without the error's framing.
+fn share_reason(error: plugipay::Error) -> String {
+    match error {
+        plugipay::Error::InvalidArgument { reason, .. } => reason,
+        other => other.to_string(),
+    }
 }
 
 /// The value of `key` in a profile's file: under its name, or else under
@@ -423,6 +437,23 @@ impl Settings {
                 .transpose()
                 .map_err(|e| bad(Setting::DefaultMode, &format!(": {e}")))?,
             account: text(Setting::DefaultAccount)?,
+            rate_share: match file_value(map, Setting::RateShare) {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => Some(
+                    plugipay::RateShare::fraction(n.as_f64().unwrap_or(f64::NAN))
+                        .map_err(|e| bad(Setting::RateShare, &format!(": {}", share_reason(e))))?,
+                ),
+                Some(Value::String(s)) => Some(
+                    s.parse::<plugipay::RateShare>()
+                        .map_err(|e| bad(Setting::RateShare, &format!(": {}", share_reason(e))))?,
+                ),
+                Some(_) => {
+                    return Err(bad(
+                        Setting::RateShare,
+                        "is not a share (0.8, \"80%\", \"15/s\")",
+                    ));
+                }
+            },
         };
         // Plugipay's own CLI keeps an HMAC pair as `apiKey: "<keyId>:<secret>"`.
         if let Some((key_id, secret)) = settings
@@ -454,6 +485,7 @@ impl std::fmt::Debug for Settings {
             .field("deadline", &self.deadline)
             .field("mode", &self.mode)
             .field("account", &self.account)
+            .field("rate_share", &self.rate_share)
             .finish()
     }
 }
@@ -488,6 +520,7 @@ impl<'a> Given<'a> {
             Setting::MaxRetries => c.max_retries.is_some(),
             Setting::Timeout => c.timeout.is_some(),
             Setting::Deadline => c.deadline.is_some(),
+            Setting::RateShare => c.rate_share.is_some(),
             Setting::DefaultMode | Setting::DefaultAccount => false,
         };
         if flag {
@@ -607,6 +640,9 @@ pub fn builder(given: &Given<'_>) -> Result<Resolved, Failure> {
     if let Some(deadline) = c.deadline.or(file.deadline) {
         builder = builder.deadline(deadline);
     }
+    if let Some(share) = c.rate_share.or(file.rate_share) {
+        builder = builder.bulk_share(share);
+    }
     let given_anywhere = [Setting::KeyId, Setting::Secret, Setting::ApiKey]
         .into_iter()
         .any(|key| given.over_file(key).is_some())
@@ -698,6 +734,9 @@ fn check_value(key: Setting, value: &str) -> Result<Value, Failure> {
             .parse::<Mode>()
             .map(|mode| Value::from(mode.as_str()))
             .map_err(bad),
+        Setting::RateShare => crate::cli::rate_share(value)
+            .map(|share| Value::from(share.to_string()))
+            .map_err(bad),
         _ => Ok(Value::from(value)),
     }
 }
@@ -782,6 +821,7 @@ fn flag_value(given: &Given<'_>, key: Setting) -> Option<String> {
         Setting::MaxRetries => c.max_retries.map(|n| n.to_string()),
         Setting::Timeout => c.timeout.map(|d| d.as_secs_f64().to_string()),
         Setting::Deadline => c.deadline.map(|d| d.as_secs_f64().to_string()),
+        Setting::RateShare => c.rate_share.map(|share| share.to_string()),
         Setting::DefaultMode | Setting::DefaultAccount => None,
     }
 }
@@ -793,6 +833,7 @@ fn default_of(key: Setting) -> &'static str {
         Setting::MaxRetries => "2",
         Setting::Timeout => "30",
         Setting::Deadline => "(none)",
+        Setting::RateShare => "80%",
         Setting::DefaultMode => "(the key's)",
         Setting::DefaultAccount => "(the key's workspace; informational)",
         _ => "(not set)",

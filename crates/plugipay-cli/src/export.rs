@@ -45,8 +45,11 @@ pub async fn export(client: &Client, out: Option<PathBuf>, parallel: usize) -> R
             }
         },
     };
+    let rate = crate::output::bulk_rate(client, plugipay::RateClass::Read)
+        .map(|rate| format!("; reads {rate}"))
+        .unwrap_or_default();
     note!(
-        "exported {count} customers in {seconds:.1}s{}",
+        "exported {count} customers in {seconds:.1}s{}{rate}",
         out.map(|p| format!(" to {}", p.display()))
             .unwrap_or_default()
     );

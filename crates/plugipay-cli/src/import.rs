@@ -385,14 +385,12 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
             report.row(line, &source, outcome);
             next_reported += 1;
         }
-        // The rate the workspace allows, once the server has said it.
+        // The rate this import allows itself, once the server has said
+        // its limit.
         if !ceiling_shown
-            && let Some(writes) = client
-                .rate_budgets()
-                .into_iter()
-                .find(|b| b.class == plugipay::RateClass::Write)
+            && let Some(rate) = crate::output::bulk_rate(client, plugipay::RateClass::Write)
         {
-            bar.set_message(format!("rows (writes at most {}/s)", writes.limit));
+            bar.set_message(format!("rows (writes {rate})"));
             ceiling_shown = true;
         }
     }
@@ -423,7 +421,12 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
     if not_shown > 0 {
         report!("… and {not_shown} more rows not done, not shown");
     }
-    let summary = tally.summary(mode, started.elapsed().as_secs_f64());
+    let mut summary = tally.summary(mode, started.elapsed().as_secs_f64());
+    if !mode.dry_run
+        && let Some(rate) = crate::output::bulk_rate(client, plugipay::RateClass::Write)
+    {
+        summary.push_str(&format!("; writes {rate}"));
+    }
     // With --quiet the summary still shows when some rows were not done.
     if tally.failed + tally.unknown + tally.abandoned + tally.not_started > 0 {
         report!("{summary}");

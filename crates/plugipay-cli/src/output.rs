@@ -67,6 +67,45 @@ pub fn page_end<T>(page: &plugipay::Page<T>, noun: &str) {
     }
 }
 
+/// What this run's bulk work allows itself of the workspace's `class`
+/// limit, once the server has said its limits (or when it caps itself by a
+/// rate): `at most 16/s (80% of the 20/s write limit)`.
+pub fn bulk_rate(client: &plugipay::Client, class: plugipay::RateClass) -> Option<String> {
+    let noun = match class {
+        plugipay::RateClass::Read => "read",
+        plugipay::RateClass::Write => "write",
+    };
+    let share = client.bulk_share();
+    let budget = client
+        .rate_budgets()
+        .into_iter()
+        .find(|b| b.class == class && b.on_behalf_of.as_deref() == client.on_behalf_of());
+    match (budget, share) {
+        (Some(b), share) if share.is_whole() => {
+            Some(format!("the whole {}/s {noun} limit", b.limit))
+        }
+        (Some(b), share) => Some(format!(
+            "at most {}/s ({share} of the {}/s {noun} limit)",
+            rate(b.bulk_per_second.unwrap_or(f64::from(b.limit))),
+            b.limit
+        )),
+        (None, plugipay::RateShare::PerSecond(per_second)) => Some(format!(
+            "at most {}/s (no {noun} limit reported)",
+            rate(per_second)
+        )),
+        (None, _) => None,
+    }
+}
+
+/// A rate as a note shows it: whole numbers plain, others to one decimal.
+fn rate(per_second: f64) -> String {
+    if per_second.fract().abs() < 0.05 {
+        format!("{per_second:.0}")
+    } else {
+        format!("{per_second:.1}")
+    }
+}
+
 /// Flushes buffered output.
 pub fn flush(out: &mut impl Write) -> Result<(), Failure> {
     out.flush().map_err(write_failure)

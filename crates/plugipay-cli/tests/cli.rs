@@ -2321,3 +2321,60 @@ async fn help_examples_and_the_default_payment_token() {
     assert_eq!(cleared[0]["defaultPaymentTokenId"], Value::Null);
     assert_eq!(cleared[0]["name"], "Sari");
 }
+
+/// Bulk work runs at a share of the rate limits (80 % unless told) and
+/// says so: the import's summary and `-v` give the rate it allowed itself
+/// and why; `--rate-share` and the profile's `rateShare` set it; a share
+/// that is none is a bad invocation.
+#[tokio::test(flavor = "multi_thread")]
+async fn bulk_work_says_its_share_of_the_limits() {
+    // The published limits, as the live API has them.
+    let sb = Sandbox::start(plugipay_sandbox::SandboxConfig::new())
+        .await
+        .unwrap();
+    let rows: String = (0..30)
+        .map(|i| format!("{{\"externalId\":\"share_{i}\",\"name\":\"N {i}\"}}\n"))
+        .collect();
+    let file = temp_file("rows.jsonl", &rows);
+    let out = plugipay(&sb, &["-v", "customers", "import", file.to_str().unwrap()]).await;
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("writes at most 16/s (80% of the 20/s write limit)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bulk work draws at most 16.0 requests a second"),
+        "{err}"
+    );
+
+    let out = plugipay(
+        &sb,
+        &[
+            "--rate-share",
+            "10/s",
+            "customers",
+            "export",
+            "--out",
+            file.with_file_name("book.jsonl").to_str().unwrap(),
+        ],
+    )
+    .await;
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("reads at most 10/s (10/s of the 100/s read limit)"),
+        "{err}"
+    );
+
+    let whole = plugipay(&sb, &["--rate-share", "1", "customers", "export"]).await;
+    assert!(
+        stderr(&whole).contains("reads the whole 100/s read limit"),
+        "{}",
+        stderr(&whole)
+    );
+    for bad in ["0", "150%", "fast", "-2/s"] {
+        let out = plugipay(&sb, &["--rate-share", bad, "customers", "list"]).await;
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+    }
+}

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::id_cache::CustomerIdCache;
 use crate::ops::{Call, Raw};
 use crate::options::Options;
-use crate::pacing::{Pacer, RateBudget};
+use crate::pacing::{Pacer, RateBudget, RateShare};
 use crate::request::{Request, check_on_behalf_of};
 use crate::retry::RetryPolicy;
 
@@ -209,6 +209,41 @@ impl Client {
         })
     }
 
+    /// The same client (connection pool, rate budgets and all) doing bulk
+    /// work: every call it makes draws on the client's
+    /// [bulk share](ClientBuilder::bulk_share) of the workspace's rate
+    /// budget only (80 % unless set), leaving the rest to the other apps
+    /// and processes that share the workspace. For a batch job of your own
+    /// (an import, a nightly sync); walks are bulk work already.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new()).await?;
+    /// # let client = plugipay::Client::builder().key_id("ak_test_sandbox").secret("sk_test_sandbox").base_url(sandbox.base_url()).build()?;
+    /// use plugipay::NewCustomer;
+    ///
+    /// let nightly = client.bulk();
+    /// for n in 0..3 {
+    ///     let crm_id = format!("crm_{n}");
+    ///     nightly.customers().ensure(crm_id, NewCustomer::new()).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn bulk(&self) -> Client {
+        let mut defaults = self.defaults.clone();
+        defaults.rate_share = Some(defaults.bulk_share);
+        Client {
+            shared: Arc::clone(&self.shared),
+            defaults,
+        }
+    }
+
+    /// The share of the rate budget bulk work draws on.
+    pub fn bulk_share(&self) -> RateShare {
+        self.defaults.bulk_share
+    }
+
     /// The workspace this client acts for, if it acts for one.
     pub fn on_behalf_of(&self) -> Option<&str> {
         self.defaults.on_behalf_of.as_deref()
@@ -290,6 +325,7 @@ pub struct ClientBuilder {
     id_cache: Option<Arc<dyn CustomerIdCache>>,
     /// `Some(false)`: requests are not paced to the rate limits.
     pacing: Option<bool>,
+    bulk_share: Option<RateShare>,
 }
 
 impl ClientBuilder {
@@ -372,6 +408,22 @@ impl ClientBuilder {
     /// not.
     pub fn pacing(mut self, pace: bool) -> Self {
         self.pacing = Some(pace);
+        self
+    }
+
+    /// The share of each rate-limit bucket bulk work draws on (default
+    /// [`RateShare::DEFAULT`], 80 %): walks ([`Request::stream`],
+    /// [`Request::pages`], [`Request::partitioned`]), calls marked
+    /// [`Request::bulk`] and every call of [`Client::bulk`]. Single calls
+    /// keep the whole budget. [`RateShare::WHOLE`] runs bulk work at the
+    /// ceiling. Only paced clients hold bulk work back ([`pacing`](Self::pacing)).
+    ///
+    /// [`Request::stream`]: crate::Request::stream
+    /// [`Request::pages`]: crate::Request::pages
+    /// [`Request::partitioned`]: crate::Request::partitioned
+    /// [`Request::bulk`]: crate::Request::bulk
+    pub fn bulk_share(mut self, share: RateShare) -> Self {
+        self.bulk_share = Some(share);
         self
     }
 
@@ -535,6 +587,8 @@ impl ClientBuilder {
                 retry: self.retry.unwrap_or_default(),
                 id_cache: self.id_cache,
                 locks: Arc::default(),
+                rate_share: None,
+                bulk_share: self.bulk_share.unwrap_or_default(),
                 pacer: Arc::new(if self.pacing == Some(false) {
                     Pacer::off()
                 } else {

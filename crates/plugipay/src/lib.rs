@@ -82,7 +82,7 @@ pub use ops::{
     FindCustomer, GetCustomer, ListCustomers, ListCustomersJson, Raw, RawList, RemoveCustomer,
     Removed, SetMetadata, SyncAction, SyncCustomer, Synced, UpdateCustomer, escape_path_segment,
 };
-pub use pacing::{RateBudget, RateClass};
+pub use pacing::{RateBudget, RateClass, RateShare};
 pub use pagination::{CustomerStream, Items, MAX_EMPTY_PAGES, Pages, Paginated};
 pub use partition::{MAX_PARTITIONS, Partitionable, Partitioned};
 pub use plugipay_api::auth::Mode;

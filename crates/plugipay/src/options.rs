@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::id_cache::CustomerIdCache;
 use crate::locks::CustomerLocks;
-use crate::pacing::Pacer;
+use crate::pacing::{Pacer, RateShare};
 use crate::retry::RetryPolicy;
 
 /// Resolved per-call settings.
@@ -33,6 +33,12 @@ pub(crate) struct Options {
     pub(crate) locks: Arc<CustomerLocks>,
     /// The client's rate budgets, shared by its clones.
     pub(crate) pacer: Arc<Pacer>,
+    /// The share of the rate budget this call draws on: `None` for a
+    /// single call (the whole budget), the share for bulk work.
+    pub(crate) rate_share: Option<RateShare>,
+    /// The share bulk work draws on unless told otherwise (walks, and
+    /// calls marked bulk).
+    pub(crate) bulk_share: RateShare,
 }
 
 impl fmt::Debug for Options {
@@ -45,6 +51,8 @@ impl fmt::Debug for Options {
             .field("idempotency_key", &self.idempotency_key)
             .field("retry", &self.retry)
             .field("id_cache", &self.id_cache.is_some())
+            .field("rate_share", &self.rate_share)
+            .field("bulk_share", &self.bulk_share)
             .finish()
     }
 }

@@ -4,7 +4,9 @@
 //! client (clones included), and a request waits for a token instead of
 //! spending one the server does not have. Until a bucket's first answer
 //! arrives, one request at a time goes out to learn it; a server that sends
-//! no such headers is not paced at all.
+//! no such headers is not paced at all. Bulk work draws on a [`RateShare`]
+//! of each bucket only, leaving the rest to the other clients of the
+//! workspace; single calls keep the whole budget.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,9 +32,164 @@ pub enum RateClass {
     Write,
 }
 
+/// How much of a workspace's rate budget bulk work may draw on: an import,
+/// a sync of many rows, an export, a walk of a whole list. A workspace's
+/// limits are shared by every key and process that uses it (the app's
+/// signups draw on the same 20 writes a second as a nightly import), so
+/// bulk work runs below the ceiling to leave room for them.
+///
+/// Under a share, bulk requests of a bucket go at most at the share's rate
+/// (evenly spaced, never in a burst) and never spend the bucket's last
+/// tokens: a share of `f` of a bucket of `L` requests a second (and as many
+/// tokens) draws at most `f × L` a second and leaves `(1 − f) × L` tokens
+/// for other clients, so an app's request arriving meanwhile finds one. A
+/// rate in requests a second does the same with `f` = that rate / `L`
+/// (and caps the rate even where the server reports no limits). The share
+/// is learned against what the server's `X-RateLimit-*` headers say, and
+/// shrinks further when other clients are seen drawing. The default,
+/// [`RateShare::DEFAULT`], is 80 %: it keeps a fifth of each bucket (4 of
+/// the published 20 writes, 20 of the 100 reads) for the apps that share
+/// the workspace, which covers an app's requests arriving together a few at
+/// a time, and costs bulk work at most a quarter more time than the
+/// ceiling (`1 / 0.8`).
+///
+/// ```
+/// use plugipay::RateShare;
+///
+/// assert_eq!("80%".parse::<RateShare>()?, RateShare::DEFAULT);
+/// assert_eq!("0.5".parse::<RateShare>()?, RateShare::fraction(0.5)?);
+/// assert_eq!("12/s".parse::<RateShare>()?, RateShare::per_second(12.0)?);
+/// assert!("0".parse::<RateShare>().is_err());
+/// assert!(RateShare::fraction(1.0)?.is_whole());
+/// # Ok::<(), plugipay::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RateShare {
+    /// A fraction of each bucket, above 0 and at most 1 (1: the whole
+    /// budget, as single calls have).
+    Fraction(f64),
+    /// At most this many requests a second of each class (reads, writes),
+    /// above 0.
+    PerSecond(f64),
+}
+
+impl RateShare {
+    /// 80 % of each bucket (see the type's documentation for why).
+    pub const DEFAULT: RateShare = RateShare::Fraction(0.8);
+
+    /// The whole budget: bulk work paced as single calls are.
+    pub const WHOLE: RateShare = RateShare::Fraction(1.0);
+
+    /// A fraction of each bucket, above 0 and at most 1
+    /// ([`Error::InvalidArgument`](crate::Error::InvalidArgument) otherwise).
+    pub fn fraction(fraction: f64) -> Result<Self, crate::Error> {
+        if fraction > 0.0 && fraction <= 1.0 {
+            Ok(RateShare::Fraction(fraction))
+        } else {
+            Err(refused(format!(
+                "{fraction} is not a share of the rate budget: above 0 and at most 1 \
+                 (0.8, 80%) or a rate (15/s)"
+            )))
+        }
+    }
+
+    /// At most `rate` requests a second of each class, above 0
+    /// ([`Error::InvalidArgument`](crate::Error::InvalidArgument) otherwise).
+    pub fn per_second(rate: f64) -> Result<Self, crate::Error> {
+        if rate > 0.0 && rate.is_finite() {
+            Ok(RateShare::PerSecond(rate))
+        } else {
+            Err(refused(format!(
+                "{rate}/s is not a rate: more than 0 requests a second"
+            )))
+        }
+    }
+
+    /// Whether this is the whole budget (nothing held back).
+    pub fn is_whole(&self) -> bool {
+        matches!(self, RateShare::Fraction(f) if *f >= 1.0)
+    }
+
+    /// What this share allows of a bucket of `size` tokens refilled at
+    /// `rate` a second (`None` when the server reports no limit).
+    pub(crate) fn of(&self, bucket: Option<(f64, f64)>) -> Option<BulkLimit> {
+        match (*self, bucket) {
+            _ if self.is_whole() => None,
+            (RateShare::Fraction(f), Some((size, rate))) => Some(BulkLimit {
+                per_second: f * rate,
+                reserve: (1.0 - f) * size,
+            }),
+            (RateShare::Fraction(_), None) => None,
+            (RateShare::PerSecond(per_second), Some((size, rate))) => Some(BulkLimit {
+                per_second: per_second.min(rate),
+                reserve: (1.0 - per_second / rate).max(0.0) * size,
+            }),
+            (RateShare::PerSecond(per_second), None) => Some(BulkLimit {
+                per_second,
+                reserve: 0.0,
+            }),
+        }
+    }
+}
+
+/// A share refused for `reason`.
+fn refused(reason: String) -> crate::Error {
+    crate::Error::InvalidArgument {
+        field: "rate_share".into(),
+        reason,
+    }
+}
+
+impl Default for RateShare {
+    fn default() -> Self {
+        RateShare::DEFAULT
+    }
+}
+
+impl std::fmt::Display for RateShare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RateShare::Fraction(fraction) => write!(f, "{}%", fraction * 100.0),
+            RateShare::PerSecond(rate) => write!(f, "{rate}/s"),
+        }
+    }
+}
+
+impl std::str::FromStr for RateShare {
+    type Err = crate::Error;
+
+    /// `0.8` or `80%` (a fraction), or `15/s` (requests a second).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let number = |text: &str| {
+            text.trim().parse::<f64>().map_err(|_| {
+                refused(format!(
+                    "{s:?} is not a share of the rate budget: 0.8, 80% or 15/s"
+                ))
+            })
+        };
+        if let Some(rate) = s.strip_suffix("/s") {
+            RateShare::per_second(number(rate)?)
+        } else if let Some(percent) = s.strip_suffix('%') {
+            RateShare::fraction(number(percent)? / 100.0)
+        } else {
+            RateShare::fraction(number(s)?)
+        }
+    }
+}
+
+/// What a share allows bulk work of one bucket.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct BulkLimit {
+    /// Requests a second at most.
+    pub(crate) per_second: f64,
+    /// Tokens of the bucket bulk work never spends.
+    pub(crate) reserve: f64,
+}
+
 /// What the server last said of one rate-limit bucket, as
 /// [`Client::rate_budgets`](crate::Client::rate_budgets) reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RateBudget {
     /// The workspace acted for (`X-Plugipay-On-Behalf-Of`); `None`: the
@@ -48,6 +205,10 @@ pub struct RateBudget {
     pub reset: Option<SystemTime>,
     /// When the answer arrived.
     pub seen: SystemTime,
+    /// The most requests a second this client's bulk work last drew on
+    /// the bucket under its [`RateShare`] (`None`: no bulk work yet, or its
+    /// share is the whole budget).
+    pub bulk_per_second: Option<f64>,
 }
 
 /// The rate-limit headers of one answer.
@@ -110,6 +271,10 @@ struct Bucket {
     /// Requests sent on this bucket and not yet answered.
     in_flight: u32,
     last: Option<RateBudget>,
+    /// When the next bulk request may go (bulk requests are spaced evenly).
+    bulk_next: Option<Instant>,
+    /// What bulk work was last allowed, to say it when it changes.
+    bulk_said: Option<BulkLimit>,
 }
 
 #[derive(Default)]
@@ -242,12 +407,16 @@ impl Pacer {
         self.buckets.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits until a request of `class` for `on_behalf_of` may go.
+    /// Waits until a request of `class` for `on_behalf_of` may go: a
+    /// single call while its bucket has a token, bulk work (a `share` less
+    /// than the whole) only within its share of the bucket.
     pub(crate) async fn acquire(
         self: &Arc<Self>,
         on_behalf_of: Option<&str>,
         class: RateClass,
+        share: Option<RateShare>,
     ) -> Permit {
+        let share = share.filter(|share| !share.is_whole());
         let untracked = || Permit {
             pacer: Arc::clone(self),
             key: None,
@@ -257,7 +426,9 @@ impl Pacer {
             done: false,
         };
         if self.off
-            || (on_behalf_of.is_none() && self.own_unpaced[class as usize].load(Ordering::Relaxed))
+            || (share.is_none()
+                && on_behalf_of.is_none()
+                && self.own_unpaced[class as usize].load(Ordering::Relaxed))
         {
             return untracked();
         }
@@ -274,25 +445,55 @@ impl Pacer {
             let learned = self.learned.notified();
             let wait = {
                 let mut buckets = self.lock();
-                let bucket = buckets.entry(key.clone()).or_default();
-                match &mut bucket.state {
+                let Bucket {
+                    state,
+                    in_flight,
+                    bulk_next,
+                    bulk_said,
+                    ..
+                } = buckets.entry(key.clone()).or_default();
+                let now = Instant::now();
+                // When the bulk spacing lets the next bulk request go.
+                let spaced = |next: &Option<Instant>| {
+                    next.map_or(Duration::ZERO, |t| t.saturating_duration_since(now))
+                };
+                match state {
                     State::Unknown => {
-                        bucket.state = State::Learning;
-                        bucket.in_flight += 1;
+                        *state = State::Learning;
+                        *in_flight += 1;
                         return permit(true, true);
                     }
                     State::Learning => None,
-                    State::Unpaced => return permit(false, false),
+                    State::Unpaced => match share.and_then(|share| share.of(None)) {
+                        None => return permit(false, false),
+                        Some(limit) => match spaced(bulk_next) {
+                            wait if wait.is_zero() => {
+                                space(bulk_next, bulk_said, limit, now, class, None);
+                                return permit(false, false);
+                            }
+                            wait => Some(wait),
+                        },
+                    },
                     State::Paced(tokens) => {
-                        tokens.refill(Instant::now());
-                        if tokens.tokens >= 1.0 {
+                        tokens.refill(now);
+                        let limit =
+                            share.and_then(|share| share.of(Some((tokens.size, tokens.rate))));
+                        let reserve = limit.map_or(0.0, |limit| limit.reserve);
+                        let spacing = if limit.is_some() {
+                            spaced(bulk_next)
+                        } else {
+                            Duration::ZERO
+                        };
+                        if tokens.tokens >= 1.0 + reserve && spacing.is_zero() {
                             tokens.tokens -= 1.0;
-                            bucket.in_flight += 1;
+                            *in_flight += 1;
+                            if let Some(limit) = limit {
+                                space(bulk_next, bulk_said, limit, now, class, Some(tokens.rate));
+                            }
                             return permit(true, false);
                         }
-                        Some(Duration::from_secs_f64(
-                            (1.0 - tokens.tokens) / tokens.share,
-                        ))
+                        let missing = (1.0 + reserve - tokens.tokens).max(0.0);
+                        Some(Duration::from_secs_f64(missing / tokens.share).max(spacing))
                     }
                 }
             };
@@ -309,6 +510,7 @@ impl Pacer {
                     tracing::debug!(
                         class = ?class,
                         wait_ms = wait.as_millis() as u64,
+                        bulk = share.is_some(),
                         "waiting for the rate budget"
                     );
                     tokio::time::sleep(wait).await;
@@ -322,7 +524,11 @@ impl Pacer {
         let mut budgets: Vec<RateBudget> = self
             .lock()
             .values()
-            .filter_map(|b| b.last.clone())
+            .filter_map(|b| {
+                let mut last = b.last.clone()?;
+                last.bulk_per_second = b.bulk_said.map(|limit| limit.per_second);
+                Some(last)
+            })
             .collect();
         budgets.sort_by(|a, b| (&a.on_behalf_of, a.class).cmp(&(&b.on_behalf_of, b.class)));
         budgets
@@ -379,6 +585,7 @@ impl Pacer {
                             .unwrap_or(now)
                     }),
                     seen: SystemTime::now(),
+                    bulk_per_second: None,
                 });
             }
             // Only an answer from the API itself says it sends no headers;
@@ -421,6 +628,45 @@ impl Pacer {
         if learning {
             self.learned.notify_waiters();
         }
+    }
+}
+
+/// Lets one bulk request go at `now` under `limit`: the next may go one
+/// interval later (bulk requests are spaced evenly, never in a burst).
+/// Says what bulk work is allowed when that changes (`rate`: the server's,
+/// when it reports one).
+fn space(
+    next: &mut Option<Instant>,
+    said: &mut Option<BulkLimit>,
+    limit: BulkLimit,
+    now: Instant,
+    class: RateClass,
+    rate: Option<f64>,
+) {
+    let interval = Duration::from_secs_f64(1.0 / limit.per_second);
+    let from = next.map_or(now, |next| next.max(now));
+    *next = from.checked_add(interval);
+    let changed = said.is_none_or(|said| {
+        (said.per_second - limit.per_second).abs() > 0.01
+            || (said.reserve - limit.reserve).abs() > 0.01
+    });
+    if changed {
+        *said = Some(limit);
+        tracing::info!(
+            class = ?class,
+            per_second = limit.per_second,
+            left_for_others = limit.reserve,
+            limit = rate,
+            "bulk work draws at most {:.1} requests a second of this bucket{}",
+            limit.per_second,
+            match rate {
+                Some(rate) => format!(
+                    " (of its {rate:.0}/s), leaving {:.0} of its tokens to other clients",
+                    limit.reserve
+                ),
+                None => " (the server reports no limit)".to_owned(),
+            }
+        );
     }
 }
 
@@ -513,12 +759,12 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_first_request_learns_the_bucket_then_tokens_pace_the_rest() {
         let pacer = Arc::new(Pacer::default());
-        let first = pacer.acquire(None, RateClass::Write).await;
+        let first = pacer.acquire(None, RateClass::Write, None).await;
         // A second request waits for the first answer.
         let second = {
             let pacer = Arc::clone(&pacer);
             tokio::spawn(async move {
-                let permit = pacer.acquire(None, RateClass::Write).await;
+                let permit = pacer.acquire(None, RateClass::Write, None).await;
                 let at = Instant::now();
                 drop(permit);
                 at
@@ -531,30 +777,177 @@ mod tests {
         first.answered(201, headers(20, 2, None));
         assert_eq!(second.await.unwrap(), start, "a token was left");
         // One more goes at once; the next waits for a refill (1/20 s).
-        drop(pacer.acquire(None, RateClass::Write).await);
+        drop(pacer.acquire(None, RateClass::Write, None).await);
         let before = Instant::now();
-        drop(pacer.acquire(None, RateClass::Write).await);
+        drop(pacer.acquire(None, RateClass::Write, None).await);
         let waited = Instant::now() - before;
         assert!(
             waited >= Duration::from_millis(40) && waited <= Duration::from_millis(60),
             "{waited:?}"
         );
         // Reads are another bucket, not learned yet: they go.
-        drop(pacer.acquire(None, RateClass::Read).await);
+        drop(pacer.acquire(None, RateClass::Read, None).await);
         assert_eq!(pacer.budgets().len(), 1);
         assert_eq!(pacer.budgets()[0].remaining, 2);
+    }
+
+    /// Takes bulk permits of `share` for `secs` of (paused) time and says
+    /// how many went.
+    async fn bulk_permits(pacer: &Arc<Pacer>, share: RateShare, secs: u64) -> u32 {
+        let start = Instant::now();
+        let mut went = 0;
+        while Instant::now() - start < Duration::from_secs(secs) {
+            drop(pacer.acquire(None, RateClass::Write, Some(share)).await);
+            went += 1;
+        }
+        went
+    }
+
+    /// A pacer that has learned a full bucket of 20 writes a second.
+    async fn learned_writes() -> Arc<Pacer> {
+        let pacer = Arc::new(Pacer::default());
+        pacer
+            .acquire(None, RateClass::Write, None)
+            .await
+            .answered(201, headers(20, 20, None));
+        pacer
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bulk_work_draws_its_share_and_leaves_the_rest() {
+        // 80 % of 20 a second: 16 a second, evenly spaced.
+        let pacer = learned_writes().await;
+        let went = bulk_permits(&pacer, RateShare::DEFAULT, 10).await;
+        assert!((158..=162).contains(&went), "{went} in 10 s");
+        // Meanwhile the bucket kept its reserve and more: a single call
+        // goes at once, and a burst of the four held back too.
+        let before = Instant::now();
+        for _ in 0..4 {
+            drop(pacer.acquire(None, RateClass::Write, None).await);
+        }
+        assert_eq!(Instant::now(), before);
+        let said = &pacer.budgets()[0];
+        assert_eq!(said.bulk_per_second, Some(16.0));
+
+        // An absolute rate: 5 a second.
+        let pacer = learned_writes().await;
+        let went = bulk_permits(&pacer, RateShare::per_second(5.0).unwrap(), 4).await;
+        assert!((19..=21).contains(&went), "{went} in 4 s");
+
+        // The whole budget: a burst of the bucket at once, then its rate.
+        let pacer = learned_writes().await;
+        let before = Instant::now();
+        for _ in 0..19 {
+            drop(
+                pacer
+                    .acquire(None, RateClass::Write, Some(RateShare::WHOLE))
+                    .await,
+            );
+        }
+        assert_eq!(Instant::now(), before, "no spacing, no reserve");
+        let went = bulk_permits(&pacer, RateShare::WHOLE, 10).await;
+        assert!((199..=202).contains(&went), "{went} in 10 s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bulk_work_never_spends_the_reserve() {
+        let pacer = learned_writes().await;
+        // Other clients drained the bucket to 3 tokens.
+        pacer
+            .acquire(None, RateClass::Write, None)
+            .await
+            .answered(201, headers(20, 3, None));
+        // A single call takes one of them at once.
+        let before = Instant::now();
+        drop(pacer.acquire(None, RateClass::Write, None).await);
+        assert_eq!(Instant::now(), before);
+        // Bulk work waits until the bucket holds its reserve (4) and one
+        // more: from 2, three tokens at 20 a second.
+        drop(
+            pacer
+                .acquire(None, RateClass::Write, Some(RateShare::DEFAULT))
+                .await,
+        );
+        let waited = Instant::now() - before;
+        assert!(
+            waited >= Duration::from_millis(140) && waited <= Duration::from_millis(160),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_holds_where_the_server_reports_no_limits() {
+        let pacer = Arc::new(Pacer::default());
+        pacer
+            .acquire(None, RateClass::Read, None)
+            .await
+            .answered(200, None);
+        let start = Instant::now();
+        for _ in 0..10 {
+            drop(
+                pacer
+                    .acquire(
+                        None,
+                        RateClass::Read,
+                        Some(RateShare::per_second(4.0).unwrap()),
+                    )
+                    .await,
+            );
+        }
+        let took = Instant::now() - start;
+        assert!(
+            took >= Duration::from_millis(2_200) && took <= Duration::from_millis(2_300),
+            "{took:?}"
+        );
+        // A fraction of an unknown limit holds nothing back.
+        let before = Instant::now();
+        for _ in 0..100 {
+            drop(
+                pacer
+                    .acquire(None, RateClass::Read, Some(RateShare::DEFAULT))
+                    .await,
+            );
+        }
+        assert_eq!(Instant::now(), before);
+    }
+
+    #[test]
+    fn shares_read_and_refuse() {
+        for (text, share) in [
+            ("0.8", RateShare::Fraction(0.8)),
+            ("80%", RateShare::Fraction(0.8)),
+            (" 100% ", RateShare::WHOLE),
+            ("15/s", RateShare::PerSecond(15.0)),
+            ("0.5/s", RateShare::PerSecond(0.5)),
+        ] {
+            assert_eq!(text.parse::<RateShare>().unwrap(), share, "{text}");
+        }
+        for bad in [
+            "0", "1.5", "120%", "-3/s", "0/s", "fast", "", "NaN", "inf/s",
+        ] {
+            assert!(bad.parse::<RateShare>().is_err(), "{bad}");
+        }
+        let close = |limit: BulkLimit, (per_second, reserve): (f64, f64)| {
+            (limit.per_second - per_second).abs() < 1e-9 && (limit.reserve - reserve).abs() < 1e-9
+        };
+        let of = |share: RateShare, limit: f64| share.of(Some((limit, limit))).unwrap();
+        assert!(close(of(RateShare::DEFAULT, 20.0), (16.0, 4.0)));
+        assert!(close(of(RateShare::DEFAULT, 100.0), (80.0, 20.0)));
+        assert!(close(of(RateShare::PerSecond(50.0), 100.0), (50.0, 50.0)));
+        assert!(close(of(RateShare::PerSecond(500.0), 100.0), (100.0, 0.0)));
+        assert_eq!(RateShare::WHOLE.of(Some((20.0, 20.0))), None);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_server_without_headers_is_not_paced() {
         let pacer = Arc::new(Pacer::default());
         pacer
-            .acquire(Some("acct_1"), RateClass::Read)
+            .acquire(Some("acct_1"), RateClass::Read, None)
             .await
             .answered(200, None);
         let start = Instant::now();
         let permits: Vec<Permit> = futures_util::future::join_all(
-            (0..100).map(|_| pacer.acquire(Some("acct_1"), RateClass::Read)),
+            (0..100).map(|_| pacer.acquire(Some("acct_1"), RateClass::Read, None)),
         )
         .await;
         assert_eq!(Instant::now(), start);
@@ -566,32 +959,32 @@ mod tests {
     async fn the_server_is_trusted_when_it_has_less_and_a_429_empties_the_bucket() {
         let pacer = Arc::new(Pacer::default());
         pacer
-            .acquire(None, RateClass::Read)
+            .acquire(None, RateClass::Read, None)
             .await
             .answered(200, headers(100, 100, None));
         // Another process drained it: 0 left.
         pacer
-            .acquire(None, RateClass::Read)
+            .acquire(None, RateClass::Read, None)
             .await
             .answered(200, headers(100, 0, None));
         let before = Instant::now();
-        drop(pacer.acquire(None, RateClass::Read).await);
+        drop(pacer.acquire(None, RateClass::Read, None).await);
         assert!(Instant::now() - before >= Duration::from_millis(9));
         // A 429 with no headers: nothing left for now either.
         pacer
-            .acquire(None, RateClass::Read)
+            .acquire(None, RateClass::Read, None)
             .await
             .answered(429, None);
         let before = Instant::now();
-        drop(pacer.acquire(None, RateClass::Read).await);
+        drop(pacer.acquire(None, RateClass::Read, None).await);
         assert!(Instant::now() - before >= Duration::from_millis(9));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_learning_request_that_fails_lets_the_next_one_learn() {
         let pacer = Arc::new(Pacer::default());
-        drop(pacer.acquire(None, RateClass::Write).await);
-        let next = pacer.acquire(None, RateClass::Write).await;
+        drop(pacer.acquire(None, RateClass::Write, None).await);
+        let next = pacer.acquire(None, RateClass::Write, None).await;
         assert!(next.learning);
     }
 
@@ -642,7 +1035,7 @@ mod tests {
                     let (pacer, server) = (Arc::clone(&pacer), Arc::clone(&server));
                     async move {
                         for _ in 0..writes / 4 {
-                            let permit = pacer.acquire(None, RateClass::Write).await;
+                            let permit = pacer.acquire(None, RateClass::Write, None).await;
                             // 10 ms to the server, 10 ms back.
                             tokio::time::sleep(Duration::from_millis(10)).await;
                             let answer = server.lock().unwrap().answer();

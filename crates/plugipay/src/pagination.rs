@@ -109,8 +109,12 @@ impl<Op: Paginated> Request<Op> {
     }
 
     /// Every page of the list, for work in batches (see [`Pages`]).
+    ///
+    /// A walk is bulk work: it draws on the client's
+    /// [bulk share](crate::ClientBuilder::bulk_share) of the rate budget
+    /// ([`rate_share`](Request::rate_share) says otherwise).
     pub fn pages(self) -> Pages<Op> {
-        Pages::new(self)
+        Pages::new(self.into_bulk_work())
     }
 }
 

@@ -178,6 +178,10 @@ impl<Op: Partitionable> Request<Op> {
     /// - **Work sharing.** When a range is done, the largest range left is
     ///   split in two, so a skewed list (most customers in one month) still
     ///   keeps every walker busy.
+    /// - **Bulk work.** The walk draws on the client's
+    ///   [bulk share](crate::ClientBuilder::bulk_share) of the read budget
+    ///   (80 % unless set; [`rate_share`](Request::rate_share) says
+    ///   otherwise), leaving the rest to the apps sharing the workspace.
     /// - **Back-pressure.** Each range prefetches at most one page; at most
     ///   `partitions` pages are in flight. A 429 halves the number of
     ///   ranges walked at once and each page without one adds back a
@@ -241,7 +245,7 @@ impl<Op: Partitionable> Request<Op> {
     /// # Ok(()) }
     /// ```
     pub fn partitioned(self, partitions: usize) -> Partitioned<Op> {
-        Partitioned::new(self, partitions)
+        Partitioned::new(self.into_bulk_work(), partitions)
     }
 }
 

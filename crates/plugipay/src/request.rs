@@ -143,6 +143,32 @@ impl<Op> Request<Op> {
         self
     }
 
+    /// Makes this call bulk work: it draws on the client's
+    /// [bulk share](crate::ClientBuilder::bulk_share) of the rate budget
+    /// only. Walks are bulk work already.
+    pub fn bulk(mut self) -> Self {
+        self.options.rate_share = Some(self.options.bulk_share);
+        self
+    }
+
+    /// The share of the rate budget this call (or walk) draws on, instead
+    /// of the whole budget a single call has, or the bulk share a walk has:
+    /// [`RateShare::WHOLE`](crate::RateShare::WHOLE) runs a walk at the
+    /// ceiling.
+    pub fn rate_share(mut self, share: crate::RateShare) -> Self {
+        self.options.rate_share = Some(share);
+        self
+    }
+
+    /// The call as bulk work unless it says what share it draws on (for
+    /// walks).
+    pub(crate) fn into_bulk_work(mut self) -> Self {
+        if self.options.rate_share.is_none() {
+            self.options.rate_share = Some(self.options.bulk_share);
+        }
+        self
+    }
+
     /// How this call retries, instead of the client's policy.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.options.retry = policy;

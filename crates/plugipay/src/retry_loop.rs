@@ -75,7 +75,7 @@ async fn run<T: DeserializeOwned>(
     loop {
         // Wait for the rate budget (never past the deadline), then time
         // the attempt itself.
-        let pace = options.pacer.acquire(workspace, class);
+        let pace = options.pacer.acquire(workspace, class, options.rate_share);
         let permit = match deadline {
             Some(deadline) => match tokio::time::timeout_at(deadline, pace).await {
                 Ok(permit) => permit,
