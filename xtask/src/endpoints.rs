@@ -33,6 +33,11 @@ struct Operation {
     /// Its `Endpoint::check` lines: one per integer query parameter with a
     /// documented range.
     checks: Vec<TokenStream>,
+    /// Its query parameters as `QueryParam` values, for the operations
+    /// table.
+    query_info: Vec<TokenStream>,
+    /// Whether its answer's `data` is a list.
+    list: bool,
 }
 
 /// The `endpoints` module of `doc`; `patch_bodies` are the request bodies
@@ -63,6 +68,26 @@ pub(crate) fn module(
     }
     templates.sort_by_key(|(template, _)| specificity(template));
     let structs = operations.iter().map(descriptor);
+    let table = operations.iter().map(|op| {
+        let (id, method, path, key) = (&op.id, &op.method, &op.path, op.idempotency_key);
+        let summary = op.summary.as_deref().unwrap_or_default();
+        let path_params = &op.path_params;
+        let query = &op.query_info;
+        let (body, list) = (op.body.is_some(), op.list);
+        quote! {
+            crate::endpoint::OperationInfo {
+                id: #id,
+                summary: #summary,
+                method: #method,
+                path: #path,
+                idempotency_key: #key,
+                path_params: &[#(#path_params),*],
+                query: &[#(#query),*],
+                body: #body,
+                list: #list,
+            },
+        }
+    });
     let variants = operations.iter().map(|op| {
         let ident = format_ident!("{}", pascal(&op.name));
         let doc = format!("`{}`: {} {}", op.id, op.method, op.path);
@@ -119,6 +144,12 @@ pub(crate) fn module(
         /// (generated).
         pub mod endpoints {
             #(#structs)*
+
+            /// Every operation of the spec as data, by operationId (see
+            /// [`OperationInfo`](crate::endpoint::OperationInfo)).
+            pub const OPERATIONS: &[crate::endpoint::OperationInfo] = &[
+                #(#table)*
+            ];
 
             /// A request's operation with its path parameters (unescaped):
             /// what [`route`] finds.
@@ -197,6 +228,10 @@ fn read(
         .iter()
         .filter_map(|(wire, param)| range_check(doc, wire, param))
         .collect();
+    let query_info = query_params
+        .iter()
+        .map(|(wire, param)| query_info(doc, wire, param))
+        .collect();
     let has_query = !query_params.is_empty();
     let query = has_query.then(|| {
         let ident = format_ident!("{}Params", pascal(&name));
@@ -217,9 +252,13 @@ fn read(
         }
         None => None,
     };
+    let answer = answer(doc, op)?;
+    let list = answer.to_string().starts_with(":: std :: vec :: Vec");
     Ok(Operation {
         summary: op.get("summary").and_then(Value::as_str).map(str::to_owned),
-        answer: answer(doc, op)?,
+        answer,
+        query_info,
+        list,
         method: method.to_uppercase(),
         path: path.to_owned(),
         id,
@@ -264,6 +303,60 @@ fn range_check(doc: &Value, wire: &str, param: &Value) -> Option<TokenStream> {
     Some(quote! {
         crate::validate::in_range(#wire, self.query.#field, #min, #max)?;
     })
+}
+
+/// A query parameter as the operations table describes it: its name, what
+/// the spec says of it, and the values it takes.
+fn query_info(doc: &Value, wire: &str, param: &Value) -> TokenStream {
+    let description = param
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim();
+    let schema = param
+        .get("schema")
+        .map(|schema| resolve(doc, schema))
+        .unwrap_or(&Value::Null);
+    let bound = |key: &str, exclusive: &str, step: i64| {
+        let value = schema.get(key).and_then(Value::as_i64)?;
+        let exclusive = schema.get(exclusive).and_then(Value::as_bool) == Some(true);
+        Some(if exclusive { value + step } else { value })
+    };
+    let option = |b: Option<i64>| match b {
+        Some(v) => {
+            let v = proc_macro2::Literal::i64_unsuffixed(v);
+            quote!(::std::option::Option::Some(#v))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    let values: Vec<&str> = schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let kind = match (
+        schema.get("type").and_then(Value::as_str),
+        schema.get("format").and_then(Value::as_str),
+    ) {
+        _ if !values.is_empty() => quote!(crate::endpoint::ParamKind::OneOf(&[#(#values),*])),
+        (Some("integer"), _) => {
+            let min = option(bound("minimum", "exclusiveMinimum", 1));
+            let max = option(bound("maximum", "exclusiveMaximum", -1));
+            quote!(crate::endpoint::ParamKind::Integer { min: #min, max: #max })
+        }
+        (Some("string"), Some("date-time")) => quote!(crate::endpoint::ParamKind::DateTime),
+        (Some("boolean"), _) => quote!(crate::endpoint::ParamKind::Boolean),
+        _ => quote!(crate::endpoint::ParamKind::Text),
+    };
+    quote! {
+        crate::endpoint::QueryParam {
+            name: #wire,
+            description: #description,
+            kind: #kind,
+        }
+    }
 }
 
 /// How a path template sorts in the route table: segment by segment, a

@@ -128,7 +128,7 @@ fn official_python_sdk(root: &std::path::Path) -> Result<std::path::PathBuf, Str
     Ok(python)
 }
 
-/// `cargo xtask bench`: B7's code generation timing here, B1–B6 and B8–B10 by the
+/// `cargo xtask bench`: B7's code generation timing here, B1–B6 and B8–B11 by the
 /// release-built harness, all written to BENCHMARKS.md.
 fn bench(runs: usize) -> ExitCode {
     let root = xtask::workspace_root();
@@ -214,7 +214,9 @@ fn bench(runs: usize) -> ExitCode {
          B1–B8 run the sandbox with its rate limits off: they measure the SDK itself, at speeds \
          the live API does not allow (its published limits are 100 reads and 20 writes a second \
          per workspace). B9 and B10 run bulk jobs and an events catch-up under those limits, \
-         against their floor.\n\n\
+         against their floor, at the default bulk share (80 % of each limit, which leaves the rest \
+         to the apps sharing the workspace: a floor of its own 1.25× the ceiling's); B11 runs a \
+         bulk job beside such an app, at that share and at the whole budget.\n\n\
          Machine: {cores} cores, {cpu}; {}.\n\n\
          {results}\
          ## B7 code generation\n\n\

@@ -4289,6 +4289,155 @@ pub mod endpoints {
             Some(&self.body)
         }
     }
+    /// Every operation of the spec as data, by operationId (see
+    /// [`OperationInfo`](crate::endpoint::OperationInfo)).
+    pub const OPERATIONS: &[crate::endpoint::OperationInfo] = &[
+        crate::endpoint::OperationInfo {
+            id: "create_customer",
+            summary: "Create a customer",
+            method: "POST",
+            path: "/api/v1/customers",
+            idempotency_key: true,
+            path_params: &[],
+            query: &[],
+            body: true,
+            list: false,
+        },
+        crate::endpoint::OperationInfo {
+            id: "delete_customer",
+            summary: "Delete a customer",
+            method: "DELETE",
+            path: "/api/v1/customers/{id}",
+            idempotency_key: true,
+            path_params: &["id"],
+            query: &[],
+            body: false,
+            list: false,
+        },
+        crate::endpoint::OperationInfo {
+            id: "get_customer",
+            summary: "Get a customer",
+            method: "GET",
+            path: "/api/v1/customers/{id}",
+            idempotency_key: false,
+            path_params: &["id"],
+            query: &[],
+            body: false,
+            list: false,
+        },
+        crate::endpoint::OperationInfo {
+            id: "get_event",
+            summary: "Get an event",
+            method: "GET",
+            path: "/api/v1/events/{id}",
+            idempotency_key: false,
+            path_params: &["id"],
+            query: &[],
+            body: false,
+            list: false,
+        },
+        crate::endpoint::OperationInfo {
+            id: "list_customers",
+            summary: "List customers",
+            method: "GET",
+            path: "/api/v1/customers",
+            idempotency_key: false,
+            path_params: &[],
+            query: &[
+                crate::endpoint::QueryParam {
+                    name: "createdAfter",
+                    description: "Only customers created after this instant (ISO-8601). Whether a\ncustomer created at exactly this instant is included is not\npublished: the sandbox leaves it out (strictly after). The SDK's\npartitioned walk leaves your own bound to the server and applies\nits own cuts between ranges itself, so either way each customer\ncomes once.",
+                    kind: crate::endpoint::ParamKind::DateTime,
+                },
+                crate::endpoint::QueryParam {
+                    name: "cursor",
+                    description: "The `meta.cursor` of the previous page.",
+                    kind: crate::endpoint::ParamKind::Text,
+                },
+                crate::endpoint::QueryParam {
+                    name: "email",
+                    description: "Only customers with exactly this email address.",
+                    kind: crate::endpoint::ParamKind::Text,
+                },
+                crate::endpoint::QueryParam {
+                    name: "externalId",
+                    description: "Only the customer with this external id (at most one, as external\nids are unique per workspace). The product guide says v1 has no\nsuch filter; the live route table has it.",
+                    kind: crate::endpoint::ParamKind::Text,
+                },
+                crate::endpoint::QueryParam {
+                    name: "limit",
+                    description: "Page size.",
+                    kind: crate::endpoint::ParamKind::Integer {
+                        min: ::std::option::Option::Some(1),
+                        max: ::std::option::Option::Some(100),
+                    },
+                },
+                crate::endpoint::QueryParam {
+                    name: "order",
+                    description: "Sort by creation time; newest first by default.",
+                    kind: crate::endpoint::ParamKind::OneOf(&["asc", "desc"]),
+                },
+            ],
+            body: false,
+            list: true,
+        },
+        crate::endpoint::OperationInfo {
+            id: "list_events",
+            summary: "List events",
+            method: "GET",
+            path: "/api/v1/events",
+            idempotency_key: false,
+            path_params: &[],
+            query: &[
+                crate::endpoint::QueryParam {
+                    name: "cursor",
+                    description: "The `meta.cursor` of the previous page.",
+                    kind: crate::endpoint::ParamKind::Text,
+                },
+                crate::endpoint::QueryParam {
+                    name: "limit",
+                    description: "Page size.",
+                    kind: crate::endpoint::ParamKind::Integer {
+                        min: ::std::option::Option::Some(1),
+                        max: ::std::option::Option::Some(100),
+                    },
+                },
+                crate::endpoint::QueryParam {
+                    name: "occurredAfter",
+                    description: "Only events that occurred at or after this instant (ISO-8601): Plugipay\ndocuments the window as half-open, `[occurredAfter, occurredBefore)`.",
+                    kind: crate::endpoint::ParamKind::DateTime,
+                },
+                crate::endpoint::QueryParam {
+                    name: "occurredBefore",
+                    description: "Only events that occurred before this instant (ISO-8601; exclusive).",
+                    kind: crate::endpoint::ParamKind::DateTime,
+                },
+                crate::endpoint::QueryParam {
+                    name: "order",
+                    description: "Sort by time of occurrence; newest first by default.",
+                    kind: crate::endpoint::ParamKind::OneOf(&["asc", "desc"]),
+                },
+                crate::endpoint::QueryParam {
+                    name: "type",
+                    description: "Only events of this type (`plugipay.customer.created.v1`, …; the\nsandbox also takes the short `customer.created`).",
+                    kind: crate::endpoint::ParamKind::Text,
+                },
+            ],
+            body: false,
+            list: true,
+        },
+        crate::endpoint::OperationInfo {
+            id: "update_customer",
+            summary: "Update a customer",
+            method: "PATCH",
+            path: "/api/v1/customers/{id}",
+            idempotency_key: true,
+            path_params: &["id"],
+            query: &[],
+            body: true,
+            list: false,
+        },
+    ];
     /// A request's operation with its path parameters (unescaped):
     /// what [`route`] finds.
     #[derive(Clone, Debug, PartialEq, Eq)]

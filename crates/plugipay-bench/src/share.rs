@@ -224,7 +224,9 @@ pub async fn b11(sandbox: &Path, cli: &Path, out: &mut String) {
     }
     out.push_str(
         "\nGoal: at the default share the app's calls all succeed, none takes more than a second \
-         (no 429 reaches the app) and the job stays within 1.3× its floor; at the whole budget \
-         the job runs at the ceiling, as before, and the app may meet a 429 (a 12 s wait).\n\n",
+         (no 429 reaches the app) and the job stays within 1.3× its floor. At the whole budget \
+         the job runs at the ceiling, as before bulk shares, and the app waits for the bucket: \
+         paced by this SDK it waits for a token (up to a second here); an app that does not pace \
+         itself meets 429s and their 12 s `Retry-After`.\n\n",
     );
 }

@@ -236,6 +236,10 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Call any operation of the spec by its operationId, its parameters
+    /// checked as the spec documents them (`plugipay api` lists them).
+    #[command(after_long_help = crate::api::operations_help(plugipay::api::endpoints::OPERATIONS))]
+    Api(ApiArgs),
     /// Run a local Plugipay sandbox (prints `listening on http://…` when ready).
     Sandbox(SandboxArgs),
     /// Tell the customers API's story end to end, on an embedded sandbox.
@@ -394,6 +398,28 @@ impl std::fmt::Debug for VerifyArgs {
             .field("at", &self.at)
             .finish()
     }
+}
+
+/// `plugipay api`.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// The operation: its operationId (`get_customer`, `list_customers`, …).
+    pub operation: Option<String>,
+    /// A path or query parameter, NAME=VALUE (`id=cus_…`, `limit=10`);
+    /// repeatable. Checked against the spec before anything is sent.
+    #[arg(value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// The JSON body of an operation that takes one: the JSON itself,
+    /// @FILE, or - for standard input.
+    #[arg(long, value_name = "JSON|@FILE|-")]
+    pub body: Option<String>,
+    /// Every page of a list operation, not only the first.
+    #[arg(long)]
+    pub all: bool,
+    /// A write's Idempotency-Key (default: a fresh one); the same key with
+    /// other parameters is refused (exit status 64).
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
 }
 
 /// `plugipay demo`.

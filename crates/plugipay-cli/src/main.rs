@@ -22,6 +22,7 @@ macro_rules! report {
     }};
 }
 
+mod api;
 mod cli;
 mod commands;
 mod config;
@@ -114,6 +115,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Webhooks(cli::WebhooksCommand::Verify(args)) => events::verify(args),
         Command::Completions { shell } => completions(shell),
         Command::Config(command) => config::config(&cli.connection, command),
+        Command::Api(args) => api::api(&connect(&cli.connection)?, args).await,
         Command::Sandbox(args) => commands::sandbox(args).await,
         Command::Demo(args) => demo::run(args).await,
     }

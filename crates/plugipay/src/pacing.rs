@@ -39,8 +39,8 @@ pub enum RateClass {
 /// bulk work runs below the ceiling to leave room for them.
 ///
 /// Under a share, bulk requests of a bucket go at most at the share's rate
-/// (evenly spaced, never in a burst) and never spend the bucket's last
-/// tokens: a share of `f` of a bucket of `L` requests a second (and as many
+/// (after a start of at most a second's worth at once) and never spend the
+/// bucket's last tokens: a share of `f` of a bucket of `L` requests a second (and as many
 /// tokens) draws at most `f × L` a second and leaves `(1 − f) × L` tokens
 /// for other clients, so an app's request arriving meanwhile finds one. A
 /// rate in requests a second does the same with `f` = that rate / `L`
@@ -271,8 +271,8 @@ struct Bucket {
     /// Requests sent on this bucket and not yet answered.
     in_flight: u32,
     last: Option<RateBudget>,
-    /// When the next bulk request may go (bulk requests are spaced evenly).
-    bulk_next: Option<Instant>,
+    /// Bulk work's own allowance on this bucket.
+    bulk: Option<BulkTokens>,
     /// What bulk work was last allowed, to say it when it changes.
     bulk_said: Option<BulkLimit>,
 }
@@ -448,15 +448,11 @@ impl Pacer {
                 let Bucket {
                     state,
                     in_flight,
-                    bulk_next,
+                    bulk,
                     bulk_said,
                     ..
                 } = buckets.entry(key.clone()).or_default();
                 let now = Instant::now();
-                // When the bulk spacing lets the next bulk request go.
-                let spaced = |next: &Option<Instant>| {
-                    next.map_or(Duration::ZERO, |t| t.saturating_duration_since(now))
-                };
                 match state {
                     State::Unknown => {
                         *state = State::Learning;
@@ -466,9 +462,9 @@ impl Pacer {
                     State::Learning => None,
                     State::Unpaced => match share.and_then(|share| share.of(None)) {
                         None => return permit(false, false),
-                        Some(limit) => match spaced(bulk_next) {
+                        Some(limit) => match BulkTokens::wait(bulk, limit, now) {
                             wait if wait.is_zero() => {
-                                space(bulk_next, bulk_said, limit, now, class, None);
+                                BulkTokens::take(bulk, bulk_said, limit, class, None);
                                 return permit(false, false);
                             }
                             wait => Some(wait),
@@ -479,21 +475,20 @@ impl Pacer {
                         let limit =
                             share.and_then(|share| share.of(Some((tokens.size, tokens.rate))));
                         let reserve = limit.map_or(0.0, |limit| limit.reserve);
-                        let spacing = if limit.is_some() {
-                            spaced(bulk_next)
-                        } else {
-                            Duration::ZERO
+                        let allowance = match limit {
+                            Some(limit) => BulkTokens::wait(bulk, limit, now),
+                            None => Duration::ZERO,
                         };
-                        if tokens.tokens >= 1.0 + reserve && spacing.is_zero() {
+                        if tokens.tokens >= 1.0 + reserve && allowance.is_zero() {
                             tokens.tokens -= 1.0;
                             *in_flight += 1;
                             if let Some(limit) = limit {
-                                space(bulk_next, bulk_said, limit, now, class, Some(tokens.rate));
+                                BulkTokens::take(bulk, bulk_said, limit, class, Some(tokens.rate));
                             }
                             return permit(true, false);
                         }
                         let missing = (1.0 + reserve - tokens.tokens).max(0.0);
-                        Some(Duration::from_secs_f64(missing / tokens.share).max(spacing))
+                        Some(Duration::from_secs_f64(missing / tokens.share).max(allowance))
                     }
                 }
             };
@@ -631,42 +626,69 @@ impl Pacer {
     }
 }
 
-/// Lets one bulk request go at `now` under `limit`: the next may go one
-/// interval later (bulk requests are spaced evenly, never in a burst).
-/// Says what bulk work is allowed when that changes (`rate`: the server's,
-/// when it reports one).
-fn space(
-    next: &mut Option<Instant>,
-    said: &mut Option<BulkLimit>,
-    limit: BulkLimit,
-    now: Instant,
-    class: RateClass,
-    rate: Option<f64>,
-) {
-    let interval = Duration::from_secs_f64(1.0 / limit.per_second);
-    let from = next.map_or(now, |next| next.max(now));
-    *next = from.checked_add(interval);
-    let changed = said.is_none_or(|said| {
-        (said.per_second - limit.per_second).abs() > 0.01
-            || (said.reserve - limit.reserve).abs() > 0.01
-    });
-    if changed {
-        *said = Some(limit);
-        tracing::info!(
-            class = ?class,
-            per_second = limit.per_second,
-            left_for_others = limit.reserve,
-            limit = rate,
-            "bulk work draws at most {:.1} requests a second of this bucket{}",
-            limit.per_second,
-            match rate {
-                Some(rate) => format!(
-                    " (of its {rate:.0}/s), leaving {:.0} of its tokens to other clients",
-                    limit.reserve
-                ),
-                None => " (the server reports no limit)".to_owned(),
-            }
-        );
+/// Bulk work's own allowance on a bucket: tokens refilled at its share's
+/// rate, holding at most a second's worth (a job starts with that burst,
+/// then goes at the share's rate), on top of the bucket's reserve.
+#[derive(Clone, Copy, Debug)]
+struct BulkTokens {
+    tokens: f64,
+    at: Instant,
+}
+
+impl BulkTokens {
+    /// How long bulk work must wait under `limit` for its next request at
+    /// `now` (refilling its allowance first).
+    fn wait(bulk: &mut Option<BulkTokens>, limit: BulkLimit, now: Instant) -> Duration {
+        let most = limit.per_second.max(1.0);
+        let bulk = bulk.get_or_insert(BulkTokens {
+            tokens: most,
+            at: now,
+        });
+        let elapsed = now.saturating_duration_since(bulk.at).as_secs_f64();
+        bulk.tokens = (bulk.tokens + elapsed * limit.per_second).min(most);
+        bulk.at = now;
+        if bulk.tokens >= 1.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64((1.0 - bulk.tokens) / limit.per_second)
+        }
+    }
+
+    /// Lets one bulk request go under `limit` (after a zero
+    /// [`wait`](Self::wait)). Says what bulk work is allowed when that
+    /// changes (`rate`: the server's, when it reports one).
+    fn take(
+        bulk: &mut Option<BulkTokens>,
+        said: &mut Option<BulkLimit>,
+        limit: BulkLimit,
+        class: RateClass,
+        rate: Option<f64>,
+    ) {
+        if let Some(bulk) = bulk {
+            bulk.tokens -= 1.0;
+        }
+        let changed = said.is_none_or(|said| {
+            (said.per_second - limit.per_second).abs() > 0.01
+                || (said.reserve - limit.reserve).abs() > 0.01
+        });
+        if changed {
+            *said = Some(limit);
+            tracing::info!(
+                class = ?class,
+                per_second = limit.per_second,
+                left_for_others = limit.reserve,
+                limit = rate,
+                "bulk work draws at most {:.1} requests a second of this bucket{}",
+                limit.per_second,
+                match rate {
+                    Some(rate) => format!(
+                        " (of its {rate:.0}/s), leaving {:.0} of its tokens to other clients",
+                        limit.reserve
+                    ),
+                    None => " (the server reports no limit)".to_owned(),
+                }
+            );
+        }
     }
 }
 
@@ -815,8 +837,18 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn bulk_work_draws_its_share_and_leaves_the_rest() {
-        // 80 % of 20 a second: 16 a second, evenly spaced.
+        // 80 % of 20 a second: a second's worth (16) at once, then 16 a
+        // second.
         let pacer = learned_writes().await;
+        let before = Instant::now();
+        for _ in 0..16 {
+            drop(
+                pacer
+                    .acquire(None, RateClass::Write, Some(RateShare::DEFAULT))
+                    .await,
+            );
+        }
+        assert_eq!(Instant::now(), before, "a second's worth at once");
         let went = bulk_permits(&pacer, RateShare::DEFAULT, 10).await;
         assert!((158..=162).contains(&went), "{went} in 10 s");
         // Meanwhile the bucket kept its reserve and more: a single call
@@ -829,10 +861,10 @@ mod tests {
         let said = &pacer.budgets()[0];
         assert_eq!(said.bulk_per_second, Some(16.0));
 
-        // An absolute rate: 5 a second.
+        // An absolute rate: 5 a second (after the first 5).
         let pacer = learned_writes().await;
         let went = bulk_permits(&pacer, RateShare::per_second(5.0).unwrap(), 4).await;
-        assert!((19..=21).contains(&went), "{went} in 4 s");
+        assert!((24..=26).contains(&went), "{went} in 4 s");
 
         // The whole budget: a burst of the bucket at once, then its rate.
         let pacer = learned_writes().await;
@@ -883,7 +915,7 @@ mod tests {
             .await
             .answered(200, None);
         let start = Instant::now();
-        for _ in 0..10 {
+        for _ in 0..12 {
             drop(
                 pacer
                     .acquire(
@@ -894,9 +926,10 @@ mod tests {
                     .await,
             );
         }
+        // Four at once, then four a second.
         let took = Instant::now() - start;
         assert!(
-            took >= Duration::from_millis(2_200) && took <= Duration::from_millis(2_300),
+            took >= Duration::from_millis(1_950) && took <= Duration::from_millis(2_050),
             "{took:?}"
         );
         // A fraction of an unknown limit holds nothing back.
