@@ -24,7 +24,11 @@ fn committed_files_are_what_the_spec_produces() {
     let root = xtask::workspace_root();
     let files = xtask::generate_files(&root.join(xtask::SPEC_PATH), xtask::SPEC_PATH)
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(files.len(), 2, "the client and the typed mocks");
+    assert_eq!(
+        files.len(),
+        3,
+        "the client, the typed mocks and the command line's arguments"
+    );
     for (path, fresh) in files {
         let committed = std::fs::read_to_string(root.join(path)).unwrap_or_default();
         assert!(
@@ -156,54 +160,73 @@ fn the_spec_file_is_where_xtask_looks() {
     assert!(Path::new(&xtask::workspace_root().join(xtask::SPEC_PATH)).is_file());
 }
 
+/// The spec, parsed (YAML read as JSON values): the tests below change it
+/// as data, so its formatting is never what they depend on.
+fn spec_doc() -> serde_json::Value {
+    let root = xtask::workspace_root();
+    let text = std::fs::read_to_string(root.join(xtask::SPEC_PATH)).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+/// A changed spec as text to generate from (JSON is YAML).
+fn text(doc: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(doc).unwrap()
+}
+
+/// The path template and operation object of the operation `id`.
+fn operation<'a>(doc: &'a mut serde_json::Value, id: &str) -> (String, &'a mut serde_json::Value) {
+    for (path, item) in doc["paths"].as_object_mut().unwrap() {
+        for op in item.as_object_mut().unwrap().values_mut() {
+            if op.get("operationId").and_then(|v| v.as_str()) == Some(id) {
+                return (path.clone(), op);
+            }
+        }
+    }
+    panic!("no operation {id}")
+}
+
 /// Operations reach the SDK and the sandbox through the generated
 /// descriptors and route table: an operation added to (a copy of) the spec
-/// becomes a descriptor `client.call(..)` sends, with its route; a changed
-/// path, a changed operationId and a new list filter change the generated
-/// code, which both sides use, and nothing hand-written.
+/// becomes a descriptor `client.call(..)` sends, with its route, and an
+/// entry of the operations table `plugipay api` calls; a changed path, a
+/// changed operationId and a new list filter change the generated code,
+/// which both sides use, and nothing hand-written. Each change is made to
+/// the parsed spec, so how the file is laid out does not matter.
 #[test]
 fn spec_operations_become_descriptors_and_routes() {
-    let root = xtask::workspace_root();
-    let spec = std::fs::read_to_string(root.join(xtask::SPEC_PATH)).unwrap();
+    let spec = spec_doc();
 
-    // A new operation.
-    let notes = r##"  /api/v1/customers/{id}/notes:
-    parameters:
-      - name: id
-        in: path
-        required: true
-        schema: { type: string }
-    post:
-      operationId: add_customer_note
-      parameters:
-        - $ref: "#/components/parameters/IdempotencyKey"
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema: { $ref: "#/components/schemas/UpdateCustomerRequest" }
-      responses:
-        "201":
-          description: the customer, noted
-          content:
-            application/json:
-              schema: { $ref: "#/components/schemas/CustomerEnvelope" }
-components:
-"##;
-    let with_notes = spec.replacen("components:\n", notes, 1);
-    let code = xtask::generate(&with_notes, "notes.yaml").unwrap();
+    // A new operation, under the customer's own path.
+    let mut with_notes = spec.clone();
+    let (customer_path, _) = operation(&mut with_notes, "get_customer");
+    let notes_path = format!("{customer_path}/notes");
+    with_notes["paths"][&notes_path] = serde_json::json!({
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "post": {
+            "operationId": "add_customer_note",
+            "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+            "requestBody": {"required": true, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/UpdateCustomerRequest"}}}},
+            "responses": {"201": {"description": "the customer, noted", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/CustomerEnvelope"}}}}}
+        }
+    });
+    let code = xtask::generate(&text(&with_notes), "notes.yaml").unwrap();
+    let quoted_path = format!("\"{notes_path}\"");
     for expected in [
-        "pub struct AddCustomerNote {",
-        "impl crate::endpoint::Endpoint for AddCustomerNote {",
-        "const OPERATION_ID: &'static str = \"add_customer_note\";",
-        "const PATH: &'static str = \"/api/v1/customers/{id}/notes\";",
-        "type Answer = crate::types::Customer;",
-        "AddCustomerNote { id: ::std::string::String },",
+        "pub struct AddCustomerNote {".to_owned(),
+        "impl crate::endpoint::Endpoint for AddCustomerNote {".to_owned(),
+        "const OPERATION_ID: &'static str = \"add_customer_note\";".to_owned(),
+        format!("const PATH: &'static str = {quoted_path};"),
+        "type Answer = crate::types::Customer;".to_owned(),
+        "AddCustomerNote { id: ::std::string::String },".to_owned(),
+        "id: \"add_customer_note\",".to_owned(),
     ] {
-        assert!(code.contains(expected), "{expected:?} not generated");
+        assert!(code.contains(&expected), "{expected:?} not generated");
     }
-    // The template is the descriptor's and the route table's.
-    assert_eq!(code.matches("\"/api/v1/customers/{id}/notes\"").count(), 2);
+    // The template is the descriptor's, the route table's and the
+    // operations table's.
+    assert_eq!(code.matches(quoted_path.as_str()).count(), 3);
     // The body is the three-state patch, and the write needs a key.
     let descriptor = &code[code
         .find("impl crate::endpoint::Endpoint for AddCustomerNote")
@@ -217,17 +240,29 @@ components:
         descriptor.contains("type Body = crate::patches::UpdateCustomerRequest;"),
         "{descriptor}"
     );
+    // And the command line gets its body's flags.
+    let args = xtask::generate_cli_args(&text(&with_notes), "notes.yaml").unwrap();
+    assert!(args.contains("pub struct AddCustomerNoteBody"), "{args}");
 
-    // A changed path: the route table and every descriptor follow.
-    let moved = spec.replace("/api/v1/customers", "/api/v2/customers");
-    let code = xtask::generate(&moved, "moved.yaml").unwrap();
-    assert!(code.matches("\"/api/v2/customers/{id}\"").count() >= 2);
-    assert!(!code.contains("/api/v1/customers"));
+    // A changed version prefix: the route table and every descriptor follow.
+    let mut moved = spec.clone();
+    let paths = std::mem::take(moved["paths"].as_object_mut().unwrap());
+    let (old, new) = ("/api/v1/", "/api/v2/");
+    *moved["paths"].as_object_mut().unwrap() = paths
+        .into_iter()
+        .map(|(path, item)| (path.replacen(old, new, 1), item))
+        .collect();
+    let code = xtask::generate(&text(&moved), "moved.yaml").unwrap();
+    let (moved_customer, _) = operation(&mut moved, "get_customer");
+    assert!(moved_customer.starts_with(new));
+    assert!(code.matches(&format!("\"{moved_customer}\"")).count() >= 2);
+    assert!(!code.contains(&customer_path));
 
     // A changed operationId: what is traced and routed changes; the Rust
     // names (from `x-sdk-name`) do not, so code written against them stands.
-    let renamed = spec.replace("operationId: get_customer", "operationId: fetch_customer");
-    let code = xtask::generate(&renamed, "renamed.yaml").unwrap();
+    let mut renamed = spec.clone();
+    operation(&mut renamed, "get_customer").1["operationId"] = "fetch_customer".into();
+    let code = xtask::generate(&text(&renamed), "renamed.yaml").unwrap();
     let descriptor = &code[code
         .find("impl crate::endpoint::Endpoint for GetCustomer")
         .unwrap()..];
@@ -238,22 +273,87 @@ components:
     );
     assert!(code.contains("Route::GetCustomer { .. } => \"fetch_customer\""));
     // The list's query limits keep their names too.
-    let renamed = spec.replace(
-        "operationId: list_customers",
-        "operationId: search_customers",
-    );
-    let code = xtask::generate(&renamed, "renamed-list.yaml").unwrap();
+    let mut renamed = spec.clone();
+    operation(&mut renamed, "list_customers").1["operationId"] = "search_customers".into();
+    let code = xtask::generate(&text(&renamed), "renamed-list.yaml").unwrap();
     assert!(code.contains("LIST_CUSTOMERS_LIMIT_MAX"), "limits renamed");
     assert!(!code.contains("SEARCH_CUSTOMERS_LIMIT"));
 
     // A new list filter: a field of the generated list parameters, which
-    // the sandbox filters on by the field of the same name.
-    let filtered = spec.replace(
-        "        - name: email\n          in: query",
-        "        - name: phone\n          in: query\n          required: false\n          schema:\n            type: string\n        - name: email\n          in: query",
-    );
-    let code = xtask::generate(&filtered, "filtered.yaml").unwrap();
+    // the sandbox filters on by the field of the same name, and a flag of
+    // `customers list`.
+    let mut filtered = spec.clone();
+    operation(&mut filtered, "list_customers").1["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(
+            serde_json::json!({"name": "phone", "in": "query", "required": false,
+                                  "description": "Only customers with this phone.",
+                                  "schema": {"type": "string"}}),
+        );
+    let code = xtask::generate(&text(&filtered), "filtered.yaml").unwrap();
     let params = &code[code.find("pub struct ListCustomersParams").unwrap()..];
     let params = &params[..params.find("\n    }").unwrap()];
     assert!(params.contains("rename = \"phone\""), "{params}");
+    let args = xtask::generate_cli_args(&text(&filtered), "filtered.yaml").unwrap();
+    let query = &args[args.find("pub struct ListCustomersQuery").unwrap()..];
+    assert!(query.contains("long = \"phone\""), "{query}");
+}
+
+/// A writable field added to the spec's customer, create and update
+/// schemas reaches the command line's flags: `--loyalty-tier` on create
+/// and update, and `--clear-loyalty-tier` (it is nullable) on update.
+#[test]
+fn a_new_field_reaches_the_command_lines_flags() {
+    let mut doc = spec_doc();
+    for schema in ["Customer", "CreateCustomerRequest", "UpdateCustomerRequest"] {
+        doc["components"]["schemas"][schema]["properties"]["loyaltyTier"] = serde_json::json!({
+            "type": "string", "nullable": true, "description": "The customer's loyalty tier."
+        });
+    }
+    let args = xtask::generate_cli_args(&text(&doc), "loyalty.yaml").unwrap();
+    let create = &args[args.find("pub struct CreateCustomerBody").unwrap()..];
+    let create = &create[..create.find("\n}").unwrap()];
+    assert!(create.contains("long = \"loyalty-tier\""), "{create}");
+    assert!(create.contains("The customer's loyalty tier."), "{create}");
+    assert!(
+        !create.contains("clear-loyalty-tier"),
+        "a create clears nothing"
+    );
+    let update = &args[args.find("pub struct UpdateCustomerBody").unwrap()..];
+    let update = &update[..update.find("\n}").unwrap()];
+    assert!(update.contains("long = \"loyalty-tier\""), "{update}");
+    assert!(update.contains("long = \"clear-loyalty-tier\""), "{update}");
+    // A removed field disappears.
+    let mut doc = spec_doc();
+    doc["components"]["schemas"]["CreateCustomerRequest"]["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("phone");
+    let args = xtask::generate_cli_args(&text(&doc), "no-phone.yaml").unwrap();
+    let create = &args[args.find("pub struct CreateCustomerBody").unwrap()..];
+    let create = &create[..create.find("\n}").unwrap()];
+    assert!(!create.contains("long = \"phone\""), "{create}");
+}
+
+/// The spec laid out another way (re-emitted by a YAML tool, keys and
+/// indentation as it likes) generates the same files: nothing depends on
+/// the text's layout.
+#[test]
+fn the_spec_reformatted_generates_the_same_files() {
+    let root = xtask::workspace_root();
+    let original = std::fs::read_to_string(root.join(xtask::SPEC_PATH)).unwrap();
+    let reformatted = serde_yaml::to_string(&spec_doc()).unwrap();
+    assert_ne!(reformatted, original, "a layout of its own");
+    let as_json = text(&spec_doc());
+    for other in [&reformatted, &as_json] {
+        assert_eq!(
+            xtask::generate(other, xtask::SPEC_PATH).unwrap(),
+            xtask::generate(&original, xtask::SPEC_PATH).unwrap()
+        );
+        assert_eq!(
+            xtask::generate_cli_args(other, xtask::SPEC_PATH).unwrap(),
+            xtask::generate_cli_args(&original, xtask::SPEC_PATH).unwrap()
+        );
+    }
 }

@@ -3,10 +3,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use plugipay::{SortOrder, env};
+use plugipay::env;
 use plugipay_sandbox::SandboxArgs;
+
+use crate::spec_args::{
+    CreateCustomerBody, ListCustomersQuery, ListEventsQuery, UpdateCustomerBody,
+};
 
 /// The Plugipay customers API from your shell.
 #[derive(Debug, Parser)]
@@ -322,27 +325,10 @@ impl std::fmt::Debug for ConfigCommand {
 pub enum EventsCommand {
     /// List events as JSON lines, newest first unless --order asc.
     List {
-        /// Only events of this type (plugipay.customer.created.v1, or the
-        /// short customer.created).
-        #[arg(long = "type", value_name = "TYPE")]
-        r#type: Option<String>,
-        /// Only events at or after this instant (RFC 3339; the window is
-        /// half-open, [after, before)).
-        #[arg(long, value_name = "TIME")]
-        occurred_after: Option<DateTime<Utc>>,
-        /// Only events before this instant (RFC 3339; exclusive).
-        #[arg(long, value_name = "TIME")]
-        occurred_before: Option<DateTime<Utc>>,
-        /// asc (oldest first) or desc (newest first, the default).
-        #[arg(long, value_name = "ORDER", value_parser = sort_order)]
-        order: Option<SortOrder>,
-        /// Page size, 1 to 100 [default: 25, or 100 with --all].
-        #[arg(long, value_name = "N")]
-        limit: Option<u32>,
-        /// Start after this cursor (printed on stderr when more pages follow).
-        #[arg(long, conflicts_with = "all")]
-        cursor: Option<String>,
-        /// Every page, not only the first.
+        /// The events list's query parameters (from the spec).
+        #[command(flatten)]
+        query: ListEventsQuery,
+        /// Every page, not only the first (pages of 100 unless --limit).
         #[arg(long)]
         all: bool,
         /// With --all: time ranges walked at once (lines then come in no
@@ -436,11 +422,9 @@ pub enum CustomersCommand {
     /// Create a customer; prints it as JSON.
     #[command(after_long_help = examples::CREATE)]
     Create {
-        /// Your own id for the customer (unique per workspace).
-        #[arg(long)]
-        external_id: Option<String>,
+        /// The customer's fields (from the spec's create request).
         #[command(flatten)]
-        attributes: Attributes,
+        body: CreateCustomerBody,
         #[command(flatten)]
         key: WriteKey,
     },
@@ -456,13 +440,9 @@ pub enum CustomersCommand {
     Update {
         /// The customer id (cus_…).
         id: String,
-        /// New external id.
-        #[arg(long)]
-        external_id: Option<String>,
+        /// The fields to change or clear (from the spec's update request).
         #[command(flatten)]
-        attributes: Attributes,
-        #[command(flatten)]
-        clear: Clear,
+        body: UpdateCustomerBody,
         #[command(flatten)]
         key: WriteKey,
     },
@@ -470,12 +450,11 @@ pub enum CustomersCommand {
     #[command(after_long_help = examples::LIST)]
     List(ListArgs),
     /// Print the customer with this external id, creating it if there is none.
+    #[command(mut_arg("external_id", |arg| arg.required(true)))]
     Ensure {
-        /// Your own id for the customer.
-        #[arg(long)]
-        external_id: String,
+        /// The customer's fields (`--external-id` required).
         #[command(flatten)]
-        attributes: Attributes,
+        body: CreateCustomerBody,
     },
     /// Delete a customer with no money history (refused with a conflict
     /// error for one that has it: use `remove` or `archive`).
@@ -610,78 +589,14 @@ pub struct WriteKey {
     pub idempotency_key: Option<String>,
 }
 
-/// Fields of a customer, for create, update and ensure.
-#[derive(Debug, Args)]
-pub struct Attributes {
-    /// Email address.
-    #[arg(long)]
-    pub email: Option<String>,
-    /// Display name.
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Phone number.
-    #[arg(long)]
-    pub phone: Option<String>,
-    /// Tax registration number.
-    #[arg(long)]
-    pub tax_id: Option<String>,
-    /// The stored payment token (pt_…) to charge by default.
-    #[arg(long, value_name = "PT_ID")]
-    pub default_payment_token_id: Option<String>,
-    /// A metadata entry KEY=VALUE (repeatable).
-    #[arg(long = "metadata", value_name = "KEY=VALUE", value_parser = key_value)]
-    pub metadata: Vec<(String, String)>,
-}
-
-fn key_value(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-        _ => Err(format!("{s:?} is not KEY=VALUE")),
-    }
-}
-
-/// Fields `update` can clear (sends null).
-#[derive(Debug, Args)]
-pub struct Clear {
-    /// Clear the email address.
-    #[arg(long, conflicts_with = "email")]
-    pub clear_email: bool,
-    /// Clear the name.
-    #[arg(long, conflicts_with = "name")]
-    pub clear_name: bool,
-    /// Clear the phone number.
-    #[arg(long, conflicts_with = "phone")]
-    pub clear_phone: bool,
-    /// Clear the tax id.
-    #[arg(long, conflicts_with = "tax_id")]
-    pub clear_tax_id: bool,
-    /// Clear the default payment token.
-    #[arg(long, conflicts_with = "default_payment_token_id")]
-    pub clear_default_payment_token_id: bool,
-}
-
-/// `plugipay customers list`.
+/// `plugipay customers list`: the spec's list filters (generated), and
+/// the walk.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Start after this cursor (printed on stderr when more pages follow).
-    #[arg(long, conflicts_with = "all")]
-    pub cursor: Option<String>,
-    /// Only customers with exactly this email.
-    #[arg(long)]
-    pub email: Option<String>,
-    /// Only the customer with this external id.
-    #[arg(long)]
-    pub external_id: Option<String>,
-    /// Only customers created after this instant (RFC 3339).
-    #[arg(long, value_name = "TIME")]
-    pub created_after: Option<DateTime<Utc>>,
-    /// Creation-time order: asc (oldest first) or desc (newest first, the default).
-    #[arg(long, value_name = "ORDER", value_parser = sort_order)]
-    pub order: Option<SortOrder>,
-    /// Page size, 1 to 100 [default: 25, or 100 with --all].
-    #[arg(long, value_name = "N")]
-    pub limit: Option<u32>,
-    /// Every page, not only the first.
+    /// The list operation's query parameters.
+    #[command(flatten)]
+    pub query: ListCustomersQuery,
+    /// Every page, not only the first (pages of 100 unless --limit).
     #[arg(long)]
     pub all: bool,
     /// Skip archived customers.
@@ -690,12 +605,6 @@ pub struct ListArgs {
     /// Only archived customers.
     #[arg(long)]
     pub archived: bool,
-}
-
-/// `--order`: the spec's own sort order, parsed from its wire spelling.
-fn sort_order(s: &str) -> Result<SortOrder, String> {
-    s.parse()
-        .map_err(|_| format!("{s:?} is not `asc` or `desc`"))
 }
 
 #[cfg(test)]

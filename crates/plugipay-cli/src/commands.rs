@@ -5,79 +5,44 @@ use plugipay::{Client, CustomerUpdate, ListParams, NewCustomer, Removed};
 use plugipay_sandbox::SandboxArgs;
 
 use crate::Failure;
-use crate::cli::{Attributes, Clear, CustomersCommand, ListArgs};
+use crate::cli::{CustomersCommand, ListArgs};
 use crate::output::{Sink, print_customer};
 use crate::{export, import, rows};
 
-/// The attributes as a new customer.
-pub fn new_customer(external_id: Option<String>, a: Attributes) -> NewCustomer {
-    let mut customer = NewCustomer::new();
-    customer.external_id = external_id;
-    customer.email = a.email;
-    customer.name = a.name;
-    customer.phone = a.phone;
-    customer.tax_id = a.tax_id;
-    customer.default_payment_token_id = a.default_payment_token_id;
-    customer.metadata = a.metadata.into_iter().collect();
-    customer
+/// A generated argument struct's flags as the SDK's request: a value the
+/// spec's type refuses is a bad invocation (exit 2).
+fn request<T>(converted: Result<T, String>) -> Result<T, Failure> {
+    converted.map_err(|e| Failure::Usage(format!("the flags do not make a request: {e}")))
 }
 
-fn update(external_id: Option<String>, a: Attributes, clear: Clear) -> CustomerUpdate {
-    let mut update = CustomerUpdate::new();
-    let set = |value: Option<String>, clear: bool| match (value, clear) {
-        (Some(v), _) => plugipay::Patch::Set(v),
-        (None, true) => plugipay::Patch::Null,
-        (None, false) => plugipay::Patch::Absent,
-    };
-    update.email = set(a.email, clear.clear_email);
-    update.name = set(a.name, clear.clear_name);
-    update.phone = set(a.phone, clear.clear_phone);
-    update.tax_id = set(a.tax_id, clear.clear_tax_id);
-    update.default_payment_token_id = set(
-        a.default_payment_token_id,
-        clear.clear_default_payment_token_id,
-    );
-    update.external_id = set(external_id, false);
-    update
-}
-
-fn list_params(args: &ListArgs) -> ListParams {
-    let mut params = ListParams::new();
-    // A whole walk goes in the largest pages unless told otherwise.
-    params.limit = args.limit.or(args.all.then_some(100));
-    params.cursor = args.cursor.clone();
-    params.email = args.email.clone();
-    params.external_id = args.external_id.clone();
-    params.created_after = args.created_after;
-    params.order = args.order;
-    params
+/// A list's parameters: the generated flags, and pages of 100 for a walk
+/// unless told.
+fn list_params(args: &ListArgs) -> Result<ListParams, Failure> {
+    if args.all && args.query.cursor.is_some() {
+        return Err(Failure::Usage(
+            "--cursor starts one page; --all walks every page from the first: give one".into(),
+        ));
+    }
+    let mut params = request(args.query.to_params())?;
+    params.limit = params.limit.or(args.all.then_some(100));
+    Ok(params)
 }
 
 /// Runs `plugipay customers …`.
 pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(), Failure> {
     let customers = client.customers();
     match command {
-        CustomersCommand::Create {
-            external_id,
-            attributes,
-            key,
-        } => {
-            let mut create = customers.create(new_customer(external_id, attributes));
+        CustomersCommand::Create { body, key } => {
+            let mut create = customers.create(request(body.to_request())?);
             if let Some(key) = key.idempotency_key {
                 create = create.idempotency_key(key);
             }
             print_customer(&create.await?)
         }
         CustomersCommand::Get { id } => print_customer(&customers.get(id).await?),
-        CustomersCommand::Update {
-            id,
-            external_id,
-            mut attributes,
-            clear,
-            key,
-        } => {
-            let entries = std::mem::take(&mut attributes.metadata);
-            let mut change = update(external_id, attributes, clear);
+        CustomersCommand::Update { id, mut body, key } => {
+            let entries = std::mem::take(&mut body.metadata);
+            let mut change: CustomerUpdate = request(body.to_request())?;
             if change.is_empty() && entries.is_empty() {
                 return Err(Failure::Other(
                     "nothing to change: give at least one field flag (see --help)".into(),
@@ -115,12 +80,11 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                 print_customer(&customer)
             }
         },
-        CustomersCommand::Ensure {
-            external_id,
-            attributes,
-        } => {
+        CustomersCommand::Ensure { mut body } => {
+            // Required by the command's arguments.
+            let external_id = body.external_id.take().unwrap_or_default();
             let ensured = customers
-                .ensure(external_id, new_customer(None, attributes))
+                .ensure(external_id, request::<NewCustomer>(body.to_request())?)
                 .await?;
             let verb = if ensured.created { "created" } else { "found" };
             note!("{verb} {}", ensured.customer.id);
@@ -129,18 +93,18 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
         CustomersCommand::Archive { id } => print_customer(&customers.archive(id).await?),
         CustomersCommand::Unarchive { id } => print_customer(&customers.unarchive(id).await?),
         CustomersCommand::List(args) => {
-            let mut request = customers.list(list_params(&args));
+            let mut list = customers.list(list_params(&args)?);
             if args.active {
-                request = request.active();
+                list = list.active();
             }
             if args.archived {
-                request = request.archived();
+                list = list.archived();
             }
             let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
             let stdout = std::io::BufWriter::new(std::io::stdout().lock());
             let mut sink = Sink::new(stdout, crate::output::format(), terminal)?;
             if args.all {
-                let mut stream = request.stream();
+                let mut stream = list.stream();
                 let mut read = 0u64;
                 loop {
                     match stream.try_next().await {
@@ -162,7 +126,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                     }
                 }
             } else {
-                let page = request.await?;
+                let page = list.await?;
                 for customer in &page.items {
                     sink.customer(customer)?;
                 }

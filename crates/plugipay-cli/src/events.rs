@@ -94,22 +94,20 @@ pub async fn events(client: &Client, command: EventsCommand) -> Result<(), Failu
             out.finish()?;
         }
         EventsCommand::List {
-            r#type,
-            occurred_after,
-            occurred_before,
-            order,
-            limit,
-            cursor,
+            query,
             all,
             parallel,
         } => {
-            let mut query = ListEventsParams::new();
-            query.type_ = r#type;
-            query.occurred_after = occurred_after;
-            query.occurred_before = occurred_before;
-            query.order = order;
-            query.limit = limit.or(all.then_some(100));
-            query.cursor = cursor;
+            if all && query.cursor.is_some() {
+                return Err(Failure::Usage(
+                    "--cursor starts one page; --all walks every page from the first: give one"
+                        .into(),
+                ));
+            }
+            let mut query: ListEventsParams = query
+                .to_params()
+                .map_err(|e| Failure::Usage(format!("the flags do not make a request: {e}")))?;
+            query.limit = query.limit.or(all.then_some(100));
             let request = client.call(ListEvents { query });
             let mut out = EventsOut::new(&mut stdout, terminal);
             if all {

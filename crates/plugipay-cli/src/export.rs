@@ -460,10 +460,19 @@ async fn write_book(
     };
     let mut count = 0u64;
     let mut sink = Sink::new(&mut *writer, crate::output::format(), terminal)?;
+    let mut rate_shown = false;
     while let Some(customer) = stream.try_next().await? {
         sink.customer_json(customer.json())?;
         count += 1;
         bar.inc(1);
+        // The rate this export allows itself, once the server has said
+        // its limit.
+        if !rate_shown
+            && let Some(rate) = crate::output::bulk_rate(client, plugipay::RateClass::Read)
+        {
+            bar.set_message(format!("customers exported (reads {rate})"));
+            rate_shown = true;
+        }
     }
     sink.finish()?;
     bar.finish_and_clear();

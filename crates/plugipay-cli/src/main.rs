@@ -36,6 +36,13 @@ mod known;
 mod output;
 mod rows;
 mod signals;
+#[rustfmt::skip]
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    reason = "generated from the spec by cargo xtask generate; change the spec or xtask instead"
+)]
+mod spec_args;
 
 use std::process::ExitCode;
 

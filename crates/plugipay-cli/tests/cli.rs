@@ -372,11 +372,12 @@ async fn errors_are_one_clear_line() {
         "{err}"
     );
 
-    // Refused before the network: a bad invocation.
+    // Refused before the network, by the range the spec documents: a bad
+    // invocation.
     let out = plugipay(&sb, &["customers", "list", "--limit", "0"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("invalid argument `limit`"),
+        stderr(&out).contains("--limit") && stderr(&out).contains("1..=100"),
         "{}",
         stderr(&out)
     );
