@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The "new user" check: does the README give an application developer all they need?
 #
-# Makes a fresh crate outside this workspace holding only what the README shows: its
-# [dependencies] and [dev-dependencies] blocks (`path = "crates/…"` pointed at this clone),
-# the quickstart as src/main.rs, every other example with a `fn main` as examples/readme_N.rs,
-# every `#[tokio::test]` example as tests/readme_N.rs and the remaining snippets as modules of
-# src/lib.rs (doc-hidden `# ` lines unhidden). Then `cargo check --offline --all-targets`:
-# an import the dependency blocks do not cover fails here.
+# Makes a fresh crate outside this workspace holding only what the README and the pages of
+# docs/ show: their [dependencies] and [dev-dependencies] blocks (`path = "crates/…"` pointed
+# at this clone), the README's quickstart (its first `fn main`) as src/main.rs, every other
+# example with a `fn main` as examples/readme_N.rs, every `#[tokio::test]` example as
+# tests/readme_N.rs and the remaining snippets as modules of src/lib.rs (doc-hidden `# ` lines
+# unhidden). Then `cargo check --offline --all-targets` (an import the dependency blocks do
+# not cover fails here) and `cargo run --offline`: the quickstart runs as written.
 #
 # Uses this workspace's Cargo.lock (the same versions, no network) and
 # CARGO_TARGET_DIR=target/new-user, so a second run reuses the first one's builds.
@@ -25,10 +26,14 @@ import os, re, sys
 
 root, crate = sys.argv[1], sys.argv[2]
 readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+docs_dir = os.path.join(root, "docs")
+pages = [readme] + [open(os.path.join(docs_dir, name), encoding="utf-8").read()
+                    for name in sorted(os.listdir(docs_dir)) if name.endswith(".md")]
+text = "\n".join(pages)
 
 # Dependency blocks: every ```toml block holding [dependencies] or [dev-dependencies].
 sections = {"dependencies": [], "dev-dependencies": []}
-for block in re.findall(r"```toml\n(.*?)```", readme, re.S):
+for block in re.findall(r"```toml\n(.*?)```", text, re.S):
     current = None
     for line in block.splitlines():
         header = re.fullmatch(r"\s*\[([a-z-]+)\]\s*", line)
@@ -57,7 +62,8 @@ def unhide(code):
         out.append(line)
     return "\n".join(out) + "\n"
 
-blocks = [unhide(b) for b in re.findall(r"```rust[^\n]*\n(.*?)```", readme, re.S)]
+# The README's blocks first: its first `fn main` is the quickstart.
+blocks = [unhide(b) for b in re.findall(r"```rust[^\n]*\n(.*?)```", text, re.S)]
 lib, mains, tests = [], [], []
 for i, code in enumerate(blocks):
     if "#[tokio::test]" in code:
@@ -92,4 +98,6 @@ cp "$root/Cargo.lock" "$crate/Cargo.lock"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/new-user}"
 cd "$crate"
 cargo check --offline --all-targets --quiet
-echo "new user: the README's dependency blocks build its examples"
+echo "new user: the dependency blocks build the README's and docs/'s examples"
+cargo run --offline --quiet > /dev/null
+echo "new user: the quickstart runs as written"

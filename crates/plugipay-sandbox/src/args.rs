@@ -62,11 +62,18 @@ fn rate(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Where `plugipay-sandbox` and `plugipay sandbox` listen unless told:
+/// loopback, port 8765 (the library's [`SandboxConfig`] takes a free port
+/// instead, for tests).
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8765";
+
 /// How to run a sandbox from the command line.
 #[derive(Clone, Debug, clap::Args)]
 pub struct SandboxArgs {
-    /// Address to listen on (HOST:PORT); port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:0")]
+    /// Address to listen on (HOST:PORT): a fixed port by default, so a
+    /// profile's base URL stays right across restarts; port 0 picks a free
+    /// one.
+    #[arg(long, default_value = DEFAULT_ADDR)]
     pub addr: SocketAddr,
 
     /// Create N generated customers in the default workspace at start.

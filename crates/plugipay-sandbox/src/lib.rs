@@ -95,7 +95,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
 
-pub use args::{SandboxArgs, WebhookSecret};
+pub use args::{DEFAULT_ADDR, SandboxArgs, WebhookSecret};
 pub use config::{
     ApiKey, Faults, LIVE_API_KEY, LIVE_KEY_ID, LIVE_SECRET, Limits, MetadataMode, Mode,
     PLATFORM_ACCOUNT_ID, PLATFORM_KEY_ID, PLATFORM_SECRET, RateLimits, SandboxConfig, Scope,

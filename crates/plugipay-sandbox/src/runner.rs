@@ -31,6 +31,14 @@ pub enum RunError {
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            RunError::Listen { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => {
+                write!(
+                    f,
+                    "cannot listen on {addr}: something already listens there (another \
+                     sandbox?); stop it, or give --addr another port (--addr 127.0.0.1:0 picks \
+                     a free one)"
+                )
+            }
             RunError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             RunError::Config(why) => f.write_str(why),
         }

@@ -1016,6 +1016,28 @@ async fn the_binary_prints_its_credentials() {
     child.kill().await.unwrap();
 }
 
+/// The binary listens on a fixed port unless told (a profile's base URL
+/// stays right across restarts); a port already taken is one clear line
+/// that says what to do, and exit status 1.
+#[tokio::test]
+async fn a_taken_port_is_said_plainly() {
+    assert_eq!(plugipay_sandbox::DEFAULT_ADDR, "127.0.0.1:8765");
+    let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugipay-sandbox"))
+        .args(["--addr", &addr])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&addr) && stderr.contains("already listens") && stderr.contains("--addr"),
+        "{stderr}"
+    );
+}
+
 /// One workspace updates a customer under a key; another floods writes;
 /// the first workspace's retry with the same key is then still a replay,
 /// not a second update.
