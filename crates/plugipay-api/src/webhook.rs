@@ -8,15 +8,15 @@
 //! than [`TOLERANCE_SECS`] away from its clock.
 //!
 //! ```
-//! use plugipay_api::webhook::{sign, signature, signature_matches};
+//! use plugipay_api::webhook::{signature_header, signature_hex, signature_matches};
 //!
 //! let body = br#"{"id":"evt_1"}"#;
-//! let header = sign(b"whsec_test", 1_700_000_000, body);
+//! let header = signature_header(b"whsec_test", 1_700_000_000, body);
 //! assert_eq!(
 //!     header,
 //!     "t=1700000000,v1=c89214b5b5da833daed6f0b8c5bb6bd58cea9022bd80ccc78230f3942d632925"
 //! );
-//! assert!(header.ends_with(&signature(b"whsec_test", 1_700_000_000, body)));
+//! assert!(header.ends_with(&signature_hex(b"whsec_test", 1_700_000_000, body)));
 //!
 //! // The receiver's check, in constant time, on the decoded hex.
 //! let v1 = hex::decode(&header[header.len() - 64..]).unwrap();
@@ -62,19 +62,33 @@ fn mac(secret: &[u8], timestamp: u64, body: &[u8]) -> Hmac<Sha256> {
     mac
 }
 
-/// The lowercase hex `v1` signature of `body` sent at `timestamp` (Unix
-/// seconds), keyed with the endpoint `secret`.
-pub fn signature(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
+/// The bare signature: the lowercase hex `v1` value (64 digits) of `body`
+/// sent at `timestamp` (Unix seconds), keyed with the endpoint `secret`.
+/// Not a header value: [`signature_header`] is the whole header.
+pub fn signature_hex(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
     hex::encode(mac(secret, timestamp, body).finalize().into_bytes())
 }
 
-/// The whole [`SIGNATURE_HEADER`] value for `body` sent at `timestamp`:
-/// `t=<timestamp>,v1=<signature>`.
-pub fn sign(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
+/// The whole [`SIGNATURE_HEADER`] value a delivery carries for `body` sent
+/// at `timestamp`: `t=<timestamp>,v1=<signature_hex>`. This is what a test
+/// puts in the header to sign a delivery it makes.
+pub fn signature_header(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
     format!(
         "{TIMESTAMP_KEY}={timestamp},{SCHEME_V1}={}",
-        signature(secret, timestamp, body)
+        signature_hex(secret, timestamp, body)
     )
+}
+
+/// The bare hex signature: the old name of [`signature_hex`].
+#[deprecated(note = "renamed signature_hex: the bare hex, not the header (signature_header)")]
+pub fn signature(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
+    signature_hex(secret, timestamp, body)
+}
+
+/// The whole header value: the old name of [`signature_header`].
+#[deprecated(note = "renamed signature_header: the whole header value, t=…,v1=…")]
+pub fn sign(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
+    signature_header(secret, timestamp, body)
 }
 
 /// Whether `candidate` (a `v1` signature decoded from hex) is the signature
@@ -107,7 +121,7 @@ mod tests {
     fn signature_is_the_published_recipe() {
         // Computed independently (Python's hmac over b"1700000000.{...}").
         assert_eq!(
-            signature(b"whsec_test", 1_700_000_000, br#"{"id":"evt_1"}"#),
+            signature_hex(b"whsec_test", 1_700_000_000, br#"{"id":"evt_1"}"#),
             "c89214b5b5da833daed6f0b8c5bb6bd58cea9022bd80ccc78230f3942d632925"
         );
     }
@@ -115,7 +129,7 @@ mod tests {
     #[test]
     fn matches_only_its_own_signature() {
         let body = b"{}";
-        let good = hex::decode(signature(b"whsec_a", 5, body)).unwrap();
+        let good = hex::decode(signature_hex(b"whsec_a", 5, body)).unwrap();
         assert!(signature_matches(b"whsec_a", 5, body, &good));
         assert!(!signature_matches(b"whsec_b", 5, body, &good));
         assert!(!signature_matches(b"whsec_a", 6, body, &good));

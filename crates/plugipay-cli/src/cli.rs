@@ -155,11 +155,12 @@ pub struct OutputArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
-    /// Show each call on stderr: every attempt (status, request id, rate
-    /// budget left), each retry and its reason, each wait for the rate
-    /// budget; -vv for more. Secrets are never shown.
+    /// Show each call on stderr, a line per event: every attempt (method,
+    /// target, status, time, attempt, request id, rate budget left), each
+    /// retry and its wait, each wait for the rate budget; -vv adds each
+    /// request's and answer's headers. Secrets are never shown.
     #[arg(short, long, action = clap::ArgAction::Count, global = true,
-          help = with_env("Show each call's attempts, retries and waits on stderr (-vv: more).", LOG_ENV))]
+          help = with_env("Show each call's attempts, retries and waits on stderr, a line each (-vv: and headers).", LOG_ENV))]
     pub verbose: u8,
 }
 

@@ -33,6 +33,7 @@ mod export;
 mod failed_rows;
 mod import;
 mod known;
+mod log;
 mod output;
 mod rows;
 mod signals;
@@ -156,40 +157,6 @@ fn exit_code(error: &plugipay::Error) -> ExitCode {
     }
 }
 
-/// `-v` / `PLUGIPAY_LOG`: the SDK's tracing (each call, each attempt with
-/// its status, request id and rate budget left, each retry and wait) on
-/// stderr, one compact line each, no colours. The SDK never puts a secret
-/// in a span or an event.
-fn start_logging(verbose: u8) -> Result<(), String> {
-    use tracing_subscriber::filter::LevelFilter;
-    let level = match verbose {
-        0 => match std::env::var(cli::LOG_ENV) {
-            Ok(level) => level.trim().parse::<LevelFilter>().map_err(|_| {
-                format!(
-                    "{}={level:?} is not a log level: off, error, warn, info, debug or trace",
-                    cli::LOG_ENV
-                )
-            })?,
-            Err(_) => return Ok(()),
-        },
-        1 => LevelFilter::DEBUG,
-        _ => LevelFilter::TRACE,
-    };
-    use tracing_subscriber::layer::SubscriberExt as _;
-    let subscriber = tracing_subscriber::fmt()
-        .compact()
-        .with_ansi(false)
-        .with_target(false)
-        .with_max_level(level)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(std::io::stderr)
-        .finish()
-        // The SDK's calls only, not the HTTP stack's connection chatter.
-        .with(tracing_subscriber::filter::Targets::new().with_target("plugipay", level));
-    tracing::subscriber::set_global_default(subscriber)
-        .map_err(|e| format!("cannot start logging: {e}"))
-}
-
 /// What to check after a common failure, if it is one.
 fn hint(error: &plugipay::Error) -> Option<&'static str> {
     if matches!(error.code(), Some(plugipay::ErrorCode::SignatureInvalid)) {
@@ -214,7 +181,7 @@ fn hint(error: &plugipay::Error) -> Option<&'static str> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     output::configure(cli.output.quiet, cli.output.format());
-    if let Err(message) = start_logging(cli.output.verbose) {
+    if let Err(message) = log::start(cli.output.verbose) {
         report!("error: {}", output::terminal_safe(&message));
         return ExitCode::from(exit::USAGE);
     }

@@ -1609,17 +1609,35 @@ async fn verbose_shows_attempts_and_retries_but_no_secret() {
         let err = stderr(&out);
         assert!(out.status.success(), "{err}");
         assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 250);
+        let list =
+            <plugipay::api::endpoints::ListCustomers as plugipay::api::endpoint::Endpoint>::PATH;
         for part in [
-            "operation=\"list_customers\"",
-            "retrying",
-            "rate_remaining=",
-            "request_id=\"req_",
-            "status=503",
+            format!("plugipay: GET {list}?limit=100 → 200 in "),
+            format!("plugipay: GET {list}?"),
+            "→ 503 in ".to_owned(),
+            "plugipay: retrying in ".to_owned(),
+            "left in the read budget".to_owned(),
+            ", request req_".to_owned(),
         ] {
-            assert!(err.contains(part), "{part}: {err}");
+            assert!(err.contains(&part), "{part}: {err}");
         }
+        // One line per event: no span bookkeeping, no timestamps.
+        assert!(err.lines().all(|l| l.starts_with("plugipay: ")), "{err}");
+        assert!(!err.contains("time.busy"), "{err}");
         assert!(!err.contains(TEST_SECRET), "{err}");
     }
+    // -vv adds the headers, the signature and secret never.
+    let out = run(Some("-vv"), None).await.unwrap();
+    let err = stderr(&out);
+    assert!(
+        err.contains("plugipay: > authorization: Plugipay-HMAC-SHA256 keyId="),
+        "{err}"
+    );
+    assert!(err.contains("plugipay: < x-ratelimit-remaining: "), "{err}");
+    assert!(
+        !err.contains(TEST_SECRET) && !err.contains("scope=*"),
+        "{err}"
+    );
     assert!(proxy.counts().values().sum::<u64>() > 0);
     let quiet = run(None, None).await.unwrap();
     assert!(quiet.status.success(), "{}", stderr(&quiet));
@@ -1704,7 +1722,7 @@ async fn events_and_saved_deliveries() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let header = plugipay::api::webhook::sign(b"whsec_cli", now, body.as_bytes());
+    let header = plugipay::api::webhook::signature_header(b"whsec_cli", now, body.as_bytes());
     let file = temp_file("delivery.json", &body);
     let path = file.to_str().unwrap();
     let verified = plugipay_without_credentials(&[

@@ -339,8 +339,11 @@ impl Delivery {
     /// One attempt, signed afresh: whether it was answered 2xx.
     async fn attempt(&self) -> bool {
         let now = self.clock.unix_secs();
-        let signature =
-            plugipay_api::webhook::sign(self.endpoint.secret.as_bytes(), now, self.body.as_bytes());
+        let signature = plugipay_api::webhook::signature_header(
+            self.endpoint.secret.as_bytes(),
+            now,
+            self.body.as_bytes(),
+        );
         let sent = self
             .http
             .post(&self.endpoint.url)

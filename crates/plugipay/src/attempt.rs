@@ -57,11 +57,47 @@ pub(crate) async fn attempt(
     if let Some(timeout) = timeout {
         *request.timeout_mut() = Some(timeout);
     }
+    if tracing::enabled!(tracing::Level::TRACE) {
+        trace_headers(">", request.headers());
+    }
     let response = match api.client().execute(request).await {
         Ok(response) => response,
         Err(e) => return Ok(Attempt::Failed(e)),
     };
+    if tracing::enabled!(tracing::Level::TRACE) {
+        trace_headers("<", response.headers());
+    }
     Ok(Attempt::Answered(read(response, MAX_RESPONSE_BYTES).await))
+}
+
+/// Each header as a trace event, `> name: value` for a request's and `<`
+/// for an answer's; an `Authorization` value keeps only its scheme and key
+/// id (a Bearer key, a signature and a secret are never shown).
+fn trace_headers(direction: &str, headers: &HeaderMap) {
+    for (name, value) in headers {
+        let value = value.to_str().unwrap_or("(not text)");
+        let shown = if name == reqwest::header::AUTHORIZATION {
+            redacted_authorization(value)
+        } else {
+            value.to_owned()
+        };
+        tracing::trace!("{direction} {name}: {shown}");
+    }
+}
+
+/// An `Authorization` value without its secret part.
+fn redacted_authorization(value: &str) -> String {
+    match value.split_once(' ') {
+        Some((scheme, params)) if scheme == plugipay_api::wire::HMAC_SCHEME => {
+            let key_id = params
+                .split(',')
+                .find_map(|p| p.trim().strip_prefix("keyId="))
+                .unwrap_or("?");
+            format!("{scheme} keyId={key_id}, signature=(redacted)")
+        }
+        Some((scheme, _)) => format!("{scheme} (redacted)"),
+        None => "(redacted)".to_owned(),
+    }
 }
 
 /// Reads a whole response, at most `limit` bytes of body.
@@ -94,5 +130,25 @@ async fn read_chunks(mut response: reqwest::Response, limit: usize) -> Body {
             Ok(None) => return Body::Whole(body.into()),
             Err(e) => return Body::Cut(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_authorization;
+
+    #[test]
+    fn authorization_shows_no_secret() {
+        assert_eq!(
+            redacted_authorization(
+                "Plugipay-HMAC-SHA256 keyId=ak_test_1, scope=*, signature=abc123"
+            ),
+            "Plugipay-HMAC-SHA256 keyId=ak_test_1, signature=(redacted)"
+        );
+        assert_eq!(
+            redacted_authorization("Bearer pk_test_secret"),
+            "Bearer (redacted)"
+        );
+        assert_eq!(redacted_authorization("pk_test_secret"), "(redacted)");
     }
 }

@@ -94,5 +94,11 @@ pub use retry::{
 };
 pub use webhooks::{Event, EventType, WebhookError};
 
-/// The generated low-level client crate, re-exported for [`Client::api`].
+/// The generated low-level client crate, documented here in full: the
+/// spec's types (`api::types`), every operation as a description
+/// (`api::endpoints`, for [`Client::call`]) with its query parameters
+/// (`api::params`: the events list's among them), the webhook signature
+/// recipe (`api::webhook`), the event type read from either envelope
+/// (`api::event`) and the client itself ([`Client::api`]).
+#[doc(inline)]
 pub use plugipay_api as api;

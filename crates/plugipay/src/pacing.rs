@@ -502,11 +502,17 @@ impl Pacer {
                     }
                 }
                 Some(wait) => {
+                    let wait_ms = wait.as_millis() as u64;
                     tracing::debug!(
                         class = ?class,
-                        wait_ms = wait.as_millis() as u64,
+                        wait_ms,
                         bulk = share.is_some(),
-                        "waiting for the rate budget"
+                        "waiting {wait_ms} ms for the {} budget{}",
+                        match class {
+                            RateClass::Read => "read",
+                            RateClass::Write => "write",
+                        },
+                        if share.is_some() { " (bulk work)" } else { "" }
                     );
                     tokio::time::sleep(wait).await;
                 }

@@ -47,6 +47,11 @@ async fn run<T: DeserializeOwned>(
     outgoing: &Outgoing,
 ) -> Result<Envelope<T>, Error> {
     let request = outgoing.build(api, options.on_behalf_of.as_deref())?;
+    // What the attempt lines name: the method and the target as sent.
+    let target = match request.url().query() {
+        Some(query) => format!("{} {}?{query}", request.method(), request.url().path()),
+        None => format!("{} {}", request.method(), request.url().path()),
+    };
     let deadline = options
         .deadline_at
         .or_else(|| options.deadline.and_then(|d| Instant::now().checked_add(d)));
@@ -98,9 +103,11 @@ async fn run<T: DeserializeOwned>(
         );
         // The clock this attempt is signed by (an answer may change it).
         let signed_by = api.inner().clock().offset_secs();
+        let sent = Instant::now();
         let attempted = one::<T>(api, &request, timeout, needs_data)
             .instrument(span.clone())
             .await;
+        let took = sent.elapsed();
         let (result, outcome, rate) = match attempted {
             Ok(judged) => judged,
             Err(error) => return Err(unknown_unless_settled(error, false, maybe_applied)),
@@ -125,6 +132,23 @@ async fn run<T: DeserializeOwned>(
         };
         span.record("status", status);
         span.record("request_id", request_id.as_deref());
+        span.in_scope(|| {
+            let line = AttemptLine {
+                target: &target,
+                status,
+                error: result.as_ref().err(),
+                took,
+                attempt: retries + 1,
+                request_id: request_id.as_deref(),
+                left: rate.as_ref().map(|r| (r.remaining(), class)),
+            };
+            tracing::debug!(
+                status,
+                took_ms = took.as_millis() as u64,
+                request_id = request_id.as_deref(),
+                "{line}"
+            );
+        });
         if !clock_corrected
             && let Err(error) = &result
             && refused_for_the_clock(api, error, signed_by)
@@ -151,7 +175,7 @@ async fn run<T: DeserializeOwned>(
             {
                 span.in_scope(|| {
                     let wait_ms = wait.as_millis() as u64;
-                    tracing::info!(error = %error, wait_ms, "retrying");
+                    tracing::info!(error = %error, wait_ms, "retrying in {wait_ms} ms: {error}");
                 });
                 tokio::time::sleep(wait).await;
                 retries += 1;
@@ -162,9 +186,13 @@ async fn run<T: DeserializeOwned>(
                 call.record("attempts", retries + 1);
                 call.record("status", status);
                 call.record("request_id", request_id.as_deref());
+                let attempts = retries + 1;
+                let noun = if attempts == 1 { "attempt" } else { "attempts" };
                 match &result {
-                    Ok(_) => tracing::debug!("succeeded"),
-                    Err(error) => tracing::debug!(error = %error, "failed"),
+                    Ok(_) => tracing::trace!("the call succeeded in {attempts} {noun}"),
+                    Err(error) => {
+                        tracing::trace!(error = %error, "the call failed after {attempts} {noun}")
+                    }
                 }
                 let settled = result.as_ref().err().is_some_and(|e| settles(outcome, e));
                 return result
@@ -196,6 +224,45 @@ fn refused_for_the_clock(api: &plugipay_api::Client, error: &Error, signed_by: i
     // Usually kept already, as every answer's `Date` is (see `one`).
     api.inner().clock().set_offset_secs(offset);
     true
+}
+
+/// One attempt as `-v` shows it, on one line: `GET /api/v1/customers?limit=2
+/// → 200 in 2 ms (attempt 1, request req_…, 99 left in the read budget)`.
+struct AttemptLine<'a> {
+    target: &'a str,
+    status: Option<u16>,
+    error: Option<&'a Error>,
+    took: Duration,
+    attempt: u32,
+    request_id: Option<&'a str>,
+    /// The rate budget left, by the answer's headers.
+    left: Option<(u32, RateClass)>,
+}
+
+impl std::fmt::Display for AttemptLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.took.as_millis();
+        match self.status {
+            Some(status) => write!(f, "{} → {status} in {ms} ms", self.target)?,
+            None => write!(f, "{} → no answer after {ms} ms", self.target)?,
+        }
+        write!(f, " (attempt {}", self.attempt)?;
+        if let Some(id) = self.request_id {
+            write!(f, ", request {id}")?;
+        }
+        if let Some((left, class)) = self.left {
+            let class = match class {
+                RateClass::Read => "read",
+                RateClass::Write => "write",
+            };
+            write!(f, ", {left} left in the {class} budget")?;
+        }
+        f.write_str(")")?;
+        match (self.status, self.error) {
+            (None, Some(error)) => write!(f, ": {error}"),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Whether an answer tells where a write stands even after earlier

@@ -82,10 +82,10 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(TOLERANCE_SECS);
 ///
 /// use chrono::DateTime;
 /// use plugipay::webhooks::{Verifier, WebhookError};
-/// use plugipay_api::webhook::sign;
+/// use plugipay_api::webhook::signature_header;
 ///
 /// let body = br#"{"id":"evt_1","type":"plugipay.customer.created.v1","accountId":"acct_1","occurredAt":"2026-01-05T10:00:00Z","data":{"object":{"id":"cus_1"},"aggregateType":"customer","aggregateId":"cus_1"}}"#;
-/// let header = sign(b"whsec_new", 1_767_607_200, body);
+/// let header = signature_header(b"whsec_new", 1_767_607_200, body);
 /// let now = DateTime::from_timestamp(1_767_607_260, 0).unwrap();
 ///
 /// // The old secret and the new one both pass while the endpoint rotates.

@@ -5,6 +5,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use plugipay::api::endpoint::Endpoint as _;
+use plugipay::api::endpoints::{CreateCustomer, GetCustomer};
 use plugipay::{Client, NewCustomer, RetryPolicy};
 use plugipay_sandbox::{
     FaultKind, FaultProxy, ProxyFaults, Sandbox, SandboxConfig, TEST_KEY_ID, TEST_SECRET,
@@ -61,21 +63,29 @@ async fn calls_are_traced_without_secrets() {
             .unwrap_or_else(|| panic!("no line with {needle:?} in\n{text}"))
             .to_owned()
     };
-    let created = line("succeeded");
+    // One line per attempt, in its call's span: the method and target, the
+    // status, the attempt, the request id.
+    let created = line(&format!("POST {} → 201", CreateCustomer::PATH));
     assert!(
-        created.contains("operation=\"create_customer\" attempts=1 status=201 request_id=\"req_"),
+        created.contains("(attempt 1, request req_")
+            && created.contains("plugipay{operation=\"create_customer\""),
         "{created}"
     );
-    let retried = line("retrying");
+    let retried = line("retrying in");
     assert!(
         retried.contains("attempt{number=1 status=429 request_id=\"req_"),
         "{retried}"
     );
-    let failed = line("failed");
-    assert!(
-        failed.contains("operation=\"get_customer\" attempts=3 status=429"),
-        "{failed}"
+    let last = line("→ 429 in");
+    assert!(last.contains("operation=\"get_customer\""), "{last}");
+    let get = format!(
+        "GET {}",
+        GetCustomer {
+            id: customer.id.clone()
+        }
+        .path()
     );
+    assert_eq!(text.matches(&get).count(), 3, "{text}");
     assert!(
         err.request_id().is_some_and(|id| text.contains(id)),
         "{text}"

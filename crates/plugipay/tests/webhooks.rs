@@ -1,4 +1,4 @@
-//! Customer webhooks: a delivery signed with `plugipay_api::webhook::sign`
+//! Customer webhooks: a delivery signed with `plugipay_api::webhook::signature_header`
 //! passes `plugipay::webhooks::Verifier`, and every change to it on the way
 //! (timestamp, a body byte, a signature digit, the secret) is refused with
 //! its own typed reason; both envelopes and both type spellings read; no
@@ -13,7 +13,9 @@ use http::{HeaderMap, HeaderValue};
 use plugipay::webhooks::{
     DEFAULT_TOLERANCE, Event, EventType, Malformed, SignatureHeader, Verifier, WebhookError,
 };
-use plugipay_api::webhook::{SIGNATURE_HEADER, SIGNATURE_HEADER_ALT, sign, signature};
+use plugipay_api::webhook::{
+    SIGNATURE_HEADER, SIGNATURE_HEADER_ALT, signature_header as sign, signature_hex as signature,
+};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -653,7 +655,7 @@ proptest! {
 /// Plugipay's official Python SDK (`forjio-plugipay`) and this crate agree
 /// on the recipe both ways: a delivery signed in Python (by the published
 /// recipe, checked there by the SDK's `verify_webhook`) passes our
-/// verifier, and one signed by `plugipay_api::webhook::sign` passes the
+/// verifier, and one signed by `plugipay_api::webhook::signature_header` passes the
 /// SDK's verifier (and a tampered one does not). Runs when `PLUGIPAY_PYTHON`
 /// names a Python with the SDK installed (`.ci/run` sets it).
 #[test]
