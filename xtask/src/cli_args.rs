@@ -172,7 +172,9 @@ fn help(doc: &Value, name: &str, schema: &Value, kind: &Kind) -> String {
             };
             text.push_str(&format!(" [{range}]"));
         }
-        Kind::DateTime => text.push_str(" [RFC 3339: 2026-12-04T10:00:00Z]"),
+        Kind::DateTime => {
+            text.push_str(" [2026-12-04T10:00:00Z, 2026-12-04 (midnight UTC) or 24h (before now)]")
+        }
         Kind::StringMap => text.push_str(" [KEY=VALUE, repeatable]"),
         Kind::Json => text.push_str(" [JSON]"),
         _ => {}
@@ -206,7 +208,9 @@ fn flag(doc: &Value, wire: &str, schema: &Value, clear: bool) -> Flag {
         ),
         Kind::DateTime => (
             quote!(Option<::chrono::DateTime<::chrono::Utc>>),
-            quote!(#[arg(long = #long, value_name = "TIME")]),
+            // RFC 3339, a bare date or a span back from now (the CLI's
+            // `times::instant`), each refusal saying which forms it takes.
+            quote!(#[arg(long = #long, value_name = "TIME", value_parser = crate::times::instant)]),
             quote!(::serde_json::Value::String(
                 value.to_rfc3339_opts(::chrono::SecondsFormat::AutoSi, true)
             )),

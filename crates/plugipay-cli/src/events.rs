@@ -187,7 +187,13 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         Some(now) => verifier.verify_at(args.signature.as_str(), &body, now),
         None => verifier.verify(args.signature.as_str(), &body),
     }
-    .map_err(|e| Failure::Other(format!("the delivery does not verify: {e} ({})", e.code())))?;
+    .map_err(|e| {
+        Failure::Other(format!(
+            "the delivery does not verify: {e} ({}){}",
+            e.code(),
+            verify_hint(e.code())
+        ))
+    })?;
     note!("signature valid: event {} ({})", event.id, event.event_type);
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let json = event.raw.to_string();
@@ -199,6 +205,26 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     text_line(&mut stdout, &json)?;
     flush(&mut stdout)
+}
+
+/// What usually causes a verification failure of kind `code`, as the end
+/// of its error line.
+fn verify_hint(code: &str) -> &'static str {
+    match code {
+        "signature_invalid" => {
+            "; the usual causes: the wrong secret (each endpoint has its own whsec_…; test and \
+             live differ), a body that is not the bytes as received (pretty-printed, re-serialised \
+             JSON, or a changed line ending), or a header from another delivery"
+        }
+        "signature_stale" => {
+            "; the delivery is older than --tolerance allows: a saved one needs --at with the time \
+             it was received (its t= value), or this machine's clock is off"
+        }
+        "signature_missing" | "signature_malformed" => {
+            "; give the X-Plugipay-Signature header's whole value: --signature 't=…,v1=…'"
+        }
+        _ => "",
+    }
 }
 
 /// The variable `webhooks verify` reads the endpoint secret from when no

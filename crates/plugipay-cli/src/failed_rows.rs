@@ -104,26 +104,28 @@ impl FailedRows {
         let mut said = Vec::new();
         match (&self.broken, &self.out) {
             (Some(broken), out) => said.push(format!(
-                "{broken}; the {} rows not done are not all in a file{}: import the whole \
+                "{broken}; the {} not done {} not all in a file{}: import the whole \
                  file again (rows already imported are found, not created again)",
-                self.written + self.lost,
+                crate::output::plural(self.written + self.lost, "row", "rows"),
+                if self.written + self.lost == 1 { "is" } else { "are" },
                 out.as_ref().map_or(String::new(), |(path, _)| format!(
                     " ({} holds only some of them)",
                     path.display()
                 ))
             )),
             (None, Some((path, _))) => said.push(format!(
-                "the {} rows not done are in {}: import that file to finish \
+                "the {} not done {} in {}: import that file to finish \
                  (running an import again is safe)",
-                self.written,
+                crate::output::plural(self.written, "row", "rows"),
+                if self.written == 1 { "is" } else { "are" },
                 path.display()
             )),
             (None, None) => {}
         }
         if self.uncopied > 0 {
             said.push(format!(
-                "{} unreadable rows could not be copied out (see their lines above)",
-                self.uncopied
+                "{} could not be copied out (see their lines above)",
+                crate::output::plural(self.uncopied, "unreadable row", "unreadable rows")
             ));
         }
         let said = (!said.is_empty()).then(|| said.join("; "));

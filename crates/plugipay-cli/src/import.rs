@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use indicatif::ProgressBar;
+
 use plugipay::{Client, Customer, NewCustomer, SyncAction};
 
 use crate::Failure;
@@ -280,6 +280,8 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
     // From here on Ctrl-C (SIGINT, SIGTERM, SIGHUP) stops the import
     // cleanly instead of killing it mid-row.
     let mut interrupts = Interrupts::listen()?;
+    // The summary's time is the whole run's, the reading of the book too.
+    let started = Instant::now();
     let scan = scan(path)?;
     // What the book holds of the rows, by reads, before any write.
     let known = match &scan {
@@ -295,11 +297,13 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
     if let Some(scan) = &scan {
         let (found, rows) = (known.found(), scan.external_ids.len());
         if known.complete() {
-            note!("read the book: {found} of the {rows} rows' customers exist");
+            let rows = crate::output::plural(rows as u64, "row's customer", "rows' customers");
+            note!("read the book: {found} of the {rows} exist");
         } else {
             note!(
-                "read part of the book: {found} of the {rows} rows' customers found; \
-                 the other rows are looked up one by one"
+                "read part of the book: {found} of the {} found; \
+                 the other rows are looked up one by one",
+                crate::output::plural(rows as u64, "row's customer", "rows' customers")
             );
         }
     }
@@ -312,7 +316,6 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
             "rows imported"
         },
     );
-    let started = Instant::now();
     let Rows {
         header,
         rows,
@@ -483,7 +486,7 @@ struct Report<'a> {
     path: &'a Path,
     tally: Tally,
     not_done: &'a mut Option<FailedRows>,
-    bar: &'a ProgressBar,
+    bar: &'a crate::output::Progress,
 }
 
 impl Report<'_> {
@@ -558,23 +561,27 @@ impl Tally {
         } = self;
         // Rows abandoned in flight may have been written: unknown too.
         let unknown = unknown + abandoned;
-        let rows = created + found + updated + unchanged + failed + unknown;
+        let rows = crate::output::plural(
+            created + found + updated + unchanged + failed + unknown,
+            "row",
+            "rows",
+        );
         // Only a write can be of unknown outcome: a dry run has none.
         let unknown = format!("{unknown} of unknown outcome");
         match (mode.dry_run, mode.update) {
             (false, false) => format!(
-                "imported {rows} rows in {seconds:.1}s: {created} created, {found} found, {failed} failed, \
+                "imported {rows} in {seconds:.1} s: {created} created, {found} found, {failed} failed, \
                  {unknown}"
             ),
             (false, true) => format!(
-                "synced {rows} rows in {seconds:.1}s: {created} created, {updated} updated, \
+                "synced {rows} in {seconds:.1} s: {created} created, {updated} updated, \
                  {unchanged} unchanged, {failed} failed, {unknown}"
             ),
             (true, false) => format!(
-                "dry run, nothing written: {rows} rows: {created} to create, {found} found, {failed} failed"
+                "dry run, nothing written: {rows}: {created} to create, {found} found, {failed} failed"
             ),
             (true, true) => format!(
-                "dry run, nothing written: {rows} rows: {created} to create, {updated} to update, \
+                "dry run, nothing written: {rows}: {created} to create, {updated} to update, \
                  {unchanged} unchanged, {failed} failed"
             ),
         }

@@ -55,32 +55,38 @@ impl Known {
             .list(ListParams::new().limit(PAGE as u32))
             .partitioned(RANGES);
         let mut read = 0u64;
-        loop {
+        let progress = crate::output::progress(None, "customers read (finding the rows' customers)");
+        let known = loop {
             match book.try_next().await {
                 Ok(Some(customer)) => {
                     read += 1;
+                    progress.inc(1);
                     if let Some(id) = customer.external_id.as_deref()
                         && wanted.contains(id)
                     {
                         known.by_external_id.insert(id.to_owned(), customer);
                     }
                     if read > budget {
-                        return known;
+                        break known;
                     }
                 }
                 Ok(None) => {
                     known.complete = true;
-                    return known;
+                    break known;
                 }
                 Err(error) => {
-                    note!(
-                        "note: reading the book failed ({}); each row is looked up instead",
-                        crate::output::terminal_safe(&error.report().to_string())
-                    );
-                    return known;
+                    progress.suspend(|| {
+                        note!(
+                            "note: reading the book failed ({}); each row is looked up instead",
+                            crate::output::terminal_safe(&error.report().to_string())
+                        )
+                    });
+                    break known;
                 }
             }
-        }
+        };
+        progress.finish_and_clear();
+        known
     }
 
     /// Where the customer of `external_id` stands.

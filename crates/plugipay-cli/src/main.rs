@@ -37,6 +37,7 @@ mod log;
 mod output;
 mod rows;
 mod signals;
+mod times;
 #[rustfmt::skip]
 #[allow(
     clippy::all,

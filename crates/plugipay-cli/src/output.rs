@@ -84,11 +84,20 @@ pub fn bulk_rate(client: &plugipay::Client, class: plugipay::RateClass) -> Optio
         (Some(b), share) if share.is_whole() => {
             Some(format!("the whole {}/s {noun} limit", b.limit))
         }
-        (Some(b), share) => Some(format!(
-            "at most {}/s ({share} of the {}/s {noun} limit)",
-            rate(b.bulk_per_second.unwrap_or(f64::from(b.limit))),
-            b.limit
-        )),
+        (Some(b), share) => {
+            // What bulk work drew, or (before its first bulk request) what
+            // the share allows of the limit.
+            let limit = f64::from(b.limit);
+            let allowed = b.bulk_per_second.unwrap_or(match share {
+                plugipay::RateShare::Fraction(f) => f * limit,
+                plugipay::RateShare::PerSecond(r) => r.min(limit),
+            });
+            Some(format!(
+                "at most {}/s ({share} of the {}/s {noun} limit)",
+                rate(allowed),
+                b.limit
+            ))
+        }
         (None, plugipay::RateShare::PerSecond(per_second)) => Some(format!(
             "at most {}/s (no {noun} limit reported)",
             rate(per_second)
@@ -413,25 +422,129 @@ fn parsed(text: &str) -> Result<serde_json::Map<String, Value>, Failure> {
     }
 }
 
-/// A progress bar on stderr when stderr is a terminal, hidden otherwise
-/// (and with `--quiet`).
-pub fn progress(len: Option<u64>, what: &str) -> ProgressBar {
-    if quiet() || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+/// How often a run whose stderr is not a terminal says how far it got.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The progress of a long run on stderr: a bar on a terminal; otherwise a
+/// line every ten seconds (`plugipay: 1,200 of 600,000 rows imported (120/s,
+/// 10 s)`), so a log shows the run is alive; nothing with `--quiet`.
+pub struct Progress {
+    bar: ProgressBar,
+    /// Lines instead of a bar: when the last was written.
+    lines: Option<std::sync::Mutex<std::time::Instant>>,
+    total: Option<u64>,
+    started: std::time::Instant,
+}
+
+/// A count with thousands separated (`1,200`).
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
     }
-    let bar = match len {
-        Some(len) => ProgressBar::new(len).with_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} ({per_sec}, {eta} left)")
-                .expect("a valid template"),
-        ),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {pos} {msg} ({per_sec})")
-                .expect("a valid template"),
-        ),
-    };
-    bar.set_message(what.to_owned());
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
+    out
+}
+
+/// `n` and its noun, singular or plural (`1 row`, `2 rows`).
+pub fn plural(n: u64, singular: &str, plural: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { singular } else { plural })
+}
+
+/// A rate as a progress line shows it: whole numbers from 10 a second up,
+/// one decimal below.
+pub fn per_second(n: u64, secs: f64) -> String {
+    let rate = if secs > 0.0 { n as f64 / secs } else { 0.0 };
+    if rate >= 10.0 {
+        format!("{}/s", count(rate.round() as u64))
+    } else {
+        format!("{rate:.1}/s")
+    }
+}
+
+impl Progress {
+    /// Progress of `what` (`rows imported`), out of `total` when known.
+    pub fn new(total: Option<u64>, what: &str) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = if quiet() || !terminal {
+            ProgressBar::hidden()
+        } else {
+            let template = match total {
+                Some(_) => "{bar:40} {pos}/{len} {msg} ({rate}, {eta} left)",
+                None => "{spinner} {pos} {msg} ({rate})",
+            };
+            let style = ProgressStyle::with_template(template)
+                .expect("a valid template")
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = w.write_str(&per_second(state.pos(), state.elapsed().as_secs_f64()));
+                    },
+                );
+            let bar = match total {
+                Some(total) => ProgressBar::new(total),
+                None => ProgressBar::new_spinner(),
+            }
+            .with_style(style);
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        };
+        if let Some(total) = total {
+            bar.set_length(total);
+        }
+        bar.set_message(what.to_owned());
+        let lines = (!quiet() && !terminal)
+            .then(|| std::sync::Mutex::new(std::time::Instant::now()));
+        Self {
+            bar,
+            lines,
+            total,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// `n` more done.
+    pub fn inc(&self, n: u64) {
+        self.bar.inc(n);
+        if let Some(last) = &self.lines {
+            let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+            if last.elapsed() >= PROGRESS_EVERY {
+                *last = std::time::Instant::now();
+                let done = self.bar.position();
+                let secs = self.started.elapsed().as_secs_f64();
+                let of = self.total.map(|t| format!(" of {}", count(t))).unwrap_or_default();
+                report!(
+                    "plugipay: {}{of} {} ({}, {secs:.0} s)",
+                    count(done),
+                    self.bar.message(),
+                    per_second(done, secs)
+                );
+            }
+        }
+    }
+
+    /// Changes what the progress is of (a bar's message, a line's words).
+    pub fn set_message(&self, what: String) {
+        self.bar.set_message(what);
+    }
+
+    /// Writes a note without the bar in the way.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.bar.suspend(f)
+    }
+
+    /// Removes the bar.
+    pub fn finish_and_clear(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Progress of `what` (see [`Progress`]).
+pub fn progress(len: Option<u64>, what: &str) -> Progress {
+    Progress::new(len, what)
 }
 
 /// Options that create a new file (never an existing one) for writing,

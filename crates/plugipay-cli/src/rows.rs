@@ -63,16 +63,36 @@ pub fn customer_fields() -> &'static BTreeSet<String> {
 /// and whoever reports them, once per file.
 pub type Skipped = Arc<Mutex<BTreeSet<String>>>;
 
-/// A JSON line as a row: keys the create request does not take are left
-/// out (and noted in `skipped`), and so are `null` values, so a line of
-/// `export` is a row.
+/// A JSON line as a row: keys only a customer answer has are left out (and
+/// noted in `skipped`), and so are `null` values, so a line of `export` is
+/// a row; a key neither takes refuses the row.
 fn json_row(text: &str, skipped: &Skipped) -> Result<Row, String> {
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("not a customer row: {e}"))?;
     let serde_json::Value::Object(mut fields) = value else {
         return Err("not a customer row: expected a JSON object".to_owned());
     };
-    let known = row_fields();
+    let (known, answers) = (row_fields(), customer_fields());
+    // A key only a customer answer has (an export's `id`, `createdAt`, …)
+    // is left out; any other key the row does not take refuses the row
+    // (its data would be lost), which is then copied out with the rows not
+    // done.
+    let unknown: Vec<String> = fields
+        .keys()
+        .filter(|key| !known.contains(*key) && !answers.contains(*key))
+        .map(|key| match closest(key, known) {
+            Some(field) => format!("{key:?} (did you mean {field}?)"),
+            None => format!("{key:?}"),
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "not a customer row: unknown field{} {} (`plugipay customers import --schema` shows \
+             the row's fields)",
+            if unknown.len() == 1 { "" } else { "s" },
+            unknown.join(", ")
+        ));
+    }
     fields.retain(|key, value| {
         if !known.contains(key) {
             lock(skipped).insert(key.clone());
@@ -125,7 +145,10 @@ fn csv_columns(headers: &csv::StringRecord, skipped: &Skipped) -> Result<Vec<Col
                 if answers.contains(&name) {
                     lock(skipped).insert(header.to_owned());
                 } else {
-                    unknown.push(format!("{header:?}"));
+                    unknown.push(match closest(header, &fields) {
+                        Some(field) => format!("{header:?} (did you mean {field}?)"),
+                        None => format!("{header:?}"),
+                    });
                 }
                 Column::Skipped
             }
@@ -142,6 +165,41 @@ fn csv_columns(headers: &csv::StringRecord, skipped: &Skipped) -> Result<Vec<Col
         unknown.join(", "),
         valid.join(", ")
     ))
+}
+
+/// The field a mistyped column most likely meant: the same name in another
+/// case or with `_`/`-`, or one at most two letters away.
+fn closest<'a>(header: &str, fields: &'a BTreeSet<String>) -> Option<&'a str> {
+    let fold = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !matches!(c, '_' | '-' | ' '))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = fold(header);
+    fields
+        .iter()
+        .map(|field| (edit_distance(&wanted, &fold(field)), field))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, field)| field.as_str())
+}
+
+/// The number of single-letter edits from `a` to `b` (Levenshtein).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(previous + cost);
+            previous = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// A CSV record as a row, by the columns of its header row; empty cells
@@ -468,4 +526,24 @@ pub fn scan(path: &Path) -> Result<Option<Scan>, Failure> {
         }
     }
     Ok(Some(scan))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mistyped_column_gets_a_suggestion() {
+        let fields: BTreeSet<String> = ["externalId", "email", "name", "taxId"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(closest("ExternalId", &fields), Some("externalId"));
+        assert_eq!(closest("external_id", &fields), Some("externalId"));
+        assert_eq!(closest("emial", &fields), Some("email"));
+        assert_eq!(closest("tax id", &fields), Some("taxId"));
+        assert_eq!(closest("favouriteColour", &fields), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "ab"), 2);
+    }
 }

@@ -24,8 +24,12 @@ fn key_value(
 pub struct ListCustomersQuery {
     /**Only customers created after this instant (ISO-8601).
 
-Whether a customer created at exactly this instant is included is not published: the sandbox leaves it out (strictly after). The SDK's partitioned walk leaves your own bound to the server and applies its own cuts between ranges itself, so either way each customer comes once. [RFC 3339: 2026-12-04T10:00:00Z]*/
-    #[arg(long = "created-after", value_name = "TIME")]
+Whether a customer created at exactly this instant is included is not published: the sandbox leaves it out (strictly after). The SDK's partitioned walk leaves your own bound to the server and applies its own cuts between ranges itself, so either way each customer comes once. [2026-12-04T10:00:00Z, 2026-12-04 (midnight UTC) or 24h (before now)]*/
+    #[arg(
+        long = "created-after",
+        value_name = "TIME",
+        value_parser = crate::times::instant
+    )]
     pub created_after: Option<::chrono::DateTime<::chrono::Utc>>,
     ///The `meta.cursor` of the previous page.
     #[arg(long = "cursor", value_name = "CURSOR")]
@@ -364,13 +368,21 @@ pub struct ListEventsQuery {
     pub limit: Option<i64>,
     /**Only events that occurred at or after this instant (ISO-8601): Plugipay documents the window as half-open, `[occurredAfter, occurredBefore)`.
 
-[RFC 3339: 2026-12-04T10:00:00Z]*/
-    #[arg(long = "occurred-after", value_name = "TIME")]
+[2026-12-04T10:00:00Z, 2026-12-04 (midnight UTC) or 24h (before now)]*/
+    #[arg(
+        long = "occurred-after",
+        value_name = "TIME",
+        value_parser = crate::times::instant
+    )]
     pub occurred_after: Option<::chrono::DateTime<::chrono::Utc>>,
     /**Only events that occurred before this instant (ISO-8601; exclusive).
 
-[RFC 3339: 2026-12-04T10:00:00Z]*/
-    #[arg(long = "occurred-before", value_name = "TIME")]
+[2026-12-04T10:00:00Z, 2026-12-04 (midnight UTC) or 24h (before now)]*/
+    #[arg(
+        long = "occurred-before",
+        value_name = "TIME",
+        value_parser = crate::times::instant
+    )]
     pub occurred_before: Option<::chrono::DateTime<::chrono::Utc>>,
     ///Sort by time of occurrence; newest first by default.
     #[arg(long = "order", value_name = "asc|desc", value_parser = ["asc", "desc"])]
