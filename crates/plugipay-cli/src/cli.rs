@@ -151,6 +151,13 @@ pub struct OutputArgs {
     #[arg(long, global = true, conflicts_with = "output")]
     pub json: bool,
 
+    /// With --output csv: the columns, in order (customer fields and
+    /// metadata.KEY, comma-separated), written as customers arrive. Without
+    /// it a list's CSV waits until every customer is read, to learn their
+    /// metadata.KEY columns.
+    #[arg(long, value_name = "COLUMNS", value_delimiter = ',', global = true)]
+    pub columns: Vec<String>,
+
     /// No notes or progress on stderr; errors are still shown.
     #[arg(short, long, global = true)]
     pub quiet: bool,

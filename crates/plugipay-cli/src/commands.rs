@@ -104,6 +104,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             let stdout = std::io::BufWriter::new(std::io::stdout().lock());
             let mut sink = Sink::new(stdout, crate::output::format(), terminal)?;
             if args.all {
+                crate::output::note_csv_waits();
                 let mut stream = list.stream();
                 let mut read = 0u64;
                 loop {

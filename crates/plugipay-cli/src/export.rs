@@ -19,6 +19,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures_util::TryStreamExt;
@@ -35,8 +36,30 @@ pub async fn export(client: &Client, out: Option<PathBuf>, parallel: usize) -> R
     let (count, seconds) = match &out {
         None => {
             let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            let mut interrupts = Interrupts::listen()?;
+            let written = AtomicU64::new(0);
             let mut writer = BufWriter::new(std::io::stdout().lock());
-            write_book(client, &mut writer, parallel, terminal).await?
+            let walked = tokio::select! {
+                walked = write_book(client, &mut writer, parallel, terminal, &written) => walked,
+                signal = interrupts.recv() => {
+                    // What is on stdout stays; say how far it got.
+                    let _ = writer.flush();
+                    let written = written.load(Ordering::Relaxed);
+                    let what = if crate::output::format() == crate::cli::Format::Csv
+                        && crate::output::columns().is_none()
+                    {
+                        "no CSV row was written (they come at the end)".to_owned()
+                    } else {
+                        format!(
+                            "{} written: not the whole book",
+                            crate::output::plural(written, "customer was", "customers were")
+                        )
+                    };
+                    report!("error: export interrupted by {signal}: {what}");
+                    return Err(Failure::Interrupted);
+                }
+            };
+            walked?
         }
         Some(out) => match Target::of(out)? {
             Target::Stream => stream_to(client, out, parallel).await?,
@@ -234,7 +257,7 @@ async fn stream_to(client: &Client, out: &Path, parallel: usize) -> Result<(u64,
         .map_err(|e| Failure::Other(format!("cannot open --out {}: {e}", out.display())))?;
     let terminal = std::io::IsTerminal::is_terminal(&file);
     let mut writer = BufWriter::new(Named { file, name: out });
-    match write_book(client, &mut writer, parallel, terminal).await {
+    match write_book(client, &mut writer, parallel, terminal, &AtomicU64::new(0)).await {
         Err(Failure::Closed) => Err(Failure::Other(format!(
             "the reader of {} went away before the export ended: what it read is incomplete",
             out.display()
@@ -260,8 +283,9 @@ async fn replace(
     let mut interrupts = Interrupts::listen()?;
     let (temp, file) = TempFile::beside(path)?;
     let mut writer = BufWriter::new(Named { file, name: out });
+    let written = AtomicU64::new(0);
     let walked = tokio::select! {
-        walked = write_book(client, &mut writer, parallel, false) => Ok(walked),
+        walked = write_book(client, &mut writer, parallel, false, &written) => Ok(walked),
         signal = interrupts.recv() => Err(signal),
     };
     let counted = match walked {
@@ -436,14 +460,16 @@ impl Write for Named<'_> {
     }
 }
 
-/// Writes every customer to `writer` (a terminal or not) and flushes it:
-/// how many, and the seconds it took.
+/// Writes every customer to `writer` (a terminal or not), counting them in
+/// `written` as they go, and flushes it: how many, and the seconds it took.
 async fn write_book(
     client: &Client,
     writer: &mut impl Write,
     parallel: usize,
     terminal: bool,
+    written: &AtomicU64,
 ) -> Result<(u64, f64), Failure> {
+    crate::output::note_csv_waits();
     let bar = progress(None, "customers exported");
     let started = Instant::now();
     // Customers are copied through as the server sent them: no typed record
@@ -464,6 +490,7 @@ async fn write_book(
     while let Some(customer) = stream.try_next().await? {
         sink.customer_json(customer.json())?;
         count += 1;
+        written.store(count, Ordering::Relaxed);
         bar.inc(1);
         // The rate this export allows itself, once the server has said
         // its limit.

@@ -107,7 +107,11 @@ impl FailedRows {
                 "{broken}; the {} not done {} not all in a file{}: import the whole \
                  file again (rows already imported are found, not created again)",
                 crate::output::plural(self.written + self.lost, "row", "rows"),
-                if self.written + self.lost == 1 { "is" } else { "are" },
+                if self.written + self.lost == 1 {
+                    "is"
+                } else {
+                    "are"
+                },
                 out.as_ref().map_or(String::new(), |(path, _)| format!(
                     " ({} holds only some of them)",
                     path.display()

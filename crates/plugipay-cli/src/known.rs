@@ -55,7 +55,8 @@ impl Known {
             .list(ListParams::new().limit(PAGE as u32))
             .partitioned(RANGES);
         let mut read = 0u64;
-        let progress = crate::output::progress(None, "customers read (finding the rows' customers)");
+        let progress =
+            crate::output::progress(None, "customers read (finding the rows' customers)");
         let known = loop {
             match book.try_next().await {
                 Ok(Some(customer)) => {

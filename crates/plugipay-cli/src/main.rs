@@ -182,6 +182,10 @@ fn hint(error: &plugipay::Error) -> Option<&'static str> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     output::configure(cli.output.quiet, cli.output.format());
+    if let Err(message) = output::set_columns(&cli.output.columns) {
+        report!("error: {}", output::terminal_safe(&message));
+        return ExitCode::from(exit::USAGE);
+    }
     if let Err(message) = log::start(cli.output.verbose) {
         report!("error: {}", output::terminal_safe(&message));
         return ExitCode::from(exit::USAGE);

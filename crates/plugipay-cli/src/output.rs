@@ -27,6 +27,69 @@ pub fn configure(quiet: bool, format: Format) {
     let _ = FORMAT.set(format);
 }
 
+/// `--columns`: the CSV columns named up front, when given.
+static COLUMNS: OnceLock<Vec<String>> = OnceLock::new();
+
+/// Sets `--columns` for the whole process (once, from `main`): each a
+/// customer field or `metadata.KEY`; anything else is refused, with a
+/// suggestion for a near miss.
+pub fn set_columns(columns: &[String]) -> Result<(), String> {
+    let fields = crate::rows::customer_fields();
+    let mut unknown = Vec::new();
+    let mut chosen = Vec::new();
+    for column in columns {
+        let column = column.trim();
+        if column.is_empty() {
+            continue;
+        }
+        let ok = column
+            .strip_prefix("metadata.")
+            .is_some_and(|key| !key.is_empty())
+            || (fields.contains(column) && column != "metadata");
+        if ok {
+            chosen.push(column.to_owned());
+        } else {
+            unknown.push(match crate::rows::closest_field(column, fields) {
+                Some(field) => format!("{column:?} (did you mean {field}?)"),
+                None => format!("{column:?}"),
+            });
+        }
+    }
+    if !unknown.is_empty() {
+        let valid: Vec<&str> = fields
+            .iter()
+            .map(String::as_str)
+            .filter(|f| *f != "metadata")
+            .collect();
+        return Err(format!(
+            "--columns: unknown column{} {}: a column is one of {} or metadata.KEY",
+            if unknown.len() == 1 { "" } else { "s" },
+            unknown.join(", "),
+            valid.join(", ")
+        ));
+    }
+    if !chosen.is_empty() {
+        let _ = COLUMNS.set(chosen);
+    }
+    Ok(())
+}
+
+/// The CSV columns named with `--columns`, if any.
+pub fn columns() -> Option<&'static [String]> {
+    COLUMNS.get().map(Vec::as_slice)
+}
+
+/// Says, before a list's CSV that cannot stream, that its rows come at the
+/// end, and how to have them as they come.
+pub fn note_csv_waits() {
+    if format() == Format::Csv && columns().is_none() {
+        note!(
+            "the CSV rows come once every customer is read (their metadata.KEY columns are known \
+             then); --columns id,email,metadata.plan,… writes them as they come"
+        );
+    }
+}
+
 /// Whether notes and progress are off (`--quiet`).
 pub fn quiet() -> bool {
     QUIET.load(Ordering::Relaxed)
@@ -201,9 +264,11 @@ pub struct Sink<W: Write> {
     format: Format,
     /// Whether `out` is a terminal.
     terminal: bool,
-    /// CSV only: the customers so far, one JSON line each, and their
-    /// metadata keys.
+    /// CSV only, without `--columns`: the customers so far, one JSON line
+    /// each, and their metadata keys.
     spool: Option<(BufWriter<File>, BTreeSet<String>)>,
+    /// CSV with `--columns`: rows written as they come (the header first).
+    streaming: bool,
     /// `--json` only: the document's array so far.
     array: DataArray,
 }
@@ -211,17 +276,26 @@ pub struct Sink<W: Write> {
 impl<W: Write> Sink<W> {
     /// A sink writing to `out` (a terminal or not) in `format`.
     pub fn new(out: W, format: Format, terminal: bool) -> Result<Self, Failure> {
-        let spool = match format {
-            Format::Csv => Some((BufWriter::new(spool_file()?), BTreeSet::new())),
-            Format::Json | Format::Ids | Format::Document => None,
+        let (spool, streaming) = match (format, columns()) {
+            (Format::Csv, Some(_)) => (None, true),
+            (Format::Csv, None) => (
+                Some((BufWriter::new(spool_file()?), BTreeSet::new())),
+                false,
+            ),
+            (Format::Json | Format::Ids | Format::Document, _) => (None, false),
         };
-        Ok(Self {
+        let mut sink = Self {
             out,
             format,
             terminal,
             spool,
+            streaming,
             array: DataArray::default(),
-        })
+        };
+        if let (true, Some(columns)) = (streaming, columns()) {
+            sink.csv_record(columns)?;
+        }
+        Ok(sink)
     }
 
     /// One customer, typed.
@@ -247,6 +321,22 @@ impl<W: Write> Sink<W> {
                 })?;
                 text_line(&mut self.out, &terminal_safe(id))
             }
+            (Format::Csv, _) if self.streaming => {
+                let customer = Value::Object(parsed(text)?);
+                let terminal = self.terminal;
+                let columns = columns().unwrap_or_default();
+                let record: Vec<String> = columns
+                    .iter()
+                    .map(|column| {
+                        let value = match column.strip_prefix("metadata.") {
+                            Some(key) => &customer["metadata"][key],
+                            None => &customer[column.as_str()],
+                        };
+                        csv_cell(value, terminal)
+                    })
+                    .collect();
+                self.csv_record(&record)
+            }
             (Format::Csv, Some((spool, keys))) => {
                 let customer = parsed(text)?;
                 if let Some(Value::Object(metadata)) = customer.get("metadata") {
@@ -262,6 +352,18 @@ impl<W: Write> Sink<W> {
             }
             (Format::Csv, None) => unreachable!("a CSV sink has its spool"),
         }
+    }
+
+    /// Writes one CSV record to `out` at once (a streaming CSV).
+    fn csv_record(&mut self, record: &[String]) -> Result<(), Failure> {
+        let mut csv = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        csv.write_record(record).map_err(csv_failure)?;
+        let line = csv
+            .into_inner()
+            .map_err(|e| Failure::Other(format!("cannot write a CSV row: {}", e.error())))?;
+        self.out.write_all(&line).map_err(write_failure)
     }
 
     /// Writes what is waiting (CSV: the header row, then every customer;
@@ -287,14 +389,7 @@ impl<W: Write> Sink<W> {
             for line in BufReader::new(file).lines() {
                 // A `Value`: a field the customer lacks indexes as null.
                 let customer = Value::Object(parsed(&line.map_err(spool_failure)?)?);
-                let cell = |value: &Value| {
-                    let text = match value {
-                        Value::Null => String::new(),
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    if terminal { terminal_safe(&text) } else { text }
-                };
+                let cell = |value: &Value| csv_cell(value, terminal);
                 let record = fields
                     .iter()
                     .map(|f| cell(&customer[f.as_str()]))
@@ -306,6 +401,17 @@ impl<W: Write> Sink<W> {
         }
         flush(&mut self.out)
     }
+}
+
+/// One CSV cell: a string as it is, null empty, anything else its JSON;
+/// made harmless for a `terminal`.
+fn csv_cell(value: &Value, terminal: bool) -> String {
+    let text = match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if terminal { terminal_safe(&text) } else { text }
 }
 
 /// The CSV columns before the `metadata.KEY` ones: a customer's fields
@@ -481,7 +587,8 @@ impl Progress {
                 .with_key(
                     "rate",
                     |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = w.write_str(&per_second(state.pos(), state.elapsed().as_secs_f64()));
+                        let _ =
+                            w.write_str(&per_second(state.pos(), state.elapsed().as_secs_f64()));
                     },
                 );
             let bar = match total {
@@ -496,8 +603,8 @@ impl Progress {
             bar.set_length(total);
         }
         bar.set_message(what.to_owned());
-        let lines = (!quiet() && !terminal)
-            .then(|| std::sync::Mutex::new(std::time::Instant::now()));
+        let lines =
+            (!quiet() && !terminal).then(|| std::sync::Mutex::new(std::time::Instant::now()));
         Self {
             bar,
             lines,
@@ -515,7 +622,10 @@ impl Progress {
                 *last = std::time::Instant::now();
                 let done = self.bar.position();
                 let secs = self.started.elapsed().as_secs_f64();
-                let of = self.total.map(|t| format!(" of {}", count(t))).unwrap_or_default();
+                let of = self
+                    .total
+                    .map(|t| format!(" of {}", count(t)))
+                    .unwrap_or_default();
                 report!(
                     "plugipay: {}{of} {} ({}, {secs:.0} s)",
                     count(done),

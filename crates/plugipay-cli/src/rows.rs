@@ -80,7 +80,7 @@ fn json_row(text: &str, skipped: &Skipped) -> Result<Row, String> {
     let unknown: Vec<String> = fields
         .keys()
         .filter(|key| !known.contains(*key) && !answers.contains(*key))
-        .map(|key| match closest(key, known) {
+        .map(|key| match closest_field(key, known) {
             Some(field) => format!("{key:?} (did you mean {field}?)"),
             None => format!("{key:?}"),
         })
@@ -145,7 +145,7 @@ fn csv_columns(headers: &csv::StringRecord, skipped: &Skipped) -> Result<Vec<Col
                 if answers.contains(&name) {
                     lock(skipped).insert(header.to_owned());
                 } else {
-                    unknown.push(match closest(header, &fields) {
+                    unknown.push(match closest_field(header, &fields) {
                         Some(field) => format!("{header:?} (did you mean {field}?)"),
                         None => format!("{header:?}"),
                     });
@@ -169,7 +169,7 @@ fn csv_columns(headers: &csv::StringRecord, skipped: &Skipped) -> Result<Vec<Col
 
 /// The field a mistyped column most likely meant: the same name in another
 /// case or with `_`/`-`, or one at most two letters away.
-fn closest<'a>(header: &str, fields: &'a BTreeSet<String>) -> Option<&'a str> {
+pub fn closest_field<'a>(header: &str, fields: &'a BTreeSet<String>) -> Option<&'a str> {
     let fold = |s: &str| -> String {
         s.chars()
             .filter(|c| !matches!(c, '_' | '-' | ' '))
@@ -538,11 +538,11 @@ mod tests {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        assert_eq!(closest("ExternalId", &fields), Some("externalId"));
-        assert_eq!(closest("external_id", &fields), Some("externalId"));
-        assert_eq!(closest("emial", &fields), Some("email"));
-        assert_eq!(closest("tax id", &fields), Some("taxId"));
-        assert_eq!(closest("favouriteColour", &fields), None);
+        assert_eq!(closest_field("ExternalId", &fields), Some("externalId"));
+        assert_eq!(closest_field("external_id", &fields), Some("externalId"));
+        assert_eq!(closest_field("emial", &fields), Some("email"));
+        assert_eq!(closest_field("tax id", &fields), Some("taxId"));
+        assert_eq!(closest_field("favouriteColour", &fields), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "ab"), 2);
     }

@@ -21,7 +21,10 @@ fn instant_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
         return Ok(at.with_timezone(&Utc));
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+        return Ok(date
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc());
     }
     if let Some(span) = span(text) {
         return now
@@ -56,15 +59,24 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let at = |text: &str| instant_at(text, now).map(|t| t.to_rfc3339());
-        assert_eq!(at("2026-12-04T10:00:00Z").unwrap(), "2026-12-04T10:00:00+00:00");
-        assert_eq!(at("2026-12-04T17:00:00+07:00").unwrap(), "2026-12-04T10:00:00+00:00");
+        assert_eq!(
+            at("2026-12-04T10:00:00Z").unwrap(),
+            "2026-12-04T10:00:00+00:00"
+        );
+        assert_eq!(
+            at("2026-12-04T17:00:00+07:00").unwrap(),
+            "2026-12-04T10:00:00+00:00"
+        );
         assert_eq!(at("2026-12-04").unwrap(), "2026-12-04T00:00:00+00:00");
         assert_eq!(at("24h").unwrap(), "2026-12-03T12:00:00+00:00");
         assert_eq!(at("2w").unwrap(), "2026-11-20T12:00:00+00:00");
         assert_eq!(at(" 90s ").unwrap(), "2026-12-04T11:58:30+00:00");
         for bad in ["yesterday", "2026-12-04 10:00", "24", "h", "-3d", "3y", ""] {
             let refused = at(bad).unwrap_err();
-            assert!(refused.contains("RFC 3339") || refused.contains("too far"), "{bad}: {refused}");
+            assert!(
+                refused.contains("RFC 3339") || refused.contains("too far"),
+                "{bad}: {refused}"
+            );
         }
         assert!(at("99999999999w").is_err());
     }

@@ -236,7 +236,9 @@ async fn import_twice_creates_nothing_new_and_reports_bad_rows_by_line() {
     // A key neither the create request nor a customer answer has refuses
     // its row (its data would be lost), which is copied out with the others.
     assert!(
-        err.contains(&format!("{file}:6: not a customer row: unknown field \"nickname\"")),
+        err.contains(&format!(
+            "{file}:6: not a customer row: unknown field \"nickname\""
+        )),
         "{err}"
     );
     // Bad rows are reported in file order, whatever order they finished in.
@@ -246,7 +248,10 @@ async fn import_twice_creates_nothing_new_and_reports_bad_rows_by_line() {
     assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 3);
     let not_done = std::path::Path::new(file).with_file_name("rows.failed.jsonl");
     let not_done = std::fs::read_to_string(not_done).unwrap();
-    assert!(not_done.contains("nickname") && not_done.lines().count() == 3, "{not_done}");
+    assert!(
+        not_done.contains("nickname") && not_done.lines().count() == 3,
+        "{not_done}"
+    );
 
     let second = plugipay(&sb, &["customers", "import", file]).await;
     assert!(
@@ -2469,4 +2474,70 @@ async fn the_api_command_reaches_any_operation() {
     for op in plugipay::api::endpoints::OPERATIONS {
         assert!(help.contains(op.id), "{} missing from {help}", op.id);
     }
+}
+
+/// `--output csv --columns …` writes each row as it comes, in the columns
+/// named (customer fields and metadata.KEY); without it a list's CSV says
+/// its rows come at the end; an unknown column is a bad invocation.
+#[tokio::test(flavor = "multi_thread")]
+async fn csv_columns_named_up_front_stream() {
+    let sb = sandbox(0).await;
+    for (i, plan) in ["pro", "free"].iter().enumerate() {
+        let out = plugipay(
+            &sb,
+            &[
+                "customers",
+                "create",
+                "--email",
+                &format!("c{i}@example.com"),
+                "--metadata",
+                &format!("plan={plan}"),
+            ],
+        )
+        .await;
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let args = [
+        "customers",
+        "export",
+        "--output",
+        "csv",
+        "--columns",
+        "email,metadata.plan,id",
+    ];
+    let out = plugipay(&sb, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.remove(0), "email,metadata.plan,id");
+    lines.sort_unstable();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("c0@example.com,pro,cus_"), "{text}");
+    assert!(lines[1].starts_with("c1@example.com,free,cus_"), "{text}");
+    assert!(!stderr(&out).contains("come once"), "{}", stderr(&out));
+
+    let waiting = plugipay(&sb, &["customers", "list", "--all", "--output", "csv"]).await;
+    assert!(
+        stderr(&waiting).contains("--columns"),
+        "{}",
+        stderr(&waiting)
+    );
+    let bad = plugipay(
+        &sb,
+        &[
+            "customers",
+            "list",
+            "--output",
+            "csv",
+            "--columns",
+            "Email,colour",
+        ],
+    )
+    .await;
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("did you mean email"),
+        "{}",
+        stderr(&bad)
+    );
 }

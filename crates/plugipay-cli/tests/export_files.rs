@@ -317,6 +317,58 @@ async fn an_interrupted_export_leaves_the_previous_file_and_no_temporary_one() {
     }
 }
 
+/// SIGINT in the middle of an export to stdout: what was written stays,
+/// and the last line says how far it got and that it is not the whole book
+/// (a CSV without --columns has written no row yet, and says so).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_stdout_export_says_how_far_it_got() {
+    for (format, said) in [
+        ("json", "written: not the whole book"),
+        ("csv", "no CSV row was written (they come at the end)"),
+    ] {
+        let (base_url, mut stalled, server) = stalling_server().await;
+        let child = plugipay_command(
+            &base_url,
+            &["customers", "export", "--parallel", "1", "--output", format],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+        stalled.recv().await.expect("the second page is asked for");
+        let pid = child.id().unwrap().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-s", "INT", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let out = child.wait_with_output().await.unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(130), "{format}: {err}");
+        assert!(
+            err.contains("interrupted by SIGINT") && err.contains(said),
+            "{format}: {err}"
+        );
+        if format == "json" {
+            // The count said is the lines written (0 or 1, by when the
+            // signal came).
+            let said: usize = err
+                .split("interrupted by SIGINT: ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("a count: {err}"));
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).lines().count(),
+                said,
+                "{err}"
+            );
+        }
+        server.abort();
+    }
+}
+
 /// A FIFO is written through, not replaced: its reader gets the whole book
 /// as it is fetched. A reader that leaves early makes the export fail.
 #[tokio::test(flavor = "multi_thread")]
