@@ -145,7 +145,7 @@ fn csv_columns(headers: &csv::StringRecord, skipped: &Skipped) -> Result<Vec<Col
                 if answers.contains(&name) {
                     lock(skipped).insert(header.to_owned());
                 } else {
-                    unknown.push(match closest_field(header, &fields) {
+                    unknown.push(match closest_field(header, fields) {
                         Some(field) => format!("{header:?} (did you mean {field}?)"),
                         None => format!("{header:?}"),
                     });
