@@ -137,6 +137,7 @@ pub fn generate(spec_text: &str, display_name: &str) -> Result<String, CodegenEr
     let request_types = request_types(&doc);
     lenient::apply(&mut file, &request_types);
     setters::apply(&mut file, &request_types);
+    optional_derives::apply(&mut file);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
 }
 
@@ -144,6 +145,7 @@ mod cli_args;
 mod endpoints;
 mod lenient;
 mod limits;
+mod optional_derives;
 mod params;
 mod patches;
 pub mod public_api;
@@ -450,9 +452,10 @@ fn settings(
         .with_inner_type(quote!(crate::hooks::Context))
         // Ordered maps: the same metadata always serialises to the same bytes.
         .with_map_type("::std::collections::BTreeMap")
-        .with_derive("PartialEq")
-        // JSON Schema of every data type (e.g. `plugipay customers import --schema`).
-        .with_derive("::schemars::JsonSchema");
+        .with_derive("PartialEq");
+    // JSON Schema of every data type (e.g. `plugipay customers import
+    // --schema`) is derived under the crate's `schema` feature: the
+    // `optional_derives` pass adds it to each type.
     // typify cannot express "absent vs null" for a PATCH body: the
     // `patches` pass generates a type with three-state fields instead.
     for name in patch_bodies {

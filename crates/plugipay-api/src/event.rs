@@ -244,6 +244,7 @@ impl Serialize for Event {
     }
 }
 
+#[cfg(feature = "schema")]
 impl schemars::JsonSchema for Event {
     fn schema_name() -> String {
         "Event".to_owned()

@@ -10,18 +10,9 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     ///`CreateCustomerIdempotencyKey`
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateCustomerIdempotencyKey(::std::string::String);
     impl ::std::ops::Deref for CreateCustomerIdempotencyKey {
@@ -75,6 +66,7 @@ pub mod types {
                 })
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     /**The fields of a new customer; all optional. The server checks them
 and answers 400 `validation_error` naming the field: the limits
 Plugipay publishes are in `components.x-published-limits`
@@ -82,15 +74,7 @@ Plugipay publishes are in `components.x-published-limits`
 `phone` and `taxId` 1–64, `defaultPaymentTokenId` a `pt_…` id,
 `metadata` at most 50 pairs); email syntax is not published.
 */
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        PartialEq
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateCustomerRequest {
         ///The id of a stored payment token to charge by default.
@@ -204,19 +188,13 @@ of keys and values are not published.
             Default::default()
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     /**A customer as the server returns it. The guide documents the first
 eight fields; the live API also returns `arn`, `taxId`,
 `defaultPaymentTokenId` and `metadata`, which a client must not
 require.
 */
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Customer {
         ///The workspace the customer belongs to.
         #[serde(rename = "accountId")]
@@ -253,15 +231,9 @@ require.
             Default::default()
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     ///A response carrying one customer.
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CustomerEnvelope {
         pub data: Customer,
         pub error: ::std::option::Option<ErrorBody>,
@@ -272,11 +244,11 @@ require.
             Default::default()
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     /**A customer id. Ids seen so far are `cus_` and a 26-character ULID;
 that shape is not published, so clients treat ids as opaque.
 */
     #[derive(
-        ::schemars::JsonSchema,
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
@@ -316,15 +288,9 @@ that shape is not published, so clients treat ids as opaque.
             Ok(Self(value.to_string()))
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     ///A response carrying one page of customers.
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CustomerListEnvelope {
         pub data: ::std::vec::Vec<Customer>,
         pub error: ::std::option::Option<ErrorBody>,
@@ -335,18 +301,9 @@ that shape is not published, so clients treat ids as opaque.
             Default::default()
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     ///`DeleteCustomerIdempotencyKey`
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct DeleteCustomerIdempotencyKey(::std::string::String);
     impl ::std::ops::Deref for DeleteCustomerIdempotencyKey {
@@ -400,15 +357,9 @@ that shape is not published, so clients treat ids as opaque.
                 })
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     ///What went wrong.
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ErrorBody {
         /**A machine-readable error code. Plugipay writes codes in lower case in
 some places and UPPER case in others: compare them without regard to
@@ -441,15 +392,9 @@ field past a limit on `validation_error`, the differing one on
             Default::default()
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     ///A failed call's response; `data` is null.
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ErrorEnvelope {
         pub error: ErrorBody,
         pub meta: ::std::option::Option<Meta>,
@@ -459,15 +404,9 @@ field past a limit on `validation_error`, the differing one on
             Default::default()
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     ///What the event is about.
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EventData {
         ///Its id.
         #[serde(rename = "aggregateId")]
@@ -483,15 +422,9 @@ field past a limit on `validation_error`, the differing one on
             Default::default()
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     ///A response carrying one event.
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EventEnvelope {
         pub data: crate::event::Event,
         pub error: ::std::option::Option<ErrorBody>,
@@ -502,15 +435,9 @@ field past a limit on `validation_error`, the differing one on
             Default::default()
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     ///A response carrying one page of events.
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EventListEnvelope {
         pub data: ::std::vec::Vec<crate::event::Event>,
         pub error: ::std::option::Option<ErrorBody>,
@@ -521,15 +448,9 @@ field past a limit on `validation_error`, the differing one on
             Default::default()
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     ///Facts about a page of a list.
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ListMeta {
         ///Opaque; pass it as `cursor` to get the next page. Null on the last page.
         pub cursor: ::std::option::Option<::std::string::String>,
@@ -552,15 +473,9 @@ by the official SDKs as false when missing.
             Default::default()
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     ///Facts about the response.
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Meta {
         ///The server's id for this request; quote it to support.
         #[serde(rename = "requestId")]
@@ -573,6 +488,7 @@ by the official SDKs as false when missing.
             Default::default()
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     /**The paging of a list page as Plugipay's pagination reference page
 shows it, in place of `cursor` and `hasMore` (which the official
 SDKs read). Clients read both shapes; an answer that says more may
@@ -581,15 +497,7 @@ object of another form) is an error, never the end of the list. A
 cursor given without any `hasMore` is followed: the next page
 settles it.
 */
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        PartialEq
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct PageMeta {
         ///Whether another page follows.
         #[serde(rename = "hasMore")]
@@ -605,9 +513,9 @@ settles it.
             Default::default()
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     ///Creation-time order of a list.
     #[derive(
-        ::schemars::JsonSchema,
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
@@ -666,18 +574,9 @@ settles it.
             SortOrder::Desc
         }
     }
+    #[cfg_attr(feature = "schema", derive(::schemars::JsonSchema))]
     ///`UpdateCustomerIdempotencyKey`
-    #[derive(
-        ::schemars::JsonSchema,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateCustomerIdempotencyKey(::std::string::String);
     impl ::std::ops::Deref for UpdateCustomerIdempotencyKey {
