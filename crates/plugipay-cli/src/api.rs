@@ -12,30 +12,10 @@ use plugipay::api::endpoint::OperationInfo;
 use plugipay::{Client, Method};
 use serde_json::Value;
 
-use crate::Failure;
-use crate::cli::{ApiArgs, Format};
-use crate::output::{DataArray, data_document, flush, format, json_terminal_safe, text_line};
-
-/// The operations `plugipay api` knows, for its help: one line each.
-pub fn operations_help(table: &[OperationInfo]) -> String {
-    let mut text = String::from("Operations (from the spec):\n");
-    for op in table {
-        let mut params: Vec<String> = op.path_params.iter().map(|p| format!("{p}=…")).collect();
-        params.extend(op.query.iter().map(|q| format!("[{}=…]", q.name)));
-        if op.body {
-            params.push("--body JSON".into());
-        }
-        text.push_str(&format!(
-            "  {:<18} {} {}  {}\n      {}\n",
-            op.id,
-            op.method,
-            op.path,
-            op.summary,
-            params.join(" ")
-        ));
-    }
-    text
-}
+use crate::cli::{ApiArgs, operations_help};
+use crate::failure::Failure;
+use crate::output::{DataArray, Format, data_document, format};
+use crate::terminal::{flush, json_terminal_safe, text_line};
 
 /// A usage error about the invocation (exit 2).
 fn usage(message: impl Into<String>) -> Failure {
@@ -245,7 +225,7 @@ fn print_item(
     match format() {
         Format::Document => array.item(out, &json, terminal),
         Format::Ids => match item.get("id").and_then(Value::as_str) {
-            Some(id) => text_line(out, &crate::output::terminal_safe(id)),
+            Some(id) => text_line(out, &crate::terminal::terminal_safe(id)),
             None => Err(Failure::Other(
                 "an item without a string id cannot be printed as an id".into(),
             )),

@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use plugipay::env;
 use plugipay_sandbox::SandboxArgs;
 
+use crate::output::Format;
+use crate::settings::{rate_share, redacted, seconds};
 use crate::spec_args::{
     CreateCustomerBody, ListCustomersQuery, ListEventsQuery, UpdateCustomerBody,
 };
@@ -76,7 +78,7 @@ pub struct Connection {
     #[arg(long, value_name = "NAME", global = true, help = with_env(
         "Use the profile NAME: its settings are in config-NAME.json beside \
          config.json (see `plugipay config --help`) [default: default].",
-        crate::config::PROFILE_ENV,
+        crate::settings::PROFILE_ENV,
     ))]
     pub profile: Option<String>,
 
@@ -100,19 +102,6 @@ pub struct Connection {
     /// [default: 80%].
     #[arg(long, value_name = "SHARE", global = true, value_parser = rate_share)]
     pub rate_share: Option<plugipay::RateShare>,
-}
-
-/// `--rate-share`: `0.8`, `80%` or `15/s`.
-pub fn rate_share(s: &str) -> Result<plugipay::RateShare, String> {
-    s.parse().map_err(|e: plugipay::Error| match e {
-        plugipay::Error::InvalidArgument { reason, .. } => reason,
-        other => other.to_string(),
-    })
-}
-
-/// How a secret flag shows in `Debug`: whether it was given, never its value.
-pub(crate) fn redacted(secret: &Option<String>) -> Option<&'static str> {
-    secret.as_ref().map(|_| "<redacted>")
 }
 
 impl std::fmt::Debug for Connection {
@@ -175,20 +164,6 @@ pub struct OutputArgs {
 /// `error`, `warn`, `info`, `debug` (as `-v`) or `trace` (as `-vv`).
 pub const LOG_ENV: &str = "PLUGIPAY_LOG";
 
-/// `--output`: how customers are printed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// One JSON object a line (the server's JSON, for export).
-    Json,
-    /// A header row, then one customer a row.
-    Csv,
-    /// One customer id a line.
-    Ids,
-    /// `--json`: one JSON document, `{"data": …}`.
-    #[value(skip)]
-    Document,
-}
-
 impl OutputArgs {
     /// The format chosen: `--json`'s document, or `--output`'s.
     pub fn format(&self) -> Format {
@@ -203,19 +178,6 @@ impl OutputArgs {
 /// A flag's help naming the environment variable it overrides (never its value).
 fn with_env(help: &str, variable: &str) -> String {
     format!("{help} [env: {variable}]")
-}
-
-/// The longest timeout or deadline accepted: a day.
-const MAX_SECONDS: f64 = 86_400.0;
-
-/// A number of seconds above 0 and at most a day.
-pub fn seconds(s: &str) -> Result<Duration, String> {
-    match s.parse::<f64>() {
-        Ok(secs) if secs > 0.0 && secs <= MAX_SECONDS => Ok(Duration::from_secs_f64(secs)),
-        _ => Err(format!(
-            "{s:?} is not a number of seconds above 0 and at most {MAX_SECONDS}"
-        )),
-    }
 }
 
 /// What to do.
@@ -249,7 +211,7 @@ pub enum Command {
     },
     /// Call any operation of the spec by its operationId, its parameters
     /// checked as the spec documents them (`plugipay api` lists them).
-    #[command(after_long_help = crate::api::operations_help(plugipay::api::endpoints::OPERATIONS))]
+    #[command(after_long_help = operations_help(plugipay::api::endpoints::OPERATIONS))]
     Api(ApiArgs),
     /// Run a local Plugipay sandbox (prints `listening on http://…` when ready).
     Sandbox(SandboxArgs),
@@ -295,16 +257,16 @@ pub enum ConfigCommand {
         /// keyId, secret, apiKey (or token), baseUrl (or api_url),
         /// onBehalfOf, maxRetries, timeout, deadline, rateShare,
         /// default_mode or default_account.
-        #[arg(value_parser = crate::config::parse_key)]
-        key: crate::config::Setting,
+        #[arg(value_parser = crate::settings::parse_key)]
+        key: crate::settings::Setting,
         /// The value (`-`: one line from standard input).
         value: String,
     },
     /// Remove one setting from the profile's file.
     Unset {
         /// The setting's name, as for `set`.
-        #[arg(value_parser = crate::config::parse_key)]
-        key: crate::config::Setting,
+        #[arg(value_parser = crate::settings::parse_key)]
+        key: crate::settings::Setting,
     },
     /// Print each setting as it would be used and where it comes from
     /// (flag, variable, file, default); secrets are never printed.
@@ -613,6 +575,27 @@ pub struct ListArgs {
     /// Only archived customers.
     #[arg(long)]
     pub archived: bool,
+}
+
+/// The operations `plugipay api` knows, for its help: one line each.
+pub fn operations_help(table: &[plugipay::api::endpoint::OperationInfo]) -> String {
+    let mut text = String::from("Operations (from the spec):\n");
+    for op in table {
+        let mut params: Vec<String> = op.path_params.iter().map(|p| format!("{p}=…")).collect();
+        params.extend(op.query.iter().map(|q| format!("[{}=…]", q.name)));
+        if op.body {
+            params.push("--body JSON".into());
+        }
+        text.push_str(&format!(
+            "  {:<18} {} {}  {}\n      {}\n",
+            op.id,
+            op.method,
+            op.path,
+            op.summary,
+            params.join(" ")
+        ));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@ use futures_util::TryStreamExt;
 use plugipay::{Client, CustomerUpdate, ListParams, NewCustomer, Removed};
 use plugipay_sandbox::SandboxArgs;
 
-use crate::Failure;
 use crate::cli::{CustomersCommand, ListArgs};
+use crate::failure::Failure;
 use crate::output::{Sink, print_customer};
 use crate::{export, import, rows};
 

@@ -24,151 +24,12 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use plugipay::{ClientBuilder, Mode, env};
+use plugipay::{ClientBuilder, Mode};
 use serde_json::{Map, Value};
 
-use crate::Failure;
 use crate::cli::{ConfigCommand, Connection};
-
-/// The variable naming the profile when `--profile` is not given.
-pub const PROFILE_ENV: &str = "PLUGIPAY_PROFILE";
-/// The variable naming the directory of the profiles' files, instead of
-/// `~/.plugipay` (for tests, or a machine without a home directory).
-pub const DIR_ENV: &str = "PLUGIPAY_CONFIG_DIR";
-/// The variable of the workspace Plugipay's own CLI defaults to
-/// (`default_account`): shown, never sent.
-pub const ACCOUNT_ENV: &str = "PLUGIPAY_ACCOUNT_ID";
-/// The variable of the mode the key must be of (`default_mode`).
-pub const MODE_ENV: &str = "PLUGIPAY_MODE";
-
-/// A setting a profile's file may hold, named in the file as
-/// [`Setting::name`] says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Setting {
-    /// `keyId`: the HMAC key id.
-    KeyId,
-    /// `secret`: the HMAC secret.
-    Secret,
-    /// `apiKey`: a dashboard API key, or the pair as `<keyId>:<secret>`.
-    ApiKey,
-    /// `baseUrl`: where the API is.
-    BaseUrl,
-    /// `onBehalfOf`: the workspace a platform key acts for.
-    OnBehalfOf,
-    /// `maxRetries`: retries of a failed call.
-    MaxRetries,
-    /// `timeout`: seconds each attempt may take.
-    Timeout,
-    /// `deadline`: seconds a whole call may take.
-    Deadline,
-    /// `default_mode`: `test` or `live`, which the key's prefix must name
-    /// (Plugipay's own CLI's key).
-    DefaultMode,
-    /// `default_account`: the workspace Plugipay's own CLI defaults to
-    /// (shown, never sent: the key decides the workspace).
-    DefaultAccount,
-    /// `rateShare`: the share of the rate limits bulk work uses.
-    RateShare,
-}
-
-impl Setting {
-    /// Every key, in the order `config show` lists them.
-    pub const ALL: [Setting; 11] = [
-        Setting::KeyId,
-        Setting::Secret,
-        Setting::ApiKey,
-        Setting::BaseUrl,
-        Setting::OnBehalfOf,
-        Setting::MaxRetries,
-        Setting::Timeout,
-        Setting::Deadline,
-        Setting::RateShare,
-        Setting::DefaultMode,
-        Setting::DefaultAccount,
-    ];
-
-    /// The key's name in the file.
-    pub fn name(self) -> &'static str {
-        match self {
-            Setting::KeyId => "keyId",
-            Setting::Secret => "secret",
-            Setting::ApiKey => "apiKey",
-            Setting::BaseUrl => "baseUrl",
-            Setting::OnBehalfOf => "onBehalfOf",
-            Setting::MaxRetries => "maxRetries",
-            Setting::Timeout => "timeout",
-            Setting::Deadline => "deadline",
-            Setting::DefaultMode => "default_mode",
-            Setting::DefaultAccount => "default_account",
-            Setting::RateShare => "rateShare",
-        }
-    }
-
-    /// The key's name in the files Plugipay's own CLI writes, where it
-    /// differs (read when the file lacks [`name`](Self::name)).
-    fn official_name(self) -> Option<&'static str> {
-        match self {
-            Setting::ApiKey => Some("token"),
-            Setting::BaseUrl => Some("api_url"),
-            _ => None,
-        }
-    }
-
-    /// The flag that overrides it, if any.
-    fn flag(self) -> Option<&'static str> {
-        Some(match self {
-            Setting::KeyId => "--key-id",
-            Setting::Secret => "--secret",
-            Setting::ApiKey => "--api-key",
-            Setting::BaseUrl => "--base-url",
-            Setting::OnBehalfOf => "--on-behalf-of",
-            Setting::MaxRetries => "--max-retries",
-            Setting::Timeout => "--timeout",
-            Setting::Deadline => "--deadline",
-            Setting::RateShare => "--rate-share",
-            Setting::DefaultMode | Setting::DefaultAccount => return None,
-        })
-    }
-
-    /// The environment variable that overrides it, if any.
-    fn variable(self) -> Option<&'static str> {
-        match self {
-            Setting::KeyId => Some(env::KEY_ID),
-            Setting::Secret => Some(env::SECRET),
-            Setting::ApiKey => Some(env::API_KEY),
-            Setting::BaseUrl => Some(env::BASE_URL),
-            Setting::OnBehalfOf => Some(env::ON_BEHALF_OF),
-            Setting::DefaultMode => Some(MODE_ENV),
-            Setting::DefaultAccount => Some(ACCOUNT_ENV),
-            Setting::MaxRetries | Setting::Timeout | Setting::Deadline | Setting::RateShare => None,
-        }
-    }
-
-    /// Whether its value is never shown.
-    fn is_secret(self) -> bool {
-        matches!(self, Setting::Secret | Setting::ApiKey)
-    }
-}
-
-/// `config set KEY`: the file's name (`keyId`), or the flag's (`key-id`),
-/// in any case.
-pub fn parse_key(s: &str) -> Result<Setting, String> {
-    let folded: String = s
-        .chars()
-        .filter(|c| !matches!(c, '-' | '_'))
-        .flat_map(char::to_lowercase)
-        .collect();
-    let fold = |name: &str| name.replace('_', "").to_lowercase();
-    Setting::ALL
-        .into_iter()
-        .find(|key| {
-            fold(key.name()) == folded || key.official_name().map(fold) == Some(folded.clone())
-        })
-        .ok_or_else(|| {
-            let names: Vec<_> = Setting::ALL.iter().map(|k| k.name()).collect();
-            format!("{s:?} is not a setting: one of {}", names.join(", "))
-        })
-}
+use crate::failure::Failure;
+use crate::settings::{DIR_ENV, MODE_ENV, PROFILE_ENV, Setting};
 
 /// Where one setting's value came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -281,7 +142,7 @@ impl Profile {
         builder
             .create(dir)
             .map_err(|e| Failure::Other(format!("cannot create {}: {e}", dir.display())))?;
-        let (temp, mut file) = crate::export::TempFile::beside(&self.path)?;
+        let (temp, mut file) = crate::files::TempFile::beside(&self.path)?;
         let mut text = serde_json::to_string_pretty(map).expect("a JSON map serialises");
         text.push('\n');
         file.write_all(text.as_bytes())
@@ -290,7 +151,7 @@ impl Profile {
         drop(file);
         temp.rename_to(&self.path)
             .map_err(|e| Failure::Other(format!("cannot write {}: {e}", self.path.display())))?;
-        crate::export::sync_dir(dir);
+        crate::files::sync_dir(dir);
         Ok(())
     }
 }
@@ -307,7 +168,7 @@ fn check_name(name: &str) -> Result<(), Failure> {
     } else {
         Err(Failure::Other(format!(
             "{:?} is not a profile name: use letters, digits, - and _ (at most 64)",
-            crate::output::terminal_safe(name)
+            crate::terminal::terminal_safe(name)
         )))
     }
 }
@@ -339,7 +200,7 @@ fn warn_if_others_can_read(path: &Path) {
         if mode & 0o077 != 0 {
             report!(
                 "warning: {} can be read by others (mode {mode:03o}): run chmod 600 on it",
-                crate::output::terminal_safe(&path.display().to_string())
+                crate::terminal::terminal_safe(&path.display().to_string())
             );
         }
     }
@@ -410,7 +271,8 @@ impl Settings {
         let seconds = |key: Setting| -> Result<Option<Duration>, Failure> {
             number(key)?
                 .map(|secs| {
-                    crate::cli::seconds(&secs.to_string()).map_err(|e| bad(key, &format!(": {e}")))
+                    crate::settings::seconds(&secs.to_string())
+                        .map_err(|e| bad(key, &format!(": {e}")))
                 })
                 .transpose()
         };
@@ -473,7 +335,7 @@ impl Settings {
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::cli::redacted;
+        use crate::settings::redacted;
         f.debug_struct("Settings")
             .field("key_id", &self.key_id)
             .field("secret", &redacted(&self.secret))
@@ -694,7 +556,7 @@ pub fn config(connection: &Connection, command: ConfigCommand) -> Result<(), Fai
                 "set {} in profile {} ({})",
                 key.name(),
                 profile.label(),
-                crate::output::terminal_safe(&profile.path.display().to_string())
+                crate::terminal::terminal_safe(&profile.path.display().to_string())
             );
             Ok(())
         }
@@ -727,14 +589,14 @@ fn check_value(key: Setting, value: &str) -> Result<Value, Failure> {
             .map(Value::from)
             .map_err(|_| bad(format!("{value:?} is not a whole number"))),
         Setting::Timeout | Setting::Deadline => {
-            let secs = crate::cli::seconds(value).map_err(bad)?;
+            let secs = crate::settings::seconds(value).map_err(bad)?;
             Ok(Value::from(secs.as_secs_f64()))
         }
         Setting::DefaultMode => value
             .parse::<Mode>()
             .map(|mode| Value::from(mode.as_str()))
             .map_err(bad),
-        Setting::RateShare => crate::cli::rate_share(value)
+        Setting::RateShare => crate::settings::rate_share(value)
             .map(|share| Value::from(share.to_string()))
             .map_err(bad),
         _ => Ok(Value::from(value)),
@@ -744,8 +606,8 @@ fn check_value(key: Setting, value: &str) -> Result<Value, Failure> {
 /// Prints one line on stdout.
 fn print_line(line: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    crate::output::text_line(&mut out, line)?;
-    crate::output::flush(&mut out)
+    crate::terminal::text_line(&mut out, line)?;
+    crate::terminal::flush(&mut out)
 }
 
 /// `config show`: each setting as it would be used, where it comes from,
@@ -804,7 +666,7 @@ fn show(connection: &Connection, profile: &Profile) -> Result<(), Failure> {
         lines.push(format!("{:<11} {:<40} {from}", key.name(), shown));
     }
     for line in lines {
-        print_line(&crate::output::terminal_safe(&line))?;
+        print_line(&crate::terminal::terminal_safe(&line))?;
     }
     Ok(())
 }
@@ -887,14 +749,6 @@ mod tests {
     }
 
     use super::*;
-
-    #[test]
-    fn keys_parse_in_either_spelling() {
-        assert_eq!(parse_key("keyId"), Ok(Setting::KeyId));
-        assert_eq!(parse_key("key-id"), Ok(Setting::KeyId));
-        assert_eq!(parse_key("ON_BEHALF_OF"), Ok(Setting::OnBehalfOf));
-        assert!(parse_key("password").unwrap_err().contains("baseUrl"));
-    }
 
     #[test]
     fn redaction_keeps_only_public_parts() {

@@ -8,8 +8,8 @@ use plugipay_sandbox::{
     TEST_SECRET,
 };
 
-use crate::Failure;
 use crate::cli::DemoArgs;
+use crate::failure::Failure;
 use crate::output::progress;
 
 /// One line of the story on stdout. A failed write ends the demo: a reader

@@ -13,11 +13,10 @@ use plugipay::api::params::ListEventsParams;
 use plugipay::webhooks::Event;
 use plugipay::webhooks::Verifier;
 
-use crate::Failure;
-use crate::cli::{EventsCommand, Format, VerifyArgs};
-use crate::output::{
-    DataArray, data_document, flush, format, json_terminal_safe, terminal_safe, text_line,
-};
+use crate::cli::{EventsCommand, VerifyArgs};
+use crate::failure::Failure;
+use crate::output::{DataArray, Format, data_document, format};
+use crate::terminal::{flush, json_terminal_safe, terminal_safe, text_line};
 
 /// Where events go, as `--output` and `--json` say: a JSON line or an id
 /// each, or one `{"data": [...]}` document closed by

@@ -25,7 +25,8 @@ use std::time::Instant;
 use futures_util::TryStreamExt;
 use plugipay::{Client, ListParams};
 
-use crate::Failure;
+use crate::failure::Failure;
+use crate::files::{TempFile, parent_dir, sync_dir};
 use crate::output::{Sink, progress};
 use crate::signals::Interrupts;
 
@@ -45,14 +46,14 @@ pub async fn export(client: &Client, out: Option<PathBuf>, parallel: usize) -> R
                     // What is on stdout stays; say how far it got.
                     let _ = writer.flush();
                     let written = written.load(Ordering::Relaxed);
-                    let what = if crate::output::format() == crate::cli::Format::Csv
+                    let what = if crate::output::format() == crate::output::Format::Csv
                         && crate::output::columns().is_none()
                     {
                         "no CSV row was written (they come at the end)".to_owned()
                     } else {
                         format!(
                             "{} written: not the whole book",
-                            crate::output::plural(written, "customer was", "customers were")
+                            crate::terminal::plural(written, "customer was", "customers were")
                         )
                     };
                     report!("error: export interrupted by {signal}: {what}");
@@ -225,14 +226,6 @@ fn ends_with_separator(path: &Path) -> bool {
     text.ends_with('/') || (cfg!(windows) && text.ends_with('\\'))
 }
 
-/// The directory `path` is in (`.` for a bare name).
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
 /// A FIFO or a character or block device.
 #[cfg(unix)]
 fn is_stream(meta: &std::fs::Metadata) -> bool {
@@ -340,102 +333,6 @@ fn keep_owner(file: &File, existing: &std::fs::Metadata) {
 /// Owners are left alone outside unix.
 #[cfg(not(unix))]
 fn keep_owner(_file: &File, _existing: &std::fs::Metadata) {}
-
-/// Makes a rename in `dir` durable; best effort (not every system can sync
-/// a directory).
-pub(crate) fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(dir) = File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-}
-
-/// A temporary file of this export's own, removed when dropped unless it
-/// was renamed into place.
-pub(crate) struct TempFile {
-    path: Option<PathBuf>,
-}
-
-impl TempFile {
-    /// Creates `NAME.RANDOM.partial` beside `target`: exclusively (never an
-    /// existing file or link), readable and writable by its owner only.
-    pub(crate) fn beside(target: &Path) -> Result<(TempFile, File), Failure> {
-        let dir = parent_dir(target);
-        let name = target.file_name().unwrap_or_default();
-        // Room for the suffix within the usual 255-byte limit of a name.
-        let stem = if name.len() <= 200 {
-            name.to_string_lossy()
-        } else {
-            "plugipay-export".into()
-        };
-        let options = crate::output::owner_only_new_file();
-        let mut last = None;
-        for _ in 0..8 {
-            let path = dir.join(format!("{stem}.{:016x}.partial", random()));
-            match options.open(&path) {
-                Ok(file) => return Ok((TempFile { path: Some(path) }, file)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                    return Err(Failure::Other(format!(
-                        "cannot write in {}: {e}; choose a directory you may write to",
-                        dir.display()
-                    )));
-                }
-                Err(e) => {
-                    return Err(Failure::Other(format!(
-                        "cannot create a file in {}: {e}",
-                        dir.display()
-                    )));
-                }
-            }
-        }
-        Err(Failure::Other(format!(
-            "cannot create a file in {}: {}",
-            dir.display(),
-            last.expect("a failed attempt")
-        )))
-    }
-
-    /// Renames the file over `target`; it is then no longer removed.
-    pub(crate) fn rename_to(mut self, target: &Path) -> std::io::Result<()> {
-        let path = self.path.take().expect("not yet renamed");
-        match std::fs::rename(&path, target) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                self.path = Some(path);
-                Err(e)
-            }
-        }
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// 64 unpredictable bits: std's randomly keyed hasher over the process,
-/// the clock and a counter. Exclusive creation, not this, is what keeps two
-/// exports apart.
-fn random() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u32(std::process::id());
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    hasher.write_u64(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-    hasher.finish()
-}
 
 /// A file whose write errors name `--out` as the user gave it (not the
 /// temporary file's name).

@@ -106,7 +106,7 @@ impl FailedRows {
             (Some(broken), out) => said.push(format!(
                 "{broken}; the {} not done {} not all in a file{}: import the whole \
                  file again (rows already imported are found, not created again)",
-                crate::output::plural(self.written + self.lost, "row", "rows"),
+                crate::terminal::plural(self.written + self.lost, "row", "rows"),
                 if self.written + self.lost == 1 {
                     "is"
                 } else {
@@ -120,7 +120,7 @@ impl FailedRows {
             (None, Some((path, _))) => said.push(format!(
                 "the {} not done {} in {}: import that file to finish \
                  (running an import again is safe)",
-                crate::output::plural(self.written, "row", "rows"),
+                crate::terminal::plural(self.written, "row", "rows"),
                 if self.written == 1 { "is" } else { "are" },
                 path.display()
             )),
@@ -129,7 +129,7 @@ impl FailedRows {
         if self.uncopied > 0 {
             said.push(format!(
                 "{} could not be copied out (see their lines above)",
-                crate::output::plural(self.uncopied, "unreadable row", "unreadable rows")
+                crate::terminal::plural(self.uncopied, "unreadable row", "unreadable rows")
             ));
         }
         let said = (!said.is_empty()).then(|| said.join("; "));
@@ -164,7 +164,7 @@ impl FailedRows {
                 format!(".failed-{n}")
             };
             let path = dir.join(format!("{stem}{suffix}.{ext}"));
-            let file = match crate::output::owner_only_new_file().open(&path) {
+            let file = match crate::files::owner_only_new_file().open(&path) {
                 Ok(file) => file,
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(cannot_write(&path, &e.to_string())),

@@ -11,12 +11,13 @@ use futures_util::StreamExt;
 
 use plugipay::{Client, Customer, NewCustomer, SyncAction};
 
-use crate::Failure;
 use crate::failed_rows::FailedRows;
+use crate::failure::Failure;
 use crate::known::{Known, Lookup};
-use crate::output::{progress, terminal_safe};
+use crate::output::progress;
 use crate::rows::{NumberedRow, Row, Rows, Skipped, Source, first_of_each_external_id, rows, scan};
 use crate::signals::Interrupts;
+use crate::terminal::terminal_safe;
 
 /// A row's external id and the customer to ensure with it.
 fn into_customer(mut row: Row) -> Result<(String, NewCustomer), String> {
@@ -297,13 +298,13 @@ pub async fn import(client: &Client, path: &Path, mode: ImportMode) -> Result<()
     if let Some(scan) = &scan {
         let (found, rows) = (known.found(), scan.external_ids.len());
         if known.complete() {
-            let rows = crate::output::plural(rows as u64, "row's customer", "rows' customers");
+            let rows = crate::terminal::plural(rows as u64, "row's customer", "rows' customers");
             note!("read the book: {found} of the {rows} exist");
         } else {
             note!(
                 "read part of the book: {found} of the {} found; \
                  the other rows are looked up one by one",
-                crate::output::plural(rows as u64, "row's customer", "rows' customers")
+                crate::terminal::plural(rows as u64, "row's customer", "rows' customers")
             );
         }
     }
@@ -561,7 +562,7 @@ impl Tally {
         } = self;
         // Rows abandoned in flight may have been written: unknown too.
         let unknown = unknown + abandoned;
-        let rows = crate::output::plural(
+        let rows = crate::terminal::plural(
             created + found + updated + unchanged + failed + unknown,
             "row",
             "rows",

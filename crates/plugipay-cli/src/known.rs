@@ -79,7 +79,7 @@ impl Known {
                     progress.suspend(|| {
                         note!(
                             "note: reading the book failed ({}); each row is looked up instead",
-                            crate::output::terminal_safe(&error.report().to_string())
+                            crate::terminal::terminal_safe(&error.report().to_string())
                         )
                     });
                     break known;

@@ -53,7 +53,7 @@ where
         writeln!(
             writer,
             "plugipay: {}",
-            crate::output::terminal_safe(&message.0)
+            crate::terminal::terminal_safe(&message.0)
         )
     }
 }

@@ -1,26 +1,7 @@
 //! `plugipay`: the Plugipay customers API from a shell.
 
-/// Writes a note (what was done, what to do next) on stderr, unless
-/// `--quiet`; goes on if stderr is closed (`eprintln!` would panic).
-macro_rules! note {
-    ($($arg:tt)*) => {{
-        if !crate::output::quiet() {
-            report!($($arg)*);
-        }
-    }};
-}
-
-/// Writes an error (or what a failure left to do) on stderr, even with
-/// `--quiet`; goes on if stderr is closed. Each line is made terminal-safe
-/// (server text may be in it).
-macro_rules! report {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let text = format!($($arg)*);
-        let safe: Vec<String> = text.split('\n').map(crate::output::terminal_safe).collect();
-        let _ = writeln!(std::io::stderr().lock(), "{}", safe.join("\n"));
-    }};
-}
+#[macro_use]
+mod terminal;
 
 mod api;
 mod cli;
@@ -31,11 +12,15 @@ mod events;
 mod exit;
 mod export;
 mod failed_rows;
+mod failure;
+mod fields;
+mod files;
 mod import;
 mod known;
 mod log;
 mod output;
 mod rows;
+mod settings;
 mod signals;
 mod times;
 #[rustfmt::skip]
@@ -52,32 +37,7 @@ use clap::Parser;
 use plugipay::Client;
 
 use crate::cli::{Cli, Command, Connection};
-
-/// A failure to report: one line on stderr, then a non-zero exit.
-#[derive(Debug)]
-pub enum Failure {
-    /// A call failed.
-    Sdk(plugipay::Error),
-    /// Anything else (files, settings), already worded.
-    Other(String),
-    /// The work ran but some of it failed; its own report was printed.
-    Partial,
-    /// Whoever read stdout stopped reading (`… | head`): nothing more to say.
-    Closed,
-    /// Stopped by a signal; what was done and what is left was printed.
-    Interrupted,
-    /// No credentials at all (no flag, no variable): what to set, worded.
-    NoCredentials(String),
-    /// A bad invocation clap could not see (a missing secret, a value out of
-    /// range), worded: exit status 2, as clap's own usage errors.
-    Usage(String),
-}
-
-impl From<plugipay::Error> for Failure {
-    fn from(e: plugipay::Error) -> Self {
-        Failure::Sdk(e)
-    }
-}
+use crate::failure::Failure;
 
 /// The client the connection settings describe: the SDK's builder filled
 /// from the environment, each flag given overriding its variable, the
@@ -140,7 +100,7 @@ fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
         std::io::ErrorKind::BrokenPipe => Failure::Closed,
         _ => Failure::Other(format!("cannot write: {e}")),
     })?;
-    output::flush(&mut out)
+    terminal::flush(&mut out)
 }
 
 /// The exit status of a failed call: 64 for an Idempotency-Key used before
@@ -181,13 +141,14 @@ fn hint(error: &plugipay::Error) -> Option<&'static str> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    output::configure(cli.output.quiet, cli.output.format());
+    terminal::set_quiet(cli.output.quiet);
+    output::set_format(cli.output.format());
     if let Err(message) = output::set_columns(&cli.output.columns) {
-        report!("error: {}", output::terminal_safe(&message));
+        report!("error: {}", terminal::terminal_safe(&message));
         return ExitCode::from(exit::USAGE);
     }
     if let Err(message) = log::start(cli.output.verbose) {
-        report!("error: {}", output::terminal_safe(&message));
+        report!("error: {}", terminal::terminal_safe(&message));
         return ExitCode::from(exit::USAGE);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -206,7 +167,7 @@ fn main() -> ExitCode {
         Err(Failure::Interrupted) => ExitCode::from(exit::INTERRUPTED),
         Err(Failure::Closed) => ExitCode::from(exit::OK),
         Err(Failure::NoCredentials(message)) => {
-            report!("error: {}", output::terminal_safe(&message));
+            report!("error: {}", terminal::terminal_safe(&message));
             ExitCode::from(exit::NO_CREDENTIALS)
         }
         // Server text (and file names) may hold control characters.
@@ -216,16 +177,16 @@ fn main() -> ExitCode {
                 .unwrap_or_default();
             report!(
                 "error: {}{hint}",
-                output::terminal_safe(&e.report().to_string())
+                terminal::terminal_safe(&e.report().to_string())
             );
             exit_code(&e)
         }
         Err(Failure::Other(message)) => {
-            report!("error: {}", output::terminal_safe(&message));
+            report!("error: {}", terminal::terminal_safe(&message));
             ExitCode::from(exit::ERROR)
         }
         Err(Failure::Usage(message)) => {
-            report!("error: {}", output::terminal_safe(&message));
+            report!("error: {}", terminal::terminal_safe(&message));
             ExitCode::from(exit::USAGE)
         }
     }

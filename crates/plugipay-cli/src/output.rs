@@ -6,24 +6,36 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Seek, Write};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use plugipay::Customer;
 use serde_json::Value;
 
-use crate::Failure;
-use crate::cli::Format;
+use crate::failure::Failure;
+use crate::files::owner_only_new_file;
+use crate::terminal::{
+    count, flush, json_terminal_safe, per_second, quiet, terminal_safe, text_line, write_failure,
+};
 
-/// `--quiet`: no notes and no progress on stderr.
-static QUIET: AtomicBool = AtomicBool::new(false);
+/// `--output`: how customers are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object a line (the server's JSON, for export).
+    Json,
+    /// A header row, then one customer a row.
+    Csv,
+    /// One customer id a line.
+    Ids,
+    /// `--json`: one JSON document, `{"data": …}`.
+    #[value(skip)]
+    Document,
+}
 
 /// `--output`: how customers are printed.
 static FORMAT: OnceLock<Format> = OnceLock::new();
 
-/// Sets `--quiet` and `--output` for the whole process (once, from `main`).
-pub fn configure(quiet: bool, format: Format) {
-    QUIET.store(quiet, Ordering::Relaxed);
+/// Sets `--output` for the whole process (once, from `main`).
+pub fn set_format(format: Format) {
     let _ = FORMAT.set(format);
 }
 
@@ -34,7 +46,7 @@ static COLUMNS: OnceLock<Vec<String>> = OnceLock::new();
 /// customer field or `metadata.KEY`; anything else is refused, with a
 /// suggestion for a near miss.
 pub fn set_columns(columns: &[String]) -> Result<(), String> {
-    let fields = crate::rows::customer_fields();
+    let fields = crate::fields::customer_fields();
     let mut unknown = Vec::new();
     let mut chosen = Vec::new();
     for column in columns {
@@ -49,7 +61,7 @@ pub fn set_columns(columns: &[String]) -> Result<(), String> {
         if ok {
             chosen.push(column.to_owned());
         } else {
-            unknown.push(match crate::rows::closest_field(column, fields) {
+            unknown.push(match crate::fields::closest_field(column, fields) {
                 Some(field) => format!("{column:?} (did you mean {field}?)"),
                 None => format!("{column:?}"),
             });
@@ -90,30 +102,9 @@ pub fn note_csv_waits() {
     }
 }
 
-/// Whether notes and progress are off (`--quiet`).
-pub fn quiet() -> bool {
-    QUIET.load(Ordering::Relaxed)
-}
-
 /// How customers are printed (`--output`, JSON lines unless told).
 pub fn format() -> Format {
     FORMAT.get().copied().unwrap_or(Format::Json)
-}
-
-/// A failed write: a reader that went away (`… | head`) ends the command
-/// quietly; anything else is an error.
-fn write_failure(e: std::io::Error) -> Failure {
-    match e.kind() {
-        std::io::ErrorKind::BrokenPipe => Failure::Closed,
-        _ => Failure::Other(format!("cannot write: {e}")),
-    }
-}
-
-/// One line of text (a customer's JSON as the server sent it).
-pub fn text_line(out: &mut impl Write, text: &str) -> Result<(), Failure> {
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.write_all(b"\n"))
-        .map_err(write_failure)
 }
 
 /// After one page printed as asked: how to get the next one, or, when the
@@ -176,11 +167,6 @@ fn rate(per_second: f64) -> String {
     } else {
         format!("{per_second:.1}")
     }
-}
-
-/// Flushes buffered output.
-pub fn flush(out: &mut impl Write) -> Result<(), Failure> {
-    out.flush().map_err(write_failure)
 }
 
 /// Prints one customer on stdout, as `--output` (or `--json`) says.
@@ -418,7 +404,7 @@ fn csv_cell(value: &Value, terminal: bool) -> String {
 /// from its schema, `id` and `externalId` first.
 fn csv_fields() -> Vec<String> {
     let first = ["id", "externalId", "email", "name", "phone"];
-    let fields = crate::rows::customer_fields();
+    let fields = crate::fields::customer_fields();
     let mut columns: Vec<String> = first
         .iter()
         .filter(|f| fields.contains(**f))
@@ -468,54 +454,6 @@ fn csv_failure(e: csv::Error) -> Failure {
     }
 }
 
-/// `text` made safe for a terminal, on one line: control characters (ESC,
-/// CR, newlines, …) and other invisible format characters are shown as
-/// escapes, so a server's message cannot move the cursor, recolour the
-/// screen or forge a second line.
-pub fn terminal_safe(text: &str) -> String {
-    if !text.chars().any(|c| c.is_control() || is_invisible(c)) {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() || is_invisible(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Valid JSON text with every control or invisible character (DEL, C1,
-/// direction and zero-width marks; raw ones below U+0020 cannot occur in
-/// JSON) written as a `\uXXXX` escape: the same JSON, harmless on a
-/// terminal. Such characters can only sit inside strings, where the escape
-/// means the same character.
-pub fn json_terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() || is_invisible(c)) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if c.is_control() || is_invisible(c) {
-            let mut units = [0u16; 2];
-            for unit in c.encode_utf16(&mut units) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-/// A character that changes how text around it shows without showing
-/// itself (zero-width and direction marks).
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
 /// A customer's JSON text, read; text that is not a JSON object is an
 /// error, never a row of empty cells.
 fn parsed(text: &str) -> Result<serde_json::Map<String, Value>, Failure> {
@@ -540,35 +478,6 @@ pub struct Progress {
     lines: Option<std::sync::Mutex<std::time::Instant>>,
     total: Option<u64>,
     started: std::time::Instant,
-}
-
-/// A count with thousands separated (`1,200`).
-pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `n` and its noun, singular or plural (`1 row`, `2 rows`).
-pub fn plural(n: u64, singular: &str, plural: &str) -> String {
-    format!("{} {}", count(n), if n == 1 { singular } else { plural })
-}
-
-/// A rate as a progress line shows it: whole numbers from 10 a second up,
-/// one decimal below.
-pub fn per_second(n: u64, secs: f64) -> String {
-    let rate = if secs > 0.0 { n as f64 / secs } else { 0.0 };
-    if rate >= 10.0 {
-        format!("{}/s", count(rate.round() as u64))
-    } else {
-        format!("{rate:.1}/s")
-    }
 }
 
 impl Progress {
@@ -655,52 +564,4 @@ impl Progress {
 /// Progress of `what` (see [`Progress`]).
 pub fn progress(len: Option<u64>, what: &str) -> Progress {
     Progress::new(len, what)
-}
-
-/// Options that create a new file (never an existing one) for writing,
-/// readable by its owner only where the system allows: for files that hold
-/// customers' personal data.
-pub(crate) fn owner_only_new_file() -> std::fs::OpenOptions {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn server_text_cannot_drive_the_terminal() {
-        let hostile = "gone\u{1b}[2J\r\nerror: forged line\u{202e}txt.exe";
-        let safe = terminal_safe(hostile);
-        assert!(!safe.chars().any(|c| c.is_control()), "{safe}");
-        assert!(!safe.contains('\u{202e}'), "{safe}");
-        assert_eq!(safe.lines().count(), 1);
-        assert!(safe.starts_with("gone\\u{1b}[2J\\r\\n"), "{safe}");
-        assert_eq!(terminal_safe("café 👍"), "café 👍");
-    }
-
-    #[test]
-    fn json_for_a_terminal_is_the_same_json_without_what_drives_it() {
-        // Raw DEL, C1 CSI and a direction mark are valid inside JSON strings.
-        let text = "{\"name\":\"a\u{7f}b\u{9b}2Jc\u{202e}d\",\"x\":\"caf\u{e9} 👍\"}";
-        let safe = json_terminal_safe(text);
-        assert!(
-            !safe.chars().any(|c| c.is_control() || is_invisible(c)),
-            "{safe}"
-        );
-        let same: serde_json::Value = serde_json::from_str(&safe).unwrap();
-        assert_eq!(
-            same,
-            serde_json::from_str::<serde_json::Value>(text).unwrap()
-        );
-        assert!(safe.contains("\\u009b"), "{safe}");
-        assert!(matches!(
-            json_terminal_safe("{\"x\":1}"),
-            std::borrow::Cow::Borrowed(_)
-        ));
-    }
 }

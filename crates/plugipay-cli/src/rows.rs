@@ -5,11 +5,12 @@ use std::collections::{BTreeSet, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
-use plugipay::{Customer, NewCustomer};
+use plugipay::NewCustomer;
 
-use crate::Failure;
+use crate::failure::Failure;
+use crate::fields::{closest_field, customer_fields, row_fields};
 
 /// One row of an import file: the spec's create request (`NewCustomer`,
 /// generated), which must carry an `externalId`. A JSON line's keys that the
@@ -30,32 +31,8 @@ pub fn print_row_schema() -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(&schema)
         .map_err(|e| Failure::Other(format!("cannot print the schema: {e}")))?;
     let mut stdout = std::io::stdout().lock();
-    crate::output::text_line(&mut stdout, &text)?;
-    crate::output::flush(&mut stdout)
-}
-
-/// The JSON names of a schema's top-level properties.
-fn properties(schema: schemars::schema::RootSchema) -> BTreeSet<String> {
-    schema
-        .schema
-        .object
-        .map(|object| object.properties.into_keys().collect())
-        .unwrap_or_default()
-}
-
-/// The fields a row may set: the create request's, from its schema (a
-/// field the spec adds is one with no change here).
-pub fn row_fields() -> &'static BTreeSet<String> {
-    static FIELDS: OnceLock<BTreeSet<String>> = OnceLock::new();
-    FIELDS.get_or_init(|| properties(schemars::schema_for!(Row)))
-}
-
-/// The fields of a customer as the server answers it (what `export`
-/// writes): the create request's and the answer-only ones (`id`,
-/// `createdAt`, …).
-pub fn customer_fields() -> &'static BTreeSet<String> {
-    static FIELDS: OnceLock<BTreeSet<String>> = OnceLock::new();
-    FIELDS.get_or_init(|| properties(schemars::schema_for!(Customer)))
+    crate::terminal::text_line(&mut stdout, &text)?;
+    crate::terminal::flush(&mut stdout)
 }
 
 /// The keys of rows left out because the create request does not take them
@@ -165,41 +142,6 @@ fn csv_columns(headers: &csv::StringRecord, skipped: &Skipped) -> Result<Vec<Col
         unknown.join(", "),
         valid.join(", ")
     ))
-}
-
-/// The field a mistyped column most likely meant: the same name in another
-/// case or with `_`/`-`, or one at most two letters away.
-pub fn closest_field<'a>(header: &str, fields: &'a BTreeSet<String>) -> Option<&'a str> {
-    let fold = |s: &str| -> String {
-        s.chars()
-            .filter(|c| !matches!(c, '_' | '-' | ' '))
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    let wanted = fold(header);
-    fields
-        .iter()
-        .map(|field| (edit_distance(&wanted, &fold(field)), field))
-        .filter(|(distance, _)| *distance <= 2)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, field)| field.as_str())
-}
-
-/// The number of single-letter edits from `a` to `b` (Levenshtein).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(previous + cost);
-            previous = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
 }
 
 /// A CSV record as a row, by the columns of its header row; empty cells
@@ -526,24 +468,4 @@ pub fn scan(path: &Path) -> Result<Option<Scan>, Failure> {
         }
     }
     Ok(Some(scan))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_mistyped_column_gets_a_suggestion() {
-        let fields: BTreeSet<String> = ["externalId", "email", "name", "taxId"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        assert_eq!(closest_field("ExternalId", &fields), Some("externalId"));
-        assert_eq!(closest_field("external_id", &fields), Some("externalId"));
-        assert_eq!(closest_field("emial", &fields), Some("email"));
-        assert_eq!(closest_field("tax id", &fields), Some("taxId"));
-        assert_eq!(closest_field("favouriteColour", &fields), None);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "ab"), 2);
-    }
 }

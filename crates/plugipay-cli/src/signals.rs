@@ -1,6 +1,6 @@
 //! Ctrl-C and its kin: listened for, so a long command can stop cleanly.
 
-use crate::Failure;
+use crate::failure::Failure;
 
 /// The signals that stop an export or an import early: SIGINT (Ctrl-C),
 /// SIGTERM and SIGHUP.

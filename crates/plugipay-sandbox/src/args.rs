@@ -226,7 +226,8 @@ impl SandboxArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Mode, Secret};
+    use crate::config::Secret;
+    use crate::workspace::Mode;
 
     #[test]
     fn the_reading_and_the_clock_from_the_command_line() {

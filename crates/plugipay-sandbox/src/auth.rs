@@ -15,8 +15,9 @@ use plugipay_api::auth::{
 };
 use sha2::Sha256;
 
-use crate::config::{ApiKey, Mode, Scope, Secret};
+use crate::config::{ApiKey, Scope, Secret};
 use crate::failure::Failure;
+use crate::workspace::Mode;
 use crate::workspace::WorkspaceId;
 
 /// The header a platform key names the workspace it acts for in.

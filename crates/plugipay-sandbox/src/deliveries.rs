@@ -15,8 +15,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::clock::Clock;
-use crate::config::Mode;
 use crate::rng::SplitMix64;
+use crate::workspace::Mode;
 use crate::workspace::WorkspaceId;
 
 /// Events waiting to be delivered; past this, new ones are dropped from the

@@ -274,7 +274,7 @@ mod tests {
             assert!(!same_type(asked, kind), "{asked}");
         }
     }
-    use crate::config::Mode;
+    use crate::workspace::Mode;
 
     fn customer(id: &str) -> Customer {
         serde_json::from_value(json!({

@@ -97,7 +97,7 @@ use tokio::net::TcpListener;
 
 pub use args::{DEFAULT_ADDR, SandboxArgs, WebhookSecret};
 pub use config::{
-    ApiKey, Faults, LIVE_API_KEY, LIVE_KEY_ID, LIVE_SECRET, Limits, MetadataMode, Mode,
+    ApiKey, Faults, LIVE_API_KEY, LIVE_KEY_ID, LIVE_SECRET, Limits, MetadataMode,
     PLATFORM_ACCOUNT_ID, PLATFORM_KEY_ID, PLATFORM_SECRET, RateLimits, SandboxConfig, Scope,
     Secret, TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
 };
@@ -107,6 +107,7 @@ pub use fault_proxy::{FaultKind, FaultProxy, ProxyFaults};
 pub use idempotency::IDEMPOTENCY_TTL;
 pub use runner::{RunError, run};
 pub use store::{Customer, MONEY_HISTORY_KEY};
+pub use workspace::Mode;
 
 use crate::app::App;
 use crate::auth::Keys;

@@ -278,7 +278,7 @@ mod tests {
             granted(buckets.draw_at(&ws("b"), Class::Reads, later, T0)).remaining,
             3
         );
-        let live = WorkspaceId::new("a", crate::config::Mode::Live);
+        let live = WorkspaceId::new("a", crate::workspace::Mode::Live);
         assert_eq!(
             granted(buckets.draw_at(&live, Class::Reads, later, T0)).remaining,
             3
