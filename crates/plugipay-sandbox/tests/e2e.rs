@@ -156,10 +156,7 @@ async fn a_repeated_delete_replays_its_answer() {
     let sb = sandbox().await;
     let raw = RawClient::sandbox(sb.base_url());
     let created = raw.create("{}", &fresh_key()).await;
-    let path = format!(
-        "/api/v1/customers/{}",
-        created.body["data"]["id"].as_str().unwrap()
-    );
+    let path = paths::customer(&created.body["data"]["id"].as_str().unwrap());
     let key = fresh_key();
     let first = raw.send("DELETE", &path, None, Some(&key)).await;
     assert_eq!(first.status, 204);
@@ -186,7 +183,7 @@ async fn patch_semantics_when_metadata_merges() {
         )
         .await;
     let id = created.body["data"]["id"].as_str().unwrap().to_owned();
-    let path = format!("/api/v1/customers/{id}");
+    let path = paths::customer(&id);
     let patched = raw
         .send(
             "PATCH",
@@ -232,10 +229,7 @@ async fn patch_semantics_when_metadata_is_replaced() {
             &fresh_key(),
         )
         .await;
-    let path = format!(
-        "/api/v1/customers/{}",
-        created.body["data"]["id"].as_str().unwrap()
-    );
+    let path = paths::customer(&created.body["data"]["id"].as_str().unwrap());
     let patched = raw
         .send(
             "PATCH",
@@ -346,7 +340,7 @@ async fn every_error_code() {
     .unwrap();
     let base = sb.base_url();
     let raw = RawClient::sandbox(base);
-    let list = "/api/v1/customers";
+    let list = paths::customers();
 
     // validation_error: bad email, too long, unknown field, metadata limits, list params, no key
     let cases = [
@@ -443,7 +437,7 @@ async fn every_error_code() {
     let a = raw
         .send(
             "GET",
-            "/api/v1/customers/cus_00000000000000000000000000",
+            &paths::customer("cus_00000000000000000000000000"),
             None,
             None,
         )
@@ -455,10 +449,7 @@ async fn every_error_code() {
     assert!(a.message().contains("externalId"), "{a:?}");
     // On update too: taking another customer's externalId conflicts.
     let other = raw.create(r#"{"externalId":"mine"}"#, &fresh_key()).await;
-    let other_path = format!(
-        "/api/v1/customers/{}",
-        other.body["data"]["id"].as_str().unwrap()
-    );
+    let other_path = paths::customer(&other.body["data"]["id"].as_str().unwrap());
     let a = raw
         .send(
             "PATCH",
@@ -485,12 +476,12 @@ async fn every_error_code() {
     let a = raw.create(r#"{"name":"second"}"#, &key).await;
     assert_eq!((a.status, a.code()), (409, "idempotency_mismatch"));
     assert_eq!(a.body["error"]["field"], "name");
-    let a = raw.send("PUT", "/api/v1/customers/cus_x", None, None).await;
+    let a = raw.send("PUT", &paths::customer("cus_x"), None, None).await;
     assert_eq!(a.status, 405);
     let a = reader
         .send(
             "DELETE",
-            "/api/v1/customers/cus_x",
+            &paths::customer("cus_x"),
             None,
             Some(&fresh_key()),
         )
@@ -874,7 +865,10 @@ async fn an_independent_client_with_its_own_query_encoding() {
     let a = raw
         .send(
             "GET",
-            "/api/v1/customers?order=asc&email=o%27neil%2btag%40example.com&limit=5",
+            &format!(
+                "{}?order=asc&email=o%27neil%2btag%40example.com&limit=5",
+                paths::customers()
+            ),
             None,
             None,
         )
@@ -920,7 +914,7 @@ async fn writes_to_missing_customers_are_not_recorded() {
     let sb = sandbox().await;
     let raw = RawClient::sandbox(sb.base_url());
     let key = fresh_key();
-    let path = format!("/api/v1/customers/cus_{}", "x".repeat(2_000));
+    let path = paths::customer(&format!("cus_{}", "x".repeat(2_000)));
     for _ in 0..2 {
         let a = raw
             .send("PATCH", &path, Some(r#"{"name":"x"}"#), Some(&key))
@@ -942,13 +936,18 @@ async fn unknown_paths_and_methods_answer_the_envelope() {
     let raw = RawClient::sandbox(sb.base_url());
     let mut stranger = RawClient::sandbox(sb.base_url());
     stranger.auth = Auth::Bearer("pk_nobody".into());
-    for path in ["/nope", "/api/v1/customers/", "/api/v1/customers/a/b"] {
-        let a = stranger.send("GET", path, None, None).await;
+    let list = paths::customers();
+    for path in [
+        "/nope".to_owned(),
+        format!("{list}/"),
+        format!("{list}/a/b"),
+    ] {
+        let a = stranger.send("GET", &path, None, None).await;
         assert_eq!((a.status, a.code()), (404, "not_found"), "{path}");
     }
-    let a = stranger.send("PUT", "/api/v1/customers", None, None).await;
+    let a = stranger.send("PUT", paths::customers(), None, None).await;
     assert_eq!((a.status, a.code()), (401, "unauthorized"));
-    let a = raw.send("PUT", "/api/v1/customers", None, None).await;
+    let a = raw.send("PUT", paths::customers(), None, None).await;
     assert_eq!((a.status, a.code()), (405, "method_not_allowed"));
 }
 
@@ -1049,10 +1048,7 @@ async fn a_flood_in_one_workspace_cannot_make_another_apply_a_key_twice() {
         .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let created = raw.create(r#"{"name":"before"}"#, &fresh_key()).await;
-    let path = format!(
-        "/api/v1/customers/{}",
-        created.body["data"]["id"].as_str().unwrap()
-    );
+    let path = paths::customer(&created.body["data"]["id"].as_str().unwrap());
     let key = fresh_key();
     let patch = r#"{"name":"after"}"#;
     let first = raw.send("PATCH", &path, Some(patch), Some(&key)).await;
@@ -1160,7 +1156,7 @@ async fn each_workspace_makes_room_only_from_its_own_records() {
 #[tokio::test]
 async fn on_behalf_of_churn_leaves_no_workspaces() {
     let sb = sandbox().await;
-    let missing = "/api/v1/customers/cus_00000000000000000000000000";
+    let missing = &paths::customer("cus_00000000000000000000000000");
     for n in 0..100 {
         let raw = platform_for(sb.base_url(), &format!("acct_churn_{n}"));
         let a = raw
@@ -1176,7 +1172,7 @@ async fn on_behalf_of_churn_leaves_no_workspaces() {
         assert_eq!(a.status, 404);
         let a = raw.send("GET", missing, None, None).await;
         assert_eq!(a.status, 404);
-        let a = raw.send("GET", "/api/v1/customers", None, None).await;
+        let a = raw.send("GET", paths::customers(), None, None).await;
         assert_eq!(a.status, 200);
         let a = raw.create(r#"{"email":"nope"}"#, &fresh_key()).await;
         assert_eq!(a.status, 400);

@@ -16,7 +16,10 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const LIST: &str = "/api/v1/customers";
+/// The customers collection, from the generated descriptor (tests follow a
+/// moved path).
+const LIST: &str =
+    <plugipay_api::endpoints::ListCustomers as plugipay_api::endpoint::Endpoint>::PATH;
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder()

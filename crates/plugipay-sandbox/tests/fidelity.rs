@@ -105,7 +105,7 @@ async fn published_limits_on_patch_at_their_edges() {
     let sb = Sandbox::start(common::unpaced()).await.unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let id = id_of(&raw.create("{}", &fresh_key()).await);
-    let path = format!("/api/v1/customers/{id}");
+    let path = paths::customer(&id);
     for (n, (field, at_limit, past_limit)) in edges().into_iter().enumerate() {
         let body = json!({ field: at_limit }).to_string();
         let a = raw
@@ -162,7 +162,7 @@ async fn a_reused_key_with_another_request_names_the_differing_field() {
     assert_eq!(sb.customer_count(TEST_ACCOUNT_ID), 1, "nothing else ran");
 
     // On PATCH: a field nested in metadata is named by its top-level field.
-    let path = format!("/api/v1/customers/{}", id_of(&first));
+    let path = paths::customer(&id_of(&first));
     let patch_key = fresh_key();
     let a = raw
         .send(
@@ -216,7 +216,7 @@ async fn two_worlds() -> Sandbox {
 #[tokio::test]
 async fn test_and_live_keys_see_separate_worlds() {
     let sb = two_worlds().await;
-    let list = "/api/v1/customers?limit=100";
+    let list = &format!("{}?limit=100", paths::customers());
     let test = RawClient::sandbox(sb.base_url());
     let live = RawClient::hmac(sb.base_url(), LIVE_KEY_ID, LIVE_SECRET);
     let mut live_bearer = RawClient::sandbox(sb.base_url());
@@ -243,7 +243,7 @@ async fn test_and_live_keys_see_separate_worlds() {
         (&live, &test_id),
         (&live_bearer, &test_id),
     ] {
-        let path = format!("/api/v1/customers/{other}");
+        let path = paths::customer(&other);
         let a = client.send("GET", &path, None, None).await;
         assert_eq!((a.status, a.code()), (404, "not_found"));
         let a = client
@@ -264,20 +264,30 @@ async fn test_and_live_keys_see_separate_worlds() {
             std::slice::from_ref(&live_id)
         );
         let by_ext = client
-            .send("GET", "/api/v1/customers?externalId=same", None, None)
+            .send(
+                "GET",
+                &format!("{}?externalId=same", paths::customers()),
+                None,
+                None,
+            )
             .await;
         assert_eq!(ids_of(&by_ext), std::slice::from_ref(&live_id));
     }
 
     // A cursor belongs to its world.
     let page = test
-        .send("GET", "/api/v1/customers?limit=1", None, None)
+        .send(
+            "GET",
+            &format!("{}?limit=1", paths::customers()),
+            None,
+            None,
+        )
         .await;
     let cursor = page.body["meta"]["cursor"].as_str().unwrap().to_owned();
     let a = live
         .send(
             "GET",
-            &format!("/api/v1/customers?limit=1&cursor={cursor}"),
+            &format!("{}?limit=1&cursor={cursor}", paths::customers()),
             None,
             None,
         )
@@ -364,14 +374,14 @@ async fn a_key_without_the_scope_gets_insufficient_scope() {
     assert!(a.message().contains("plugipay:customer:create"), "{a:?}");
     assert_eq!(
         reader
-            .send("GET", "/api/v1/customers", None, None)
+            .send("GET", paths::customers(), None, None)
             .await
             .status,
         200
     );
 
     let id = id_of(&creator.create("{}", &fresh_key()).await);
-    let path = format!("/api/v1/customers/{id}");
+    let path = paths::customer(&id);
     assert_eq!(reader.send("GET", &path, None, None).await.status, 200);
     let a = creator
         .send("PATCH", &path, Some(r#"{"name":"x"}"#), Some(&fresh_key()))
@@ -408,7 +418,7 @@ async fn the_binary_takes_live_keys() {
         .unwrap()
         .expect("the listening line");
     let base = line.strip_prefix("listening on ").unwrap();
-    let list = "/api/v1/customers";
+    let list = paths::customers();
     let test = RawClient::sandbox(base);
     assert_eq!(ids_of(&test.send("GET", list, None, None).await).len(), 2);
     let live = RawClient::hmac(base, "ak_live_sandbox", "sk_live_sandbox");
@@ -459,7 +469,7 @@ async fn the_events_api_keeps_scopes_worlds_and_workspaces_apart() {
     )
     .await
     .unwrap();
-    let list = "/api/v1/events?limit=100";
+    let list = &format!("{}?limit=100", paths::events());
     let test = RawClient::sandbox(sb.base_url());
     let live = RawClient::hmac(sb.base_url(), LIVE_KEY_ID, LIVE_SECRET);
     let other = platform_for(sb.base_url(), "acct_other");
@@ -480,9 +490,7 @@ async fn the_events_api_keeps_scopes_worlds_and_workspaces_apart() {
     // Nobody reads another's event by id.
     for (client, mine) in [(&test, 0), (&live, 1), (&other, 2)] {
         for (n, id) in event_ids.iter().enumerate() {
-            let a = client
-                .send("GET", &format!("/api/v1/events/{id}"), None, None)
-                .await;
+            let a = client.send("GET", &paths::event(&id), None, None).await;
             let want = if n == mine { 200 } else { 404 };
             assert_eq!(a.status, want, "{a:?}");
             if n != mine {
@@ -493,7 +501,7 @@ async fn the_events_api_keeps_scopes_worlds_and_workspaces_apart() {
 
     // A key that may read customers but not events.
     let reader = RawClient::hmac(sb.base_url(), "ak_test_reader", "sk_test_reader");
-    for target in [list.to_owned(), format!("/api/v1/events/{}", event_ids[0])] {
+    for target in [list.to_owned(), paths::event(&event_ids[0])] {
         let a = reader.send("GET", &target, None, None).await;
         assert_eq!((a.status, a.code()), (403, "insufficient_scope"), "{a:?}");
         assert!(a.message().contains("plugipay:event:read"), "{a:?}");
@@ -509,7 +517,7 @@ async fn the_events_api_keeps_scopes_worlds_and_workspaces_apart() {
         ("limit=101", "limit"),
     ] {
         let a = test
-            .send("GET", &format!("/api/v1/events?{query}"), None, None)
+            .send("GET", &format!("{}?{query}", paths::events()), None, None)
             .await;
         assert_eq!((a.status, a.code()), (400, "validation_error"), "{a:?}");
         assert_eq!(field_of(&a), Some(field), "{a:?}");
@@ -529,7 +537,12 @@ async fn each_dialect_speaks_its_reading() {
             .unwrap();
         let raw = RawClient::sandbox(sandbox.base_url()).speaking(dialect);
         let first = raw
-            .send("GET", "/api/v1/customers?limit=2", None, None)
+            .send(
+                "GET",
+                &format!("{}?limit=2", paths::customers()),
+                None,
+                None,
+            )
             .await;
         let meta = &first.body["meta"];
         let cursor = match dialect {
@@ -540,7 +553,7 @@ async fn each_dialect_speaks_its_reading() {
         let second = raw
             .send(
                 "GET",
-                &format!("/api/v1/customers?cursor={cursor}&limit=2"),
+                &format!("{}?cursor={cursor}&limit=2", paths::customers()),
                 None,
                 None,
             )
@@ -548,7 +561,7 @@ async fn each_dialect_speaks_its_reading() {
         assert_eq!(ids_of(&second).len(), 1, "{dialect}");
 
         let missing = raw
-            .send("GET", "/api/v1/customers/cus_none", None, None)
+            .send("GET", &paths::customer("cus_none"), None, None)
             .await;
         let expected_code = match dialect {
             Dialect::Sdk => "not_found",
@@ -560,13 +573,18 @@ async fn each_dialect_speaks_its_reading() {
         let id = id_of(&created);
         raw.send(
             "PATCH",
-            &format!("/api/v1/customers/{id}"),
+            &paths::customer(&id),
             Some(r#"{"name":"Ani S"}"#),
             Some(&fresh_key()),
         )
         .await;
         let events = raw
-            .send("GET", "/api/v1/events?order=asc&limit=100", None, None)
+            .send(
+                "GET",
+                &format!("{}?order=asc&limit=100", paths::events()),
+                None,
+                None,
+            )
             .await;
         let events = events.body["data"].as_array().unwrap().clone();
         let update = events.last().unwrap();
@@ -585,7 +603,7 @@ async fn each_dialect_speaks_its_reading() {
         let one = raw
             .send(
                 "GET",
-                &format!("/api/v1/events/{}", update["id"].as_str().unwrap()),
+                &paths::event(&update["id"].as_str().unwrap()),
                 None,
                 None,
             )
@@ -606,10 +624,10 @@ async fn pk_key_ids_sign_as_hmac_pairs() {
     .await
     .unwrap();
     let pair = RawClient::hmac(sandbox.base_url(), "pk_test_docs", "sk_test_docs");
-    let listed = pair.send("GET", "/api/v1/customers", None, None).await;
+    let listed = pair.send("GET", paths::customers(), None, None).await;
     assert_eq!(listed.status, 200);
     let wrong = RawClient::hmac(sandbox.base_url(), "pk_test_docs", "sk_test_wrong");
-    let refused = wrong.send("GET", "/api/v1/customers", None, None).await;
+    let refused = wrong.send("GET", paths::customers(), None, None).await;
     assert_eq!((refused.status, refused.code()), (401, "signature_invalid"));
 }
 
@@ -622,7 +640,7 @@ async fn the_sandbox_clock_can_run_off_the_machines() {
         .await
         .unwrap();
     let mut raw = RawClient::sandbox(sandbox.base_url());
-    let skewed = raw.send("GET", "/api/v1/customers", None, None).await;
+    let skewed = raw.send("GET", paths::customers(), None, None).await;
     assert_eq!((skewed.status, skewed.code()), (401, "timestamp_skew"));
     let date = skewed.headers["date"].to_str().unwrap();
     let date = chrono::DateTime::parse_from_rfc2822(date).unwrap();

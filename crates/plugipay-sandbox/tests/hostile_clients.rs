@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::sdk;
+use common::{paths, sdk};
 use plugipay_sandbox::{Sandbox, SandboxConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -28,6 +28,7 @@ async fn stall(sandbox: &Sandbox, n: usize) -> Vec<TcpStream> {
     let mut stalled = Vec::new();
     for _ in 0..n {
         let mut stream = TcpStream::connect(sandbox.addr()).await.unwrap();
+        // Any path: the request never finishes its head.
         stream
             .write_all(b"GET /api/v1/customers HTTP/1.1\r\nHost: x\r\n")
             .await
@@ -162,8 +163,9 @@ async fn bodies_of_requests_refused_by_their_headers_are_not_read() {
     ];
     for (auth, status) in cases {
         let head = format!(
-            "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+            "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
              Idempotency-Key: k\r\n{auth}Content-Length: {}\r\n\r\n",
+            paths::customers(),
             1 << 20
         );
         let line = answer_without_body(&sandbox, &head).await;

@@ -101,19 +101,21 @@ async fn every_authenticated_answer_carries_its_bucket() {
     let started = Instant::now();
     let created = raw.create(r#"{"name":"Ada"}"#, &key).await;
     assert_eq!(created.status, 201);
-    let path = format!(
-        "/api/v1/customers/{}",
-        created.body["data"]["id"].as_str().unwrap()
-    );
+    let path = paths::customer(&created.body["data"]["id"].as_str().unwrap());
     let replay = raw.create(r#"{"name":"Ada"}"#, &key).await;
     assert_eq!(replay.headers["idempotent-replayed"], "true");
     let reads = [
-        raw.send("GET", "/api/v1/customers", None, None).await,
+        raw.send("GET", paths::customers(), None, None).await,
         raw.send("GET", &path, None, None).await,
-        raw.send("GET", "/api/v1/customers/cus_missing", None, None)
+        raw.send("GET", &paths::customer("cus_missing"), None, None)
             .await,
-        raw.send("GET", "/api/v1/customers?limit=0", None, None)
-            .await,
+        raw.send(
+            "GET",
+            &format!("{}?limit=0", paths::customers()),
+            None,
+            None,
+        )
+        .await,
     ];
     let statuses: Vec<u16> = reads.iter().map(|a| a.status).collect();
     assert_eq!(statuses, [200, 200, 404, 400]);
@@ -137,7 +139,7 @@ async fn every_authenticated_answer_carries_its_bucket() {
         raw.create(r#"{"name":""}"#, &fresh_key()).await, // 400
         raw.send(
             "PATCH",
-            "/api/v1/customers/cus_missing",
+            &paths::customer("cus_missing"),
             Some("{}"),
             Some(&fresh_key()),
         )
@@ -182,19 +184,19 @@ async fn every_authenticated_answer_carries_its_bucket() {
             .headers()
             .clone(),
         unknown
-            .send("GET", "/api/v1/customers", None, None)
+            .send("GET", paths::customers(), None, None)
             .await
             .headers,
         forged
-            .send("GET", "/api/v1/customers", None, None)
+            .send("GET", paths::customers(), None, None)
             .await
             .headers,
         stale
-            .send("GET", "/api/v1/customers", None, None)
+            .send("GET", paths::customers(), None, None)
             .await
             .headers,
         bearer(sb.base_url(), "pk_test_nobody")
-            .send("GET", "/api/v1/customers", None, None)
+            .send("GET", paths::customers(), None, None)
             .await
             .headers,
     ];
@@ -219,7 +221,7 @@ async fn remaining_counts_down_per_class() {
         let mut writes = Vec::new();
         for n in 0..3 {
             reads.push(rate_of(
-                &raw.send("GET", "/api/v1/customers", None, None).await,
+                &raw.send("GET", paths::customers(), None, None).await,
             ));
             let body = format!(r#"{{"name":"n{n}"}}"#);
             writes.push(rate_of(&raw.create(&body, &fresh_key()).await));
@@ -246,7 +248,7 @@ async fn an_empty_bucket_answers_429_and_only_its_own() {
         .await
         .unwrap();
         let raw = RawClient::sandbox(sb.base_url());
-        let list = "/api/v1/customers";
+        let list = paths::customers();
         let started = Instant::now();
         let mut answers = Vec::new();
         for _ in 0..3 {
@@ -259,7 +261,7 @@ async fn an_empty_bucket_answers_429_and_only_its_own() {
                 .send("GET", list, None, None)
                 .await,
         );
-        answers.push(raw.send("GET", "/api/v1/customers/cus_x", None, None).await);
+        answers.push(raw.send("GET", &paths::customer("cus_x"), None, None).await);
         // Still authentication first: a forged request is 401, not 429.
         let forged = RawClient::hmac(sb.base_url(), plugipay_sandbox::TEST_KEY_ID, "sk_test_no");
         answers.push(forged.send("GET", list, None, None).await);
@@ -315,14 +317,12 @@ async fn retry_after_is_never_sooner_than_the_next_token() {
         let raw = RawClient::sandbox(sb.base_url());
         let started = Instant::now();
         assert_eq!(
-            raw.send("GET", "/api/v1/customers", None, None)
-                .await
-                .status,
+            raw.send("GET", paths::customers(), None, None).await.status,
             200
         );
         (
             started,
-            raw.send("GET", "/api/v1/customers", None, None).await,
+            raw.send("GET", paths::customers(), None, None).await,
         )
     })
     .await;
@@ -351,7 +351,7 @@ async fn the_idempotency_budget_429_gives_its_token_back() {
         let other = platform_for(sb.base_url(), "acct_other");
         let refused = other.create("{}", &fresh_key()).await;
         // A write refused before the budget is looked at: it keeps its token.
-        let target = "/api/v1/customers/cus_x";
+        let target = &paths::customer("cus_x");
         let after = other
             .send("PATCH", target, Some("not json"), Some(&fresh_key()))
             .await;
@@ -372,7 +372,7 @@ async fn the_default_sandbox_has_the_published_limits() {
     let sb = Sandbox::start(SandboxConfig::new()).await.unwrap();
     assert_eq!(sb.rate_limits(), RateLimits::published());
     let raw = RawClient::sandbox(sb.base_url());
-    let read = raw.send("GET", "/api/v1/customers", None, None).await;
+    let read = raw.send("GET", paths::customers(), None, None).await;
     assert_eq!(rate_of(&read).0, 100);
     assert_eq!(rate_of(&raw.create("{}", &fresh_key()).await).0, 20);
 }
@@ -386,7 +386,7 @@ async fn off_limits_send_no_headers_and_no_429() {
         .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     for _ in 0..150 {
-        let a = raw.send("GET", "/api/v1/customers", None, None).await;
+        let a = raw.send("GET", paths::customers(), None, None).await;
         assert_eq!(a.status, 200);
         assert!(rate(&a).is_none(), "{a:?}");
     }
@@ -401,7 +401,7 @@ async fn off_limits_send_no_headers_and_no_429() {
         .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     for _ in 0..150 {
-        let a = raw.send("GET", "/api/v1/customers", None, None).await;
+        let a = raw.send("GET", paths::customers(), None, None).await;
         assert_eq!(a.status, 200);
         assert!(rate(&a).is_none(), "{a:?}");
     }
@@ -457,7 +457,7 @@ async fn binary(args: &[&str]) -> (tokio::process::Child, String) {
 async fn the_binary_enforces_the_published_limits_by_default() {
     let (mut child, base) = binary(&[]).await;
     let raw = RawClient::sandbox(&base);
-    let read = raw.send("GET", "/api/v1/customers", None, None).await;
+    let read = raw.send("GET", paths::customers(), None, None).await;
     assert_eq!(rate_of(&read), (100, 99));
     let write = raw.create("{}", &fresh_key()).await;
     assert_eq!(rate_of(&write), (20, 19));
@@ -465,7 +465,7 @@ async fn the_binary_enforces_the_published_limits_by_default() {
 
     let (mut child, base) = binary(&["--rate-limits", "off"]).await;
     let read = RawClient::sandbox(&base)
-        .send("GET", "/api/v1/customers", None, None)
+        .send("GET", paths::customers(), None, None)
         .await;
     assert!(rate(&read).is_none(), "{read:?}");
     child.kill().await.unwrap();
@@ -475,8 +475,8 @@ async fn the_binary_enforces_the_published_limits_by_default() {
             binary(&["--rate-limits", "1,1", "--rate-limit-retry-after", "3"]).await;
         let raw = bearer(&base, TEST_API_KEY);
         let started = Instant::now();
-        let first = raw.send("GET", "/api/v1/customers", None, None).await;
-        let second = raw.send("GET", "/api/v1/customers", None, None).await;
+        let first = raw.send("GET", paths::customers(), None, None).await;
+        let second = raw.send("GET", paths::customers(), None, None).await;
         child.kill().await.unwrap();
         (started, (first, second))
     })

@@ -198,7 +198,7 @@ async fn redirects_are_not_followed() {
         .await;
     server
         .mock_async(|when, then| {
-            when.path_includes("/api/v1/customers");
+            when.path_includes(paths::customers());
             then.status(302).header("Location", "/elsewhere");
         })
         .await;

@@ -82,7 +82,7 @@ async fn an_empty_answer_to_an_update_is_read_back() {
     assert_eq!(received[0].method, "PATCH");
     assert_eq!(
         (received[1].method.as_str(), received[1].target.as_str()),
-        ("GET", format!("/api/v1/customers/{CUSTOMER_ID}").as_str())
+        ("GET", paths::customer(&CUSTOMER_ID).as_str())
     );
 }
 
@@ -104,7 +104,7 @@ async fn an_empty_answer_to_a_create_is_found_by_its_external_id() {
     assert_eq!(customer.id, CUSTOMER_ID);
     assert_eq!(
         server.received()[1].target,
-        "/api/v1/customers?externalId=user_19823&limit=1"
+        format!("{}?externalId=user_19823&limit=1", paths::customers())
     );
 }
 

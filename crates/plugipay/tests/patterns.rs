@@ -87,9 +87,9 @@ async fn a_stream_of_many_pages_follows_the_cursors() {
     assert_eq!(
         targets,
         [
-            "/api/v1/customers?email=x%40y.z&limit=2",
-            "/api/v1/customers?cursor=c2&email=x%40y.z&limit=2",
-            "/api/v1/customers?cursor=c3&email=x%40y.z&limit=2",
+            format!("{}?email=x%40y.z&limit=2", paths::customers()),
+            format!("{}?cursor=c2&email=x%40y.z&limit=2", paths::customers()),
+            format!("{}?cursor=c3&email=x%40y.z&limit=2", paths::customers()),
         ]
     );
 
@@ -268,7 +268,7 @@ async fn sixty_four_concurrent_ensures_make_one_customer() {
 async fn without_the_filter(server: &MockServer) -> httpmock::Mock<'_> {
     let create = server
         .mock_async(|when, then| {
-            when.method(POST).path("/api/v1/customers");
+            when.method(POST).path(paths::customers());
             then.status(409)
                 .json_body(error_envelope("conflict", "taken"));
         })
@@ -277,7 +277,7 @@ async fn without_the_filter(server: &MockServer) -> httpmock::Mock<'_> {
     someone_else["externalId"] = json!("crm_other");
     server
         .mock_async(|when, then| {
-            when.method(GET).path("/api/v1/customers");
+            when.method(GET).path(paths::customers());
             then.status(200).json_body(json!({
                 "data": [someone_else], "error": null,
                 "meta": {"requestId": "r", "cursor": null, "hasMore": false}
@@ -286,8 +286,7 @@ async fn without_the_filter(server: &MockServer) -> httpmock::Mock<'_> {
         .await;
     server
         .mock_async(|when, then| {
-            when.method(GET)
-                .path(format!("/api/v1/customers/{CUSTOMER_ID}"));
+            when.method(GET).path(paths::customer(&CUSTOMER_ID));
             then.status(200)
                 .json_body(envelope(customer_json(CUSTOMER_ID)));
         })

@@ -216,7 +216,7 @@ async fn a_looping_list_route_ends_with_a_paging_error() {
     );
     let server = Scripted::start(vec![looping.clone(), looping.clone(), looping]).await;
     let result: Result<Vec<serde_json::Value>, Error> = client_for(&server.base_url)
-        .request(Method::GET, "/api/v1/events")
+        .request(Method::GET, paths::events())
         .paginated()
         .stream()
         .try_collect()
@@ -251,12 +251,12 @@ async fn customers_routes_against_the_sandbox() {
             .unwrap();
     let client = sandbox_client(sandbox.base_url());
     let created: serde_json::Value = client
-        .request(Method::POST, "/api/v1/customers")
+        .request(Method::POST, paths::customers())
         .json(&json!({"externalId": "raw_1", "metadata": {"plan": "pro"}}))
         .await
         .unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
-    let path = format!("/api/v1/customers/{}", plugipay::escape_path_segment(&id));
+    let path = paths::customer(&plugipay::escape_path_segment(&id));
     let typed: plugipay::Customer = client
         .request(Method::GET, &path)
         .returning::<plugipay::Customer>()
@@ -264,7 +264,7 @@ async fn customers_routes_against_the_sandbox() {
         .unwrap();
     assert_eq!(typed.external_id.as_deref(), Some("raw_1"));
     let all: Vec<serde_json::Value> = client
-        .request(Method::GET, "/api/v1/customers")
+        .request(Method::GET, paths::customers())
         .query(&[("limit", "7")])
         .paginated()
         .stream()

@@ -102,7 +102,7 @@ async fn a_list_answer_without_its_list_is_retried_never_the_end_of_the_book() {
         // The same on the first page of a raw paginated walk.
         let server = Scripted::start(vec![empty.clone()]).await;
         let raw: Vec<_> = client_for(&server.base_url)
-            .request(plugipay::Method::GET, "/api/v1/customers")
+            .request(plugipay::Method::GET, paths::customers())
             .paginated()
             .stream()
             .collect()

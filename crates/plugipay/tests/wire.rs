@@ -14,7 +14,7 @@ async fn create_sends_a_signed_idempotent_post() {
     let seen = Captured::default();
     server
         .mock_async(|when, then| {
-            seen.on(when.method(POST).path("/api/v1/customers"));
+            seen.on(when.method(POST).path(paths::customers()));
             then.status(201)
                 .json_body(envelope(customer_json(CUSTOMER_ID)));
         })
@@ -33,7 +33,7 @@ async fn create_sends_a_signed_idempotent_post() {
         .unwrap();
 
     let req = seen.one();
-    assert_eq!(target(&req), "/api/v1/customers");
+    assert_eq!(target(&req), paths::customers());
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(req.body_ref()).unwrap(),
         json!({"email": "alice@example.com", "name": "Alice Tan",
@@ -68,7 +68,7 @@ async fn every_write_gets_its_own_key_unless_one_is_given() {
     let seen = Captured::default();
     server
         .mock_async(|when, then| {
-            seen.on(when.method(POST).path("/api/v1/customers"));
+            seen.on(when.method(POST).path(paths::customers()));
             // Any 2xx is success, not only the 201 the spec declares.
             then.status(200)
                 .json_body(envelope(customer_json(CUSTOMER_ID)));
@@ -120,7 +120,7 @@ async fn get_sends_a_signed_get_without_key_or_body() {
     let customer = merchant.customers().get(CUSTOMER_ID).await.unwrap();
 
     let req = seen.one();
-    assert_eq!(target(&req), format!("/api/v1/customers/{CUSTOMER_ID}"));
+    assert_eq!(target(&req), paths::customer(&CUSTOMER_ID));
     assert_eq!(header(&req, "idempotency-key"), None);
     assert_eq!(header(&req, "content-type"), None);
     assert!(req.body_ref().is_empty());
@@ -151,7 +151,10 @@ async fn ids_are_escaped_as_one_path_segment() {
         .unwrap();
 
     let req = seen.one();
-    assert_eq!(target(&req), "/api/v1/customers/a%2Fb%3Fc%25d%20e");
+    assert_eq!(
+        target(&req),
+        format!("{}/a%2Fb%3Fc%25d%20e", paths::customers())
+    );
     assert_signed(&req);
 }
 
@@ -161,7 +164,7 @@ async fn list_sends_every_filter_in_a_signed_query() {
     let seen = Captured::default();
     server
         .mock_async(|when, then| {
-            seen.on(when.method(GET).path("/api/v1/customers"));
+            seen.on(when.method(GET).path(paths::customers()));
             then.status(200).json_body(json!({
                 "data": [customer_json("cus_A"), customer_json("cus_B")],
                 "error": null,
@@ -188,8 +191,11 @@ async fn list_sends_every_filter_in_a_signed_query() {
     let req = seen.one();
     assert_eq!(
         target(&req),
-        "/api/v1/customers?createdAfter=2026-01-02T03%3A04%3A05Z&cursor=cur_1\
-         &email=alice%40example.com&externalId=user+1&limit=2&order=asc"
+        format!(
+            "{}?createdAfter=2026-01-02T03%3A04%3A05Z&cursor=cur_1\
+             &email=alice%40example.com&externalId=user+1&limit=2&order=asc",
+            paths::customers()
+        )
     );
     assert_signed(&req);
     let ids: Vec<_> = page.items.iter().map(|c| c.id.as_str()).collect();
@@ -205,7 +211,7 @@ async fn list_without_params_sends_no_query_and_reads_the_last_page() {
     let seen = Captured::default();
     server
         .mock_async(|when, then| {
-            seen.on(when.method(GET).path("/api/v1/customers"));
+            seen.on(when.method(GET).path(paths::customers()));
             then.status(200).json_body(json!({
                 "data": [], "error": null,
                 "meta": {"requestId": "req_last", "cursor": null, "hasMore": false}
@@ -217,7 +223,7 @@ async fn list_without_params_sends_no_query_and_reads_the_last_page() {
         .list(ListParams::new())
         .await
         .unwrap();
-    assert_eq!(target(&seen.one()), "/api/v1/customers");
+    assert_eq!(target(&seen.one()), paths::customers());
     assert!(page.items.is_empty() && !page.has_more && page.cursor.is_none());
 }
 
@@ -227,9 +233,7 @@ async fn update_sends_null_to_clear_and_leaves_absent_fields_out() {
     let seen = Captured::default();
     server
         .mock_async(|when, then| {
-            seen.on(when
-                .method("PATCH")
-                .path(format!("/api/v1/customers/{CUSTOMER_ID}")));
+            seen.on(when.method("PATCH").path(paths::customer(&CUSTOMER_ID)));
             then.status(200)
                 .json_body(envelope(customer_json(CUSTOMER_ID)));
         })
