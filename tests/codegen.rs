@@ -247,7 +247,17 @@ fn spec_operations_become_descriptors_and_routes() {
     // A changed version prefix: the route table and every descriptor follow.
     let mut moved = spec.clone();
     let paths = std::mem::take(moved["paths"].as_object_mut().unwrap());
-    let (old, new) = ("/api/v1/", "/api/v2/");
+    // (`/api/vN/` to `/api/vN+1/`, whatever N the spec is at.)
+    let version: u32 = customer_path
+        .strip_prefix("/api/v")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|n| n.parse().ok())
+        .expect("paths start /api/vN/");
+    let (old, new) = (
+        format!("/api/v{version}/"),
+        format!("/api/v{}/", version + 1),
+    );
+    let (old, new) = (old.as_str(), new.as_str());
     *moved["paths"].as_object_mut().unwrap() = paths
         .into_iter()
         .map(|(path, item)| (path.replacen(old, new, 1), item))

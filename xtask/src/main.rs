@@ -1,15 +1,19 @@
 //! `cargo xtask generate [--check]`: regenerate the plugipay-api client from
 //! the spec, or check that the committed file is what the spec produces.
 
+mod dep_weight;
+
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: cargo xtask generate [--check] | cargo xtask bench [--runs N]
+usage: cargo xtask generate [--check] | cargo xtask bench [--runs N] | cargo xtask bench dep-weight
 
-  generate          rewrite crates/plugipay-api/src/generated.rs (the client) and
-                    generated_mock.rs (typed httpmock helpers) from openapi/customers.yaml
+  generate          rewrite crates/plugipay-api/src/generated.rs (the client),
+                    generated_mock.rs (typed httpmock helpers) and the CLI's
+                    crates/plugipay-cli/src/spec_args.rs from openapi/customers.yaml
   generate --check  exit 1 and print a unified diff when a committed file is stale
-  bench             run the benchmarks (release builds) and write BENCHMARKS.md";
+  bench             run the benchmarks (release builds) and write BENCHMARKS.md
+  bench dep-weight  measure B12 alone (two cold builds of a small app) and print its section";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -18,6 +22,16 @@ fn main() -> ExitCode {
         ["generate"] => generate(false),
         ["generate", "--check"] => generate(true),
         ["bench"] => bench(5),
+        ["bench", "dep-weight"] => match dep_weight::measure(&xtask::workspace_root()) {
+            Ok(section) => {
+                print!("{section}");
+                ExitCode::SUCCESS
+            }
+            Err(why) => {
+                eprintln!("error: B12: {why}");
+                ExitCode::FAILURE
+            }
+        },
         ["bench", "--runs", n] => match n.parse() {
             Ok(runs) if runs > 0 => bench(runs),
             _ => {
@@ -128,7 +142,7 @@ fn official_python_sdk(root: &std::path::Path) -> Result<std::path::PathBuf, Str
     Ok(python)
 }
 
-/// `cargo xtask bench`: B7's code generation timing here, B1–B6 and B8–B11 by the
+/// `cargo xtask bench`: B7 (code generation) and B12 (dependency weight) here, B1–B6 and B8–B11 by the
 /// release-built harness, all written to BENCHMARKS.md.
 fn bench(runs: usize) -> ExitCode {
     let root = xtask::workspace_root();
@@ -196,6 +210,14 @@ fn bench(runs: usize) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    println!("measuring B12 (two cold builds of a small app)…");
+    let dep_weight = match dep_weight::measure(&root) {
+        Ok(section) => section,
+        Err(why) => {
+            eprintln!("error: B12: {why}");
+            return ExitCode::FAILURE;
+        }
+    };
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -219,6 +241,7 @@ fn bench(runs: usize) -> ExitCode {
          bulk job beside such an app, at that share and at the whole budget.\n\n\
          Machine: {cores} cores, {cpu}; {}.\n\n\
          {results}\
+         {dep_weight}\
          ## B7 code generation\n\n\
          `xtask::generate` (parse, check and generate `openapi/customers.yaml`, then format): \
          **{generate_ms:.1} ms** median of {} runs (debug build of xtask, as `cargo xtask generate` runs it).\n",

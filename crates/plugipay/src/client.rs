@@ -135,18 +135,21 @@ impl Client {
     /// # let client = plugipay::Client::builder().key_id("ak_test_sandbox").secret("sk_test_sandbox").base_url(sandbox.base_url()).build()?;
     /// use futures_util::TryStreamExt;
     /// use plugipay::Method;
+    /// use plugipay::api::{endpoint::Endpoint, endpoints::ListCustomers};
     ///
     /// #[derive(serde::Deserialize)]
     /// struct Row {
     ///     id: String,
     /// }
     ///
+    /// // Any path will do; this one is the spec's customers collection.
+    /// let path = ListCustomers::PATH; // "/api/v1/customers"
     /// let created: serde_json::Value = client
-    ///     .request(Method::POST, "/api/v1/customers")
+    ///     .request(Method::POST, path)
     ///     .json(&serde_json::json!({ "name": "Sari" }))
     ///     .await?;
     /// let rows: Vec<Row> = client
-    ///     .request(Method::GET, "/api/v1/customers")
+    ///     .request(Method::GET, path)
     ///     .query(&[("limit", "2")])
     ///     .returning::<Row>()
     ///     .paginated()
