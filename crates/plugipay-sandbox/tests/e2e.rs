@@ -156,7 +156,7 @@ async fn a_repeated_delete_replays_its_answer() {
     let sb = sandbox().await;
     let raw = RawClient::sandbox(sb.base_url());
     let created = raw.create("{}", &fresh_key()).await;
-    let path = paths::customer(&created.body["data"]["id"].as_str().unwrap());
+    let path = paths::customer(created.body["data"]["id"].as_str().unwrap());
     let key = fresh_key();
     let first = raw.send("DELETE", &path, None, Some(&key)).await;
     assert_eq!(first.status, 204);
@@ -229,7 +229,7 @@ async fn patch_semantics_when_metadata_is_replaced() {
             &fresh_key(),
         )
         .await;
-    let path = paths::customer(&created.body["data"]["id"].as_str().unwrap());
+    let path = paths::customer(created.body["data"]["id"].as_str().unwrap());
     let patched = raw
         .send(
             "PATCH",
@@ -449,7 +449,7 @@ async fn every_error_code() {
     assert!(a.message().contains("externalId"), "{a:?}");
     // On update too: taking another customer's externalId conflicts.
     let other = raw.create(r#"{"externalId":"mine"}"#, &fresh_key()).await;
-    let other_path = paths::customer(&other.body["data"]["id"].as_str().unwrap());
+    let other_path = paths::customer(other.body["data"]["id"].as_str().unwrap());
     let a = raw
         .send(
             "PATCH",
@@ -1048,7 +1048,7 @@ async fn a_flood_in_one_workspace_cannot_make_another_apply_a_key_twice() {
         .unwrap();
     let raw = RawClient::sandbox(sb.base_url());
     let created = raw.create(r#"{"name":"before"}"#, &fresh_key()).await;
-    let path = paths::customer(&created.body["data"]["id"].as_str().unwrap());
+    let path = paths::customer(created.body["data"]["id"].as_str().unwrap());
     let key = fresh_key();
     let patch = r#"{"name":"after"}"#;
     let first = raw.send("PATCH", &path, Some(patch), Some(&key)).await;

@@ -243,7 +243,7 @@ async fn test_and_live_keys_see_separate_worlds() {
         (&live, &test_id),
         (&live_bearer, &test_id),
     ] {
-        let path = paths::customer(&other);
+        let path = paths::customer(other);
         let a = client.send("GET", &path, None, None).await;
         assert_eq!((a.status, a.code()), (404, "not_found"));
         let a = client
@@ -490,7 +490,7 @@ async fn the_events_api_keeps_scopes_worlds_and_workspaces_apart() {
     // Nobody reads another's event by id.
     for (client, mine) in [(&test, 0), (&live, 1), (&other, 2)] {
         for (n, id) in event_ids.iter().enumerate() {
-            let a = client.send("GET", &paths::event(&id), None, None).await;
+            let a = client.send("GET", &paths::event(id), None, None).await;
             let want = if n == mine { 200 } else { 404 };
             assert_eq!(a.status, want, "{a:?}");
             if n != mine {
@@ -603,7 +603,7 @@ async fn each_dialect_speaks_its_reading() {
         let one = raw
             .send(
                 "GET",
-                &paths::event(&update["id"].as_str().unwrap()),
+                &paths::event(update["id"].as_str().unwrap()),
                 None,
                 None,
             )

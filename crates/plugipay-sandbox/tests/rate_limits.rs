@@ -101,7 +101,7 @@ async fn every_authenticated_answer_carries_its_bucket() {
     let started = Instant::now();
     let created = raw.create(r#"{"name":"Ada"}"#, &key).await;
     assert_eq!(created.status, 201);
-    let path = paths::customer(&created.body["data"]["id"].as_str().unwrap());
+    let path = paths::customer(created.body["data"]["id"].as_str().unwrap());
     let replay = raw.create(r#"{"name":"Ada"}"#, &key).await;
     assert_eq!(replay.headers["idempotent-replayed"], "true");
     let reads = [

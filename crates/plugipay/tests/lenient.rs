@@ -82,7 +82,7 @@ async fn an_empty_answer_to_an_update_is_read_back() {
     assert_eq!(received[0].method, "PATCH");
     assert_eq!(
         (received[1].method.as_str(), received[1].target.as_str()),
-        ("GET", paths::customer(&CUSTOMER_ID).as_str())
+        ("GET", paths::customer(CUSTOMER_ID).as_str())
     );
 }
 

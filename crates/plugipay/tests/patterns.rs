@@ -286,7 +286,7 @@ async fn without_the_filter(server: &MockServer) -> httpmock::Mock<'_> {
         .await;
     server
         .mock_async(|when, then| {
-            when.method(GET).path(paths::customer(&CUSTOMER_ID));
+            when.method(GET).path(paths::customer(CUSTOMER_ID));
             then.status(200)
                 .json_body(envelope(customer_json(CUSTOMER_ID)));
         })

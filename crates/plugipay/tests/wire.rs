@@ -120,7 +120,7 @@ async fn get_sends_a_signed_get_without_key_or_body() {
     let customer = merchant.customers().get(CUSTOMER_ID).await.unwrap();
 
     let req = seen.one();
-    assert_eq!(target(&req), paths::customer(&CUSTOMER_ID));
+    assert_eq!(target(&req), paths::customer(CUSTOMER_ID));
     assert_eq!(header(&req, "idempotency-key"), None);
     assert_eq!(header(&req, "content-type"), None);
     assert!(req.body_ref().is_empty());
@@ -233,7 +233,7 @@ async fn update_sends_null_to_clear_and_leaves_absent_fields_out() {
     let seen = Captured::default();
     server
         .mock_async(|when, then| {
-            seen.on(when.method("PATCH").path(paths::customer(&CUSTOMER_ID)));
+            seen.on(when.method("PATCH").path(paths::customer(CUSTOMER_ID)));
             then.status(200)
                 .json_body(envelope(customer_json(CUSTOMER_ID)));
         })
