@@ -249,9 +249,14 @@ fn tight(prev: &str, next: &str) -> bool {
 /// Whether going from listing `before` to listing `after` breaks code
 /// written against `before`: a line that went away (an item removed, a
 /// signature or a derive changed) may; lines only added do not.
+///
+/// Where an item is defined is not part of the API: `file` lines are left
+/// out, and a `use` (a re-export) counts by the names it exports, so moving
+/// a file into a folder (its re-exports now `use folder::file::{..}`) is no
+/// change.
 pub fn semver(before: &str, after: &str) -> Semver {
-    let old: std::collections::BTreeSet<&str> = before.lines().collect();
-    let new: std::collections::BTreeSet<&str> = after.lines().collect();
+    let old = api_lines(before);
+    let new = api_lines(after);
     let gone: Vec<String> = old.difference(&new).map(|l| l.trim().to_owned()).collect();
     let added = new.difference(&old).count();
     match (gone.is_empty(), added) {
@@ -259,6 +264,34 @@ pub fn semver(before: &str, after: &str) -> Semver {
         (true, _) => Semver::Additive,
         (false, _) => Semver::Breaking(gone),
     }
+}
+
+/// The lines of a listing that name the API, for [`semver`].
+fn api_lines(listing: &str) -> std::collections::BTreeSet<String> {
+    let mut lines = std::collections::BTreeSet::new();
+    for line in listing.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("file ") {
+            continue;
+        }
+        let Some(path) = trimmed.strip_prefix("use ") else {
+            lines.insert(line.to_owned());
+            continue;
+        };
+        let indent = &line[..line.len() - trimmed.len()];
+        let leaves = match (path.find('{'), path.rfind('}')) {
+            (Some(open), Some(close)) if open < close => &path[open + 1..close],
+            _ => path,
+        };
+        for leaf in leaves.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+            let name = match leaf.rsplit_once(" as ") {
+                Some((_, alias)) => alias.trim(),
+                None => leaf.rsplit("::").next().unwrap_or(leaf).trim(),
+            };
+            lines.insert(format!("{indent}use {name}"));
+        }
+    }
+    lines
 }
 
 /// What a change of listing means for users.
@@ -276,6 +309,24 @@ pub enum Semver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_moved_file_is_no_change_but_a_lost_export_is() {
+        let before = "file pacing.rs\nenum RateShare\nuse pacing::{ RateBudget, RateShare }\n";
+        let moved = "file transport/pacing.rs\nenum RateShare\nuse transport::pacing::{ RateShare, RateBudget }\n";
+        assert_eq!(semver(before, moved), Semver::Same);
+        let lost = "file transport/pacing.rs\nenum RateShare\nuse transport::pacing::RateShare\n";
+        assert_eq!(
+            semver(before, lost),
+            Semver::Breaking(vec!["use RateBudget".into()])
+        );
+        let renamed =
+            "file pacing.rs\nenum RateShare\nuse pacing::{ RateBudget as Budget, RateShare }\n";
+        assert_eq!(
+            semver(before, renamed),
+            Semver::Breaking(vec!["use RateBudget".into()])
+        );
+    }
 
     #[test]
     fn public_items_are_listed_and_private_ones_not() {

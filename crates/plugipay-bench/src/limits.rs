@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use plugipay_sandbox::{FaultProxy, ProxyFaults};
 
-use crate::{KEY_ID, SECRET, SandboxProcess};
+use crate::{KEY_ID, SECRET, start_sandbox};
 
 /// Reads and writes a second, as published.
 const READS: f64 = 100.0;
@@ -127,13 +127,13 @@ pub async fn b9(sandbox: &Path, cli: &Path, python: Result<PathBuf, String>, out
     ));
 
     // The export, and the official Python SDK's cursor loop, on one book.
-    let sb = SandboxProcess::start_with(
-        &sandbox.to_path_buf(),
+    let sb = start_sandbox(
+        sandbox,
         BOOK,
         LATENCY_MS,
         &[limited[0], limited[1], "--seed-span-days", "365"],
     );
-    let proxy = FaultProxy::start(&sb.url, ProxyFaults::default())
+    let proxy = FaultProxy::start(sb.base_url(), ProxyFaults::default())
         .await
         .unwrap();
     let export_floor = (BOOK / 100) as f64 / READS;
@@ -173,8 +173,8 @@ pub async fn b9(sandbox: &Path, cli: &Path, python: Result<PathBuf, String>, out
     drop(sb);
 
     // Imports into a fresh workspace book.
-    let sb = SandboxProcess::start_with(&sandbox.to_path_buf(), 0, LATENCY_MS, &limited);
-    let proxy = FaultProxy::start(&sb.url, ProxyFaults::default())
+    let sb = start_sandbox(sandbox, 0, LATENCY_MS, &limited);
+    let proxy = FaultProxy::start(sb.base_url(), ProxyFaults::default())
         .await
         .unwrap();
     let rows = rows_file("rows", 0, ROWS, 0);
@@ -217,8 +217,8 @@ pub async fn b9(sandbox: &Path, cli: &Path, python: Result<PathBuf, String>, out
     drop(sb);
 
     // Two imports into one workspace at once, two processes.
-    let sb = SandboxProcess::start_with(&sandbox.to_path_buf(), 0, LATENCY_MS, &limited);
-    let proxy = FaultProxy::start(&sb.url, ProxyFaults::default())
+    let sb = start_sandbox(sandbox, 0, LATENCY_MS, &limited);
+    let proxy = FaultProxy::start(sb.base_url(), ProxyFaults::default())
         .await
         .unwrap();
     let (a, b) = (
@@ -265,13 +265,8 @@ pub async fn b10(sandbox: &Path, cli: &Path, out: &mut String) {
     const LANES: usize = 32;
     // Reads at the published 100/s; writes unlimited, so that the log can
     // be made quickly (the walks only read).
-    let sb = SandboxProcess::start_with(
-        &sandbox.to_path_buf(),
-        0,
-        LATENCY_MS,
-        &["--rate-limits", "100,0"],
-    );
-    let client = crate::client(&sb.url);
+    let sb = start_sandbox(sandbox, 0, LATENCY_MS, &["--rate-limits", "100,0"]);
+    let client = crate::client(sb.base_url());
     let lanes: Vec<_> = (0..LANES)
         .map(|lane| {
             let client = client.clone();
@@ -286,7 +281,7 @@ pub async fn b10(sandbox: &Path, cli: &Path, out: &mut String) {
     for lane in lanes {
         lane.await.unwrap();
     }
-    let proxy = FaultProxy::start(&sb.url, ProxyFaults::default())
+    let proxy = FaultProxy::start(sb.base_url(), ProxyFaults::default())
         .await
         .unwrap();
     out.push_str(&format!(

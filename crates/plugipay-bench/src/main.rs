@@ -8,14 +8,15 @@ mod limits;
 mod share;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
 use futures_util::TryStreamExt;
 use hmac::{Hmac, Mac};
 use plugipay::{Client, ListParams, NewCustomer};
+use plugipay_sandbox::SandboxProcess;
 use sha2::{Digest, Sha256};
 
 const KEY_ID: &str = "ak_test_sandbox";
@@ -114,59 +115,29 @@ enum Cmd {
     },
 }
 
-/// A sandbox in its own process; killed on drop.
-struct SandboxProcess {
-    child: Child,
-    url: String,
-}
-
-impl SandboxProcess {
-    fn start(bin: &PathBuf, seed: usize, latency_ms: u64) -> Self {
-        Self::start_with(bin, seed, latency_ms, &[])
-    }
-
-    /// Starts the sandbox with `extra` flags; without the published rate
-    /// limits unless `extra` sets `--rate-limits` (B1–B8 measure the SDK,
-    /// not the limits).
-    fn start_with(bin: &PathBuf, seed: usize, latency_ms: u64, extra: &[&str]) -> Self {
-        let limits: &[&str] = if extra.contains(&"--rate-limits") {
-            &[]
-        } else {
-            &["--rate-limits", "off"]
-        };
-        let mut child = Command::new(bin)
-            .args([
-                "--addr",
-                "127.0.0.1:0",
-                "--seed-customers",
-                &seed.to_string(),
-            ])
-            .args(["--latency-ms", &latency_ms.to_string()])
-            .args(limits)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the sandbox binary starts");
-        // Readiness: the sandbox prints its address once it listens.
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("the listening line")
-            .to_owned();
-        Self { child, url }
-    }
-}
-
-impl Drop for SandboxProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The sandbox binary `bin` in its own process (killed on drop), ready, with
+/// `seed` customers, `latency_ms` of latency and `extra` flags; without the
+/// published rate limits unless `extra` sets `--rate-limits` (B1–B8 measure
+/// the SDK, not the limits).
+fn start_sandbox(bin: &Path, seed: usize, latency_ms: u64, extra: &[&str]) -> SandboxProcess {
+    let limits: &[&str] = if extra.contains(&"--rate-limits") {
+        &[]
+    } else {
+        &["--rate-limits", "off"]
+    };
+    let mut command = Command::new(bin);
+    command
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--seed-customers",
+            &seed.to_string(),
+        ])
+        .args(["--latency-ms", &latency_ms.to_string()])
+        .args(limits)
+        .args(extra)
+        .stderr(Stdio::null());
+    SandboxProcess::spawn(command).expect("the sandbox binary starts")
 }
 
 fn client(url: &str) -> Client {
@@ -246,14 +217,14 @@ async fn first_id(client: &Client) -> String {
     page.items[0].id.clone()
 }
 
-async fn b1(sandbox: &PathBuf, runs: usize, out: &mut String) {
+async fn b1(sandbox: &Path, runs: usize, out: &mut String) {
     const CALLS: usize = 2_000;
-    let sb = SandboxProcess::start(sandbox, 1, 0);
-    let ours = client(&sb.url);
+    let sb = start_sandbox(sandbox, 1, 0, &[]);
+    let ours = client(sb.base_url());
     let id = first_id(&ours).await;
     // The baseline gets the SDK's HTTP settings, its 30 s timeout included:
     // a production client sets one too, and the timer costs ~5 µs a call.
-    let http = plugipay_api::http_client_builder_for(&sb.url)
+    let http = plugipay_api::http_client_builder_for(sb.base_url())
         .timeout(plugipay::DEFAULT_TIMEOUT)
         .build()
         .unwrap();
@@ -269,7 +240,7 @@ async fn b1(sandbox: &PathBuf, runs: usize, out: &mut String) {
                     ours.customers().get(&id).await.unwrap();
                     sdk.push(start.elapsed().as_secs_f64() * 1e6);
                 } else {
-                    raw_get(&http, &sb.url, &id).await;
+                    raw_get(&http, sb.base_url(), &id).await;
                     raw.push(start.elapsed().as_secs_f64() * 1e6);
                 }
             }
@@ -320,7 +291,7 @@ async fn walk_time(url: &str, prefetch: bool, work: Duration) -> (f64, usize) {
     (start.elapsed().as_secs_f64(), count)
 }
 
-async fn b2(sandbox: &PathBuf, runs: usize, out: &mut String) {
+async fn b2(sandbox: &Path, runs: usize, out: &mut String) {
     const BOOK: usize = 20_000;
     out.push_str(&format!(
         "## B2 whole-book walk\n\n{BOOK} customers, pages of 100, {runs} runs, medians. \"Work\" is what \
@@ -329,15 +300,15 @@ async fn b2(sandbox: &PathBuf, runs: usize, out: &mut String) {
          such work.\n\n| server latency | work per page | sequential loop (s) | prefetching stream (s) | speed-up |\n|---|---|---|---|---|\n"
     ));
     for latency in [0u64, 5] {
-        let sb = SandboxProcess::start(sandbox, BOOK, latency);
+        let sb = start_sandbox(sandbox, BOOK, latency, &[]);
         for work_ms in [0u64, 5] {
             let work = Duration::from_millis(work_ms);
             let (mut seq, mut pre) = (Vec::new(), Vec::new());
             for _ in 0..runs {
-                let (t, n) = walk_time(&sb.url, false, work).await;
+                let (t, n) = walk_time(sb.base_url(), false, work).await;
                 assert_eq!(n, BOOK);
                 seq.push(t);
-                let (t, n) = walk_time(&sb.url, true, work).await;
+                let (t, n) = walk_time(sb.base_url(), true, work).await;
                 assert_eq!(n, BOOK);
                 pre.push(t);
             }
@@ -373,13 +344,13 @@ async fn walk(base_url: &str) {
     println!("{count} {}", peak_rss_kib());
 }
 
-fn b3(sandbox: &PathBuf, out: &mut String) {
+fn b3(sandbox: &Path, out: &mut String) {
     let mut rows = String::new();
     let mut peaks = Vec::new();
     for book in [10_000usize, 1_000_000] {
-        let sb = SandboxProcess::start(sandbox, book, 0);
+        let sb = start_sandbox(sandbox, book, 0, &[]);
         let output = Command::new(std::env::current_exe().unwrap())
-            .args(["walk", "--base-url", &sb.url])
+            .args(["walk", "--base-url", sb.base_url()])
             .output()
             .unwrap();
         let text = String::from_utf8(output.stdout).unwrap();
@@ -398,7 +369,7 @@ fn b3(sandbox: &PathBuf, out: &mut String) {
     ));
 }
 
-fn b4(sandbox: &PathBuf, cli: &PathBuf, runs: usize, out: &mut String) {
+fn b4(sandbox: &Path, cli: &PathBuf, runs: usize, out: &mut String) {
     const ROWS: usize = 10_000;
     let file = std::env::temp_dir().join(format!("plugipay-bench-{}.jsonl", std::process::id()));
     let mut f = std::fs::File::create(&file).unwrap();
@@ -412,7 +383,7 @@ fn b4(sandbox: &PathBuf, cli: &PathBuf, runs: usize, out: &mut String) {
     drop(f);
     let import = |concurrency: usize| {
         // A fresh book each time, so every row is a create.
-        let sb = SandboxProcess::start(sandbox, 0, 5);
+        let sb = start_sandbox(sandbox, 0, 5, &[]);
         let start = Instant::now();
         let status = Command::new(cli)
             .args([
@@ -422,7 +393,7 @@ fn b4(sandbox: &PathBuf, cli: &PathBuf, runs: usize, out: &mut String) {
                 "--concurrency",
                 &concurrency.to_string(),
             ])
-            .env("PLUGIPAY_BASE_URL", &sb.url)
+            .env("PLUGIPAY_BASE_URL", sb.base_url())
             .env("PLUGIPAY_KEY_ID", KEY_ID)
             .env("PLUGIPAY_SECRET", SECRET)
             .env_remove("PLUGIPAY_API_KEY")
@@ -449,10 +420,10 @@ fn b4(sandbox: &PathBuf, cli: &PathBuf, runs: usize, out: &mut String) {
     ));
 }
 
-async fn b5(sandbox: &PathBuf, out: &mut String) {
+async fn b5(sandbox: &Path, out: &mut String) {
     const WORKERS: usize = 16;
-    let sb = SandboxProcess::start(sandbox, 10_000, 0);
-    let client = client(&sb.url);
+    let sb = start_sandbox(sandbox, 10_000, 0, &[]);
+    let client = client(sb.base_url());
     let id = first_id(&client).await;
     let rate = |n: usize, secs: f64| n as f64 / secs;
     let run = |per_worker: usize, list: bool| {
@@ -494,7 +465,7 @@ async fn b5(sandbox: &PathBuf, out: &mut String) {
 /// keeps only the last writer's view of the other keys. The tasks share one
 /// client (whose metadata writes to a customer wait for each other), or each
 /// has its own, as separate processes would.
-async fn b6(sandbox: &PathBuf, out: &mut String) {
+async fn b6(sandbox: &Path, out: &mut String) {
     const WRITERS: usize = 8;
     const ROUNDS: usize = 40;
     out.push_str(&format!(
@@ -517,8 +488,8 @@ async fn b6(sandbox: &PathBuf, out: &mut String) {
         ("replace", 20, false),
     ] {
         {
-            let sb = SandboxProcess::start_with(sandbox, 0, latency_ms, &["--metadata-mode", mode]);
-            let client = client(&sb.url);
+            let sb = start_sandbox(sandbox, 0, latency_ms, &["--metadata-mode", mode]);
+            let client = client(sb.base_url());
             let mut lost = 0;
             for _ in 0..ROUNDS {
                 let customer = client
@@ -531,7 +502,7 @@ async fn b6(sandbox: &PathBuf, out: &mut String) {
                     let client = if shared {
                         client.clone()
                     } else {
-                        self::client(&sb.url)
+                        self::client(sb.base_url())
                     };
                     let id = customer.id.clone();
                     tasks.spawn(async move {
@@ -651,7 +622,7 @@ type CommandMaker<'a> = Box<dyn Fn() -> Command + 'a>;
 /// its export on one cursor and its partitioned export; then our export of
 /// a million customers (memory).
 fn b8(
-    sandbox: &PathBuf,
+    sandbox: &Path,
     cli: &PathBuf,
     python: Result<PathBuf, String>,
     runs: usize,
@@ -675,23 +646,23 @@ fn b8(
     let mut ratios = Vec::new();
     for latency in [0u64, 20] {
         // A book that grew over a year, as a real one did.
-        let sb = SandboxProcess::start_with(sandbox, BOOK, latency, &["--seed-span-days", "365"]);
+        let sb = start_sandbox(sandbox, BOOK, latency, &["--seed-span-days", "365"]);
         let mut sides: Vec<(&str, CommandMaker)> = vec![
             (
                 "`plugipay customers list --all` (sequential walk, typed)",
-                Box::new(|| ours(&["customers", "list", "--all"], &sb.url)),
+                Box::new(|| ours(&["customers", "list", "--all"], sb.base_url())),
             ),
             (
                 "`plugipay customers export --parallel 1` (one cursor)",
-                Box::new(|| ours(&["customers", "export", "--parallel", "1"], &sb.url)),
+                Box::new(|| ours(&["customers", "export", "--parallel", "1"], sb.base_url())),
             ),
             (
                 "`plugipay customers export` (16 ranges)",
-                Box::new(|| ours(&["customers", "export"], &sb.url)),
+                Box::new(|| ours(&["customers", "export"], sb.base_url())),
             ),
         ];
         if let Ok(python) = &python {
-            let (python, script, url) = (python.clone(), script.clone(), sb.url.clone());
+            let (python, script, url) = (python.clone(), script.clone(), sb.base_url().to_owned());
             sides.insert(
                 0,
                 (
@@ -730,12 +701,12 @@ fn b8(
             ratios.push((latency, py_wall / wall, py_cpu / cpu));
         }
     }
-    let sb = SandboxProcess::start(sandbox, 1_000_000, 0);
-    let big = measure(ours(&["customers", "export"], &sb.url), &file);
+    let sb = start_sandbox(sandbox, 1_000_000, 0, &[]);
+    let big = measure(ours(&["customers", "export"], sb.base_url()), &file);
     assert_eq!(lines_and_ids(&file), (1_000_000, 1_000_000));
     drop(sb);
-    let sb = SandboxProcess::start(sandbox, BOOK, 0);
-    let small = measure(ours(&["customers", "export"], &sb.url), &file);
+    let sb = start_sandbox(sandbox, BOOK, 0, &[]);
+    let small = measure(ours(&["customers", "export"], sb.base_url()), &file);
     drop(sb);
     let _ = std::fs::remove_file(&file);
     out.push_str(&format!(

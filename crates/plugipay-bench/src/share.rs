@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use plugipay::NewCustomer;
 use plugipay_sandbox::{FaultProxy, ProxyFaults};
 
-use crate::{KEY_ID, SECRET, SandboxProcess};
+use crate::{KEY_ID, SECRET, start_sandbox};
 
 /// Rows the import brings (all new).
 const ROWS: usize = 600;
@@ -144,8 +144,8 @@ pub async fn b11(sandbox: &Path, cli: &Path, out: &mut String) {
     let limited = ["--rate-limits", "published"];
     for (label, share) in [("80 % (default)", "80%"), ("1 (whole)", "1")] {
         // The import of new rows beside an app creating customers.
-        let sb = SandboxProcess::start_with(&sandbox.to_path_buf(), 0, LATENCY_MS, &limited);
-        let app_proxy = FaultProxy::start(&sb.url, ProxyFaults::default())
+        let sb = start_sandbox(sandbox, 0, LATENCY_MS, &limited);
+        let app_proxy = FaultProxy::start(sb.base_url(), ProxyFaults::default())
             .await
             .unwrap();
         let rows = std::env::temp_dir().join(format!("plugipay-b11-{}.jsonl", std::process::id()));
@@ -155,7 +155,7 @@ pub async fn b11(sandbox: &Path, cli: &Path, out: &mut String) {
         std::fs::write(&rows, text).unwrap();
         let job = plugipay(
             cli,
-            &sb.url,
+            sb.base_url(),
             &[
                 "customers",
                 "import",
@@ -186,20 +186,20 @@ pub async fn b11(sandbox: &Path, cli: &Path, out: &mut String) {
         drop(sb);
 
         // The export of a large book beside an app reading customers.
-        let sb = SandboxProcess::start_with(
-            &sandbox.to_path_buf(),
+        let sb = start_sandbox(
+            sandbox,
             BOOK,
             LATENCY_MS,
             &[limited[0], limited[1], "--seed-span-days", "365"],
         );
-        let app_proxy = FaultProxy::start(&sb.url, ProxyFaults::default())
+        let app_proxy = FaultProxy::start(sb.base_url(), ProxyFaults::default())
             .await
             .unwrap();
         let app = crate::client(app_proxy.base_url());
         let id = crate::first_id(&app).await;
         let job = plugipay(
             cli,
-            &sb.url,
+            sb.base_url(),
             &[
                 "customers",
                 "export",

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 
-use plugipay::{Client, Customer, NewCustomer, SyncAction};
+use plugipay::{Client, Customer, NewCustomer, SyncAction, SyncPlan};
 
 use crate::failed_rows::FailedRows;
 use crate::failure::Failure;
@@ -90,7 +90,14 @@ async fn import_row(
             plan_row(&client, mode.update, line, &external_id, &customer, current).await
         }
         (false, Some(Some(_))) if !mode.update => Ok(RowOutcome::Found),
-        (false, Some(Some(current))) => update_row(&client, &current, external_id, customer).await,
+        // The SDK's sync decides from the customer the walk found: nothing
+        // written when the row holds nothing new.
+        (false, Some(Some(current))) => client
+            .customers()
+            .sync(external_id, customer)
+            .current(current)
+            .await
+            .map(|synced| synced_outcome(&synced.action)),
         // Absent, or unknown: `ensure` / `sync` create it once, and cope with
         // a customer that exists after all.
         (false, _) if !mode.update => ensure_row(&client, external_id, customer).await,
@@ -131,33 +138,6 @@ async fn ensure_row(
         Err(plugipay::Error::Unresolved { .. }) => Ok(RowOutcome::Found),
         Err(error) => Err(error),
     }
-}
-
-/// Brings an existing customer in line with its row: the fields that differ
-/// (metadata as the whole current map with the row's keys over it), or
-/// nothing.
-async fn update_row(
-    client: &Client,
-    current: &Customer,
-    external_id: String,
-    row: NewCustomer,
-) -> Result<RowOutcome, plugipay::Error> {
-    let change = plugipay::difference(current, &row);
-    if change.fields.is_empty() {
-        return Ok(RowOutcome::Unchanged);
-    }
-    // Metadata is written whole: `current` came from the walk and may be
-    // stale, so such a change is made by `sync`, which reads the customer
-    // again under the client's lock and keeps keys written since.
-    if change.update.metadata.as_set().is_some() {
-        let synced = client.customers().sync(external_id, row).await?;
-        return Ok(synced_outcome(&synced.action));
-    }
-    client
-        .customers()
-        .update(&current.id, change.update)
-        .await
-        .map(|_| RowOutcome::Updated)
 }
 
 /// What a row's `sync` did, as the import counts it.
@@ -208,10 +188,11 @@ async fn plan_row(
     if !update {
         return Ok(RowOutcome::Found);
     }
-    let change = plugipay::difference(&current, row);
-    if change.fields.is_empty() {
-        return Ok(RowOutcome::Unchanged);
-    }
+    // The decision a real run's sync makes.
+    let change = match SyncPlan::decide(Some(&current), row) {
+        SyncPlan::Update(change) => change,
+        _ => return Ok(RowOutcome::Unchanged),
+    };
     let changes = describe_changes(&current, row, &change.fields).join(", ");
     println_safe(&format!(
         "line {line}: update {external_id} ({}): {changes}",

@@ -1,4 +1,15 @@
 //! `plugipay`: the Plugipay customers API from a shell.
+//!
+//! A command's path through the files: `cli.rs` parses it (with the spec's
+//! flags from the generated `spec_args.rs`), `settings.rs` and `config.rs`
+//! find the connection, `commands.rs` (customers, sandbox), `import.rs`,
+//! `export.rs`, `events.rs`, `api.rs` and `demo.rs` run it on the SDK,
+//! `output.rs` prints what it got, and a [`failure::Failure`] ends it with
+//! the exit status `exit.rs` lists. Beside them: `terminal.rs` (safe text
+//! on stderr), `log.rs` (`-v`), `rows.rs`, `known.rs` and `failed_rows.rs`
+//! (an import's rows in, what the book holds, the rows left over),
+//! `fields.rs` (a customer's fields by the spec), `times.rs` (time flags),
+//! `files.rs` (files written safely) and `signals.rs` (Ctrl-C).
 
 #[macro_use]
 mod terminal;

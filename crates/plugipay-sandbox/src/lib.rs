@@ -22,6 +22,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Or run the binary (`plugipay-sandbox`, or `plugipay sandbox`) as a
+//! process of its own with [`SandboxProcess`], ready once it has printed its
+//! address.
+//!
 //! Default credentials, always present, all test keys: HMAC key id
 //! [`TEST_KEY_ID`] (`ak_test_sandbox`) with secret [`TEST_SECRET`]
 //! (`sk_test_sandbox`), and Bearer key [`TEST_API_KEY`] (`pk_test_sandbox`),
@@ -58,6 +62,19 @@
 //! is checked), and a framework's router
 //! and extractors answer those cases themselves, before or instead of the
 //! sandbox's code.
+//!
+//! # Inside
+//!
+//! A request's path through the files: `edge.rs` (connections into whole
+//! requests) → `routes.rs` (faults, path by the generated route table,
+//! then `auth.rs` and `rates.rs`) → the operation: `list.rs` and
+//! `events_api.rs` read, `writes.rs` writes (an Idempotency-Key reused with
+//! another request is its 409, with `idempotency.rs` keeping the answers),
+//! `rules.rs` judges fields and `store.rs` holds the book (a taken
+//! `externalId` or a customer with money history is its 409) → an answer in
+//! `envelope.rs`'s bodies. `events.rs` logs every change and
+//! `deliveries.rs` posts it to webhooks; the `fault_proxy/` folder is
+//! [`FaultProxy`], a proxy that breaks what passes through it on purpose.
 #![warn(missing_docs)]
 
 mod app;
@@ -79,6 +96,7 @@ mod idempotency;
 mod ids;
 mod list;
 mod paging;
+mod process;
 mod query;
 mod rates;
 mod request_body;
@@ -105,6 +123,7 @@ pub use deliveries::{DeliveryPolicy, DeliveryStats, WebhookEndpoint};
 pub use dialect::Dialect;
 pub use fault_proxy::{FaultKind, FaultProxy, ProxyFaults};
 pub use idempotency::IDEMPOTENCY_TTL;
+pub use process::{LISTENING_PREFIX, SandboxProcess};
 pub use runner::{RunError, run};
 pub use store::{Customer, MONEY_HISTORY_KEY};
 pub use workspace::Mode;

@@ -11,6 +11,7 @@ use crate::config::{
     LIVE_API_KEY, LIVE_KEY_ID, LIVE_SECRET, PLATFORM_KEY_ID, PLATFORM_SECRET, Secret,
     TEST_ACCOUNT_ID, TEST_API_KEY, TEST_KEY_ID, TEST_SECRET,
 };
+use crate::process::LISTENING_PREFIX;
 
 /// Why a sandbox could not run.
 #[derive(Debug)]
@@ -71,7 +72,7 @@ pub async fn run(args: SandboxArgs) -> Result<(), RunError> {
         })?;
     {
         let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "listening on {}", sandbox.base_url());
+        let _ = writeln!(stdout, "{LISTENING_PREFIX}{}", sandbox.base_url());
         let _ = stdout.flush();
     }
     let mut line = format!(

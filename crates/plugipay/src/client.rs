@@ -11,10 +11,10 @@ use crate::customers::Customers;
 use crate::error::Error;
 use crate::id_cache::CustomerIdCache;
 use crate::ops::{Call, Raw};
-use crate::options::Options;
-use crate::pacing::{Pacer, RateBudget, RateShare};
-use crate::request::{Request, check_on_behalf_of};
-use crate::retry::RetryPolicy;
+use crate::transport::options::Options;
+use crate::transport::pacing::{Pacer, RateBudget, RateShare};
+use crate::transport::request::{Request, check_on_behalf_of};
+use crate::transport::retry::RetryPolicy;
 
 /// The environment variables [`Client::from_env`] reads.
 pub mod env {

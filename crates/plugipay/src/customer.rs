@@ -6,7 +6,7 @@ use plugipay_api::paging::{Continuation, Unclear};
 #[cfg(doc)]
 use plugipay_api::patch::Patch;
 
-use crate::decode::Envelope;
+use crate::transport::decode::Envelope;
 
 /// A customer: the persistent record of someone who can pay the workspace.
 /// This is the type generated from the spec's `Customer` schema, so a field

@@ -88,7 +88,7 @@ impl CustomerJson {
                 archived,
                 json,
             }),
-            Err(e) => Err(crate::decode::unreadable_item(
+            Err(e) => Err(crate::transport::decode::unreadable_item(
                 format!("a list item is not a customer: {e}"),
                 json.get(),
             )),
@@ -120,7 +120,10 @@ impl CustomerJson {
     /// The typed customer, read as leniently as every response is.
     pub fn decode(&self) -> Result<Customer, Error> {
         serde_json::from_str(self.json.get()).map_err(|e| {
-            crate::decode::unreadable_item(format!("not a customer: {e}"), self.json.get())
+            crate::transport::decode::unreadable_item(
+                format!("not a customer: {e}"),
+                self.json.get(),
+            )
         })
     }
 }

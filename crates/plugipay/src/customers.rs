@@ -8,8 +8,8 @@ use crate::ops::{
     ArchiveCustomer, CreateCustomer, DeleteCustomer, EnsureCustomer, FindCustomer, GetCustomer,
     ListCustomers, RemoveCustomer, SetMetadata, SyncCustomer, UpdateCustomer,
 };
-use crate::options::Options;
-use crate::request::Request;
+use crate::transport::options::Options;
+use crate::transport::request::Request;
 
 /// The customers of a workspace: `client.customers()`.
 #[derive(Debug, Clone, Copy)]
@@ -147,6 +147,7 @@ impl<'a> Customers<'a> {
         self.request(SyncCustomer {
             external_id: external_id.into(),
             record,
+            current: None,
         })
     }
 

@@ -45,28 +45,36 @@
 //!   (without retries).
 //! - [`webhooks`] checks a customer webhook delivery's signature against the
 //!   body's bytes and reads its typed [`Event`].
+//!
+//! # Inside
+//!
+//! - `transport/`: the path of one call in reading order — build, pace,
+//!   attempt (sign, send, read), judge and retry, decode — shared by every
+//!   operation.
+//! - `ops/`: one file per operation (create, get, list, update, delete, and
+//!   the compound ones: ensure, find, sync, remove, metadata), each saying
+//!   what it sends and how it reads the answer; `call.rs` and `raw.rs` run
+//!   any spec operation or any route.
+//! - Beside them: the client and its builder (`client.rs`), the customer
+//!   types (`customer.rs`, `customer_json.rs`), walks (`pagination.rs`,
+//!   `partition.rs`), errors (`error.rs`), the archive convention, the
+//!   field difference used by sync, per-customer write locks and webhook
+//!   verification.
 #![warn(missing_docs)]
 
 mod archive;
-mod attempt;
 mod client;
 mod customer;
 mod customer_json;
 mod customers;
-mod decode;
 mod difference;
 mod error;
 mod id_cache;
 mod locks;
 mod ops;
-mod options;
-mod outgoing;
-mod pacing;
 mod pagination;
 mod partition;
-mod request;
-mod retry;
-mod retry_loop;
+mod transport;
 pub mod webhooks;
 
 pub use archive::{ARCHIVED_KEY, ARCHIVED_VALUE, ArchiveFilter, UNARCHIVED_VALUE};
@@ -80,16 +88,17 @@ pub use id_cache::{CacheFuture, CustomerIdCache, InMemoryCustomerIdCache};
 pub use ops::{
     ArchiveCustomer, Call, CallList, CreateCustomer, DeleteCustomer, EnsureCustomer, Ensured,
     FindCustomer, GetCustomer, ListCustomers, ListCustomersJson, Raw, RawList, RemoveCustomer,
-    Removed, SetMetadata, SyncAction, SyncCustomer, Synced, UpdateCustomer, escape_path_segment,
+    Removed, SetMetadata, SyncAction, SyncCustomer, SyncPlan, Synced, UpdateCustomer,
+    escape_path_segment,
 };
-pub use pacing::{RateBudget, RateClass, RateShare};
 pub use pagination::{CustomerStream, Items, MAX_EMPTY_PAGES, Pages, Paginated};
 pub use partition::{MAX_PARTITIONS, Partitionable, Partitioned};
 pub use plugipay_api::auth::Mode;
 pub use plugipay_api::patch::Patch;
-pub use request::{Operation, Request, ResponseFuture, Write, new_idempotency_key};
 pub use reqwest::Method;
-pub use retry::{
+pub use transport::pacing::{RateBudget, RateClass, RateShare};
+pub use transport::request::{Operation, Request, ResponseFuture, Write, new_idempotency_key};
+pub use transport::retry::{
     BodyState, Decision, Outcome, RetryPolicy, decide, may_have_applied, worth_repeating,
 };
 pub use webhooks::{Event, EventType, WebhookError};

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use crate::customer::Page;
 use crate::error::{Error, PagingError};
 use crate::ops::ListCustomers;
-use crate::request::{Operation, Request};
+use crate::transport::request::{Operation, Request};
 
 /// An operation that answers one page of a cursor-paginated list and can
 /// ask for the page after a cursor. Implemented by this crate's list

@@ -21,7 +21,7 @@ use crate::customer_json::CustomerJson;
 use crate::error::{Error, PagingError};
 use crate::ops::{CallList, ListCustomers, ListCustomersJson};
 use crate::pagination::{Pages, Paginated};
-use crate::request::{Request, private};
+use crate::transport::request::{Request, private};
 
 /// The most ranges a partitioned walk runs at once.
 pub const MAX_PARTITIONS: usize = 64;

@@ -8,10 +8,10 @@
 use plugipay_api::endpoint::Endpoint;
 use serde_json::Value;
 
-use crate::decode;
 use crate::error::Error;
-use crate::outgoing::Outgoing;
-use crate::request::{Operation, Request, Write, private};
+use crate::transport::decode;
+use crate::transport::outgoing::Outgoing;
+use crate::transport::request::{Operation, Request, Write, private};
 
 /// `client.call(..)`: one operation of the spec.
 #[derive(Debug, Clone)]
@@ -33,32 +33,11 @@ impl<E: Endpoint> Operation for Call<E> {
     /// again (for a write, which was applied, inside
     /// [`Error::OutcomeUnknown`]).
     async fn run(request: Request<Self>) -> Result<E::Answer, Error> {
-        let outgoing = outgoing(&request.op.endpoint, &request)?;
+        let outgoing = request.outgoing_for(&request.op.endpoint)?;
         let write = outgoing.is_write();
         let envelope = request.exchange::<Value>(outgoing).await?;
         decode::answer_as(envelope, write)
     }
-}
-
-/// What `endpoint` sends, under the request's idempotency key when the
-/// operation needs one (a key given for one that does not is refused).
-pub(crate) fn outgoing<E: Endpoint, Op: Write>(
-    endpoint: &E,
-    request: &Request<Op>,
-) -> Result<Outgoing, Error> {
-    let mut outgoing = Outgoing::endpoint(endpoint)?;
-    if E::IDEMPOTENCY_KEY {
-        outgoing = outgoing.idempotency_key(request.resolved_idempotency_key()?);
-    } else if request.options().idempotency_key.is_some() {
-        return Err(Error::InvalidArgument {
-            field: "idempotency_key".into(),
-            reason: format!("`{}` takes no Idempotency-Key", E::OPERATION_ID),
-        });
-    }
-    if !outgoing.is_write() {
-        outgoing = outgoing.needs_data();
-    }
-    Ok(outgoing)
 }
 
 /// `client.call(list_endpoint).paginated()`: one page of a list operation of

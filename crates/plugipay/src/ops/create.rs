@@ -4,12 +4,12 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use plugipay_api::endpoint::Endpoint;
 use plugipay_api::endpoints;
 
-use super::{FindCustomer, Settled, customer, endpoint_outgoing, settle};
+use super::{FindCustomer, Settled, customer, settle};
 use crate::customer::{Customer, NewCustomer};
-use crate::decode;
 use crate::difference::difference;
 use crate::error::{Error, ErrorCode};
-use crate::request::{Operation, Request, Write, private};
+use crate::transport::decode;
+use crate::transport::request::{Operation, Request, Write, private};
 
 /// `customers().create(..)`.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ impl Operation for CreateCustomer {
         let started = Utc::now();
         let new = &request.op.customer;
         let endpoint = endpoints::CreateCustomer { body: new.clone() };
-        let outgoing = endpoint_outgoing(&endpoint, &request)?;
+        let outgoing = request.outgoing_for(&endpoint)?;
         let answer = request.exchange(outgoing).await;
         // A 409 `conflict` may mean the externalId was taken before this
         // create (not by it): that answer goes back as it is, for `ensure`

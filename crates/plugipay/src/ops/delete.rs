@@ -4,9 +4,9 @@ use plugipay_api::endpoint::Endpoint;
 use plugipay_api::endpoints;
 use serde::de::IgnoredAny;
 
-use super::{GetCustomer, endpoint_outgoing, settle};
+use super::{GetCustomer, settle};
 use crate::error::{Error, ErrorCode};
-use crate::request::{Operation, Request, Write, private};
+use crate::transport::request::{Operation, Request, Write, private};
 
 /// `customers().delete(..)`.
 #[derive(Debug, Clone)]
@@ -30,7 +30,7 @@ impl Operation for DeleteCustomer {
     async fn run(request: Request<Self>) -> Result<(), Error> {
         let id = request.op.id.clone();
         let endpoint = endpoints::DeleteCustomer { id: id.clone() };
-        let outgoing = endpoint_outgoing(&endpoint, &request)?;
+        let outgoing = request.outgoing_for(&endpoint)?;
         let answer = request.exchange::<IgnoredAny>(outgoing).await;
         settle(answer, || async {
             match request.with_op(GetCustomer { id: id.clone() }).send().await {

@@ -5,7 +5,7 @@ use super::create::predates;
 use super::{CreateCustomer, FindCustomer, GetCustomer};
 use crate::customer::{Customer, NewCustomer};
 use crate::error::{Error, ErrorCode};
-use crate::request::{Operation, Request, Write, private};
+use crate::transport::request::{Operation, Request, Write, private};
 
 /// What [`Customers::ensure`](crate::Customers::ensure) returns.
 #[derive(Clone, Debug, PartialEq)]

@@ -3,7 +3,7 @@
 use super::ListCustomers;
 use crate::customer::{Customer, ListParams};
 use crate::error::Error;
-use crate::request::{Operation, Request, private};
+use crate::transport::request::{Operation, Request, private};
 
 /// `customers().find(..)`.
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@ use plugipay_api::endpoints;
 use super::customer;
 use crate::customer::Customer;
 use crate::error::Error;
-use crate::outgoing::Outgoing;
-use crate::request::{Operation, Request, private};
+use crate::transport::outgoing::Outgoing;
+use crate::transport::request::{Operation, Request, private};
 
 /// `customers().get(..)`.
 #[derive(Debug, Clone)]

@@ -7,9 +7,9 @@ use plugipay_api::endpoints;
 use crate::archive::ArchiveFilter;
 use crate::customer::{Customer, ListParams, Page};
 use crate::error::Error;
-use crate::outgoing::Outgoing;
 use crate::pagination::Paginated;
-use crate::request::{Operation, Request, private};
+use crate::transport::outgoing::Outgoing;
+use crate::transport::request::{Operation, Request, private};
 
 /// `customers().list(..)`.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use crate::customer::Page;
 use crate::customer_json::CustomerJson;
 use crate::error::Error;
 use crate::pagination::Paginated;
-use crate::request::{Operation, Request, private};
+use crate::transport::request::{Operation, Request, private};
 
 /// `customers().list(..).json_items()`.
 #[derive(Debug, Clone)]

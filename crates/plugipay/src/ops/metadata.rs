@@ -9,7 +9,7 @@ use super::{GetCustomer, UpdateCustomer};
 use crate::archive::{ARCHIVED_KEY, ARCHIVED_VALUE, UNARCHIVED_VALUE};
 use crate::customer::{Customer, CustomerUpdate};
 use crate::error::Error;
-use crate::request::{Operation, Request, Write, private};
+use crate::transport::request::{Operation, Request, Write, private};
 
 /// `customers().set_metadata(..)`.
 #[derive(Debug, Clone)]

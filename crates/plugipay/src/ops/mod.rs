@@ -14,7 +14,6 @@ mod remove;
 mod sync;
 mod update;
 
-pub(crate) use call::outgoing as endpoint_outgoing;
 pub use call::{Call, CallList};
 pub use create::CreateCustomer;
 pub use delete::DeleteCustomer;
@@ -26,12 +25,12 @@ pub use list_json::ListCustomersJson;
 pub use metadata::{ArchiveCustomer, SetMetadata};
 pub use raw::{Raw, RawList, escape_path_segment};
 pub use remove::{RemoveCustomer, Removed};
-pub use sync::{SyncAction, SyncCustomer, Synced};
+pub use sync::{SyncAction, SyncCustomer, SyncPlan, Synced};
 pub use update::UpdateCustomer;
 
 use crate::customer::Customer;
-use crate::decode::{self, Envelope};
 use crate::error::Error;
+use crate::transport::decode::{self, Envelope};
 
 /// What a write came to: the server's answer, or, when its outcome was
 /// unknown, what reading the customer back showed.

@@ -13,11 +13,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::customer::Page;
-use crate::decode::{self, Envelope};
 use crate::error::Error;
-use crate::outgoing::Outgoing;
 use crate::pagination::Paginated;
-use crate::request::{Operation, Request, Write, private};
+use crate::transport::decode::{self, Envelope};
+use crate::transport::outgoing::Outgoing;
+use crate::transport::request::{Operation, Request, Write, private};
 
 /// `client.request(..)`: one call to a route, answering `T` (JSON by default).
 pub struct Raw<T = serde_json::Value> {

@@ -4,7 +4,7 @@
 use super::{ArchiveCustomer, DeleteCustomer};
 use crate::customer::Customer;
 use crate::error::{Error, ErrorCode};
-use crate::request::{Operation, Request, Write, private};
+use crate::transport::request::{Operation, Request, Write, private};
 
 /// `customers().remove(..)`.
 #[derive(Debug, Clone)]

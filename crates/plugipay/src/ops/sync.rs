@@ -4,9 +4,9 @@
 
 use super::{EnsureCustomer, GetCustomer, UpdateCustomer};
 use crate::customer::{Customer, NewCustomer};
-use crate::difference::difference;
+use crate::difference::{Difference, difference};
 use crate::error::Error;
-use crate::request::{Operation, Request, Write, private};
+use crate::transport::request::{Operation, Request, Write, private};
 
 /// What [`Customers::sync`](crate::Customers::sync) did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,11 +33,69 @@ pub struct Synced {
     pub unchangeable: Vec<String>,
 }
 
+/// What a sync of a record would do to the customer with its external id,
+/// decided from that customer as read: the one rule behind
+/// [`Customers::sync`](crate::Customers::sync), for a dry run or a plan
+/// shown before any write.
+///
+/// ```
+/// use plugipay::{NewCustomer, SyncPlan};
+///
+/// let record = NewCustomer::new().external_id("crm_1").email("ada@example.com");
+/// assert_eq!(SyncPlan::decide(None, &record), SyncPlan::Create);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum SyncPlan {
+    /// No customer has the external id: create it.
+    Create,
+    /// The customer holds other values: PATCH the fields of the difference
+    /// (its metadata, when it changes, written whole from a fresh read).
+    Update(Difference),
+    /// The customer already holds the record: nothing to write. Wanted
+    /// fields an update cannot change are listed in the difference's
+    /// `unchangeable`.
+    Unchanged(Difference),
+}
+
+impl SyncPlan {
+    /// The plan for `record` when the customer with its external id is
+    /// `current` (`None`: there is none).
+    pub fn decide(current: Option<&Customer>, record: &NewCustomer) -> SyncPlan {
+        match current {
+            None => SyncPlan::Create,
+            Some(current) => {
+                let change = difference(current, record);
+                if change.fields.is_empty() {
+                    SyncPlan::Unchanged(change)
+                } else {
+                    SyncPlan::Update(change)
+                }
+            }
+        }
+    }
+}
+
 /// `customers().sync(..)`.
 #[derive(Debug, Clone)]
 pub struct SyncCustomer {
     pub(crate) external_id: String,
     pub(crate) record: NewCustomer,
+    /// The customer with the external id as the caller already read it.
+    pub(crate) current: Option<Customer>,
+}
+
+impl Request<SyncCustomer> {
+    /// Decides from `customer`, the customer with this external id as you
+    /// already read it (by a walk of the book, say), instead of looking it
+    /// up: a record it already holds costs no request, and a change is one
+    /// PATCH of the fields that differ (a metadata change still reads the
+    /// customer again, under this client's lock, and writes the whole map).
+    /// A customer with another external id is refused before the network.
+    pub fn current(mut self, customer: Customer) -> Self {
+        self.op.current = Some(customer);
+        self
+    }
 }
 
 impl private::Sealed for SyncCustomer {}
@@ -53,25 +111,44 @@ impl Operation for SyncCustomer {
     /// under `K:update`.
     async fn run(request: Request<Self>) -> Result<Synced, Error> {
         let record = request.op.record.clone();
-        let ensure = request.with_op(EnsureCustomer {
-            external_id: request.op.external_id.clone(),
-            attrs: record.clone(),
-        });
-        let mut ensured = ensure.send().await?;
-        if ensured.created {
-            return Ok(Synced {
-                customer: ensured.customer,
-                action: SyncAction::Created,
-                unchangeable: Vec::new(),
-            });
-        }
-        let mut change = difference(&ensured.customer, &record);
+        let mut customer = match request.op.current.clone() {
+            Some(current) => {
+                if current.external_id.as_deref() != Some(request.op.external_id.as_str()) {
+                    return Err(Error::InvalidArgument {
+                        field: "current".into(),
+                        reason: format!(
+                            "the customer given ({}) does not have the external id {:?}",
+                            current.id, request.op.external_id
+                        ),
+                    });
+                }
+                current
+            }
+            None => {
+                let ensured = request
+                    .with_op(EnsureCustomer {
+                        external_id: request.op.external_id.clone(),
+                        attrs: record.clone(),
+                    })
+                    .send()
+                    .await?;
+                if ensured.created {
+                    return Ok(Synced {
+                        customer: ensured.customer,
+                        action: SyncAction::Created,
+                        unchangeable: Vec::new(),
+                    });
+                }
+                ensured.customer
+            }
+        };
+        let mut change = difference(&customer, &record);
         // The metadata is written whole: under this client's lock on the
         // customer, from a fresh read, so no other metadata write of this
         // client is lost.
         let _writing = if change.update.metadata.as_set().is_some() {
             let options = request.options();
-            let id = &ensured.customer.id;
+            let id = &customer.id;
             let guard = options
                 .locks
                 .lock(options.on_behalf_of.as_deref(), id, options.deadline_at)
@@ -81,20 +158,20 @@ impl Operation for SyncCustomer {
                 .send()
                 .await?;
             change = difference(&current, &record);
-            ensured.customer = current;
+            customer = current;
             Some(guard)
         } else {
             None
         };
         if change.fields.is_empty() {
             return Ok(Synced {
-                customer: ensured.customer,
+                customer,
                 action: SyncAction::Unchanged,
                 unchangeable: change.unchangeable,
             });
         }
         let mut update = request.with_op(UpdateCustomer {
-            id: ensured.customer.id.clone(),
+            id: customer.id.clone(),
             update: change.update,
         });
         if let Some(key) = &request.options().idempotency_key {

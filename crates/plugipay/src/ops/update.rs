@@ -3,11 +3,11 @@
 use plugipay_api::endpoint::Endpoint;
 use plugipay_api::endpoints;
 
-use super::{GetCustomer, Settled, customer, endpoint_outgoing, settle};
+use super::{GetCustomer, Settled, customer, settle};
 use crate::customer::{Customer, CustomerUpdate};
 use crate::difference::holds_update;
 use crate::error::Error;
-use crate::request::{Operation, Request, Write, private};
+use crate::transport::request::{Operation, Request, Write, private};
 
 /// `customers().update(..)`.
 #[derive(Debug, Clone)]
@@ -35,7 +35,7 @@ impl Operation for UpdateCustomer {
             id: id.clone(),
             body: body.clone(),
         };
-        let outgoing = endpoint_outgoing(&endpoint, &request)?;
+        let outgoing = request.outgoing_for(&endpoint)?;
         let answer = request.exchange(outgoing).await;
         let settled = settle(answer, || async {
             let current = request
