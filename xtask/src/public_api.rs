@@ -71,7 +71,9 @@ fn items(items: &[Item], indent: &str, out: &mut String) {
 fn item_line(item: &Item, indent: &str, out: &mut String) -> Option<String> {
     let deeper = format!("{indent}  ");
     match item {
-        Item::Fn(f) if public(&f.vis) && !test_only(&f.attrs) => Some(signature(&f.sig)),
+        Item::Fn(f) if public(&f.vis) && !test_only(&f.attrs) => {
+            Some(format!("{}{}", features(&f.attrs), signature(&f.sig)))
+        }
         Item::Struct(s) if public(&s.vis) && !test_only(&s.attrs) => {
             let _ = writeln!(
                 out,
@@ -159,9 +161,10 @@ fn item_line(item: &Item, indent: &str, out: &mut String) -> Option<String> {
                 .items
                 .iter()
                 .filter_map(|member| match member {
-                    ImplItem::Fn(f) if public(&f.vis) || i.trait_.is_some() => {
-                        i.trait_.is_none().then(|| signature(&f.sig))
-                    }
+                    ImplItem::Fn(f) if public(&f.vis) || i.trait_.is_some() => i
+                        .trait_
+                        .is_none()
+                        .then(|| format!("{}{}", features(&f.attrs), signature(&f.sig))),
                     ImplItem::Const(c) if public(&c.vis) => {
                         Some(format!("const {}: {}", c.ident, tokens(&c.ty)))
                     }
@@ -198,6 +201,22 @@ fn test_only(attrs: &[Attribute]) -> bool {
     attrs
         .iter()
         .any(|a| a.path().is_ident("cfg") && a.meta.to_token_stream().to_string().contains("test"))
+}
+
+/// `cfg(feature = "x") ` for an item only some features have.
+fn features(attrs: &[Attribute]) -> String {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .map(|a| a.meta.to_token_stream().to_string())
+        .filter(|cfg| cfg.contains("feature"))
+        .map(|cfg| {
+            format!(
+                "{} ",
+                cfg.replace(" (", "(").replace("( ", "(").replace(" )", ")")
+            )
+        })
+        .collect()
 }
 
 /// `derive(A, B) ` for the derives on an item (what users may rely on).

@@ -1,8 +1,9 @@
 //! What runs before every generated operation of the low-level client: sign
 //! the built request and stamp the User-Agent (dropping progenitor's
 //! `api-version` header). Nothing else: sending, timeouts and reading are
-//! the `reqwest::Client`'s, and retries, bounded reads and typed errors are
-//! the `plugipay` SDK's, which sends through its own pipeline.
+//! the `reqwest::Client`'s, and retries, pacing, bounded reads and typed
+//! errors are the `plugipay` SDK's, which sends through its own pipeline
+//! (signed by the same [`Context::sign`]).
 
 use progenitor_client::{ClientHooks, Error, OperationInfo};
 use reqwest::header::{HeaderValue, USER_AGENT};
@@ -45,10 +46,6 @@ impl Context {
         self.credentials.authorize(request, self.clock.now_secs())
     }
 }
-
-/// The largest response body the `plugipay` SDK reads; a larger one is an
-/// error, not read.
-pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 impl ClientHooks<Context> for Client {
     async fn pre<E>(

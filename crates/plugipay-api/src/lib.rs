@@ -86,4 +86,4 @@ pub use connect::{
     DEFAULT_BASE_URL, USER_AGENT, client, client_with_http, http_client_builder,
     http_client_builder_for,
 };
-pub use hooks::{Context, MAX_RESPONSE_BYTES};
+pub use hooks::Context;

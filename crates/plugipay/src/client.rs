@@ -288,15 +288,25 @@ impl Client {
         self.defaults.deadline
     }
 
-    /// The generated low-level client, signed the same way: the escape hatch
-    /// for anything this crate does not wrap. It does not add idempotency
-    /// keys or on-behalf-of headers by itself, retries nothing, and reads
-    /// each answer whole with no size cap (this crate's calls stop at
-    /// [`MAX_RESPONSE_BYTES`](plugipay_api::MAX_RESPONSE_BYTES)): prefer
-    /// [`Client::call`] or [`Client::request`] against a server you do not
-    /// trust.
+    /// The generated low-level client (with the `raw-api` feature), signed
+    /// by the same signer but otherwise **unguarded**: it adds no
+    /// idempotency keys or on-behalf-of headers, is not paced, retries
+    /// nothing, and reads each answer whole with no size cap (this crate's
+    /// calls stop at [`MAX_RESPONSE_BYTES`](crate::MAX_RESPONSE_BYTES)).
+    /// [`Client::call`] sends any operation of the spec, and
+    /// [`Client::request`] any route, through the guarded pipeline.
+    #[cfg(feature = "raw-api")]
     pub fn api(&self) -> &plugipay_api::Client {
         &self.shared.api
+    }
+
+    /// How far ahead of this machine's clock the server's is, in seconds,
+    /// as this client has learned it from the answers' `Date` headers (0
+    /// until an answer shows a difference worth correcting). Requests are
+    /// signed by the server's time.
+    pub fn clock_offset(&self) -> i64 {
+        use plugipay_api::ClientInfo as _;
+        self.shared.api.inner().clock().offset_secs()
     }
 }
 

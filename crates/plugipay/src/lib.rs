@@ -41,8 +41,9 @@
 //!   `Retry-After`; [`Request::deadline`] bounds the whole call.
 //! - Walks ([`Request::stream`], [`Request::pages`]) end with
 //!   [`Error::Paging`] rather than loop or stop short in silence.
-//! - [`Client::api`] is the generated low-level client, signed the same way
-//!   (without retries).
+//! - With the `raw-api` feature, `Client::api()` hands out the generated
+//!   low-level client: signed the same way, otherwise unguarded (no retries,
+//!   pacing or bounded reads).
 //! - [`webhooks`] checks a customer webhook delivery's signature against the
 //!   body's bytes and reads its typed [`Event`].
 //!
@@ -96,6 +97,7 @@ pub use partition::{MAX_PARTITIONS, Partitionable, Partitioned};
 pub use plugipay_api::auth::Mode;
 pub use plugipay_api::patch::Patch;
 pub use reqwest::Method;
+pub use transport::attempt::MAX_RESPONSE_BYTES;
 pub use transport::pacing::{RateBudget, RateClass, RateShare};
 pub use transport::request::{Operation, Request, ResponseFuture, Write, new_idempotency_key};
 pub use transport::retry::{
@@ -108,6 +110,7 @@ pub use webhooks::{Event, EventType, WebhookError};
 /// (`api::endpoints`, for [`Client::call`]) with its query parameters
 /// (`api::params`: the events list's among them), the webhook signature
 /// recipe (`api::webhook`), the event type read from either envelope
-/// (`api::event`) and the client itself ([`Client::api`]).
+/// (`api::event`) and the client itself (`Client::api()`, with the `raw-api`
+/// feature).
 #[doc(inline)]
 pub use plugipay_api as api;

@@ -1,6 +1,6 @@
 //! One attempt: sign a copy of the request with a fresh timestamp (the
 //! client's [`SigningClock`](plugipay_api::clock::SigningClock)), send it,
-//! and read the whole body, at most [`plugipay_api::MAX_RESPONSE_BYTES`].
+//! and read the whole body, at most [`MAX_RESPONSE_BYTES`].
 
 use std::time::Duration;
 
@@ -11,7 +11,10 @@ use reqwest::header::HeaderMap;
 
 use crate::error::Error;
 
-use plugipay_api::MAX_RESPONSE_BYTES;
+/// The largest response body a call reads; a larger one is an error
+/// ([`Error::Decode`](crate::Error::Decode), retried like any unreadable
+/// answer), not read.
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 /// What one attempt got back.
 #[derive(Debug)]

@@ -194,7 +194,7 @@ pub(crate) fn unreadable_item(reason: String, json: &str) -> Error {
 pub(crate) fn too_large(status: StatusCode, headers: &HeaderMap) -> Error {
     let reason = format!(
         "the body is over {} bytes and was not read",
-        plugipay_api::MAX_RESPONSE_BYTES
+        crate::transport::attempt::MAX_RESPONSE_BYTES
     );
     decode_error(status, headers, b"", reason)
 }

@@ -119,7 +119,7 @@ async fn hostile_responses_become_typed_errors() {
 async fn an_oversized_body_is_not_read() {
     let big = format!(
         "{{\"data\":\"{}\"}}",
-        "x".repeat(plugipay::api::MAX_RESPONSE_BYTES)
+        "x".repeat(plugipay::MAX_RESPONSE_BYTES)
     );
     let server = Scripted::start(vec![Reply::raw(200, big)]).await;
     let err = client_for(&server.base_url)

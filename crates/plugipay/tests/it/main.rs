@@ -13,7 +13,6 @@ mod hostile;
 mod lenient;
 mod mocks;
 mod network_faults;
-mod observability;
 mod pacing;
 mod paging;
 mod partitioned;

@@ -8,7 +8,6 @@ use std::collections::HashSet;
 
 use crate::common::scripted::{Reply, Scripted};
 use futures_util::TryStreamExt;
-use plugipay::api::ClientInfo as _;
 use plugipay::api::endpoint::Endpoint as _;
 use plugipay::api::endpoints::ListCustomers;
 use plugipay::{Client, ErrorCode, ListParams, Mode, NewCustomer};
@@ -192,7 +191,7 @@ async fn a_clock_far_from_the_servers_is_corrected_on_the_first_call() {
             .max_retries(0)
             .await
             .unwrap();
-        let learned = client.api().inner().clock().offset_secs();
+        let learned = client.clock_offset();
         assert!(
             (learned - offset).abs() <= 2,
             "{dialect}: learned {learned}"

@@ -1,5 +1,10 @@
 //! Every call is a tracing span with the operation, the attempt, the status
 //! and the request id; nothing secret is ever logged.
+//!
+//! A test binary of its own, unlike the rest of the crate's tests (`it`):
+//! its subscriber is scoped to its thread, and tracing keeps what each
+//! callsite is interested in for the whole process, so beside tests running
+//! on other threads it could miss the very events it checks.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
