@@ -390,8 +390,10 @@ async fn write_book(
         written.store(count, Ordering::Relaxed);
         bar.inc(1);
         // The rate this export allows itself, once the server has said
-        // its limit.
+        // its limit: looked for at the first customer and every page's worth
+        // after (a server that says none is not asked about per customer).
         if !rate_shown
+            && count % 100 == 1
             && let Some(rate) = crate::output::bulk_rate(client, plugipay::RateClass::Read)
         {
             bar.set_message(format!("customers exported (reads {rate})"));

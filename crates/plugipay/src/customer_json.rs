@@ -132,7 +132,9 @@ impl CustomerJson {
 /// otherwise without any whitespace between its tokens. A line break
 /// inside a JSON string is always escaped, so only whitespace goes.
 fn one_line(json: &str) -> Cow<'_, str> {
-    if !json.contains(['\n', '\r']) {
+    // memchr's vectorised scan: this runs on every customer of a walk, and
+    // a `char` pattern search cost a tenth of an export's CPU.
+    if memchr::memchr2(b'\n', b'\r', json.as_bytes()).is_none() {
         return Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len());
