@@ -472,6 +472,24 @@ pub enum CustomersCommand {
               value_parser = clap::value_parser!(u16).range(1..=plugipay::MAX_PARTITIONS as i64))]
         parallel: u16,
     },
+    /// Print what changed in the book since a checkpoint, as JSON lines,
+    /// read from the events log (what changed, not the whole book).
+    ///
+    /// Each line is a change with the checkpoint to resume from after it:
+    /// {"change":"upsert","customer":{…},"checkpoint":"…"} for a customer
+    /// created or updated (its state then), {"change":"deleted","id":"cus_…",
+    /// "at":"…","checkpoint":"…"} for one deleted. Store the last checkpoint
+    /// with what you applied and pass it to --since next time; stderr says
+    /// it too. A checkpoint the events log no longer holds fails (exit 1)
+    /// rather than skip changes: copy the book again (export) from --since
+    /// latest taken before the copy.
+    Changes {
+        /// Where to start: a checkpoint a previous run printed, `latest`
+        /// (after the newest event now: prints nothing, says the checkpoint)
+        /// or `start` (every change the log still keeps).
+        #[arg(long, value_name = "CHECKPOINT", default_value = "start")]
+        since: String,
+    },
     /// Ensure every row of a JSON-lines or CSV file (keyed by externalId);
     /// with --update, also bring existing customers in line with their rows.
     #[command(after_long_help = examples::IMPORT)]

@@ -138,6 +138,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             }
             sink.finish()
         }
+        CustomersCommand::Changes { since } => changes(client, &since).await,
         CustomersCommand::Export { out, parallel } => {
             export::export(&client.bulk(), out, usize::from(parallel)).await
         }
@@ -159,6 +160,58 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             None => rows::print_row_schema(),
         },
     }
+}
+
+/// `customers changes --since CHECKPOINT`: the changes as JSON lines, each
+/// with the checkpoint after it; the last checkpoint on stderr.
+async fn changes(client: &Client, since: &str) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let since = match since {
+        "latest" => plugipay::Checkpoint::latest(client).await?,
+        text => text
+            .parse::<plugipay::Checkpoint>()
+            .map_err(|e| Failure::Usage(format!("--since {text:?}: {e}, or `latest`")))?,
+    };
+    let mut stream = client.bulk().customers().changes(&since);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut count = 0u64;
+    let mut last = since.clone();
+    loop {
+        let next = stream.try_next().await;
+        let changed = match next {
+            Ok(Some(changed)) => changed,
+            Ok(None) => break,
+            Err(e) => {
+                // What was printed stands, each line with its checkpoint.
+                crate::terminal::flush(&mut out)?;
+                return Err(e.into());
+            }
+        };
+        let checkpoint = changed.checkpoint.to_string();
+        let line = match &changed.change {
+            plugipay::Change::Upsert(customer) => serde_json::json!({
+                "change": "upsert", "customer": customer, "checkpoint": checkpoint,
+            }),
+            plugipay::Change::Deleted { id, at } => serde_json::json!({
+                "change": "deleted", "id": id, "at": at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                "checkpoint": checkpoint,
+            }),
+            _ => continue,
+        };
+        serde_json::to_writer(&mut out, &line)
+            .map_err(|e| crate::terminal::write_failure(e.into()))?;
+        out.write_all(b"\n")
+            .map_err(crate::terminal::write_failure)?;
+        count += 1;
+        last = changed.checkpoint;
+    }
+    crate::terminal::flush(&mut out)?;
+    note!(
+        "{} since {since}; to go on: --since '{last}'",
+        crate::terminal::plural(count, "change", "changes")
+    );
+    Ok(())
 }
 
 /// Runs `plugipay sandbox`: the same flags and readiness line as `plugipay-sandbox`.

@@ -85,6 +85,11 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 0)]
     pub seed_span_days: u32,
 
+    /// Keep at most N events in each workspace's log, the oldest dropped
+    /// first (Plugipay publishes no retention).
+    #[arg(long, value_name = "N", default_value_t = crate::MAX_EVENTS_PER_WORKSPACE)]
+    pub keep_events: usize,
+
     /// Fraction of writes applied and then answered by closing the connection (0 to 1).
     #[arg(long, value_name = "RATE", value_parser = rate, default_value_t = 0.0)]
     pub drop_after_commit_rate: f64,
@@ -191,6 +196,7 @@ impl SandboxArgs {
             .addr(self.addr)
             .seed_customers(self.seed_customers)
             .seed_span(Duration::from_secs(u64::from(self.seed_span_days) * 86_400))
+            .keep_events(self.keep_events)
             .metadata_mode(self.metadata_mode)
             .rate_limits(
                 self.rate_limits

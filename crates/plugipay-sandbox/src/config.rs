@@ -483,6 +483,11 @@ pub struct SandboxConfig {
     /// executes again, as after [`IDEMPOTENCY_TTL`](crate::IDEMPOTENCY_TTL).
     /// An answer bigger than this budget is not recorded.
     pub idempotency_workspace_budget_bytes: usize,
+    /// The most events a workspace's log keeps, its oldest dropped first
+    /// (default [`MAX_EVENTS_PER_WORKSPACE`](crate::MAX_EVENTS_PER_WORKSPACE);
+    /// at least 1). Plugipay publishes no retention; a small number lets a
+    /// test see a change feed fall behind the log.
+    pub events_kept: usize,
     /// The rate limits enforced (default [`RateLimits::published`], as the
     /// binary's; [`RateLimits::off`] for tests not about pacing).
     pub rate_limits: RateLimits,
@@ -516,6 +521,7 @@ impl Default for SandboxConfig {
             read_timeout: Duration::from_secs(30),
             idempotency_budget_bytes: 64 << 20,
             idempotency_workspace_budget_bytes: 8 << 20,
+            events_kept: crate::events::MAX_EVENTS_PER_WORKSPACE,
             rate_limits: RateLimits::published(),
             webhooks: Vec::new(),
             delivery: DeliveryPolicy::default(),
@@ -594,6 +600,9 @@ impl SandboxConfig {
     /// could only fail). The errors never show a key or a URL (either may
     /// hold a secret).
     pub fn validate(&self) -> Result<(), String> {
+        if self.events_kept == 0 {
+            return Err("the event log must keep at least one event".into());
+        }
         for key in &self.extra_keys {
             key.mode()?;
         }
@@ -659,6 +668,13 @@ impl SandboxConfig {
     /// request's headers, or then its body.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = timeout;
+        self
+    }
+
+    /// Keeps at most `n` events in each workspace's log, its oldest dropped
+    /// first (see [`events_kept`](Self::events_kept)).
+    pub fn keep_events(mut self, n: usize) -> Self {
+        self.events_kept = n;
         self
     }
 

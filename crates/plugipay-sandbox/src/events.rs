@@ -88,6 +88,8 @@ pub struct EventLog {
     outbox: Option<Outbox>,
     /// The reading events are served in.
     dialect: Dialect,
+    /// The most events a workspace keeps.
+    keep: usize,
 }
 
 /// The fields of `before` whose values `after` changed, with their values
@@ -123,7 +125,13 @@ impl EventLog {
             ids: IdGenerator::new(seed),
             outbox: None,
             dialect,
+            keep: MAX_EVENTS_PER_WORKSPACE,
         }
+    }
+
+    /// Keeps at most `n` (at least 1) events per workspace from now on.
+    pub(crate) fn keep_at_most(&mut self, n: usize) {
+        self.keep = n.max(1);
     }
 
     /// Sends every event recorded from now on to `outbox` as well.
@@ -158,7 +166,7 @@ impl EventLog {
         }
         let bytes = json.to_string().len();
         let log = self.by_workspace.entry(workspace.clone()).or_default();
-        if log.len() == MAX_EVENTS_PER_WORKSPACE {
+        if log.len() >= self.keep {
             // One out, one in: the workspace's entries in `order` still
             // count its events.
             if let Some(old) = log.pop_front() {

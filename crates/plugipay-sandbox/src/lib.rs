@@ -121,6 +121,7 @@ pub use config::{
 };
 pub use deliveries::{DeliveryPolicy, DeliveryStats, WebhookEndpoint};
 pub use dialect::Dialect;
+pub use events::MAX_EVENTS_PER_WORKSPACE;
 pub use fault_proxy::{FaultKind, FaultProxy, ProxyFaults};
 pub use idempotency::IDEMPOTENCY_TTL;
 pub use process::{LISTENING_PREFIX, SandboxProcess};
@@ -180,6 +181,7 @@ impl Sandbox {
             config.idempotency_workspace_budget_bytes,
             voice,
         );
+        store.events_mut().keep_at_most(config.events_kept);
         store.seed(
             &WorkspaceId::test(TEST_ACCOUNT_ID),
             config.seed_customers,

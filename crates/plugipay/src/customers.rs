@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::changes::{Changes, Checkpoint};
 use crate::customer::{CustomerUpdate, ListParams, NewCustomer};
 use crate::ops::{
-    ArchiveCustomer, CreateCustomer, DeleteCustomer, EnsureCustomer, FindCustomer, GetCustomer,
-    ListCustomers, RemoveCustomer, SetMetadata, SyncCustomer, UpdateCustomer,
+    ArchiveCustomer, Call, CreateCustomer, DeleteCustomer, EnsureCustomer, FindCustomer,
+    GetCustomer, ListCustomers, RemoveCustomer, SetMetadata, SyncCustomer, UpdateCustomer,
 };
 use crate::transport::options::Options;
 use crate::transport::request::Request;
@@ -99,6 +100,42 @@ impl<'a> Customers<'a> {
             external_id: external_id.into(),
             attrs,
         })
+    }
+
+    /// The changes to the book since `since`, oldest first, each with the
+    /// checkpoint to store beside it (see [`Checkpoint`]): customers created
+    /// or updated (their state then) and deleted (their ids), read from the
+    /// events API a page of 100 events at a time — what changed, not the
+    /// whole book. A checkpoint whose events the log no longer holds ends
+    /// the stream with [`Error::ChangesGap`](crate::Error::ChangesGap):
+    /// copy the whole book again from a fresh [`Checkpoint::latest`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sandbox = plugipay_sandbox::Sandbox::start(plugipay_sandbox::SandboxConfig::new()).await?;
+    /// # let client = plugipay::Client::builder().key_id("ak_test_sandbox").secret("sk_test_sandbox").base_url(sandbox.base_url()).build()?;
+    /// use futures_util::TryStreamExt;
+    /// use plugipay::{Change, Checkpoint, NewCustomer};
+    ///
+    /// let since = Checkpoint::latest(&client).await?;
+    /// let ada = client.customers().create(NewCustomer::new().name("Ada")).await?;
+    /// client.customers().delete(&ada.id).await?;
+    ///
+    /// let changed: Vec<_> = client.customers().changes(&since).try_collect().await?;
+    /// assert!(matches!(&changed[0].change, Change::Upsert(c) if c.id == ada.id));
+    /// assert!(matches!(&changed[1].change, Change::Deleted { id, .. } if *id == ada.id));
+    /// let next = changed.last().map(|c| c.checkpoint.clone()).unwrap_or(since);
+    /// assert_eq!(client.customers().changes(&next).try_collect::<Vec<_>>().await?.len(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn changes(&self, since: &Checkpoint) -> Changes {
+        let events = self
+            .request(Call {
+                endpoint: Changes::events_since(since),
+            })
+            .paginated();
+        Changes::new(events, since)
     }
 
     /// The customer holding your `external_id`, or `None` (one list request

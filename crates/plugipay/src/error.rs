@@ -78,6 +78,20 @@ pub enum Error {
     )]
     OutcomeUnknown(#[source] Box<Error>),
 
+    /// A change feed's checkpoint is older than what the events log still
+    /// holds: its events were dropped, and changes made since may have
+    /// been too, so the feed cannot say what changed. Copy the whole book
+    /// again, from a fresh [`Checkpoint::latest`](crate::Checkpoint::latest)
+    /// taken before the copy.
+    #[error(
+        "the events log no longer holds checkpoint {since}: changes since may be missing; \
+         copy the whole book again"
+    )]
+    ChangesGap {
+        /// The checkpoint, in its text form.
+        since: String,
+    },
+
     /// `ensure`: a customer with this external id exists (the create was
     /// refused with 409 `conflict`) but could not be read: the `externalId`
     /// filter found nothing and no id cache knows it, or reading it failed
@@ -116,7 +130,10 @@ impl Error {
             Error::Transport(_) | Error::Timeout | Error::OutcomeUnknown(_) => true,
             Error::Api(e) => retryable_status(e.status),
             Error::Decode(e) => e.status.is_success() || retryable_status(e.status),
-            Error::InvalidArgument { .. } | Error::Config(_) | Error::Paging(_) => false,
+            Error::InvalidArgument { .. }
+            | Error::Config(_)
+            | Error::Paging(_)
+            | Error::ChangesGap { .. } => false,
             // Reading it again may work.
             Error::Unresolved { source, .. } => source.as_ref().is_some_and(|e| e.is_retryable()),
         }

@@ -64,6 +64,7 @@
 #![warn(missing_docs)]
 
 mod archive;
+mod changes;
 mod client;
 mod customer;
 mod customer_json;
@@ -79,6 +80,7 @@ mod transport;
 pub mod webhooks;
 
 pub use archive::{ARCHIVED_KEY, ARCHIVED_VALUE, ArchiveFilter, UNARCHIVED_VALUE};
+pub use changes::{Change, Changed, Changes, Checkpoint, Held};
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, env};
 pub use customer::{Customer, CustomerUpdate, ListParams, NewCustomer, Page, SortOrder};
 pub use customer_json::CustomerJson;

@@ -10,6 +10,7 @@
 mod common;
 
 mod api;
+mod changes;
 mod customers;
 mod events;
 mod export;

@@ -7,6 +7,7 @@
 
 mod common;
 
+mod changes;
 mod errors;
 mod events;
 mod hostile;
