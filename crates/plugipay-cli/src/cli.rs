@@ -490,6 +490,29 @@ pub enum CustomersCommand {
         #[arg(long, value_name = "CHECKPOINT", default_value = "start")]
         since: String,
     },
+    /// Keep a copy of the book in an SQLite file: the whole book the first
+    /// time, then only what changed (the events log), each batch in one
+    /// transaction with its checkpoint.
+    ///
+    /// Table plugipay_customers: one row per customer (id, account_id,
+    /// external_id, email, name, phone, tax_id, default_payment_token_id,
+    /// metadata as JSON, created_at, updated_at, json: the whole customer);
+    /// a deleted customer keeps its row with deleted_at set (live customers:
+    /// WHERE deleted_at IS NULL). Table plugipay_mirror holds the
+    /// checkpoint. A run stopped at any point leaves a file the next run
+    /// finishes. When the events log no longer holds the checkpoint, the run
+    /// fails (exit 1): --resync copies the whole book again.
+    Mirror {
+        /// The SQLite file (created when missing).
+        file: PathBuf,
+        /// Empty the copy and copy the whole book again.
+        #[arg(long, conflicts_with = "verify")]
+        resync: bool,
+        /// Compare the copy with a fresh walk of the book: each difference on
+        /// stdout, exit 1 when there is any.
+        #[arg(long)]
+        verify: bool,
+    },
     /// Ensure every row of a JSON-lines or CSV file (keyed by externalId);
     /// with --update, also bring existing customers in line with their rows.
     #[command(after_long_help = examples::IMPORT)]

@@ -139,6 +139,13 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             sink.finish()
         }
         CustomersCommand::Changes { since } => changes(client, &since).await,
+        CustomersCommand::Mirror {
+            file,
+            resync,
+            verify,
+        } => {
+            crate::mirror::mirror(client, &file, crate::mirror::MirrorMode { resync, verify }).await
+        }
         CustomersCommand::Export { out, parallel } => {
             export::export(&client.bulk(), out, usize::from(parallel)).await
         }

@@ -29,6 +29,7 @@ mod files;
 mod import;
 mod known;
 mod log;
+mod mirror;
 mod output;
 mod rows;
 mod settings;

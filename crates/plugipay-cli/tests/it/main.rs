@@ -18,6 +18,7 @@ mod export_files;
 mod failures;
 mod faults;
 mod import;
+mod mirror;
 mod profiles;
 mod readings;
 mod sandbox_and_demo;
