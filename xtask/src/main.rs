@@ -142,7 +142,7 @@ fn official_python_sdk(root: &std::path::Path) -> Result<std::path::PathBuf, Str
     Ok(python)
 }
 
-/// `cargo xtask bench`: B7 (code generation) and B12 (dependency weight) here, B1–B6 and B8–B11 by the
+/// `cargo xtask bench`: B7 (code generation) and B12 (dependency weight) here, B1–B6, B8–B11 and B13 by the
 /// release-built harness, all written to BENCHMARKS.md.
 fn bench(runs: usize) -> ExitCode {
     let root = xtask::workspace_root();

@@ -93,6 +93,15 @@ enum Cmd {
         #[arg(long)]
         cli: PathBuf,
     },
+    /// Only B13 (a mirror's catch-up against a re-export).
+    B13 {
+        /// The release `plugipay-sandbox` binary.
+        #[arg(long)]
+        sandbox: PathBuf,
+        /// The release `plugipay` binary.
+        #[arg(long)]
+        cli: PathBuf,
+    },
     /// Only B11 (bulk jobs beside an app, at the default bulk share and the whole budget).
     B11 {
         /// The release `plugipay-sandbox` binary.
@@ -792,6 +801,12 @@ fn main() {
             runtime.block_on(limits::b9(&sandbox, &cli, python, &mut out));
             runtime.block_on(limits::b10(&sandbox, &cli, &mut out));
             runtime.block_on(share::b11(&sandbox, &cli, &mut out));
+            runtime.block_on(limits::b13(&sandbox, &cli, &mut out));
+            print!("{out}");
+        }
+        Cmd::B13 { sandbox, cli } => {
+            let mut out = String::new();
+            runtime.block_on(limits::b13(&sandbox, &cli, &mut out));
             print!("{out}");
         }
         Cmd::B11 { sandbox, cli } => {
