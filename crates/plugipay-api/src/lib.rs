@@ -78,6 +78,7 @@ mod hooks;
 mod lenient;
 pub mod paging;
 pub mod patch;
+pub mod paths;
 pub mod validate;
 pub mod webhook;
 pub mod wire;

@@ -192,9 +192,7 @@ struct PlainEnvelope {
 /// plain serde struct: the baseline the SDK's per-call overhead is measured
 /// against.
 async fn raw_get(http: &reqwest::Client, base: &str, id: &str) {
-    let target = plugipay_api::endpoint::Endpoint::path(&plugipay_api::endpoints::GetCustomer {
-        id: id.to_owned(),
-    });
+    let target = plugipay_api::paths::customer(id);
     let ts = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()

@@ -209,6 +209,10 @@ pub struct Changes {
     /// The checkpoint's own events not met yet (`false` once one is met or
     /// none is needed).
     anchor_pending: bool,
+    /// The instant the feed started from.
+    started_at: Option<DateTime<Utc>>,
+    /// Whether an event past the start was read.
+    read_any: bool,
     ready: VecDeque<Changed>,
     done: bool,
 }
@@ -239,6 +243,8 @@ impl Changes {
             events: events.stream(),
             checkpoint: since.clone(),
             anchor_pending: !since.seen.is_empty(),
+            started_at: since.at,
+            read_any: false,
             ready: VecDeque::new(),
             done: false,
         }
@@ -254,13 +260,20 @@ impl Changes {
         let at = event
             .occurred_at
             .ok_or(Error::Paging(PagingError::Untimed))?;
-        let since = self.checkpoint.at;
-        if let Some(since) = since
-            && at <= since
+        let last = self.checkpoint.at;
+        if let Some(last) = last
+            && at <= last
         {
-            if at < since {
+            if at < last {
+                // Older than the feed's start: already given (a server
+                // that ignored the window); older than an event this feed
+                // read: the log is not oldest first, and a checkpoint
+                // could skip what comes after.
+                if self.started_at.is_some_and(|start| at < start) && !self.read_any {
+                    return Ok(());
+                }
                 return Err(Error::Paging(PagingError::OutOfOrder {
-                    before: since,
+                    before: last,
                     after: at,
                 }));
             }
@@ -293,6 +306,7 @@ impl Changes {
             _ => None,
         };
         self.checkpoint.after(&event.id, at);
+        self.read_any = true;
         if let Some(change) = change {
             self.ready.push_back(Changed {
                 change,

@@ -153,7 +153,13 @@ async fn an_import_that_cannot_finish_says_only_what_is_true() {
         // The summary names the file of this run's rows not done, if any.
         let not_done_file = err
             .lines()
-            .find_map(|l| l.split_once(" rows not done are in ")?.1.split_once(':'))
+            .find_map(|l| {
+                // "the 1 row not done is in FILE: …" or "the N rows not done are in FILE: …"
+                let (_, rest) = l
+                    .split_once(" not done are in ")
+                    .or_else(|| l.split_once(" not done is in "))?;
+                rest.split_once(':')
+            })
             .map(|(path, _)| std::path::PathBuf::from(path))
             .unwrap_or_default();
         let not_done: HashSet<String> = std::fs::read_to_string(&not_done_file)

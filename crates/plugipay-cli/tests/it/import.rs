@@ -627,7 +627,11 @@ async fn an_interrupted_import_stops_cleanly_and_a_rerun_converges() {
         // cover the whole file.
         let said = err
             .lines()
-            .find_map(|l| l.split(" rows not done are in ").nth(1))
+            .find_map(|l| {
+                l.split_once(" not done are in ")
+                    .or_else(|| l.split_once(" not done is in "))
+                    .map(|(_, rest)| rest)
+            })
             .unwrap_or_else(|| panic!("{err}"));
         let not_done_path = said.split(':').next().unwrap();
         let not_done = std::fs::read_to_string(not_done_path).unwrap();

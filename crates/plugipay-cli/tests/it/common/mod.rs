@@ -148,30 +148,3 @@ pub async fn with_stdout(args: &[&str], stdout: impl Into<std::process::Stdio>) 
         .await
         .unwrap()
 }
-
-/// The spec's paths, taken from the generated descriptors, so a test follows
-/// the spec when a path moves (`cargo xtask generate` is the only edit).
-pub mod paths {
-    use plugipay::api::endpoint::Endpoint;
-    use plugipay::api::endpoints::{GetCustomer, GetEvent, ListCustomers, ListEvents};
-
-    /// The customers collection (`list_customers`, `create_customer`).
-    pub fn customers() -> &'static str {
-        ListCustomers::PATH
-    }
-
-    /// One customer, its id escaped as one segment as the SDK sends it.
-    pub fn customer(id: &str) -> String {
-        GetCustomer { id: id.to_owned() }.path()
-    }
-
-    /// The events collection (`list_events`).
-    pub fn events() -> &'static str {
-        ListEvents::PATH
-    }
-
-    /// One event.
-    pub fn event(id: &str) -> String {
-        GetEvent { id: id.to_owned() }.path()
-    }
-}

@@ -363,32 +363,9 @@ pub fn unpaced() -> plugipay_sandbox::SandboxConfig {
     plugipay_sandbox::SandboxConfig::new().rate_limits(plugipay_sandbox::RateLimits::off())
 }
 
-/// The spec's paths, taken from the generated descriptors, so a test follows
-/// the spec when a path moves (`cargo xtask generate` is the only edit).
-pub mod paths {
-    use plugipay_api::endpoint::Endpoint;
-    use plugipay_api::endpoints::{GetCustomer, GetEvent, ListCustomers, ListEvents};
-
-    /// The customers collection (`list_customers`, `create_customer`).
-    pub fn customers() -> &'static str {
-        ListCustomers::PATH
-    }
-
-    /// One customer, its id escaped as one segment as the SDK sends it.
-    pub fn customer(id: &str) -> String {
-        GetCustomer { id: id.to_owned() }.path()
-    }
-
-    /// The events collection (`list_events`).
-    pub fn events() -> &'static str {
-        ListEvents::PATH
-    }
-
-    /// One event.
-    pub fn event(id: &str) -> String {
-        GetEvent { id: id.to_owned() }.path()
-    }
-}
+/// The spec's paths, from the generated descriptors (a moved path needs no
+/// test edit).
+pub use plugipay_api::paths;
 
 /// The `plugipay-sandbox` binary on a free loopback port with `args`, ready
 /// (it has printed its address), killed when dropped.
