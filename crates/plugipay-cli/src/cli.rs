@@ -512,6 +512,15 @@ pub enum CustomersCommand {
         /// stdout, exit 1 when there is any.
         #[arg(long)]
         verify: bool,
+        /// After catching up, keep the copy current: read the changes again
+        /// every --every seconds until Ctrl-C or SIGTERM (exit 130; the copy
+        /// stays consistent).
+        #[arg(long, conflicts_with = "verify")]
+        follow: bool,
+        /// Seconds between two catch-ups with --follow.
+        #[arg(long, value_name = "SECONDS", default_value = "5", requires = "follow",
+              value_parser = crate::settings::seconds)]
+        every: std::time::Duration,
     },
     /// Ensure every row of a JSON-lines or CSV file (keyed by externalId);
     /// with --update, also bring existing customers in line with their rows.

@@ -143,8 +143,15 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
             file,
             resync,
             verify,
+            follow,
+            every,
         } => {
-            crate::mirror::mirror(client, &file, crate::mirror::MirrorMode { resync, verify }).await
+            let mode = crate::mirror::MirrorMode {
+                resync,
+                verify,
+                follow: follow.then_some(every),
+            };
+            crate::mirror::mirror(client, &file, mode).await
         }
         CustomersCommand::Export { out, parallel } => {
             export::export(&client.bulk(), out, usize::from(parallel)).await

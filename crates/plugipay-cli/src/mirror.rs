@@ -45,6 +45,8 @@ pub struct MirrorMode {
     pub resync: bool,
     /// Compare the copy with a fresh walk of the book instead of updating it.
     pub verify: bool,
+    /// After catching up, keep catching up at this interval until a signal.
+    pub follow: Option<std::time::Duration>,
 }
 
 /// What a run did, for its summary.
@@ -115,7 +117,49 @@ pub async fn mirror(client: &Client, path: &Path, mode: MirrorMode) -> Result<()
     if checkpoint.is_none() {
         checkpoint = Some(copy(client, &mut db, path, &mut tally).await?);
     }
-    let mut since = checkpoint.expect("copied");
+    let since = checkpoint.expect("copied");
+    let mut since = catch_up(client, &mut db, path, since, &mut tally).await?;
+    if let Some(every) = mode.follow {
+        // Until a signal: a catch-up, then a wait, again. A catch-up cut
+        // short by the signal loses nothing (its open batch rolls back).
+        let mut interrupts = crate::signals::Interrupts::listen()?;
+        loop {
+            let signal = tokio::select! {
+                () = tokio::time::sleep(every) => None,
+                signal = interrupts.recv() => Some(signal),
+            };
+            let signal = match signal {
+                Some(signal) => Some(signal),
+                None => tokio::select! {
+                    next = catch_up(client, &mut db, path, since.clone(), &mut tally) => {
+                        since = next?;
+                        None
+                    }
+                    signal = interrupts.recv() => Some(signal),
+                },
+            };
+            if let Some(signal) = signal {
+                summary(path, started, &tally);
+                report!(
+                    "plugipay: mirror stopped by {signal}; the copy is consistent (a rerun goes on)"
+                );
+                return Err(Failure::Interrupted);
+            }
+        }
+    }
+    summary(path, started, &tally);
+    Ok(())
+}
+
+/// Applies the changes since `since`, a batch per transaction with the
+/// checkpoint after it; returns the checkpoint reached.
+async fn catch_up(
+    client: &Client,
+    db: &mut Connection,
+    path: &Path,
+    mut since: Checkpoint,
+    tally: &mut Tally,
+) -> Result<Checkpoint, Failure> {
     let mut changes = client.customers().changes(&since);
     let mut batch: Vec<Change> = Vec::with_capacity(BATCH);
     loop {
@@ -130,7 +174,7 @@ pub async fn mirror(client: &Client, path: &Path, mode: MirrorMode) -> Result<()
             Err(e) => (true, Some(e)),
         };
         if batch.len() >= BATCH || (done && !batch.is_empty()) {
-            apply(&mut db, path, &batch, &since, &mut tally)?;
+            apply(db, path, &batch, &since, tally)?;
             batch.clear();
         }
         if let Some(e) = failure {
@@ -143,9 +187,13 @@ pub async fn mirror(client: &Client, path: &Path, mode: MirrorMode) -> Result<()
             return Err(e.into());
         }
         if done {
-            break;
+            return Ok(since);
         }
     }
+}
+
+/// The run's summary on stderr.
+fn summary(path: &Path, started: Instant, tally: &Tally) {
     note!(
         "mirrored into {} in {:.1}s: {}changes: {} created, {} updated, {} deleted, {} unchanged",
         path.display(),
@@ -160,7 +208,6 @@ pub async fn mirror(client: &Client, path: &Path, mode: MirrorMode) -> Result<()
         count(tally.deleted),
         count(tally.unchanged),
     );
-    Ok(())
 }
 
 /// The stored state `key`, if any.

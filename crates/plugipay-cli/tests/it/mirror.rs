@@ -238,3 +238,54 @@ async fn a_dropped_checkpoint_needs_resync() {
     assert!(stderr(&out).contains("1 deleted"), "{}", stderr(&out));
     assert_verified(&sandbox, &db).await;
 }
+
+/// `--follow` keeps the copy current until a signal: changes made while it
+/// runs reach the copy, and SIGTERM ends it with status 130 and a copy the
+/// next run finds up to date.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn follow_keeps_the_copy_current_until_a_signal() {
+    let sandbox = Sandbox::start(unpaced().seed_customers(300)).await.unwrap();
+    let client = client(&sandbox);
+    let db = db_path();
+    let child = crate::common::plugipay_command(
+        sandbox.base_url(),
+        &[
+            "customers",
+            "mirror",
+            db.to_str().unwrap(),
+            "--follow",
+            "--every",
+            "0.1",
+        ],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .kill_on_drop(true)
+    .spawn()
+    .unwrap();
+    change_the_book(&client, 1).await;
+    // Until the follower has caught up (bounded): --verify answers.
+    let mut caught_up = false;
+    for _ in 0..200 {
+        if mirror(&sandbox, &db, &["--verify"]).await.status.success() {
+            caught_up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(caught_up, "the follower never caught up");
+    let pid = child.id().unwrap();
+    // SIGTERM, as a service manager stops it.
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("stopped by SIGTERM"),
+        "{}",
+        stderr(&out)
+    );
+    assert_verified(&sandbox, &db).await;
+}
