@@ -503,7 +503,7 @@ pub enum CustomersCommand {
     /// finishes. When the events log no longer holds the checkpoint, the run
     /// fails (exit 1): --resync copies the whole book again.
     Mirror {
-        /// The SQLite file (created when missing).
+        /// The SQLite file (created when missing, readable by you only).
         file: PathBuf,
         /// Empty the copy and copy the whole book again.
         #[arg(long, conflicts_with = "verify")]

@@ -179,7 +179,6 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
 /// `customers changes --since CHECKPOINT`: the changes as JSON lines, each
 /// with the checkpoint after it; the last checkpoint on stderr.
 async fn changes(client: &Client, since: &str) -> Result<(), Failure> {
-    use std::io::Write as _;
     let since = match since {
         "latest" => plugipay::Checkpoint::latest(client).await?,
         text => text
@@ -188,6 +187,7 @@ async fn changes(client: &Client, since: &str) -> Result<(), Failure> {
     };
     let mut stream = client.bulk().customers().changes(&since);
     let stdout = std::io::stdout();
+    let terminal = std::io::IsTerminal::is_terminal(&stdout);
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut count = 0u64;
     let mut last = since.clone();
@@ -213,10 +213,15 @@ async fn changes(client: &Client, since: &str) -> Result<(), Failure> {
             }),
             _ => continue,
         };
-        serde_json::to_writer(&mut out, &line)
-            .map_err(|e| crate::terminal::write_failure(e.into()))?;
-        out.write_all(b"\n")
-            .map_err(crate::terminal::write_failure)?;
+        let text = line.to_string();
+        // On a terminal, invisible and control characters a server sent
+        // are shown escaped, as every JSON output does.
+        let text = if terminal {
+            crate::terminal::json_terminal_safe(&text)
+        } else {
+            text.as_str().into()
+        };
+        crate::terminal::text_line(&mut out, &text)?;
         count += 1;
         last = changed.checkpoint;
     }

@@ -72,6 +72,13 @@ fn stamp(at: DateTime<Utc>) -> String {
 /// Runs `plugipay customers mirror FILE`.
 pub async fn mirror(client: &Client, path: &Path, mode: MirrorMode) -> Result<(), Failure> {
     let fail = db_failure(path);
+    // A new copy holds customers' personal data: readable by its owner
+    // only (SQLite gives its journal files the same permissions).
+    match crate::files::owner_only_new_file().open(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Failure::Other(format!("{}: {e}", path.display()))),
+    }
     let mut db = Connection::open(path).map_err(&fail)?;
     db.execute_batch(
         "PRAGMA journal_mode = WAL;

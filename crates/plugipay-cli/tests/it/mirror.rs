@@ -101,6 +101,12 @@ async fn a_mirror_copies_once_then_reads_only_the_changes() {
             "{}",
             stderr(&first)
         );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&db).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the copy is its owner's only");
+        }
 
         // Changes made while a run is in progress are not lost.
         let (during, ()) = tokio::join!(mirror(&sandbox, &db, &[]), change_the_book(&client, 1));
