@@ -117,14 +117,10 @@ pub async fn mirror(client: &Client, path: &Path, mode: MirrorMode) -> Result<()
             .map_err(&fail)?;
         tx.commit().map_err(&fail)?;
     }
-    let mut checkpoint = match state(&db, "checkpoint").map_err(&fail)? {
-        Some(text) => Some(parse(&text, path)?),
-        None => None,
+    let since = match state(&db, "checkpoint").map_err(&fail)? {
+        Some(text) => parse(&text, path)?,
+        None => copy(client, &mut db, path, &mut tally).await?,
     };
-    if checkpoint.is_none() {
-        checkpoint = Some(copy(client, &mut db, path, &mut tally).await?);
-    }
-    let since = checkpoint.expect("copied");
     let mut since = catch_up(client, &mut db, path, since, &mut tally).await?;
     if let Some(every) = mode.follow {
         // Until a signal: a catch-up, then a wait, again. A catch-up cut
@@ -139,7 +135,19 @@ pub async fn mirror(client: &Client, path: &Path, mode: MirrorMode) -> Result<()
                 Some(signal) => Some(signal),
                 None => tokio::select! {
                     next = catch_up(client, &mut db, path, since.clone(), &mut tally) => {
-                        since = next?;
+                        match next {
+                            Ok(reached) => since = reached,
+                            // A follower outlives a passing failure (the
+                            // SDK's retries spent): it says so and goes on
+                            // from the checkpoint the copy holds.
+                            Err(Failure::Sdk(e)) if e.is_retryable() => {
+                                report!("plugipay: a catch-up failed, trying again: {}", e.report());
+                                if let Some(text) = state(&db, "checkpoint").map_err(&fail)? {
+                                    since = parse(&text, path)?;
+                                }
+                            }
+                            Err(failure) => return Err(failure),
+                        }
                         None
                     }
                     signal = interrupts.recv() => Some(signal),
@@ -181,7 +189,7 @@ async fn catch_up(
             Err(e) => (true, Some(e)),
         };
         if batch.len() >= BATCH || (done && !batch.is_empty()) {
-            apply(db, path, &batch, &since, tally)?;
+            write_batch(db, path, &batch, Some(&since), tally)?;
             batch.clear();
         }
         if let Some(e) = failure {
@@ -310,16 +318,6 @@ fn write_batch(
         .map_err(&fail)?;
     }
     tx.commit().map_err(&fail)
-}
-
-fn apply(
-    db: &mut Connection,
-    path: &Path,
-    changes: &[Change],
-    checkpoint: &Checkpoint,
-    tally: &mut Tally,
-) -> Result<(), Failure> {
-    write_batch(db, path, changes, Some(checkpoint), tally)
 }
 
 /// Applies each change the SDK's rule says the copy should take
