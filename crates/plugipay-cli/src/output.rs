@@ -485,17 +485,25 @@ const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// 10 s)`), so a log shows the run is alive; nothing with `--quiet`.
 pub struct Progress {
     bar: ProgressBar,
-    /// Lines instead of a bar: when the last was written.
-    lines: Option<std::sync::Mutex<std::time::Instant>>,
+    /// Lines instead of a bar: when the next is due, in milliseconds since
+    /// `started`.
+    lines: Option<std::sync::atomic::AtomicU64>,
     total: Option<u64>,
     started: std::time::Instant,
     /// Done so far.
     done: std::sync::atomic::AtomicU64,
 }
 
-/// How many items progress shown as lines counts before it reads the clock
-/// again (an export counts tens of thousands a second).
-const PROGRESS_BATCH: u64 = 128;
+/// Whether a progress line is due at `now_ms` (when `due_ms` says), and if
+/// so the next one `every_ms` later: one caller of many wins it.
+fn line_due(due_ms: &std::sync::atomic::AtomicU64, now_ms: u64, every_ms: u64) -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    let due = due_ms.load(Relaxed);
+    now_ms >= due
+        && due_ms
+            .compare_exchange(due, now_ms + every_ms, Relaxed, Relaxed)
+            .is_ok()
+}
 
 impl Progress {
     /// Progress of `what` (`rows imported`), out of `total` when known.
@@ -529,8 +537,8 @@ impl Progress {
             bar.set_length(total);
         }
         bar.set_message(what.to_owned());
-        let lines =
-            (!quiet() && !terminal).then(|| std::sync::Mutex::new(std::time::Instant::now()));
+        let lines = (!quiet() && !terminal)
+            .then(|| std::sync::atomic::AtomicU64::new(PROGRESS_EVERY.as_millis() as u64));
         Self {
             bar,
             lines,
@@ -542,37 +550,37 @@ impl Progress {
 
     /// `n` more done.
     pub fn inc(&self, n: u64) {
-        let before = self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-        let done = before + n;
-        if self.lines.is_none() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let done = self.done.fetch_add(n, Relaxed) + n;
+        let Some(due_ms) = &self.lines else {
             // A bar someone watches moves at every item; a hidden one is
             // not worth a lock per item.
             if !self.bar.is_hidden() {
                 self.bar.set_position(done);
             }
             return;
-        }
-        // Lines: the clock is read every batch, not every item.
-        if before / PROGRESS_BATCH == done / PROGRESS_BATCH {
+        };
+        // Lines: the clock against when the next is due, no lock; one
+        // caller of many wins the line.
+        let elapsed = self.started.elapsed();
+        if !line_due(
+            due_ms,
+            elapsed.as_millis() as u64,
+            PROGRESS_EVERY.as_millis() as u64,
+        ) {
             return;
         }
-        if let Some(last) = &self.lines {
-            let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
-            if last.elapsed() >= PROGRESS_EVERY {
-                *last = std::time::Instant::now();
-                let secs = self.started.elapsed().as_secs_f64();
-                let of = self
-                    .total
-                    .map(|t| format!(" of {}", count(t)))
-                    .unwrap_or_default();
-                report!(
-                    "plugipay: {}{of} {} ({}, {secs:.0} s)",
-                    count(done),
-                    self.bar.message(),
-                    per_second(done, secs)
-                );
-            }
-        }
+        let secs = elapsed.as_secs_f64();
+        let of = self
+            .total
+            .map(|t| format!(" of {}", count(t)))
+            .unwrap_or_default();
+        report!(
+            "plugipay: {}{of} {} ({}, {secs:.0} s)",
+            count(done),
+            self.bar.message(),
+            per_second(done, secs)
+        );
     }
 
     /// Changes what the progress is of (a bar's message, a line's words).
@@ -596,4 +604,23 @@ impl Progress {
 /// Progress of `what` (see [`Progress`]).
 pub fn progress(len: Option<u64>, what: &str) -> Progress {
     Progress::new(len, what)
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::line_due;
+    use std::sync::atomic::AtomicU64;
+
+    /// A line comes when its time is due however few items came (a slow
+    /// import), and not again until the next interval.
+    #[test]
+    fn a_progress_line_is_due_by_time_not_by_count() {
+        let due = AtomicU64::new(10_000);
+        assert!(!line_due(&due, 9_999, 10_000));
+        assert!(line_due(&due, 10_000, 10_000));
+        assert!(!line_due(&due, 10_001, 10_000), "once per interval");
+        assert!(!line_due(&due, 19_999, 10_000));
+        assert!(line_due(&due, 25_000, 10_000));
+        assert!(!line_due(&due, 34_999, 10_000));
+    }
 }
