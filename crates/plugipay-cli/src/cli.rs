@@ -490,21 +490,28 @@ pub enum CustomersCommand {
         #[arg(long, value_name = "CHECKPOINT", default_value = "start")]
         since: String,
     },
-    /// Keep a copy of the book in an SQLite file: the whole book the first
-    /// time, then only what changed (the events log), each batch in one
-    /// transaction with its checkpoint.
+    /// Keep a copy of the book in an SQLite file or a Postgres database: the
+    /// whole book the first time, then only what changed (the events log),
+    /// each batch in one transaction with its checkpoint.
     ///
     /// Table plugipay_customers: one row per customer (id, account_id,
     /// external_id, email, name, phone, tax_id, default_payment_token_id,
     /// metadata as JSON, created_at, updated_at, json: the whole customer);
     /// a deleted customer keeps its row with deleted_at set (live customers:
-    /// WHERE deleted_at IS NULL). Table plugipay_mirror holds the
-    /// checkpoint. A run stopped at any point leaves a file the next run
-    /// finishes. When the events log no longer holds the checkpoint, the run
-    /// fails (exit 1): --resync copies the whole book again.
+    /// WHERE deleted_at IS NULL). In Postgres the times are timestamptz and
+    /// the JSON jsonb. Table plugipay_mirror holds the checkpoint. A run
+    /// stopped at any point leaves a copy the next run finishes. When the
+    /// events log no longer holds the checkpoint, the run fails (exit 1):
+    /// --resync copies the whole book again. The summary says what changed
+    /// and the requests spent.
     Mirror {
-        /// The SQLite file (created when missing, readable by you only).
-        file: PathBuf,
+        /// An SQLite file (created when missing, readable by you only), or a
+        /// Postgres URL: postgres://USER@HOST:PORT/DATABASE (the password in
+        /// the URL or PGPASSWORD; a Unix socket as ?host=/run/postgresql;
+        /// TLS when the server offers it, ?sslmode=require to insist,
+        /// certificates checked against the system's trusted ones).
+        #[arg(value_name = "FILE|URL")]
+        target: PathBuf,
         /// Empty the copy and copy the whole book again.
         #[arg(long, conflicts_with = "verify")]
         resync: bool,

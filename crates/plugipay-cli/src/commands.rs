@@ -140,7 +140,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
         }
         CustomersCommand::Changes { since } => changes(client, &since).await,
         CustomersCommand::Mirror {
-            file,
+            target,
             resync,
             verify,
             follow,
@@ -151,7 +151,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                 verify,
                 follow: follow.then_some(every),
             };
-            crate::mirror::mirror(client, &file, mode).await
+            crate::mirror::mirror(client, &target, mode).await
         }
         CustomersCommand::Export { out, parallel } => {
             export::export(&client.bulk(), out, usize::from(parallel)).await

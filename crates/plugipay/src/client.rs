@@ -308,6 +308,24 @@ impl Client {
         use plugipay_api::ClientInfo as _;
         self.shared.api.inner().clock().offset_secs()
     }
+
+    /// How many HTTP requests this client and its clones have sent so far,
+    /// retries included: what a job spent of the rate limits, for its
+    /// report.
+    ///
+    /// ```
+    /// let client = plugipay::Client::builder()
+    ///     .key_id("ak_test_example")
+    ///     .secret("sk_test_example")
+    ///     .build()?;
+    /// assert_eq!(client.requests_sent(), 0);
+    /// # Ok::<(), plugipay::Error>(())
+    /// ```
+    pub fn requests_sent(&self) -> u64 {
+        self.defaults
+            .sent
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl fmt::Debug for Client {
@@ -602,6 +620,7 @@ impl ClientBuilder {
                 locks: Arc::default(),
                 rate_share: None,
                 bulk_share: self.bulk_share.unwrap_or_default(),
+                sent: Arc::default(),
                 pacer: Arc::new(if self.pacing == Some(false) {
                     Pacer::off()
                 } else {

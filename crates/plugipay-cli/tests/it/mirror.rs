@@ -1,20 +1,87 @@
-//! `plugipay customers mirror FILE`: a copy of the book in SQLite, the
-//! whole book once and then only what changed; a copy cut short at any
-//! point (SIGKILL) is finished by the next run; a checkpoint the events
-//! log dropped fails until `--resync`; `--verify` finds no difference.
+//! `plugipay customers mirror TARGET`: a copy of the book in SQLite and in
+//! Postgres, the whole book once and then only what changed; a copy cut
+//! short at any point (SIGKILL) is finished by the next run; a checkpoint
+//! the events log dropped fails until `--resync`; `--verify` finds no
+//! difference.
+//!
+//! The Postgres half needs a server: `PLUGIPAY_TEST_POSTGRES_URL` names a
+//! database on it where the tests may create databases of their own
+//! (`eval "$(bash tests/postgres/start.sh)"` starts a scratch one). Without
+//! it the Postgres half is skipped with a note, except in CI (`CI` set),
+//! where it fails.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::common::{plugipay, stderr, unpaced};
 use plugipay::{Client, CustomerUpdate, ListParams, NewCustomer};
 use plugipay_sandbox::{Dialect, Sandbox, TEST_KEY_ID, TEST_SECRET};
 
-fn db_path() -> PathBuf {
+/// Where a test keeps its copy: the argument `mirror` takes.
+#[derive(Clone, Debug)]
+struct Target(String);
+
+impl Target {
+    fn arg(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A fresh SQLite file name (not created).
+fn sqlite() -> Target {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("mirror-{}", plugipay::new_idempotency_key()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join("book.db")
+    Target(dir.join("book.db").to_str().unwrap().to_owned())
+}
+
+/// A fresh database on the test server, `None` (with a note) when there is
+/// none outside CI.
+async fn postgres() -> Option<Target> {
+    let Ok(base) = std::env::var("PLUGIPAY_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the Postgres half: set PLUGIPAY_TEST_POSTGRES_URL (tests/postgres/start.sh)"
+        );
+        eprintln!(
+            "note: the Postgres half skipped: PLUGIPAY_TEST_POSTGRES_URL is not set \
+             (eval \"$(bash tests/postgres/start.sh)\" starts a server)"
+        );
+        return None;
+    };
+    let (admin, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .expect("PLUGIPAY_TEST_POSTGRES_URL: cannot connect");
+    tokio::spawn(connection);
+    let name = format!(
+        "mirror_{}",
+        plugipay::new_idempotency_key().replace('-', "_")
+    );
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    // The same URL with the new database's name as its path.
+    let (before_query, query) = base.split_once('?').unwrap_or((&base, ""));
+    let scheme_end = before_query.find("://").unwrap() + 3;
+    let server = match before_query[scheme_end..].find('/') {
+        Some(slash) => &before_query[..scheme_end + slash],
+        None => before_query,
+    };
+    let url = if query.is_empty() {
+        format!("{server}/{name}")
+    } else {
+        format!("{server}/{name}?{query}")
+    };
+    Some(Target(url))
+}
+
+/// Every target this run can test: SQLite, and Postgres when there is a
+/// server.
+async fn targets() -> Vec<Target> {
+    let mut targets = vec![sqlite()];
+    targets.extend(postgres().await);
+    targets
 }
 
 fn client(sandbox: &Sandbox) -> Client {
@@ -26,13 +93,13 @@ fn client(sandbox: &Sandbox) -> Client {
         .unwrap()
 }
 
-async fn mirror(sandbox: &Sandbox, db: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["-v", "customers", "mirror", db.to_str().unwrap()];
+async fn mirror(sandbox: &Sandbox, db: &Target, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["-v", "customers", "mirror", db.arg()];
     args.extend_from_slice(extra);
     plugipay(sandbox, &args).await
 }
 
-async fn assert_verified(sandbox: &Sandbox, db: &Path) {
+async fn assert_verified(sandbox: &Sandbox, db: &Target) {
     let out = mirror(sandbox, db, &["--verify"]).await;
     assert!(
         out.status.success(),
@@ -81,55 +148,88 @@ async fn change_the_book(client: &Client, round: usize) {
     }
 }
 
-/// Attempt lines of a `-v` run: the requests it spent.
-fn requests(out: &std::process::Output) -> usize {
-    stderr(out).lines().filter(|l| l.contains(" → ")).count()
+/// A count as the CLI writes it (20,000).
+fn plugipay_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
+/// Attempt lines of a `-v` run: the requests it spent; the summary says
+/// as many.
+fn requests(out: &std::process::Output) -> usize {
+    let text = stderr(out);
+    let attempts = text.lines().filter(|l| l.contains(" → ")).count();
+    let said = if attempts == 1 {
+        "1 request:".to_owned()
+    } else {
+        format!("{attempts} requests:")
+    };
+    assert!(text.contains(&said), "the summary says {said}: {text}");
+    attempts
+}
+
+/// A book copied (20,000 customers under the first reading of the events
+/// envelope, 2,000 under the other), then changes (some while a run is in
+/// progress) caught up by a few pages of events, in both targets.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mirror_copies_once_then_reads_only_the_changes() {
-    for dialect in Dialect::ALL {
-        let sandbox = Sandbox::start(unpaced().seed_customers(2_000).dialect(dialect))
+    for (n, dialect) in Dialect::ALL.into_iter().enumerate() {
+        let book: u64 = if n == 0 { 20_000 } else { 2_000 };
+        let sandbox = Sandbox::start(unpaced().seed_customers(book as usize).dialect(dialect))
             .await
             .unwrap();
         let client = client(&sandbox);
-        let db = db_path();
-        let first = mirror(&sandbox, &db, &[]).await;
-        assert!(first.status.success(), "{}", stderr(&first));
-        assert!(
-            stderr(&first).contains("2,000 customers copied"),
-            "{}",
-            stderr(&first)
-        );
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&db).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600, "the copy is its owner's only");
+        for (round, db) in targets().await.into_iter().enumerate() {
+            let round = round * 10;
+            let first = mirror(&sandbox, &db, &[]).await;
+            assert!(first.status.success(), "{}", stderr(&first));
+            let copied = format!("{} customers copied", plugipay_count(book));
+            assert!(stderr(&first).contains(&copied), "{}", stderr(&first));
+            // The book's pages (100 customers each), and for each of the
+            // walk's 16 partitions a part-filled last page and its bounds; a
+            // few for the events.
+            let pages = (book / 100) as usize;
+            assert!(requests(&first) <= pages + 50, "{}", stderr(&first));
+            #[cfg(unix)]
+            if !db.arg().starts_with("postgres") {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(db.arg()).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "the copy is its owner's only");
+            }
+
+            // Changes made while a run is in progress are not lost.
+            let (during, ()) = tokio::join!(
+                mirror(&sandbox, &db, &[]),
+                change_the_book(&client, round + 1)
+            );
+            assert!(during.status.success(), "{}", stderr(&during));
+            let caught_up = mirror(&sandbox, &db, &[]).await;
+            assert!(caught_up.status.success(), "{}", stderr(&caught_up));
+            // A few pages of events, not the book's 200 pages.
+            assert!(
+                requests(&caught_up) <= 4,
+                "{dialect}: {}",
+                stderr(&caught_up)
+            );
+            assert_verified(&sandbox, &db).await;
+
+            change_the_book(&client, round + 2).await;
+            let out = mirror(&sandbox, &db, &[]).await;
+            assert!(
+                stderr(&out).contains("50 created, 100 updated, 50 deleted"),
+                "{dialect}: {}",
+                stderr(&out)
+            );
+            assert!(requests(&out) <= 4, "{dialect}: {}", stderr(&out));
+            assert_verified(&sandbox, &db).await;
         }
-
-        // Changes made while a run is in progress are not lost.
-        let (during, ()) = tokio::join!(mirror(&sandbox, &db, &[]), change_the_book(&client, 1));
-        assert!(during.status.success(), "{}", stderr(&during));
-        let caught_up = mirror(&sandbox, &db, &[]).await;
-        assert!(caught_up.status.success(), "{}", stderr(&caught_up));
-        // A few pages of events, not the book's 20 pages.
-        assert!(
-            requests(&caught_up) <= 4,
-            "{dialect}: {}",
-            stderr(&caught_up)
-        );
-        assert_verified(&sandbox, &db).await;
-
-        change_the_book(&client, 2).await;
-        let out = mirror(&sandbox, &db, &[]).await;
-        assert!(
-            stderr(&out).contains("50 created, 100 updated, 50 deleted"),
-            "{dialect}: {}",
-            stderr(&out)
-        );
-        assert!(requests(&out) <= 4, "{dialect}: {}", stderr(&out));
-        assert_verified(&sandbox, &db).await;
     }
 }
 
@@ -137,22 +237,25 @@ async fn a_mirror_copies_once_then_reads_only_the_changes() {
 /// customer missing, duplicated or brought back from a delete.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_mirror_converges() {
+    for db in targets().await {
+        killed_mirror_converges(db).await;
+    }
+}
+
+async fn killed_mirror_converges(db: Target) {
     let sandbox = Sandbox::start(unpaced().seed_customers(5_000))
         .await
         .unwrap();
     let client = client(&sandbox);
-    let db = db_path();
     // Crash points spread over a first copy and later catch-ups.
     for (round, after_ms) in [3u64, 25, 60, 120, 9, 250].into_iter().enumerate() {
-        let mut child = crate::common::plugipay_command(
-            sandbox.base_url(),
-            &["customers", "mirror", db.to_str().unwrap()],
-        )
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+        let mut child =
+            crate::common::plugipay_command(sandbox.base_url(), &["customers", "mirror", db.arg()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
         let ((), _) = tokio::join!(change_the_book(&client, round), async {
             // The crash point, not a wait for readiness.
             tokio::time::sleep(Duration::from_millis(after_ms)).await;
@@ -169,6 +272,12 @@ async fn a_killed_mirror_converges() {
 /// or cut), the copy still ends equal to the book.
 #[tokio::test(flavor = "multi_thread")]
 async fn faults_leave_the_copy_equal_to_the_book() {
+    for db in targets().await {
+        faults_leave_the_copy_equal(db).await;
+    }
+}
+
+async fn faults_leave_the_copy_equal(db: Target) {
     use plugipay_sandbox::{FaultKind, FaultProxy, ProxyFaults};
     let sandbox = Sandbox::start(unpaced().seed_customers(1_000))
         .await
@@ -192,12 +301,11 @@ async fn faults_leave_the_copy_equal_to_the_book() {
     )
     .await
     .unwrap();
-    let db = db_path();
     let through = |extra: &'static [&'static str]| {
         let db = db.clone();
         let url = proxy.base_url().to_owned();
         async move {
-            let mut args = vec!["customers", "mirror", db.to_str().unwrap()];
+            let mut args = vec!["customers", "mirror", db.arg()];
             args.extend_from_slice(extra);
             crate::common::plugipay_at(&url, &args).await
         }
@@ -222,11 +330,16 @@ async fn faults_leave_the_copy_equal_to_the_book() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dropped_checkpoint_needs_resync() {
+    for db in targets().await {
+        dropped_checkpoint_needs_resync(db).await;
+    }
+}
+
+async fn dropped_checkpoint_needs_resync(db: Target) {
     let sandbox = Sandbox::start(unpaced().seed_customers(150).keep_events(20))
         .await
         .unwrap();
     let client = client(&sandbox);
-    let db = db_path();
     let first = mirror(&sandbox, &db, &[]).await;
     assert!(first.status.success(), "{}", stderr(&first));
     let some = client.customers().create(NewCustomer::new()).await.unwrap();
@@ -251,15 +364,21 @@ async fn a_dropped_checkpoint_needs_resync() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread")]
 async fn follow_keeps_the_copy_current_until_a_signal() {
+    for db in targets().await {
+        follow_keeps_the_copy_current(db).await;
+    }
+}
+
+#[cfg(unix)]
+async fn follow_keeps_the_copy_current(db: Target) {
     let sandbox = Sandbox::start(unpaced().seed_customers(300)).await.unwrap();
     let client = client(&sandbox);
-    let db = db_path();
     let child = crate::common::plugipay_command(
         sandbox.base_url(),
         &[
             "customers",
             "mirror",
-            db.to_str().unwrap(),
+            db.arg(),
             "--follow",
             "--every",
             "0.1",
@@ -294,4 +413,63 @@ async fn follow_keeps_the_copy_current_until_a_signal() {
         stderr(&out)
     );
     assert_verified(&sandbox, &db).await;
+}
+
+/// Over TCP the copy goes by TLS when the server offers it, the server's
+/// certificate checked: one the system does not trust fails the run (never
+/// a fallback to plain text), one it trusts (here by `SSL_CERT_FILE`)
+/// carries the copy, `sslmode=verify-full` included; `sslmode=disable`
+/// goes without. A password in the URL is in no message.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_over_tls_checks_the_certificate() {
+    let Some(Target(url)) = postgres().await else {
+        return;
+    };
+    let tls_url = std::env::var("PLUGIPAY_TEST_POSTGRES_TLS_URL")
+        .expect("tests/postgres/start.sh sets PLUGIPAY_TEST_POSTGRES_TLS_URL too");
+    let ca = std::env::var("PLUGIPAY_TEST_POSTGRES_CA").unwrap();
+    // The test database, reached over TCP at the TLS server.
+    let database = url.split('?').next().unwrap().rsplit('/').next().unwrap();
+    let server = tls_url.rsplit_once('/').unwrap().0;
+    let over_tcp = format!("{server}/{database}");
+    let sandbox = Sandbox::start(unpaced().seed_customers(120)).await.unwrap();
+    let run = |target: String, ca: Option<String>| {
+        let mut command =
+            crate::common::plugipay_command(sandbox.base_url(), &["customers", "mirror", &target]);
+        command
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR");
+        if let Some(ca) = ca {
+            command.env("SSL_CERT_FILE", ca);
+        }
+        async move { command.output().await.unwrap() }
+    };
+
+    let untrusted = run(over_tcp.clone(), None).await;
+    assert_eq!(untrusted.status.code(), Some(1), "{}", stderr(&untrusted));
+    assert!(
+        stderr(&untrusted).contains("certificate") && stderr(&untrusted).contains("SSL_CERT_FILE"),
+        "{}",
+        stderr(&untrusted)
+    );
+    let strict = run(format!("{over_tcp}?sslmode=verify-full"), Some(ca.clone())).await;
+    assert!(strict.status.success(), "{}", stderr(&strict));
+    assert!(
+        stderr(&strict).contains("120 customers copied"),
+        "{}",
+        stderr(&strict)
+    );
+    let plain = run(format!("{over_tcp}?sslmode=disable"), None).await;
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert_verified(&sandbox, &Target(url)).await;
+
+    let secret = "pw-never-shown";
+    let refused = run(format!("postgres://app:{secret}@127.0.0.1:1/book"), None).await;
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("postgres://app@127.0.0.1:1/book"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!stderr(&refused).contains(secret), "{}", stderr(&refused));
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use crate::id_cache::CustomerIdCache;
@@ -39,6 +40,9 @@ pub(crate) struct Options {
     /// The share bulk work draws on unless told otherwise (walks, and
     /// calls marked bulk).
     pub(crate) bulk_share: RateShare,
+    /// The HTTP requests the client and its clones have sent, retries
+    /// included.
+    pub(crate) sent: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for Options {

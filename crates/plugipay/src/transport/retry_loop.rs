@@ -3,6 +3,7 @@
 //! it again, within the call's retry budget and deadline. Every call is a
 //! tracing span, every attempt a child span.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -105,6 +106,7 @@ async fn run<T: DeserializeOwned>(
         // The clock this attempt is signed by (an answer may change it).
         let signed_by = api.inner().clock().offset_secs();
         let sent = Instant::now();
+        options.sent.fetch_add(1, Ordering::Relaxed);
         let attempted = one::<T>(api, &request, timeout, needs_data)
             .instrument(span.clone())
             .await;
