@@ -315,11 +315,75 @@ pub async fn b10(sandbox: &Path, cli: &Path, out: &mut String) {
     );
 }
 
-/// B13: keeping a copy current. A book mirrored into SQLite, then 1% of it
-/// changed (updates, creates, deletes): the catch-up `mirror` against a
-/// full re-export, both under the published limits; and the same
-/// projected to a million customers.
+/// B13: keeping a copy current. A book mirrored into SQLite (and into
+/// Postgres when `PLUGIPAY_BENCH_POSTGRES_URL` names a scratch database),
+/// then 1% of it changed (updates, creates, deletes): the catch-up
+/// `mirror` against a full re-export, both under the published limits;
+/// and the same projected to a million customers.
 pub async fn b13(sandbox: &Path, cli: &Path, out: &mut String) {
+    let db = std::env::temp_dir().join(format!("plugipay-b13-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    let mut targets = vec![("SQLite", db.to_string_lossy().into_owned())];
+    let postgres = std::env::var("PLUGIPAY_BENCH_POSTGRES_URL").ok();
+    if let Some(url) = &postgres {
+        targets.push(("Postgres", url.clone()));
+    }
+    let changes = 200usize;
+    out.push_str(&format!(
+        "## B13 keeping a copy current\n\n\
+         {BOOK} customers mirrored (`plugipay customers mirror`) into SQLite{}, then 1% of the \
+         book changed ({changes} changes: 100 updates, 50 creates, 50 deletes); reads limited to \
+         the published 100 a second, {LATENCY_MS} ms of latency, each job a whole process \
+         through the counting proxy, one run each, a fresh sandbox per target. The catch-up \
+         reads the events log; the alternative reads the whole book again.\n\n\
+         | target | job | seconds | requests | 429s | done |\n|---|---|---|---|---|---|\n",
+        if postgres.is_some() {
+            " and into Postgres (a local server, Unix socket)"
+        } else {
+            " (Postgres not measured: PLUGIPAY_BENCH_POSTGRES_URL unset)"
+        }
+    ));
+    let mut verdicts = Vec::new();
+    for (name, target) in &targets {
+        let (first, catch_up, export, verified) = b13_target(sandbox, cli, target).await;
+        for (job, figures) in [
+            ("first `mirror` (the whole book, then the feed)", &first),
+            ("catch-up `mirror` after 1% changed", &catch_up),
+            (
+                "`export` of the whole book (what the catch-up saves)",
+                &export,
+            ),
+        ] {
+            out.push_str(&format!(
+                "| {name} | {job} | {:.2} | {} | {} | {} |\n",
+                figures.seconds,
+                figures.requests,
+                figures.throttled,
+                if figures.ok { "yes" } else { "**no**" }
+            ));
+        }
+        let ratio_requests = export.requests as f64 / catch_up.requests.max(1) as f64;
+        let ratio_time = export.seconds / catch_up.seconds.max(f64::EPSILON);
+        verdicts.push(format!(
+            "**{name}: the catch-up spends {ratio_requests:.0}× fewer requests and is \
+             {ratio_time:.1}× faster than reading the book again**; the copy matched the book \
+             afterwards (`--verify`): {}.",
+            if verified { "yes" } else { "**no**" }
+        ));
+    }
+    let _ = std::fs::remove_file(&db);
+    out.push_str(&format!(
+        "\n{}\n\n\
+         Projected to 1,000,000 customers at the same 1%: the re-export is 10,000 pages, at \
+         least 100 s at 100 reads a second; the catch-up is 10,000 events, 100 pages, about 1 s.\n\n",
+        verdicts.join("\n")
+    ));
+}
+
+/// One target of B13: the first mirror (`--resync`: a copy from nothing),
+/// 1% of the book changed, the catch-up, a re-export, and whether the copy
+/// then matches the book.
+async fn b13_target(sandbox: &Path, cli: &Path, target: &str) -> (Figures, Figures, Figures, bool) {
     // Reads at the published 100/s; writes unlimited, so that the 1% can
     // be made quickly (the jobs measured only read).
     let sb = start_sandbox(sandbox, BOOK, LATENCY_MS, &["--rate-limits", "100,0"]);
@@ -327,11 +391,15 @@ pub async fn b13(sandbox: &Path, cli: &Path, out: &mut String) {
     let proxy = FaultProxy::start(sb.base_url(), ProxyFaults::default())
         .await
         .unwrap();
-    let db = std::env::temp_dir().join(format!("plugipay-b13-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&db);
-    let db_arg = db.to_string_lossy().into_owned();
-    let mirror = || plugipay(cli, proxy.base_url(), &["customers", "mirror", &db_arg]);
-    let first = run(&proxy, vec![mirror()]).await;
+    let first = run(
+        &proxy,
+        vec![plugipay(
+            cli,
+            proxy.base_url(),
+            &["customers", "mirror", target, "--resync"],
+        )],
+    )
+    .await;
     // 1% of the book: 100 updates, 50 creates, 50 deletes.
     let page = client
         .customers()
@@ -356,7 +424,15 @@ pub async fn b13(sandbox: &Path, cli: &Path, out: &mut String) {
         let customer = plugipay::NewCustomer::new().name(format!("B13 new {n}"));
         client.customers().create(customer).await.unwrap();
     }
-    let catch_up = run(&proxy, vec![mirror()]).await;
+    let catch_up = run(
+        &proxy,
+        vec![plugipay(
+            cli,
+            proxy.base_url(),
+            &["customers", "mirror", target],
+        )],
+    )
+    .await;
     let export = run(
         &proxy,
         vec![plugipay(
@@ -369,46 +445,11 @@ pub async fn b13(sandbox: &Path, cli: &Path, out: &mut String) {
     let verified = plugipay(
         cli,
         proxy.base_url(),
-        &["customers", "mirror", &db_arg, "--verify"],
+        &["customers", "mirror", target, "--verify"],
     )
     .stdout(Stdio::null())
     .stderr(Stdio::null())
     .status()
     .is_ok_and(|s| s.success());
-    let _ = std::fs::remove_file(&db);
-    let changes = 200usize;
-    out.push_str(&format!(
-        "## B13 keeping a copy current\n\n\
-         {BOOK} customers mirrored into SQLite (`plugipay customers mirror`), then 1% of the book \
-         changed ({changes} changes: 100 updates, 50 creates, 50 deletes); reads limited to the \
-         published 100 a second, {LATENCY_MS} ms of latency, each job a whole process through \
-         the counting proxy, one run each. The catch-up reads the events log; the alternative \
-         reads the whole book again.\n\n\
-         | job | seconds | requests | 429s | done |\n|---|---|---|---|---|\n"
-    ));
-    for (job, figures) in [
-        ("first `mirror` (the whole book, then the feed)", &first),
-        ("catch-up `mirror` after 1% changed", &catch_up),
-        (
-            "`export` of the whole book (what the catch-up saves)",
-            &export,
-        ),
-    ] {
-        out.push_str(&format!(
-            "| {job} | {:.2} | {} | {} | {} |\n",
-            figures.seconds,
-            figures.requests,
-            figures.throttled,
-            if figures.ok { "yes" } else { "**no**" }
-        ));
-    }
-    let ratio_requests = export.requests as f64 / catch_up.requests.max(1) as f64;
-    let ratio_time = export.seconds / catch_up.seconds.max(f64::EPSILON);
-    out.push_str(&format!(
-        "\n**The catch-up: {ratio_requests:.0}× fewer requests, {ratio_time:.1}× faster than \
-         reading the book again.** The copy matched the book afterwards (`--verify`): {}.\n\n\
-         Projected to 1,000,000 customers at the same 1%: the re-export is 10,000 pages, at \
-         least 100 s at 100 reads a second; the catch-up is 10,000 events, 100 pages, about 1 s.\n\n",
-        if verified { "yes" } else { "**no**" }
-    ));
+    (first, catch_up, export, verified)
 }
