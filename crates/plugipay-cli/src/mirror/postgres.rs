@@ -224,7 +224,9 @@ impl Store for Postgres {
             .query_opt("SELECT value FROM plugipay_mirror WHERE key = $1", &[&key])
             .await
             .map_err(|e| fail(&self.name, e))?;
-        Ok(row.map(|row| row.get(0)))
+        row.map(|row| row.try_get(0))
+            .transpose()
+            .map_err(|e| fail(&self.name, e))
     }
 
     async fn apply(
@@ -248,9 +250,10 @@ impl Store for Postgres {
             .await
             .map_err(fail)?
         {
-            let id: String = row.get(0);
-            let updated_at: Option<DateTime<Utc>> = row.get(1);
-            let deleted: bool = row.get(2);
+            // try_get: a table of another shape is an error, not a panic.
+            let id: String = row.try_get(0).map_err(fail)?;
+            let updated_at: Option<DateTime<Utc>> = row.try_get(1).map_err(fail)?;
+            let deleted: bool = row.try_get(2).map_err(fail)?;
             // Keyed by the change's own id (a borrow of `changes`).
             if let Some(id) = wanted.get(id.as_str()) {
                 let state = if deleted {
@@ -348,8 +351,8 @@ impl Store for Postgres {
         // Row by row, as the server sends them: a large copy is never held
         // whole.
         while let Some(row) = rows.try_next().await.map_err(|e| fail(name, e))? {
-            let id: String = row.get(0);
-            let json: Option<String> = row.get(1);
+            let id: String = row.try_get(0).map_err(|e| fail(name, e))?;
+            let json: Option<String> = row.try_get(1).map_err(|e| fail(name, e))?;
             live.insert(id, json.as_deref().map_or(u64::MAX, fingerprint_text));
         }
         Ok(live)

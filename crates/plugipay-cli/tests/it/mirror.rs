@@ -473,3 +473,45 @@ async fn postgres_over_tls_checks_the_certificate() {
     );
     assert!(!stderr(&refused).contains(secret), "{}", stderr(&refused));
 }
+
+/// A `plugipay_customers` table of another shape already in the database
+/// (here `updated_at` as text) fails the run with a message, never a
+/// panic.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_table_of_another_shape_is_an_error_not_a_panic() {
+    let Some(db) = postgres().await else {
+        return;
+    };
+    let (admin, connection) = tokio_postgres::connect(db.arg(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    admin
+        .batch_execute(
+            "CREATE TABLE plugipay_customers (id text PRIMARY KEY, account_id text,
+                 external_id text, email text, name text, phone text, tax_id text,
+                 default_payment_token_id text, metadata jsonb, created_at timestamptz,
+                 updated_at text, json jsonb, deleted_at timestamptz)",
+        )
+        .await
+        .unwrap();
+    let sandbox = Sandbox::start(unpaced().seed_customers(10)).await.unwrap();
+    let first = mirror(&sandbox, &db, &[]).await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    // A change to a customer the copy holds: its row is read back.
+    let client = client(&sandbox);
+    let one = &client
+        .customers()
+        .list(ListParams::new().limit(1))
+        .await
+        .unwrap()
+        .items[0];
+    client
+        .customers()
+        .update(&one.id, CustomerUpdate::new().name("changed"))
+        .await
+        .unwrap();
+    let out = mirror(&sandbox, &db, &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error:"), "{}", stderr(&out));
+}
