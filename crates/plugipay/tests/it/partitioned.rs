@@ -2,6 +2,11 @@
 //! the number of ranges, with many customers sharing one millisecond, with
 //! customers created during the walk, through 429s, with filters; bad
 //! arguments refused before anything is sent.
+//!
+//! Pacing is not what these tests measure (the SDK's `pacing` tests do): their
+//! sandboxes run without the published limits, so hundreds of writes and walks
+//! of thousands take milliseconds, not a minute. The 429 test meets its limits
+//! from a fault proxy.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -42,9 +47,13 @@ fn ids(customers: &[Customer]) -> HashSet<String> {
 async fn every_customer_once_whatever_the_partitions() {
     for dialect in Dialect::ALL {
         // Seeded in a few milliseconds: hundreds of customers share each one.
-        let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(2_500).dialect(dialect))
-            .await
-            .unwrap();
+        let sandbox = Sandbox::start(
+            crate::common::unpaced()
+                .seed_customers(2_500)
+                .dialect(dialect),
+        )
+        .await
+        .unwrap();
         let book = sandbox.customers(TEST_ACCOUNT_ID);
         let mut per_ms: HashMap<_, u32> = HashMap::new();
         for c in &book {
@@ -75,7 +84,7 @@ async fn every_customer_once_whatever_the_partitions() {
 async fn hundreds_in_the_millisecond_a_range_ends_at() {
     // Five bursts of 300 customers, one millisecond each, a second apart:
     // four ranges cut the span exactly at the middle three bursts.
-    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let sandbox = Sandbox::start(crate::common::unpaced()).await.unwrap();
     let base = chrono::Utc::now().trunc_subsecs(0) - chrono::TimeDelta::hours(1);
     let times =
         (0..5).flat_map(|burst| std::iter::repeat_n(base + chrono::TimeDelta::seconds(burst), 300));
@@ -96,9 +105,13 @@ async fn hundreds_in_the_millisecond_a_range_ends_at() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customers_created_during_the_walk_come_at_most_once() {
     for dialect in Dialect::ALL {
-        let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(1_500).dialect(dialect))
-            .await
-            .unwrap();
+        let sandbox = Sandbox::start(
+            crate::common::unpaced()
+                .seed_customers(1_500)
+                .dialect(dialect),
+        )
+        .await
+        .unwrap();
         let before = ids(&sandbox.customers(TEST_ACCOUNT_ID));
         let client = client(&sandbox);
         let mut stream = client
@@ -168,9 +181,13 @@ async fn a_walk_through_429s_completes_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_compose() {
     for dialect in Dialect::ALL {
-        let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(600).dialect(dialect))
-            .await
-            .unwrap();
+        let sandbox = Sandbox::start(
+            crate::common::unpaced()
+                .seed_customers(600)
+                .dialect(dialect),
+        )
+        .await
+        .unwrap();
         let client = client(&sandbox);
         let customers = client.customers();
         let book = sandbox.customers(TEST_ACCOUNT_ID);
@@ -245,9 +262,13 @@ async fn an_empty_book_and_bad_arguments() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_items_walk_the_same_book_as_sent() {
     for dialect in Dialect::ALL {
-        let sandbox = Sandbox::start(SandboxConfig::new().seed_customers(700).dialect(dialect))
-            .await
-            .unwrap();
+        let sandbox = Sandbox::start(
+            crate::common::unpaced()
+                .seed_customers(700)
+                .dialect(dialect),
+        )
+        .await
+        .unwrap();
         let client = client(&sandbox);
         let book = sandbox.customers(TEST_ACCOUNT_ID);
         for partitions in [1, 6] {

@@ -296,7 +296,7 @@ async fn sync_decides_from_a_customer_already_read() {
 #[tokio::test]
 async fn sixty_four_concurrent_ensures_make_one_customer() {
     for dialect in Dialect::ALL {
-        let sandbox = Sandbox::start(SandboxConfig::new().dialect(dialect))
+        let sandbox = Sandbox::start(crate::common::unpaced().dialect(dialect))
             .await
             .unwrap();
         let client = sandbox_client(&sandbox);
