@@ -10,6 +10,10 @@
 //! (an import's rows in, what the book holds, the rows left over),
 //! `fields.rs` (a customer's fields by the spec), `times.rs` (time flags),
 //! `files.rs` (files written safely) and `signals.rs` (Ctrl-C).
+//!
+//! One folder: `mirror/` keeps a copy of the book in SQLite or Postgres
+//! (`customers mirror`): the run in `mod.rs`, the `Store` both targets
+//! implement in `store.rs`, and a file per target.
 
 #[macro_use]
 mod terminal;
