@@ -19,6 +19,8 @@ use plugipay_sandbox::{
     TEST_KEY_ID, TEST_SECRET,
 };
 
+use crate::common::unpaced;
+
 fn client(sandbox: &Sandbox) -> Client {
     Client::builder()
         .key_id(TEST_KEY_ID)
@@ -47,13 +49,9 @@ fn ids(customers: &[Customer]) -> HashSet<String> {
 async fn every_customer_once_whatever_the_partitions() {
     for dialect in Dialect::ALL {
         // Seeded in a few milliseconds: hundreds of customers share each one.
-        let sandbox = Sandbox::start(
-            crate::common::unpaced()
-                .seed_customers(2_500)
-                .dialect(dialect),
-        )
-        .await
-        .unwrap();
+        let sandbox = Sandbox::start(unpaced().seed_customers(2_500).dialect(dialect))
+            .await
+            .unwrap();
         let book = sandbox.customers(TEST_ACCOUNT_ID);
         let mut per_ms: HashMap<_, u32> = HashMap::new();
         for c in &book {
@@ -84,7 +82,7 @@ async fn every_customer_once_whatever_the_partitions() {
 async fn hundreds_in_the_millisecond_a_range_ends_at() {
     // Five bursts of 300 customers, one millisecond each, a second apart:
     // four ranges cut the span exactly at the middle three bursts.
-    let sandbox = Sandbox::start(crate::common::unpaced()).await.unwrap();
+    let sandbox = Sandbox::start(unpaced()).await.unwrap();
     let base = chrono::Utc::now().trunc_subsecs(0) - chrono::TimeDelta::hours(1);
     let times =
         (0..5).flat_map(|burst| std::iter::repeat_n(base + chrono::TimeDelta::seconds(burst), 300));
@@ -105,13 +103,9 @@ async fn hundreds_in_the_millisecond_a_range_ends_at() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customers_created_during_the_walk_come_at_most_once() {
     for dialect in Dialect::ALL {
-        let sandbox = Sandbox::start(
-            crate::common::unpaced()
-                .seed_customers(1_500)
-                .dialect(dialect),
-        )
-        .await
-        .unwrap();
+        let sandbox = Sandbox::start(unpaced().seed_customers(1_500).dialect(dialect))
+            .await
+            .unwrap();
         let before = ids(&sandbox.customers(TEST_ACCOUNT_ID));
         let client = client(&sandbox);
         let mut stream = client
@@ -181,13 +175,9 @@ async fn a_walk_through_429s_completes_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_compose() {
     for dialect in Dialect::ALL {
-        let sandbox = Sandbox::start(
-            crate::common::unpaced()
-                .seed_customers(600)
-                .dialect(dialect),
-        )
-        .await
-        .unwrap();
+        let sandbox = Sandbox::start(unpaced().seed_customers(600).dialect(dialect))
+            .await
+            .unwrap();
         let client = client(&sandbox);
         let customers = client.customers();
         let book = sandbox.customers(TEST_ACCOUNT_ID);
@@ -262,13 +252,9 @@ async fn an_empty_book_and_bad_arguments() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_items_walk_the_same_book_as_sent() {
     for dialect in Dialect::ALL {
-        let sandbox = Sandbox::start(
-            crate::common::unpaced()
-                .seed_customers(700)
-                .dialect(dialect),
-        )
-        .await
-        .unwrap();
+        let sandbox = Sandbox::start(unpaced().seed_customers(700).dialect(dialect))
+            .await
+            .unwrap();
         let client = client(&sandbox);
         let book = sandbox.customers(TEST_ACCOUNT_ID);
         for partitions in [1, 6] {
