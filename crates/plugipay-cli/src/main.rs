@@ -155,24 +155,35 @@ fn hint(error: &plugipay::Error) -> Option<&'static str> {
 }
 
 /// The command line, parsed as `Cli::parse` would (a usage error or `--help`
-/// exits here), except that the command tree clap builds to parse it (every
-/// subcommand, each with its own copy of the global flags) is left for the
-/// process's exit to reclaim: freeing it piece by piece was a sixth of a
-/// one-call command's start-up.
+/// exits here), for less start-up work:
+/// - the first parse drops the help texts of the root's flags: clap copies
+///   every global flag into each subcommand it passes, help text included,
+///   and a parse that succeeds never shows help. Anything but a success
+///   (an error, `--help`, `--version`) is parsed again with the full
+///   command, so what is printed is what `Cli::parse` prints;
+/// - the command tree clap builds to parse it (every subcommand, each with
+///   its own copy of the global flags) is left for the process's exit to
+///   reclaim: freeing it piece by piece was a sixth of a one-call command's
+///   start-up.
 fn parse_command_line() -> Cli {
     use clap::{CommandFactory as _, FromArgMatches as _};
-    let mut command = Cli::command();
-    let cli = match command.try_get_matches_from_mut(std::env::args_os()) {
-        Ok(mut matches) => {
-            let cli = Cli::from_arg_matches_mut(&mut matches);
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut lean = Cli::command().mut_args(|arg| arg.help(None).long_help(None));
+    if let Ok(mut matches) = lean.try_get_matches_from_mut(&args) {
+        if let Ok(cli) = Cli::from_arg_matches_mut(&mut matches) {
             std::mem::forget(matches);
-            cli.map_err(|e| e.format(&mut command))
+            std::mem::forget(lean);
+            return cli;
+        }
+    }
+    let mut command = Cli::command();
+    let cli = match command.try_get_matches_from_mut(&args) {
+        Ok(mut matches) => {
+            Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))
         }
         Err(e) => Err(e),
     };
-    let cli = cli.unwrap_or_else(|e| e.exit());
-    std::mem::forget(command);
-    cli
+    cli.unwrap_or_else(|e| e.exit())
 }
 
 fn main() -> ExitCode {
