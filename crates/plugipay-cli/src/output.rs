@@ -46,6 +46,11 @@ static COLUMNS: OnceLock<Vec<String>> = OnceLock::new();
 /// customer field or `metadata.KEY`; anything else is refused, with a
 /// suggestion for a near miss.
 pub fn set_columns(columns: &[String]) -> Result<(), String> {
+    if columns.is_empty() {
+        // The field list comes from the spec's schema: not worth building
+        // for the commands that name no column.
+        return Ok(());
+    }
     let fields = crate::fields::customer_fields();
     let mut unknown = Vec::new();
     let mut chosen = Vec::new();
@@ -485,24 +490,48 @@ const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// 10 s)`), so a log shows the run is alive; nothing with `--quiet`.
 pub struct Progress {
     bar: ProgressBar,
-    /// Lines instead of a bar: when the next is due, in milliseconds since
-    /// `started`.
-    lines: Option<std::sync::atomic::AtomicU64>,
+    /// Lines instead of a bar: the timer that says when the next is due.
+    lines: Option<LineTimer>,
     total: Option<u64>,
     started: std::time::Instant,
     /// Done so far.
     done: std::sync::atomic::AtomicU64,
 }
 
-/// Whether a progress line is due at `now_ms` (when `due_ms` says), and if
-/// so the next one `every_ms` later: one caller of many wins it.
-fn line_due(due_ms: &std::sync::atomic::AtomicU64, now_ms: u64, every_ms: u64) -> bool {
-    use std::sync::atomic::Ordering::Relaxed;
-    let due = due_ms.load(Relaxed);
-    now_ms >= due
-        && due_ms
-            .compare_exchange(due, now_ms + every_ms, Relaxed, Relaxed)
-            .is_ok()
+/// A flag raised every period by a thread of its own, so that an item
+/// (an export writes tens of thousands a second) only loads a flag instead
+/// of reading the clock. The thread ends when the timer is dropped.
+struct LineTimer {
+    due: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Dropped with the timer, which wakes the thread to end.
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+impl LineTimer {
+    /// A timer first due `every` from now, then every `every` after.
+    /// `None` if the thread cannot be started (no lines then).
+    fn start(every: std::time::Duration) -> Option<Self> {
+        use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+        use std::sync::mpsc::RecvTimeoutError;
+        let due = std::sync::Arc::new(AtomicBool::new(false));
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let raised = std::sync::Arc::clone(&due);
+        std::thread::Builder::new()
+            .name("progress-lines".into())
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    raised.store(true, Relaxed);
+                }
+            })
+            .ok()?;
+        Some(Self { due, _stop: stop })
+    }
+
+    /// Whether a line is due, lowering the flag: one caller of many wins it.
+    fn take(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.due.load(Relaxed) && self.due.swap(false, Relaxed)
+    }
 }
 
 impl Progress {
@@ -537,8 +566,11 @@ impl Progress {
             bar.set_length(total);
         }
         bar.set_message(what.to_owned());
-        let lines = (!quiet() && !terminal)
-            .then(|| std::sync::atomic::AtomicU64::new(PROGRESS_EVERY.as_millis() as u64));
+        let lines = if !quiet() && !terminal {
+            LineTimer::start(PROGRESS_EVERY)
+        } else {
+            None
+        };
         Self {
             bar,
             lines,
@@ -552,7 +584,7 @@ impl Progress {
     pub fn inc(&self, n: u64) {
         use std::sync::atomic::Ordering::Relaxed;
         let done = self.done.fetch_add(n, Relaxed) + n;
-        let Some(due_ms) = &self.lines else {
+        let Some(timer) = &self.lines else {
             // A bar someone watches moves at every item; a hidden one is
             // not worth a lock per item.
             if !self.bar.is_hidden() {
@@ -560,17 +592,11 @@ impl Progress {
             }
             return;
         };
-        // Lines: the clock against when the next is due, no lock; one
-        // caller of many wins the line.
-        let elapsed = self.started.elapsed();
-        if !line_due(
-            due_ms,
-            elapsed.as_millis() as u64,
-            PROGRESS_EVERY.as_millis() as u64,
-        ) {
+        // Lines: a flag the timer raises, no lock and no clock per item.
+        if !timer.take() {
             return;
         }
-        let secs = elapsed.as_secs_f64();
+        let secs = self.started.elapsed().as_secs_f64();
         let of = self
             .total
             .map(|t| format!(" of {}", count(t)))
@@ -608,19 +634,21 @@ pub fn progress(len: Option<u64>, what: &str) -> Progress {
 
 #[cfg(test)]
 mod progress_tests {
-    use super::line_due;
-    use std::sync::atomic::AtomicU64;
+    use super::LineTimer;
+    use std::time::Duration;
 
-    /// A line comes when its time is due however few items came (a slow
-    /// import), and not again until the next interval.
+    /// The timer is not due before its period, and once due a single
+    /// caller takes the line.
     #[test]
-    fn a_progress_line_is_due_by_time_not_by_count() {
-        let due = AtomicU64::new(10_000);
-        assert!(!line_due(&due, 9_999, 10_000));
-        assert!(line_due(&due, 10_000, 10_000));
-        assert!(!line_due(&due, 10_001, 10_000), "once per interval");
-        assert!(!line_due(&due, 19_999, 10_000));
-        assert!(line_due(&due, 25_000, 10_000));
-        assert!(!line_due(&due, 34_999, 10_000));
+    fn a_progress_line_is_due_once_per_period() {
+        let hourly = LineTimer::start(Duration::from_secs(3600)).expect("a timer thread");
+        assert!(!hourly.take(), "not due before its period");
+
+        let quick = LineTimer::start(Duration::from_millis(1)).expect("a timer thread");
+        // Waits for the thread to raise the flag (it does, every period).
+        while !quick.due.load(std::sync::atomic::Ordering::Relaxed) {
+            std::thread::yield_now();
+        }
+        assert!(quick.take(), "due once the period has passed");
     }
 }
