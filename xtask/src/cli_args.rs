@@ -325,8 +325,12 @@ fn args_struct(
         "The flags as the SDK's `{}`.",
         target.to_string().replace(' ', "")
     );
+    // The struct's rustdoc goes through `concat!`: clap reads a literal doc
+    // comment as the about of the command it is flattened into, and that
+    // would replace the command's own when the command is built on demand
+    // (the CLI's subcommands are deferred).
     quote! {
-        #[doc = #doc_text]
+        #[doc = concat!(#doc_text)]
         #[derive(Clone, Debug, Default, ::clap::Args)]
         pub struct #ident {
             #(#fields)*

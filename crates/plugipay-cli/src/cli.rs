@@ -180,8 +180,12 @@ fn with_env(help: &str, variable: &str) -> String {
     format!("{help} [env: {variable}]")
 }
 
-/// What to do.
+/// What to do. Each subcommand's arguments are built only when the command
+/// line names it (`defer`): building every subcommand's flags, and clap's
+/// copies of the global flags in each, was most of a one-call command's
+/// start-up.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Create, read, update, delete, list, ensure, archive, export and import customers.
     #[command(subcommand, after_long_help = examples::CUSTOMERS)]
@@ -211,7 +215,6 @@ pub enum Command {
     },
     /// Call any operation of the spec by its operationId, its parameters
     /// checked as the spec documents them (`plugipay api` lists them).
-    #[command(after_long_help = operations_help(plugipay::api::endpoints::OPERATIONS))]
     Api(ApiArgs),
     /// Run a local Plugipay sandbox (prints `listening on http://…` when ready).
     Sandbox(SandboxArgs),
@@ -356,8 +359,14 @@ impl std::fmt::Debug for VerifyArgs {
     }
 }
 
-/// `plugipay api`.
+// Rustdoc only (`concat!`): clap takes a literal doc comment on an `Args`
+// struct for the command's about, which would replace the variant's once the
+// command is built (its subcommands are deferred, see `Command`).
+#[doc = concat!("`plugipay api`.")]
 #[derive(Debug, Args)]
+// Here rather than on the variant, so the table is written only when
+// `plugipay api` is built (the variant's attributes apply at every start).
+#[command(after_long_help = operations_help(plugipay::api::endpoints::OPERATIONS))]
 pub struct ApiArgs {
     /// The operation: its operationId (`get_customer`, `list_customers`, …).
     pub operation: Option<String>,
@@ -378,7 +387,10 @@ pub struct ApiArgs {
     pub idempotency_key: Option<String>,
 }
 
-/// `plugipay demo`.
+// Rustdoc only (`concat!`): clap takes a literal doc comment on an `Args`
+// struct for the command's about, which would replace the variant's once the
+// command is built (its subcommands are deferred, see `Command`).
+#[doc = concat!("`plugipay demo`.")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Customers to seed the sandbox's book with, for the walk at the end.
@@ -386,8 +398,9 @@ pub struct DemoArgs {
     pub seed_customers: usize,
 }
 
-/// `plugipay customers …`.
+/// `plugipay customers …` (deferred as [`Command`] is).
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum CustomersCommand {
     /// Create a customer; prints it as JSON.
     #[command(after_long_help = examples::CREATE)]
@@ -420,11 +433,12 @@ pub enum CustomersCommand {
     #[command(after_long_help = examples::LIST)]
     List(ListArgs),
     /// Print the customer with this external id, creating it if there is none.
-    #[command(mut_arg("external_id", |arg| arg.required(true)))]
     Ensure {
         /// The customer's fields (`--external-id` required).
         #[command(flatten)]
         body: CreateCustomerBody,
+        #[command(flatten)]
+        required: ExternalIdRequired,
     },
     /// Delete a customer with no money history (refused with a conflict
     /// error for one that has it: use `remove` or `archive`).
@@ -605,7 +619,19 @@ Examples:
   plugipay customers import --schema                     # one row's JSON Schema";
 }
 
-/// The Idempotency-Key of one write.
+// Rustdoc only (`concat!`), as for `WriteKey` below.
+#[doc = concat!(
+    "Makes `--external-id` required once the fields are added (a deferred ",
+    "command's variant attributes apply before its fields exist)."
+)]
+#[derive(Debug, Args)]
+#[command(mut_arg("external_id", |arg| arg.required(true)))]
+pub struct ExternalIdRequired {}
+
+// Rustdoc only (`concat!`): clap takes a literal doc comment on an `Args`
+// struct for the command's about, which would replace the variant's once the
+// command is built (its subcommands are deferred, see `Command`).
+#[doc = concat!("The Idempotency-Key of one write.")]
 #[derive(Debug, Args)]
 pub struct WriteKey {
     /// The write's Idempotency-Key (default: a fresh one). Run the same
@@ -616,8 +642,10 @@ pub struct WriteKey {
     pub idempotency_key: Option<String>,
 }
 
-/// `plugipay customers list`: the spec's list filters (generated), and
-/// the walk.
+// Rustdoc only (`concat!`): clap takes a literal doc comment on an `Args`
+// struct for the command's about, which would replace the variant's once the
+// command is built (its subcommands are deferred, see `Command`).
+#[doc = concat!("`plugipay customers list`: the spec's list filters (generated), and the walk.")]
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// The list operation's query parameters.
@@ -659,6 +687,51 @@ pub fn operations_help(table: &[plugipay::api::endpoint::OperationInfo]) -> Stri
 mod tests {
     use super::*;
     use clap::Parser;
+
+    /// Building a deferred command on demand keeps the about its parent
+    /// lists: no `Args` struct's doc comment takes its place (see
+    /// `WriteKey`), and every command's flags exist once built.
+    #[test]
+    fn commands_built_on_demand_keep_their_about() {
+        fn compare(unbuilt: &clap::Command, built: &clap::Command, path: &str, seen: &mut usize) {
+            *seen += 1;
+            assert_eq!(
+                unbuilt.get_about().map(ToString::to_string),
+                built.get_about().map(ToString::to_string),
+                "about of `{path}`"
+            );
+            assert_eq!(
+                unbuilt.get_long_about().map(ToString::to_string),
+                built.get_long_about().map(ToString::to_string),
+                "long about of `{path}`"
+            );
+            for sub in unbuilt.get_subcommands() {
+                let name = sub.get_name();
+                let other = built
+                    .find_subcommand(name)
+                    .unwrap_or_else(|| panic!("`{path} {name}` once built"));
+                compare(sub, other, &format!("{path} {name}"), seen);
+            }
+        }
+        use clap::CommandFactory as _;
+        let unbuilt = Cli::command();
+        let mut built = Cli::command();
+        built.build();
+        let mut seen = 0;
+        compare(&unbuilt, &built, "plugipay", &mut seen);
+        assert!(seen > 10, "the root and its subcommands: {seen}");
+        let customers = built.find_subcommand("customers").expect("customers");
+        assert!(
+            customers.get_subcommands().count() > 10,
+            "the customer commands exist once built"
+        );
+        let ensure = customers.find_subcommand("ensure").expect("ensure");
+        let external_id = ensure
+            .get_arguments()
+            .find(|a| a.get_id() == "external_id")
+            .expect("--external-id");
+        assert!(external_id.is_required_set(), "ensure needs --external-id");
+    }
 
     #[test]
     fn secrets_given_as_flags_never_show_in_debug() {

@@ -80,7 +80,7 @@ pub async fn customers(client: &Client, command: CustomersCommand) -> Result<(),
                 print_customer(&customer)
             }
         },
-        CustomersCommand::Ensure { mut body } => {
+        CustomersCommand::Ensure { mut body, .. } => {
             // Required by the command's arguments.
             let external_id = body.external_id.take().unwrap_or_default();
             let ensured = customers

@@ -19,7 +19,9 @@ fn key_value(
         _ => ::std::result::Result::Err(format!("{s:?} is not KEY=VALUE")),
     }
 }
-///The query parameters of `list_customers` as flags, one per parameter (generated).
+#[doc = concat!(
+    "The query parameters of `list_customers` as flags, one per parameter (generated)."
+)]
 #[derive(Clone, Debug, Default, ::clap::Args)]
 pub struct ListCustomersQuery {
     /**Only customers created after this instant (ISO-8601).
@@ -110,7 +112,9 @@ impl ListCustomersQuery {
             .map_err(|e| e.to_string())
     }
 }
-///The JSON body of `create_customer` (`CreateCustomerRequest`) as flags, one per field (generated).
+#[doc = concat!(
+    "The JSON body of `create_customer` (`CreateCustomerRequest`) as flags, one per field (generated)."
+)]
 #[derive(Clone, Debug, Default, ::clap::Args)]
 pub struct CreateCustomerBody {
     /**The id of a stored payment token to charge by default.
@@ -208,7 +212,9 @@ impl CreateCustomerBody {
             .map_err(|e| e.to_string())
     }
 }
-///The JSON body of `update_customer` (`UpdateCustomerRequest`) as flags, one per field, with a `--clear-…` flag per nullable one (generated).
+#[doc = concat!(
+    "The JSON body of `update_customer` (`UpdateCustomerRequest`) as flags, one per field, with a `--clear-…` flag per nullable one (generated)."
+)]
 #[derive(Clone, Debug, Default, ::clap::Args)]
 pub struct UpdateCustomerBody {
     /**The id of a stored payment token to charge by default.
@@ -351,7 +357,9 @@ impl UpdateCustomerBody {
             .map_err(|e| e.to_string())
     }
 }
-///The query parameters of `list_events` as flags, one per parameter (generated).
+#[doc = concat!(
+    "The query parameters of `list_events` as flags, one per parameter (generated)."
+)]
 #[derive(Clone, Debug, Default, ::clap::Args)]
 pub struct ListEventsQuery {
     ///The `meta.cursor` of the previous page.

@@ -67,7 +67,10 @@ fn rate(s: &str) -> Result<f64, String> {
 /// instead, for tests).
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8765";
 
-/// How to run a sandbox from the command line.
+// Rustdoc only (`concat!`): clap would take a literal doc comment for the
+// about of the command that flattens these arguments, replacing that
+// command's own once it is built (`plugipay sandbox` is built on demand).
+#[doc = concat!("How to run a sandbox from the command line.")]
 #[derive(Clone, Debug, clap::Args)]
 pub struct SandboxArgs {
     /// Address to listen on (HOST:PORT): a fixed port by default, so a
