@@ -74,9 +74,11 @@ impl CustomerJson {
     }
 
     /// One item of a list answer, or the [`Error::Decode`] of an item that
-    /// is not a customer.
-    pub(crate) fn from_raw(mut json: Box<RawValue>) -> Result<Self, Error> {
-        if let Cow::Owned(line) = one_line(json.get())
+    /// is not a customer. `line_breaks`: whether the answer's body has any
+    /// (if not, no item needs putting on one line).
+    pub(crate) fn from_raw(mut json: Box<RawValue>, line_breaks: bool) -> Result<Self, Error> {
+        if line_breaks
+            && let Cow::Owned(line) = one_line(json.get())
             && let Ok(line) = RawValue::from_string(line)
         {
             json = line;
@@ -229,7 +231,7 @@ mod tests {
             r#"{"id":"cus_1","name":"A \"quoted\" name,\nsecond","createdAt":"2026-11-25T08:00:00Z"}"#
         );
         let raw = RawValue::from_string(pretty.to_owned()).unwrap();
-        let customer = CustomerJson::from_raw(raw).unwrap();
+        let customer = CustomerJson::from_raw(raw, true).unwrap();
         assert!(!customer.json().contains('\n'));
         let same: serde_json::Value = serde_json::from_str(customer.json()).unwrap();
         assert_eq!(

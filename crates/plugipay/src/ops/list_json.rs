@@ -32,7 +32,7 @@ impl Operation for ListCustomersJson {
         let served = raw.len();
         let mut items = Vec::with_capacity(served);
         for json in raw {
-            let customer = CustomerJson::from_raw(json)?;
+            let customer = CustomerJson::from_raw(json, envelope.line_breaks)?;
             if list
                 .keep
                 .is_none_or(|k| k.keeps_flag(customer.is_archived()))

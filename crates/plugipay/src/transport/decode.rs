@@ -28,6 +28,10 @@ pub(crate) struct Envelope<T> {
     /// How many earlier attempts of the call were answered 429 (set by
     /// the attempt loop; a walk backs off on it).
     pub(crate) throttled: u32,
+    /// Whether the body breaks lines inside its JSON (a server that
+    /// pretty-prints): read once for the whole body, so that the items of
+    /// a compact one are not each searched for line breaks.
+    pub(crate) line_breaks: bool,
 }
 
 impl<T> Envelope<T> {
@@ -63,6 +67,7 @@ pub(crate) fn envelope<T: DeserializeOwned>(
             },
             other: serde_json::Map::new(),
             throttled: 0,
+            line_breaks: false,
         });
     }
     match serde_json::from_slice::<wire::Envelope<T>>(body) {
@@ -87,6 +92,7 @@ pub(crate) fn envelope<T: DeserializeOwned>(
                 meta,
                 other,
                 throttled: 0,
+                line_breaks: memchr::memchr2(b'\n', b'\r', body.trim_ascii()).is_some(),
             })
         }
         Err(e) => Err(failure_or(
@@ -375,6 +381,24 @@ mod tests {
             assert!(one(status, body).unwrap().data.is_none(), "{status}");
         }
         assert!(one(200, br#"{"data":null}"#).unwrap().data.is_none());
+    }
+
+    /// A body's line breaks are noticed inside its JSON only: a compact
+    /// body with a final newline has none worth putting its items on one
+    /// line for.
+    #[test]
+    fn line_breaks_inside_the_json_are_noticed() {
+        let compact = br#"{"data":null,"meta":{"requestId":"r"}}"#;
+        assert!(!one(200, compact).unwrap().line_breaks);
+        let mut final_newline = compact.to_vec();
+        final_newline.extend_from_slice(b"\r\n");
+        assert!(!one(200, &final_newline).unwrap().line_breaks);
+        for pretty in [
+            &b"{\"data\":\nnull,\"meta\":{}}"[..],
+            b"{\"data\":null,\"meta\":\r{}}",
+        ] {
+            assert!(one(200, pretty).unwrap().line_breaks);
+        }
     }
 
     #[test]
