@@ -169,12 +169,12 @@ fn parse_command_line() -> Cli {
     use clap::{CommandFactory as _, FromArgMatches as _};
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let mut lean = Cli::command().mut_args(|arg| arg.help(None).long_help(None));
-    if let Ok(mut matches) = lean.try_get_matches_from_mut(&args) {
-        if let Ok(cli) = Cli::from_arg_matches_mut(&mut matches) {
-            std::mem::forget(matches);
-            std::mem::forget(lean);
-            return cli;
-        }
+    if let Ok(mut matches) = lean.try_get_matches_from_mut(&args)
+        && let Ok(cli) = Cli::from_arg_matches_mut(&mut matches)
+    {
+        std::mem::forget(matches);
+        std::mem::forget(lean);
+        return cli;
     }
     let mut command = Cli::command();
     let cli = match command.try_get_matches_from_mut(&args) {
