@@ -184,6 +184,11 @@ fn with_env(help: &str, variable: &str) -> String {
 /// line names it (`defer`): building every subcommand's flags, and clap's
 /// copies of the global flags in each, was most of a one-call command's
 /// start-up.
+///
+/// So the `Args` structs these commands flatten keep their rustdoc in
+/// `#[doc = concat!(…)]`, which clap does not read: clap takes a literal doc
+/// comment on such a struct for the command's about, and once the command is
+/// built on demand it would replace the variant's.
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum Command {
@@ -359,9 +364,7 @@ impl std::fmt::Debug for VerifyArgs {
     }
 }
 
-// Rustdoc only (`concat!`): clap takes a literal doc comment on an `Args`
-// struct for the command's about, which would replace the variant's once the
-// command is built (its subcommands are deferred, see `Command`).
+// Rustdoc only (`concat!`): see `Command`.
 #[doc = concat!("`plugipay api`.")]
 #[derive(Debug, Args)]
 // Here rather than on the variant, so the table is written only when
@@ -387,9 +390,7 @@ pub struct ApiArgs {
     pub idempotency_key: Option<String>,
 }
 
-// Rustdoc only (`concat!`): clap takes a literal doc comment on an `Args`
-// struct for the command's about, which would replace the variant's once the
-// command is built (its subcommands are deferred, see `Command`).
+// Rustdoc only (`concat!`): see `Command`.
 #[doc = concat!("`plugipay demo`.")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -619,7 +620,7 @@ Examples:
   plugipay customers import --schema                     # one row's JSON Schema";
 }
 
-// Rustdoc only (`concat!`), as for `WriteKey` below.
+// Rustdoc only (`concat!`): see `Command`.
 #[doc = concat!(
     "Makes `--external-id` required once the fields are added (a deferred ",
     "command's variant attributes apply before its fields exist)."
@@ -628,9 +629,7 @@ Examples:
 #[command(mut_arg("external_id", |arg| arg.required(true)))]
 pub struct ExternalIdRequired {}
 
-// Rustdoc only (`concat!`): clap takes a literal doc comment on an `Args`
-// struct for the command's about, which would replace the variant's once the
-// command is built (its subcommands are deferred, see `Command`).
+// Rustdoc only (`concat!`): see `Command`.
 #[doc = concat!("The Idempotency-Key of one write.")]
 #[derive(Debug, Args)]
 pub struct WriteKey {
@@ -642,9 +641,7 @@ pub struct WriteKey {
     pub idempotency_key: Option<String>,
 }
 
-// Rustdoc only (`concat!`): clap takes a literal doc comment on an `Args`
-// struct for the command's about, which would replace the variant's once the
-// command is built (its subcommands are deferred, see `Command`).
+// Rustdoc only (`concat!`): see `Command`.
 #[doc = concat!("`plugipay customers list`: the spec's list filters (generated), and the walk.")]
 #[derive(Debug, Args)]
 pub struct ListArgs {
